@@ -1,0 +1,66 @@
+package io.repl.io;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Asynchronous block I/O on one backing disk or file.
+ *
+ * <p>The contract every engine keeps, checked by the engine contract test suite:
+ * <ul>
+ *   <li>Offsets and lengths are multiples of {@link #alignment()}, and buffers come from
+ *       {@link #buffers()} (their addresses are aligned too). Anything else completes with
+ *       {@code -EINVAL} without touching the disk. A range past {@link #size()} completes with
+ *       {@code -EINVAL} as well: an engine never writes outside its volume.</li>
+ *   <li>Requests may run concurrently and complete in any order. Two overlapping writes in
+ *       flight at once land in an unspecified order; callers that care serialise them.</li>
+ *   <li>{@link #flush} completes only when every write that completed before {@code flush}
+ *       was called is on stable storage.</li>
+ *   <li>A read or write either transfers the whole buffer or fails; a short transfer is
+ *       retried internally and never reported as success.</li>
+ *   <li>Every request's callback is called exactly once, also after {@link #close()} (with
+ *       {@code -ESHUTDOWN}).</li>
+ * </ul>
+ */
+public interface BlockEngine extends AutoCloseable {
+
+    /** A short name for logs and status: {@code "io_uring"}, {@code "filechannel"}. */
+    String name();
+
+    /** Usable bytes, a multiple of {@link #alignment()}. */
+    long size();
+
+    /** Required alignment of offsets, lengths and buffer addresses, a power of two. */
+    int alignment();
+
+    /** Whether writes bypass the page cache (O_DIRECT). */
+    boolean direct();
+
+    /** The pool that hands out buffers this engine accepts. */
+    AlignedBuffers buffers();
+
+    /** Reads {@code dst.remaining()} bytes at {@code offset} into {@code dst}. */
+    void read(long offset, ByteBuffer dst, IoCallback done);
+
+    /** Writes {@code src.remaining()} bytes from {@code src} at {@code offset}. */
+    void write(long offset, ByteBuffer src, IoCallback done);
+
+    /** Makes every write completed before this call durable (fdatasync). */
+    void flush(IoCallback done);
+
+    /**
+     * Makes {@code length} bytes at {@code offset} read back as zeroes.
+     *
+     * @param mayUnmap the range may be deallocated (hole punched, blocks unmapped) as long as
+     *     it reads back as zeroes; otherwise the blocks stay allocated.
+     * @param fastOnly fail with {@code -EOPNOTSUPP} rather than write zeroes one block at a
+     *     time when the file system or device cannot zero the range cheaply.
+     */
+    void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done);
+
+    /**
+     * Stops accepting requests, waits for those in flight, and releases the disk. Requests
+     * that arrive afterwards complete with {@code -ESHUTDOWN}.
+     */
+    @Override
+    void close();
+}

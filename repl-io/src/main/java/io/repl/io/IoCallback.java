@@ -1,0 +1,16 @@
+package io.repl.io;
+
+/**
+ * Completion of one block I/O request.
+ *
+ * <p>Called exactly once per request, on a thread owned by the engine. Implementations must
+ * not block: hand the result to the thread that owns the request and return.
+ */
+@FunctionalInterface
+public interface IoCallback {
+    /**
+     * @param result 0 when the whole request succeeded, otherwise a negative errno value
+     *     (see {@link Errno}); partial success is reported as an error.
+     */
+    void complete(int result);
+}
