@@ -1,0 +1,49 @@
+package io.repl.protocol;
+
+/**
+ * STATE: the sender's role, disk state and a few flags. Sent after the handshake and on every
+ * change.
+ *
+ * @param role Primary or Secondary
+ * @param disk the disk state
+ * @param flags {@link #DISCARD_MY_DATA} and {@link #SYNC_PAUSED}
+ */
+public record PeerState(Role role, DiskState disk, int flags) implements Message {
+    /** The operator asked this node to become SyncTarget whatever the UUIDs say. */
+    public static final int DISCARD_MY_DATA = 1;
+    /** An operator paused resync on this node. */
+    public static final int SYNC_PAUSED = 1 << 1;
+    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED;
+    public static final int BODY_BYTES = 1 + 1 + 2;
+
+    public PeerState {
+        Check.present("STATE.role", role);
+        Check.present("STATE.disk", disk);
+        Check.range("STATE.flags", flags, 0, 0xFFFF);
+        Check.knownFlags("STATE.flags", flags, FLAGS_KNOWN);
+    }
+
+    public boolean has(int flag) {
+        return (flags & flag) == flag;
+    }
+
+    @Override
+    public MessageType type() {
+        return MessageType.STATE;
+    }
+
+    @Override
+    public void encode(BodyWriter body) {
+        body.u8(role.code());
+        body.u8(disk.code());
+        body.u16(flags);
+    }
+
+    static PeerState decode(BodyReader r) {
+        Role role = Role.fromCode(r.field("role"), r.u8("role"));
+        DiskState disk = DiskState.fromCode(r.field("disk"), r.u8("disk"));
+        int flags = r.u16("flags");
+        r.end();
+        return new PeerState(role, disk, flags);
+    }
+}

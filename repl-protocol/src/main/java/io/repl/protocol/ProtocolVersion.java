@@ -1,0 +1,27 @@
+package io.repl.protocol;
+
+/**
+ * The protocol versions this build can encode and decode.
+ *
+ * <p>Handshake frames (HELLO, AUTH_RESPONSE and a DISCONNECT sent during the handshake)
+ * always carry {@link #HANDSHAKE_FRAME_VERSION} in their header, whatever versions the nodes
+ * speak, so that any two builds can read each other's HELLO and then agree on a version.
+ */
+public final class ProtocolVersion {
+    /** The oldest session protocol version this build speaks. */
+    public static final int MIN = 1;
+    /** The newest session protocol version this build speaks. */
+    public static final int MAX = 1;
+    /** The header version of every handshake-phase frame; frozen forever. */
+    public static final int HANDSHAKE_FRAME_VERSION = 1;
+    /** The largest value the 16-bit version fields can hold. */
+    public static final int WIRE_MAX = 0xFFFF;
+
+    private ProtocolVersion() {
+    }
+
+    /** True when this build can encode and decode session frames of {@code version}. */
+    public static boolean isSupported(int version) {
+        return version >= MIN && version <= MAX;
+    }
+}
