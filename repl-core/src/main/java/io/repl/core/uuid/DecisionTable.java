@@ -1,0 +1,122 @@
+package io.repl.core.uuid;
+
+/**
+ * Decides at every handshake, from both nodes' generation identifiers, whether and which way to
+ * resync. A pure function: the same two views always give the same verdict, and the peer, deciding
+ * from the swapped views, always reaches the mirrored verdict, so the two nodes agree without
+ * another round trip.
+ *
+ * <p>Rules are tried in order; the first that matches decides. Each rule either is symmetric or
+ * comes as a pair checked together (a situation and its mirror); where a pair could match in both
+ * directions at once, which no sequence of legitimate operations produces, a symmetric rule
+ * before it refuses the connection. METADATA.md has the table with the reasoning per rule.
+ */
+public final class DecisionTable {
+
+    private DecisionTable() {
+    }
+
+    /** The verdict for the local node {@code self} meeting {@code peer}. */
+    public static Verdict decide(HandshakeView self, HandshakeView peer) {
+        GenerationUuids mine = self.uuids();
+        GenerationUuids theirs = peer.uuids();
+        if (mine.current() == 0 || theirs.current() == 0) {
+            return justCreated(mine.current(), theirs.current());
+        }
+        if (mine.current() == theirs.current()) {
+            return currentEqual(self, peer);
+        }
+        boolean myBitmapIsTheirCurrent = matches(mine.bitmap(), theirs.current());
+        boolean theirBitmapIsMyCurrent = matches(theirs.bitmap(), mine.current());
+        if (myBitmapIsTheirCurrent || theirBitmapIsMyCurrent) {
+            return pair(myBitmapIsTheirCurrent, theirBitmapIsMyCurrent,
+                    DecisionRule.BITMAPS_CROSS_REFERENCED,
+                    new Verdict(SyncDecision.BITMAP_SYNC_SOURCE,
+                            DecisionRule.BITMAP_MATCHES_PEER_CURRENT));
+        }
+        boolean theirCurrentInMyHistory = mine.historyContains(theirs.current());
+        boolean myCurrentInTheirHistory = theirs.historyContains(mine.current());
+        if (theirCurrentInMyHistory || myCurrentInTheirHistory) {
+            return pair(theirCurrentInMyHistory, myCurrentInTheirHistory,
+                    DecisionRule.HISTORIES_CROSS_REFERENCED,
+                    new Verdict(SyncDecision.FULL_SYNC_SOURCE,
+                            DecisionRule.PEER_CURRENT_IN_HISTORY));
+        }
+        if (matches(mine.bitmap(), theirs.bitmap())) {
+            return new Verdict(SyncDecision.SPLIT_BRAIN, DecisionRule.SPLIT_BRAIN_COMMON_BITMAP);
+        }
+        if (shareOlderGeneration(mine, theirs)) {
+            return new Verdict(SyncDecision.SPLIT_BRAIN, DecisionRule.SPLIT_BRAIN_COMMON_HISTORY);
+        }
+        return new Verdict(SyncDecision.UNRELATED_DATA, DecisionRule.NO_COMMON_GENERATION);
+    }
+
+    private static Verdict justCreated(long myCurrent, long theirCurrent) {
+        if (myCurrent == 0 && theirCurrent == 0) {
+            return new Verdict(SyncDecision.NO_DATA, DecisionRule.BOTH_JUST_CREATED);
+        }
+        if (theirCurrent == 0) {
+            return new Verdict(SyncDecision.FULL_SYNC_SOURCE, DecisionRule.PEER_JUST_CREATED);
+        }
+        return new Verdict(SyncDecision.FULL_SYNC_TARGET, DecisionRule.SELF_JUST_CREATED);
+    }
+
+    /**
+     * Same generation on both sides. The data can still differ in the activity log extents of a
+     * node that crashed as Primary (writes it started that the peer never got, or the reverse),
+     * so such a node resends those extents; if both crashed, the lower node id goes first.
+     */
+    private static Verdict currentEqual(HandshakeView self, HandshakeView peer) {
+        if (!self.crashedPrimary() && !peer.crashedPrimary()) {
+            return new Verdict(SyncDecision.IN_SYNC, DecisionRule.CURRENT_EQUAL);
+        }
+        if (self.crashedPrimary() && !peer.crashedPrimary()) {
+            return new Verdict(SyncDecision.BITMAP_SYNC_SOURCE,
+                    DecisionRule.CURRENT_EQUAL_SELF_CRASHED_PRIMARY);
+        }
+        if (!self.crashedPrimary()) {
+            return new Verdict(SyncDecision.BITMAP_SYNC_TARGET,
+                    DecisionRule.CURRENT_EQUAL_PEER_CRASHED_PRIMARY);
+        }
+        if (self.nodeId() == peer.nodeId()) {
+            throw new IllegalArgumentException("both views carry node id " + self.nodeId()
+                    + "; the handshake must refuse a peer with our own id first");
+        }
+        return self.nodeId() < peer.nodeId()
+                ? new Verdict(SyncDecision.BITMAP_SYNC_SOURCE,
+                        DecisionRule.CURRENT_EQUAL_BOTH_CRASHED_SELF_LOWER_ID)
+                : new Verdict(SyncDecision.BITMAP_SYNC_TARGET,
+                        DecisionRule.CURRENT_EQUAL_BOTH_CRASHED_PEER_LOWER_ID);
+    }
+
+    /**
+     * A pair of mirrored conditions: {@code forward} means the local node leads with
+     * {@code forwardVerdict}, {@code backward} that the peer does. Both at once means the two
+     * generations claim to descend from each other, which only corruption or tampering produces.
+     */
+    private static Verdict pair(boolean forward, boolean backward, DecisionRule bothRule,
+                                Verdict forwardVerdict) {
+        if (forward && backward) {
+            return new Verdict(SyncDecision.UNRELATED_DATA, bothRule);
+        }
+        return forward ? forwardVerdict : forwardVerdict.mirror();
+    }
+
+    /** Whether the bitmap or a history identifier of one side appears among the other's. */
+    private static boolean shareOlderGeneration(GenerationUuids mine, GenerationUuids theirs) {
+        if (theirs.historyContains(mine.bitmap()) || mine.historyContains(theirs.bitmap())) {
+            return true;
+        }
+        for (int i = 0; i < GenerationUuids.HISTORY_SIZE; i++) {
+            long older = mine.history(i);
+            if (older != 0 && (older == theirs.bitmap() || theirs.historyContains(older))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean matches(long uuid, long other) {
+        return uuid != 0 && uuid == other;
+    }
+}
