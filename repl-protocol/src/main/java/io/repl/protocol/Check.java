@@ -11,7 +11,7 @@ final class Check {
     /** Requires {@code min <= value <= max}. */
     static long range(String field, long value, long min, long max) {
         if (value < min || value > max) {
-            throw new ProtocolException(field, value + " is outside the allowed range " + min + ".." + max);
+            throw new ProtocolException(field, value + " is outside " + min + ".." + max + ", the allowed range");
         }
         return value;
     }

@@ -28,7 +28,6 @@ public record GenerationUuids(long current, long bitmap, List<Long> history, int
         Check.present("UUIDS.history", history);
         Check.range("UUIDS.historyCount", history.size(), 0, Limits.HISTORY_UUIDS_MAX);
         history = List.copyOf(history);
-        Check.range("UUIDS.flags", Integer.toUnsignedLong(flags), 0, FLAGS_KNOWN);
         Check.knownFlags("UUIDS.flags", flags, FLAGS_KNOWN);
         Check.range("UUIDS.outOfSyncBlocks", outOfSyncBlocks, 0, Limits.BITMAP_BITS_MAX);
     }
