@@ -82,6 +82,15 @@ public final class AlignedBuffers {
         }
     }
 
+    /**
+     * Whether {@code b} can be used for a transfer that needs {@code alignment}: it is direct,
+     * and the address of its position is a multiple of {@code alignment}. Heap buffers never
+     * qualify, since the GC may move them while the kernel copies.
+     */
+    public static boolean isAligned(ByteBuffer b, int alignment) {
+        return b.isDirect() && b.alignmentOffset(b.position(), alignment) == 0;
+    }
+
     private ByteBuffer allocate(int capacity) {
         ByteBuffer raw = ByteBuffer.allocateDirect(capacity + 4096);
         ByteBuffer aligned = raw.alignedSlice(4096);

@@ -6,6 +6,7 @@ import java.util.Locale;
 /** The errno values the block layer reports; negative in results, positive here. */
 public final class Errno {
     public static final int EPERM = 1;
+    public static final int EINTR = 4;
     public static final int EIO = 5;
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
@@ -27,6 +28,7 @@ public final class Errno {
         switch (Math.abs(errno)) {
             case 0: return "OK";
             case EPERM: return "EPERM";
+            case EINTR: return "EINTR";
             case EIO: return "EIO";
             case EBADF: return "EBADF";
             case EAGAIN: return "EAGAIN";

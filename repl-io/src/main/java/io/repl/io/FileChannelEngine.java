@@ -152,7 +152,7 @@ public final class FileChannelEngine implements BlockEngine {
 
     @Override
     public void read(long offset, ByteBuffer dst, IoCallback done) {
-        if (!checkRange(offset, dst.remaining(), done)) {
+        if (!checkRange(offset, dst.remaining(), done) || !checkBuffer(dst, done)) {
             return;
         }
         submit(done, () -> {
@@ -172,7 +172,7 @@ public final class FileChannelEngine implements BlockEngine {
 
     @Override
     public void write(long offset, ByteBuffer src, IoCallback done) {
-        if (!checkRange(offset, src.remaining(), done)) {
+        if (!checkRange(offset, src.remaining(), done) || !checkBuffer(src, done)) {
             return;
         }
         submit(done, () -> {
@@ -196,6 +196,11 @@ public final class FileChannelEngine implements BlockEngine {
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
         if (!checkRange(offset, length, done)) {
+            return;
+        }
+        if (length == 0) {
+            // fallocate refuses an empty range; there is nothing to zero, so nothing can fail.
+            done.complete(closed ? -Errno.ESHUTDOWN : 0);
             return;
         }
         submit(done, () -> zero(offset, length, mayUnmap, fastOnly));
@@ -237,6 +242,15 @@ public final class FileChannelEngine implements BlockEngine {
         } finally {
             buffers.release(zeroes);
         }
+    }
+
+    /** The contract takes only aligned direct buffers, whichever mode the channel is in. */
+    private boolean checkBuffer(ByteBuffer b, IoCallback done) {
+        if (!AlignedBuffers.isAligned(b, alignment)) {
+            done.complete(-Errno.EINVAL);
+            return false;
+        }
+        return true;
     }
 
     private boolean checkRange(long offset, long length, IoCallback done) {
@@ -287,7 +301,12 @@ public final class FileChannelEngine implements BlockEngine {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            // A second close must not close the native descriptor again: by now its number
+            // may belong to another file.
+            return;
+        }
         closed = true;
         pool.shutdown();
         try {
