@@ -1,0 +1,303 @@
+package io.repl.io.uring;
+
+import io.repl.io.AlignedBuffers;
+import io.repl.io.Backing;
+import io.repl.io.BlockEngine;
+import io.repl.io.Errno;
+import io.repl.io.IoCallback;
+import io.repl.io.LibC;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The io_uring engine: one ring, one thread that submits in batches and reaps completions,
+ * O_DIRECT where the backing allows it.
+ *
+ * <p>Requests are checked on the caller's thread; a bad one completes there with -EINVAL (and
+ * any request after {@link #close()} with -ESHUTDOWN) before the method returns. Good ones go
+ * to the {@link RingLoop}, whose thread calls their callbacks.
+ */
+public final class IoUringEngine implements BlockEngine {
+    /** Ring size: deep enough for a QD32 client per resource with room for resync traffic. */
+    public static final int RING_ENTRIES_DEFAULT = 256;
+    private static final System.Logger LOG = System.getLogger(IoUringEngine.class.getName());
+    private static final long CLOSE_WAIT_SECONDS = 30;
+
+    private final Backing backing;
+    private final long sizeBytes;
+    private final int alignment;
+    private final boolean direct;
+    private final int ringEntries;
+    private final AlignedBuffers buffers = new AlignedBuffers(4096);
+    private final RingLoop loop;
+    private final Thread thread;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private IoUringEngine(Backing backing, long sizeBytes, int alignment, boolean direct, int ringEntries,
+                          RingLoop loop) {
+        this.backing = backing;
+        this.sizeBytes = sizeBytes;
+        this.alignment = alignment;
+        this.direct = direct;
+        this.ringEntries = ringEntries;
+        this.loop = loop;
+        this.thread = new Thread(loop, "io_uring-" + backing.path().getFileName());
+        this.thread.setDaemon(true);
+    }
+
+    /**
+     * Why this kernel refuses to set up a ring (seccomp, {@code kernel.io_uring_disabled}, an
+     * old kernel, the memlock limit), or null if it sets one up.
+     */
+    public static String kernelRefusal() {
+        try (IoUring ring = IoUring.create(2, 0)) {
+            return null;
+        } catch (IOException | LinkageError e) {
+            return e.getMessage();
+        }
+    }
+
+    /** Opens with the default ring size and runs the self-test. */
+    public static IoUringEngine open(Backing backing, long sizeBytes) throws IOException {
+        return open(backing, sizeBytes, RING_ENTRIES_DEFAULT);
+    }
+
+    /**
+     * Opens {@code backing} for I/O on its first {@code sizeBytes} bytes through a ring of
+     * {@code ringEntries} entries, then proves the ring with {@link SelfTest}.
+     *
+     * @throws IOException if the kernel refuses io_uring, lacks an opcode the engine needs, the
+     *     backing cannot be opened or is too small, or the self-test fails
+     */
+    public static IoUringEngine open(Backing backing, long sizeBytes, int ringEntries) throws IOException {
+        if (ringEntries < 2 || ringEntries > 4096 || Integer.bitCount(ringEntries) != 1) {
+            throw new IllegalArgumentException("ring entries must be a power of two in 2..4096, got " + ringEntries);
+        }
+        if (sizeBytes <= 0 || sizeBytes > backing.sizeBytes()) {
+            throw new IOException(backing.path() + " holds " + backing.sizeBytes()
+                    + " bytes, fewer than the " + sizeBytes + " bytes required");
+        }
+        LibC c = LibC.get();
+        if (c == null || Syscalls.get() == null) {
+            throw new IOException("libc could not be bound");
+        }
+        IoUring ring = IoUring.create(ringEntries, 0);
+        BackingFile file = null;
+        int eventFd = -1;
+        try {
+            if (!ring.supports(SubmissionQueue.OP_READ, SubmissionQueue.OP_WRITE, SubmissionQueue.OP_FSYNC,
+                    SubmissionQueue.OP_FALLOCATE)) {
+                throw new IOException("the kernel's io_uring lacks READ, WRITE, FSYNC or FALLOCATE (Linux >= 5.6)");
+            }
+            file = BackingFile.open(backing);
+            if (sizeBytes % file.alignment != 0) {
+                throw new IOException("volume size " + sizeBytes + " is not a multiple of the "
+                        + file.alignment + "-byte alignment of " + backing.path());
+            }
+            eventFd = Syscalls.get().eventfd(0, Syscalls.EFD_CLOEXEC);
+            if (eventFd < 0) {
+                throw new IOException("eventfd failed: " + Errno.name(Syscalls.lastErrno()));
+            }
+        } catch (IOException | RuntimeException e) {
+            if (eventFd >= 0) {
+                Syscalls.get().close(eventFd);
+            }
+            if (file != null) {
+                file.close();
+            }
+            ring.close();
+            throw e;
+        }
+        BackingFile f = file;
+        RingLoop loop = new RingLoop(ring, f.fd, eventFd, backing.path().toString(), f::close);
+        IoUringEngine engine = new IoUringEngine(backing, sizeBytes, f.alignment, f.direct, ringEntries, loop);
+        engine.thread.start();
+        try {
+            SelfTest.run(engine);
+        } catch (IOException | RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        return engine;
+    }
+
+    @Override
+    public String name() {
+        return "io_uring";
+    }
+
+    @Override
+    public long size() {
+        return sizeBytes;
+    }
+
+    @Override
+    public int alignment() {
+        return alignment;
+    }
+
+    @Override
+    public boolean direct() {
+        return direct;
+    }
+
+    @Override
+    public AlignedBuffers buffers() {
+        return buffers;
+    }
+
+    java.nio.file.Path backingPath() {
+        return backing.path();
+    }
+
+    /** Requests the ring holds at once; further ones wait in a bounded queue. */
+    public int inFlightMax() {
+        return loop.slotCount();
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst, IoCallback done) {
+        transfer(Request.Kind.READ, offset, dst, done);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, IoCallback done) {
+        transfer(Request.Kind.WRITE, offset, src, done);
+    }
+
+    private void transfer(Request.Kind kind, long offset, ByteBuffer b, IoCallback done) {
+        if (!accepts(offset, b.remaining(), done)) {
+            return;
+        }
+        if (!AlignedBuffers.isAligned(b, alignment)) {
+            done.complete(-Errno.EINVAL);
+            return;
+        }
+        if (!b.hasRemaining()) {
+            done.complete(0);
+            return;
+        }
+        submit(Request.transfer(kind, offset, b, NativeMemory.addressOf(b), done));
+    }
+
+    @Override
+    public void flush(IoCallback done) {
+        if (closed.get()) {
+            done.complete(-Errno.ESHUTDOWN);
+            return;
+        }
+        submit(Request.flush(done));
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
+        if (!accepts(offset, length, done)) {
+            return;
+        }
+        if (length == 0) {
+            done.complete(0);
+            return;
+        }
+        submit(Request.zero(offset, length, mayUnmap, fastOnly, done));
+    }
+
+    private boolean accepts(long offset, long length, IoCallback done) {
+        if (closed.get()) {
+            done.complete(-Errno.ESHUTDOWN);
+            return false;
+        }
+        long mask = alignment - 1;
+        if (offset < 0 || length < 0 || (offset & mask) != 0 || (length & mask) != 0
+                || offset > sizeBytes - length) {
+            done.complete(-Errno.EINVAL);
+            return false;
+        }
+        return true;
+    }
+
+    private void submit(Request r) {
+        if (!loop.offer(r)) {
+            r.done.complete(-Errno.EAGAIN);
+        }
+    }
+
+    /**
+     * Refuses new requests, lets the ring thread finish the accepted ones, and waits for it to
+     * release the ring and the backing. Called from a callback, it cannot wait for its own
+     * thread, so it returns at once and the ring thread releases everything as it exits.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        loop.stop();
+        if (Thread.currentThread() == thread) {
+            return;
+        }
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+            if (thread.isAlive()) {
+                LOG.log(System.Logger.Level.WARNING, backing.path() + ": I/O still running after "
+                        + CLOSE_WAIT_SECONDS + " s at close");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "io_uring engine on " + backing + (direct ? ", O_DIRECT" : ", buffered") + ", "
+                + ringEntries + " ring entries";
+    }
+
+    /** The backing opened for the ring: its descriptor and the alignment its mode needs. */
+    private static final class BackingFile {
+        final int fd;
+        final boolean direct;
+        final int alignment;
+
+        private BackingFile(int fd, boolean direct, int alignment) {
+            this.fd = fd;
+            this.direct = direct;
+            this.alignment = alignment;
+        }
+
+        /** O_DIRECT where the file system takes it (tmpfs does not), buffered otherwise. */
+        static BackingFile open(Backing backing) throws IOException {
+            LibC c = LibC.get();
+            String path = backing.path().toString();
+            int sector = Math.max(512, backing.logicalSectorBytes());
+            int need = sector;
+            if (!backing.blockDevice()) {
+                long storeBlock = Files.getFileStore(backing.path()).getBlockSize();
+                need = (int) Math.min(Integer.MAX_VALUE, Math.max(sector, storeBlock));
+            }
+            int flags = LibC.O_RDWR | LibC.O_CLOEXEC;
+            if (need <= 4096 && Integer.bitCount(need) == 1) {
+                int fd = c.open(path, flags | Syscalls.O_DIRECT, 0);
+                if (fd >= 0) {
+                    return new BackingFile(fd, true, need);
+                }
+                int errno = LibC.lastErrno();
+                if (errno != Errno.EINVAL) {
+                    throw new IOException(path + ": cannot open: " + c.strerror(errno));
+                }
+                LOG.log(System.Logger.Level.INFO, path + ": O_DIRECT refused, using buffered I/O with fdatasync");
+            }
+            int fd = c.open(path, flags, 0);
+            if (fd < 0) {
+                throw new IOException(path + ": cannot open: " + c.strerror(LibC.lastErrno()));
+            }
+            return new BackingFile(fd, false, sector);
+        }
+
+        void close() {
+            LibC.get().close(fd);
+        }
+    }
+}

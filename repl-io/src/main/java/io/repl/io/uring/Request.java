@@ -1,0 +1,52 @@
+package io.repl.io.uring;
+
+import io.repl.io.IoCallback;
+import java.nio.ByteBuffer;
+
+/**
+ * One accepted request and its progress. Created by the submitting thread, then touched only
+ * by the ring thread, which may submit it several times: the rest of a short transfer, a
+ * retry after EAGAIN, or the next way of zeroing when the kernel refused one.
+ */
+final class Request {
+    enum Kind { READ, WRITE, FLUSH, ZERO }
+
+    /** How a ZERO request is being carried out, in the order they are tried. */
+    enum ZeroStep { PUNCH_HOLE, ZERO_RANGE, WRITE_ZEROES }
+
+    final Kind kind;
+    final IoCallback done;
+    /** Keeps the caller's direct buffer reachable while the kernel may use its address. */
+    final ByteBuffer buffer;
+    final boolean fastOnly;
+    long offset;
+    long address;
+    long remaining;
+    ZeroStep zeroStep;
+    int retries;
+
+    private Request(Kind kind, IoCallback done, ByteBuffer buffer, long offset, long address, long remaining,
+                    ZeroStep zeroStep, boolean fastOnly) {
+        this.kind = kind;
+        this.done = done;
+        this.buffer = buffer;
+        this.offset = offset;
+        this.address = address;
+        this.remaining = remaining;
+        this.zeroStep = zeroStep;
+        this.fastOnly = fastOnly;
+    }
+
+    static Request transfer(Kind kind, long offset, ByteBuffer buffer, long address, IoCallback done) {
+        return new Request(kind, done, buffer, offset, address, buffer.remaining(), null, false);
+    }
+
+    static Request flush(IoCallback done) {
+        return new Request(Kind.FLUSH, done, null, 0, 0, 0, null, false);
+    }
+
+    static Request zero(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
+        ZeroStep first = mayUnmap ? ZeroStep.PUNCH_HOLE : ZeroStep.ZERO_RANGE;
+        return new Request(Kind.ZERO, done, null, offset, 0, length, first, fastOnly);
+    }
+}
