@@ -1,0 +1,237 @@
+package io.repl.core.metadata;
+
+import java.io.IOException;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+import java.util.random.RandomGenerator;
+
+/**
+ * One resource's metadata, opened: the superblock, the dirty bitmap and the activity log, with
+ * the orderings between their writes that keep every crash recoverable. Synchronous: each method
+ * returns when what it wrote is flushed. The sans-I/O core can use the parts directly and issue
+ * the same writes itself; this class is the reference for their order.
+ *
+ * <p>Not thread-safe; one owner drives it.
+ */
+public final class Metadata {
+
+    private final MetaDevice device;
+    private final MetadataLayout layout;
+    private final DirtyBitmap bitmap;
+    private final ActivityLog activityLog;
+    private final ActivityLog.Replay replayed;
+    private Superblock superblock;
+
+    private Metadata(MetaDevice device, Superblock superblock, DirtyBitmap bitmap,
+                     ActivityLog.Replay replayed) {
+        this.device = device;
+        this.layout = superblock.layout();
+        this.superblock = superblock;
+        this.bitmap = bitmap;
+        this.replayed = replayed;
+        this.activityLog = ActivityLog.resume(superblock, replayed.lastTransaction());
+    }
+
+    /**
+     * create-md: writes fresh metadata for {@code layout}. The old superblocks are destroyed
+     * first, so a crash half way leaves "no valid superblock" rather than old superblocks over a
+     * half-cleared bitmap; the new superblock is written last.
+     */
+    public static Metadata create(MetaDevice device, MetadataLayout layout, int nodeId,
+                                  String nodeName, RandomGenerator random) throws IOException {
+        Objects.requireNonNull(random, "random");
+        checkDeviceSize(device, layout);
+        byte[] zeros = new byte[MetaDevice.BLOCK_BYTES];
+        device.write(MetadataLayout.SUPERBLOCK_A_BLOCK, zeros);
+        device.write(MetadataLayout.SUPERBLOCK_B_BLOCK, zeros);
+        device.flush();
+        for (long block = MetadataLayout.AL_OFFSET_BLOCKS; block < layout.areaBlocks(); block++) {
+            device.write(block, zeros);
+        }
+        device.flush();
+        long metaId = 0;
+        for (int attempt = 0; attempt < 16 && metaId == 0; attempt++) {
+            metaId = random.nextLong();
+        }
+        Checks.state(metaId != 0, "the random source keeps returning 0");
+        Superblock fresh = SuperblockPair.writeBoth(device,
+                Superblock.fresh(layout, metaId, nodeId, nodeName));
+        return new Metadata(device, fresh, new DirtyBitmap(layout.dataBytes()),
+                new ActivityLog.Replay(0, new long[0]));
+    }
+
+    /**
+     * Opens existing metadata. {@code expected} is the layout the agent computed from the device
+     * (internal) or the data size (external); {@code nodeName}, when not null, must be the name
+     * the metadata was created for.
+     *
+     * <p>Recovery happens here: unless the activity log is marked clean, every extent of its
+     * newest transaction is marked dirty and those bitmap pages are flushed before anything else
+     * is written; a superblock still flagged Primary becomes crashed-Primary.
+     */
+    public static Metadata open(MetaDevice device, MetadataLayout expected, String nodeName)
+            throws IOException, MetadataException {
+        checkDeviceSize(device, expected);
+        Superblock found = SuperblockPair.read(device);
+        if (!found.layout().equals(expected)) {
+            throw new MetadataException("metadata geometry " + found.layout()
+                    + " does not match the expected " + expected
+                    + " (was the device resized or the metadata created elsewhere?)");
+        }
+        if (nodeName != null && found.nodeNameHash() != Superblock.hashNodeName(nodeName)) {
+            throw new MetadataException("metadata was created for another node than '" + nodeName
+                    + "' (node name hash differs)");
+        }
+        DirtyBitmap bitmap = DirtyBitmap.load(device, expected);
+        ActivityLog.Replay replay = ActivityLog.replay(device, found);
+        Metadata metadata = new Metadata(device, found, bitmap, replay);
+        metadata.recover();
+        return metadata;
+    }
+
+    private void recover() throws IOException {
+        if (!superblock.has(SuperblockFlag.AL_CLEAN)) {
+            long[] extents = replayed.extents();
+            for (long extent : extents) {
+                long start = extent * superblock.alExtentBytes();
+                bitmap.markDirty(start, Math.min(superblock.alExtentBytes(),
+                        layout.dataBytes() - start));
+            }
+            if (bitmap.persistChanged(device, layout) > 0) {
+                device.flush();
+            }
+        }
+        if (superblock.has(SuperblockFlag.PRIMARY)) {
+            updateSuperblock(s -> s.with(SuperblockFlag.PRIMARY, false)
+                    .with(SuperblockFlag.CRASHED_PRIMARY, true));
+        }
+    }
+
+    private static void checkDeviceSize(MetaDevice device, MetadataLayout layout) {
+        Checks.argument(device.blockCount() >= layout.areaBlocks(), "the metadata device has "
+                + device.blockCount() + " blocks, the layout needs " + layout.areaBlocks());
+    }
+
+    public Superblock superblock() {
+        return superblock;
+    }
+
+    public MetadataLayout layout() {
+        return layout;
+    }
+
+    public DirtyBitmap bitmap() {
+        return bitmap;
+    }
+
+    public ActivityLog activityLog() {
+        return activityLog;
+    }
+
+    /** What the activity log held at open (before recovery marked it dirty). */
+    public ActivityLog.Replay replayed() {
+        return replayed;
+    }
+
+    /** Applies {@code change} to the superblock and writes it with the A/B protocol. */
+    public Superblock updateSuperblock(UnaryOperator<Superblock> change) throws IOException {
+        Superblock changed = change.apply(superblock);
+        Checks.argument(changed.layout().equals(layout) && changed.metaId() == superblock.metaId(),
+                "a superblock update must not change the geometry or the metadata id");
+        superblock = SuperblockPair.write(device, superblock, changed);
+        return superblock;
+    }
+
+    /**
+     * Makes every extent of {@code length} bytes at {@code offset} durably hot before the write
+     * is submitted. Returns false, holding nothing, when the log is full of extents with writes
+     * in flight; the caller retries after {@link #endWrite} of another write.
+     */
+    public boolean beginWrite(long offset, long length) throws IOException {
+        Checks.argument(length > 0 && offset >= 0 && length <= layout.dataBytes() - offset,
+                "write of " + length + " bytes at " + offset + " is outside the data");
+        long first = activityLog.extentOf(offset);
+        long last = activityLog.extentOf(offset + length - 1);
+        Checks.argument(last - first < superblock.alActiveMax(), "a write of " + length
+                + " bytes spans " + (last - first + 1) + " activity log extents, more than the "
+                + superblock.alActiveMax() + " that may be hot at once");
+        for (long extent = first; extent <= last; extent++) {
+            AlAdmission admission = activityLog.ensureActive(extent);
+            if (admission.kind() == AlAdmission.Kind.WRITE_TRANSACTION) {
+                makeDurable(admission.transaction());
+            } else if (admission.kind() != AlAdmission.Kind.READY) {
+                for (long taken = first; taken < extent; taken++) {
+                    activityLog.release(taken);
+                }
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The write admitted by {@link #beginWrite} with the same range completed. */
+    public void endWrite(long offset, long length) {
+        long first = activityLog.extentOf(offset);
+        long last = activityLog.extentOf(offset + length - 1);
+        for (long extent = first; extent <= last; extent++) {
+            activityLog.release(extent);
+        }
+    }
+
+    /** Writes the changed bitmap pages and flushes. Returns the number of pages written. */
+    public int persistBitmap() throws IOException {
+        int written = bitmap.persistChanged(device, layout);
+        if (written > 0) {
+            device.flush();
+        }
+        return written;
+    }
+
+    /**
+     * Clean stop or demotion: the whole bitmap is made durable, the activity log is emptied, and
+     * the superblock says so, so the next open replays nothing. No write may be in flight.
+     */
+    public void closeClean() throws IOException {
+        persistBitmap();
+        AlTransaction emptying = activityLog.deactivateAll();
+        if (emptying != null) {
+            writeTransaction(emptying);
+        }
+        updateSuperblock(s -> s.with(SuperblockFlag.AL_CLEAN, true)
+                .with(SuperblockFlag.PRIMARY, false));
+    }
+
+    /**
+     * The order that keeps the invariant "a dirty bit is on disk or in a durable hot extent":
+     * first the evicted extents' bitmap pages, then (once) the superblock's al-clean flag goes,
+     * then the transaction itself.
+     */
+    private void makeDurable(AlTransaction transaction) throws IOException {
+        try {
+            int pages = 0;
+            for (long extent : transaction.evictedExtents()) {
+                long start = extent * superblock.alExtentBytes();
+                pages += bitmap.persistChangedIn(device, layout, start,
+                        Math.min(superblock.alExtentBytes(), layout.dataBytes() - start));
+            }
+            if (pages > 0) {
+                device.flush();
+            }
+            if (superblock.has(SuperblockFlag.AL_CLEAN)) {
+                updateSuperblock(s -> s.with(SuperblockFlag.AL_CLEAN, false));
+            }
+            writeTransaction(transaction);
+        } catch (IOException | RuntimeException e) {
+            if (activityLog.hasPending()) {
+                activityLog.abort(transaction);
+            }
+            throw e;
+        }
+    }
+
+    private void writeTransaction(AlTransaction transaction) throws IOException {
+        device.write(transaction.blockIndex(), transaction.block());
+        device.flush();
+        activityLog.commit(transaction);
+    }
+}
