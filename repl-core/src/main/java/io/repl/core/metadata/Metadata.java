@@ -18,7 +18,7 @@ public final class Metadata {
     private final MetaDevice device;
     private final MetadataLayout layout;
     private final DirtyBitmap bitmap;
-    private final ActivityLog activityLog;
+    private ActivityLog activityLog;
     private final ActivityLog.Replay replayed;
     private Superblock superblock;
 
@@ -133,12 +133,27 @@ public final class Metadata {
         return replayed;
     }
 
-    /** Applies {@code change} to the superblock and writes it with the A/B protocol. */
+    /**
+     * Applies {@code change} to the superblock and writes it with the A/B protocol. Changing the
+     * activity log's extent size or hot maximum is allowed only while the log is clean and
+     * nothing is hot, because replay interprets extent numbers with the stored extent size.
+     */
     public Superblock updateSuperblock(UnaryOperator<Superblock> change) throws IOException {
         Superblock changed = change.apply(superblock);
         Checks.argument(changed.layout().equals(layout) && changed.metaId() == superblock.metaId(),
                 "a superblock update must not change the geometry or the metadata id");
+        boolean retuned = changed.alExtentBytes() != superblock.alExtentBytes()
+                || changed.alActiveMax() != superblock.alActiveMax();
+        if (retuned) {
+            Checks.state(superblock.has(SuperblockFlag.AL_CLEAN)
+                            && changed.has(SuperblockFlag.AL_CLEAN)
+                            && activityLog.hotExtents().isEmpty() && !activityLog.hasPending(),
+                    "the activity log can be retuned only while it is clean and nothing is hot");
+        }
         superblock = SuperblockPair.write(device, superblock, changed);
+        if (retuned) {
+            activityLog = ActivityLog.resume(superblock, activityLog.lastCommitted());
+        }
         return superblock;
     }
 

@@ -90,6 +90,17 @@ class MetadataTest {
     }
 
     @Test
+    void theActivityLogIsRetunedOnlyWhileClean() throws Exception {
+        MetadataLayout layout = smallLayout();
+        Metadata md = Metadata.open(smallDevice(layout), layout, "alpha");
+        md.updateSuperblock(s -> s.withActivityLog(2 << 20, 5));
+        assertEquals(2 << 20, md.activityLog().extentBytes());
+        assertTrue(md.beginWrite(0, 4096));
+        assertThrows(IllegalStateException.class,
+                () -> md.updateSuperblock(s -> s.withActivityLog(1 << 20, 5)));
+    }
+
+    @Test
     void aFullLogOfBusyExtentsMakesTheWriteWait() throws Exception {
         MetadataLayout layout = smallLayout();
         Metadata md = Metadata.open(smallDevice(layout), layout, "alpha");
