@@ -67,6 +67,27 @@ class SuperblockCodecTest {
     }
 
     @Test
+    void mutatedBlocksDecodeOrFailWithMetadataExceptionOnly() {
+        java.util.Random random = new java.util.Random(5);
+        byte[] valid = SuperblockCodec.encode(sample());
+        for (int trial = 0; trial < 20_000; trial++) {
+            byte[] block = valid.clone();
+            int flips = 1 + random.nextInt(4);
+            for (int i = 0; i < flips; i++) {
+                block[random.nextInt(SuperblockCodec.FIELDS_END + 8)] = (byte) random.nextInt();
+            }
+            if (random.nextBoolean()) {
+                BlockChecksum.seal(block);
+            }
+            try {
+                SuperblockCodec.decode(block);
+            } catch (MetadataException expected) {
+                // The only acceptable failure for bad on-disk data.
+            }
+        }
+    }
+
+    @Test
     void constructorRefusesWhatDecodingRefuses() {
         Superblock good = sample();
         assertThrows(IllegalArgumentException.class, () -> good.withSequence(0));
