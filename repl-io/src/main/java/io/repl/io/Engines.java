@@ -63,8 +63,9 @@ public final class Engines {
         if (why == null) {
             try {
                 return IoUringEngine.open(backing, sizeBytes);
-            } catch (IOException | LinkageError e) {
-                why = e.getMessage();
+            } catch (IOException | LinkageError | RuntimeException e) {
+                // Whatever stops io_uring here, the portable engine can still serve the volume.
+                why = e.toString();
             }
         }
         LOG.log(System.Logger.Level.INFO, backing.path() + ": io_uring not used (" + why

@@ -5,6 +5,10 @@ package io.repl.io;
  *
  * <p>Called exactly once per request, on a thread owned by the engine. Implementations must
  * not block: hand the result to the thread that owns the request and return.
+ *
+ * <p>One exception to the thread: a request the engine refuses without doing I/O (-EINVAL for
+ * a bad range or buffer, -ESHUTDOWN after close, -EAGAIN when its queue is full) and an
+ * empty one (0) complete on the calling thread, before the submitting method returns.
  */
 @FunctionalInterface
 public interface IoCallback {
