@@ -1,0 +1,182 @@
+package io.repl.agent;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.repl.agent.config.ConfigException;
+import io.repl.agent.config.ConfigLoader;
+import io.repl.agent.config.ResourceConfig;
+import io.repl.agent.control.ControlRequest;
+import io.repl.agent.control.ControlResponse;
+import io.repl.agent.control.ControlServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The daemon: every resource in the config directory, the NBD exports, the control socket.
+ * Operator commands run one at a time on a single control thread, so state changes never
+ * interleave; the data path runs on the event loops and the I/O engines.
+ */
+public final class Agent implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Agent.class.getName());
+
+    private final Path configDir;
+    private final String nodeName;
+    private final Path controlSocket;
+    private final ConfigLoader loader = new ConfigLoader();
+    private final Map<String, Resource> resources = new TreeMap<>();
+    private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "control");
+        t.setDaemon(true);
+        return t;
+    });
+    private EventLoopGroup group;
+    private ControlServer controlServer;
+
+    public Agent(Path configDir, String nodeName, Path controlSocket) {
+        this.configDir = configDir;
+        this.nodeName = nodeName;
+        this.controlSocket = controlSocket;
+    }
+
+    /**
+     * Reads the config directory, brings every resource up (one that fails stays down with its
+     * reason in status), and opens the control socket.
+     *
+     * @throws ConfigException if the directory itself cannot be read
+     * @throws IOException if the control socket cannot be bound
+     */
+    public void start() throws ConfigException, IOException {
+        group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                EpollIoHandler.newFactory());
+        ConfigLoader.Directory dir = loader.loadDirectory(configDir);
+        LOG.log(System.Logger.Level.INFO, "node " + nodeName + ": " + dir.resources().size() + " resource(s) in "
+                + configDir + (dir.errors().isEmpty() ? "" : ", " + dir.errors().size() + " with config errors"));
+        dir.errors().forEach((name, err) -> {
+            LOG.log(System.Logger.Level.ERROR, err);
+            Resource r = new Resource(name, nodeName, group);
+            r.configure(null, err);
+            resources.put(name, r);
+        });
+        dir.resources().forEach((name, cfg) -> {
+            Resource r = new Resource(name, nodeName, group);
+            r.configure(cfg, null);
+            resources.put(name, r);
+        });
+        for (Resource r : resources.values()) {
+            try {
+                r.up();
+            } catch (StateChangeRefused e) {
+                LOG.log(System.Logger.Level.ERROR, e.getMessage());
+            }
+        }
+        controlServer = ControlServer.start(group, controlSocket, this::handle, control);
+    }
+
+    /** Runs one operator command; only ever on the control thread. */
+    ControlResponse handle(ControlRequest req) {
+        try {
+            switch (req.command()) {
+                case "status":
+                    return ControlResponse.ok(Map.of("resources", statuses(targets(req))));
+                case "up":
+                    for (Resource r : targets(req)) {
+                        reload(r);
+                        r.up();
+                    }
+                    return ControlResponse.ok(Map.of("resources", statuses(targets(req))));
+                case "down":
+                    for (Resource r : targets(req)) {
+                        r.down();
+                    }
+                    return ControlResponse.ok(Map.of("resources", statuses(targets(req))));
+                default:
+                    return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
+                            + "\"; this agent knows: status, up, down");
+            }
+        } catch (StateChangeRefused e) {
+            return ControlResponse.error(e.exitCode(), e.getMessage());
+        } catch (UnknownResource e) {
+            return ControlResponse.error(ControlResponse.USAGE, e.getMessage());
+        }
+    }
+
+    /** Re-reads a down resource's file, so that a fixed config takes effect on 'up'. */
+    private void reload(Resource r) {
+        if (r.isUp()) {
+            return;
+        }
+        Path file = configDir.resolve(r.name() + ".toml");
+        try {
+            ResourceConfig c = loader.load(file);
+            r.configure(c, null);
+        } catch (ConfigException e) {
+            r.configure(null, e.getMessage());
+        }
+    }
+
+    private List<Resource> targets(ControlRequest req) throws UnknownResource {
+        if (req.resource() == null || req.resource().equals("all")) {
+            return new ArrayList<>(resources.values());
+        }
+        Resource r = resources.get(req.resource());
+        if (r == null) {
+            if (Files.isRegularFile(configDir.resolve(req.resource() + ".toml"))) {
+                // A file added since the agent started: adopt it.
+                r = new Resource(req.resource(), nodeName, group);
+                resources.put(req.resource(), r);
+                reload(r);
+                return List.of(r);
+            }
+            throw new UnknownResource("no resource \"" + req.resource() + "\"; configured: "
+                    + String.join(", ", resources.keySet()) + " (files " + configDir + "/NAME.toml)");
+        }
+        return List.of(r);
+    }
+
+    private static List<Map<String, Object>> statuses(List<Resource> rs) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Resource r : rs) {
+            out.add(r.status());
+        }
+        return out;
+    }
+
+    /** A command named a resource this agent does not have. */
+    private static final class UnknownResource extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UnknownResource(String m) {
+            super(m);
+        }
+    }
+
+    /** Takes every resource down (flushing its disk) and stops serving. */
+    @Override
+    public void close() {
+        if (controlServer != null) {
+            controlServer.close();
+        }
+        control.shutdown();
+        try {
+            control.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Resource r : resources.values()) {
+            r.down();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        LOG.log(System.Logger.Level.INFO, "node " + nodeName + ": agent stopped");
+    }
+}

@@ -1,0 +1,78 @@
+package io.repl.agent;
+
+import io.repl.agent.config.ConfigException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code repl-agent}: runs every resource of a config directory until SIGTERM. */
+@Command(name = "repl-agent", mixinStandardHelpOptions = true, version = "repl-agent 0.1.0",
+        description = "Serves and mirrors the resources configured in a directory (one NAME.toml each).")
+public final class AgentMain implements Callable<Integer> {
+    public static final String DEFAULT_CONTROL_SOCKET = "/run/repl/control.sock";
+
+    @Option(names = "--config-dir", required = true, description = "Directory of resource files (*.toml).")
+    Path configDir;
+
+    @Option(names = "--node", description = "This node's name in the [node.NAME] sections (default: host name).")
+    String node;
+
+    @Option(names = "--control-socket", description = "Unix socket for replctl (default: ${DEFAULT-VALUE}).",
+            defaultValue = DEFAULT_CONTROL_SOCKET)
+    Path controlSocket;
+
+    @Option(names = "--state-dir", description = "Directory for the agent's own state (default: ${DEFAULT-VALUE}).",
+            defaultValue = "/var/lib/repl")
+    Path stateDir;
+
+    public static void main(String[] args) {
+        LogFormat.install();
+        CommandLine cl = new CommandLine(new AgentMain());
+        System.exit(cl.execute(args));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        String name = node != null ? node : hostName();
+        System.Logger log = System.getLogger(AgentMain.class.getName());
+        Files.createDirectories(stateDir);
+        Agent agent = new Agent(configDir, name, controlSocket);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.log(System.Logger.Level.INFO, "node " + name + ": stopping");
+            agent.close();
+            stopped.countDown();
+        }, "shutdown"));
+        try {
+            agent.start();
+        } catch (ConfigException e) {
+            log.log(System.Logger.Level.ERROR, e.getMessage());
+            return 2;
+        }
+        log.log(System.Logger.Level.INFO, "node " + name + ": agent running, control socket " + controlSocket);
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    static String hostName() {
+        try {
+            String h = Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+            if (!h.isEmpty()) {
+                return h;
+            }
+        } catch (IOException e) {
+            // Not Linux, or /proc is hidden: fall back to the environment.
+        }
+        String env = System.getenv("HOSTNAME");
+        return env != null ? env : "localhost";
+    }
+}

@@ -1,0 +1,200 @@
+package io.repl.agent;
+
+import io.netty.channel.EventLoopGroup;
+import io.repl.agent.config.ConfigException;
+import io.repl.agent.config.NodeConfig;
+import io.repl.agent.config.ResourceConfig;
+import io.repl.agent.config.Units;
+import io.repl.agent.nbd.Export;
+import io.repl.agent.nbd.NbdServer;
+import io.repl.agent.nbd.NbdSession;
+import io.repl.agent.volume.LocalVolume;
+import io.repl.agent.volume.Volume;
+import io.repl.io.Backing;
+import io.repl.io.BlockEngine;
+import io.repl.io.Engines;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One resource on this node: its disk, its volume and its NBD export.
+ *
+ * <p>State changes (up, down) are serialised by the agent's control thread; the NBD event
+ * loops only read the current volume through {@link #open()}.
+ */
+public final class Resource implements Export {
+    private static final System.Logger LOG = System.getLogger(Resource.class.getName());
+
+    private final String name;
+    private final String nodeName;
+    private final EventLoopGroup group;
+    private final Set<NbdSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile ResourceConfig config;
+    private volatile String configError;
+    private volatile BlockEngine engine;
+    private volatile Volume volume;
+    private volatile NbdServer nbd;
+    private volatile String lastError;
+
+    Resource(String name, String nodeName, EventLoopGroup group) {
+        this.name = name;
+        this.nodeName = nodeName;
+        this.group = group;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /** Installs a freshly read config, or the reason it could not be read. */
+    void configure(ResourceConfig c, String error) {
+        this.config = c;
+        this.configError = error;
+    }
+
+    boolean isUp() {
+        return volume != null;
+    }
+
+    /**
+     * Attaches the disk and starts the export.
+     *
+     * @throws StateChangeRefused with the reason, leaving the resource down
+     */
+    synchronized void up() throws StateChangeRefused {
+        if (isUp()) {
+            return;
+        }
+        if (config == null) {
+            throw new StateChangeRefused(name + ": config not usable: " + configError);
+        }
+        NodeConfig me;
+        try {
+            me = config.local(nodeName);
+        } catch (ConfigException e) {
+            throw new StateChangeRefused(e.getMessage());
+        }
+        BlockEngine e = null;
+        try {
+            Backing b = Backing.probe(me.disk());
+            long size = config.disk().sizeBytes() == 0 ? b.sizeBytes() - b.sizeBytes() % 4096
+                    : config.disk().sizeBytes();
+            if (size < b.sizeBytes() && config.disk().sizeBytes() == 0) {
+                LOG.log(System.Logger.Level.INFO, name + ": using " + size + " of " + b.sizeBytes()
+                        + " bytes (whole 4K blocks)");
+            }
+            if (size > b.sizeBytes()) {
+                throw new IOException(me.disk() + " holds " + Units.formatSize(b.sizeBytes()) + " (" + b.sizeBytes()
+                        + " bytes), less than the configured disk.size " + Units.formatSize(size)
+                        + "; grow the disk or lower disk.size in " + config.file());
+            }
+            if (size == 0) {
+                throw new IOException(me.disk() + " is smaller than one 4K block");
+            }
+            e = Engines.open(b, size, config.disk().ioEngine());
+            LOG.log(System.Logger.Level.INFO, name + ": I/O engine " + e.name() + (e.direct() ? " (O_DIRECT)" : " (buffered)")
+                    + " on " + b);
+            volume = new LocalVolume(e);
+            engine = e;
+            nbd = NbdServer.start(group, this, me.nbdSocket(), me.nbdListen());
+        } catch (IOException | RuntimeException ex) {
+            volume = null;
+            engine = null;
+            if (e != null) {
+                e.close();
+            }
+            lastError = ex.getMessage();
+            throw new StateChangeRefused(name + ": cannot come up: " + ex.getMessage());
+        }
+        lastError = null;
+        LOG.log(System.Logger.Level.INFO, name + ": disk Diskless -> UpToDate, role Secondary -> Primary"
+                + (config.standalone() ? " (standalone: no peer configured)" : ""));
+    }
+
+    /** Stops the export, drops its clients, flushes and releases the disk. */
+    synchronized void down() {
+        if (!isUp()) {
+            return;
+        }
+        volume = null;
+        if (nbd != null) {
+            nbd.close();
+            nbd = null;
+        }
+        for (NbdSession s : sessions) {
+            s.close();
+        }
+        BlockEngine e = engine;
+        engine = null;
+        CompletableFuture<Integer> flushed = new CompletableFuture<>();
+        e.flush(flushed::complete);
+        try {
+            int r = flushed.get(30, TimeUnit.SECONDS);
+            if (r != 0) {
+                LOG.log(System.Logger.Level.WARNING, name + ": final flush failed: " + io.repl.io.Errno.name(r));
+            }
+        } catch (Exception ex) {
+            LOG.log(System.Logger.Level.WARNING, name + ": final flush did not finish: " + ex);
+        }
+        e.close();
+        LOG.log(System.Logger.Level.INFO, name + ": role Primary -> Secondary, disk UpToDate -> Diskless");
+    }
+
+    @Override
+    public Grant open() {
+        Volume v = volume;
+        if (v == null) {
+            return Grant.refused("the resource is down (disk Diskless); run 'replctl up " + name + "'");
+        }
+        return Grant.readWrite(v);
+    }
+
+    @Override
+    public void sessionOpened(NbdSession session) {
+        sessions.add(session);
+    }
+
+    @Override
+    public void sessionClosed(NbdSession session) {
+        sessions.remove(session);
+    }
+
+    /** The status record {@code replctl status --json} prints for this resource. */
+    Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        boolean up = isUp();
+        m.put("name", name);
+        m.put("role", up ? "Primary" : "Secondary");
+        m.put("disk", up ? "UpToDate" : "Diskless");
+        m.put("connection", "StandAlone");
+        m.put("replication", "Off");
+        m.put("peer", null);
+        m.put("outOfSyncBytes", 0L);
+        m.put("sync", null);
+        NbdServer n = nbd;
+        m.put("nbd", up && n != null ? n.uri() : null);
+        BlockEngine e = engine;
+        if (e != null) {
+            m.put("sizeBytes", e.size());
+            m.put("ioEngine", e.name());
+        }
+        m.put("clients", sessions.size());
+        ResourceConfig c = config;
+        if (c != null) {
+            m.put("protocol", c.protocol().name());
+            m.put("standalone", c.standalone());
+        }
+        if (configError != null) {
+            m.put("error", configError);
+        } else if (lastError != null) {
+            m.put("error", lastError);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,356 @@
+package io.repl.agent.config;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import io.repl.io.EngineKind;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and validates resource files. Every problem is reported with the file, the key and
+ * what is allowed; nothing is defaulted silently except where documented.
+ */
+public final class ConfigLoader {
+    /** Resource and node names: safe in file names, sockets, logs and the wire protocol. */
+    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+    public static final String DEFAULT_NBD_DIR = "/run/repl";
+    /** One file may not be larger than this: a resource file is a few hundred bytes. */
+    private static final long FILE_BYTES_MAX = 1 << 20;
+
+    private static final Set<String> TOP_KEYS = Set.of("protocol", "net", "disk", "handlers", "node");
+    private static final Set<String> NET_KEYS = Set.of("shared-secret", "compression", "ping-interval",
+            "ping-timeout", "connect-retry", "timeout");
+    private static final Set<String> DISK_KEYS = Set.of("fencing", "csums", "io-engine", "size");
+    private static final Set<String> NODE_KEYS = Set.of("address", "disk", "meta-disk", "nbd-socket", "nbd-listen");
+    /** The events a handler can be attached to. */
+    public static final Set<String> HANDLERS = Set.of("before-promote", "after-promote", "before-demote",
+            "after-demote", "split-brain", "fence-peer", "unfence-peer", "out-of-sync", "before-resync-target",
+            "after-resync-target", "resync-done");
+
+    private final TomlMapper mapper = new TomlMapper();
+
+    /** The outcome of reading a config directory: resources that parsed, and the files that did not. */
+    public record Directory(Map<String, ResourceConfig> resources, Map<String, String> errors) {}
+
+    /** Reads every {@code *.toml} in {@code dir}; a bad file is reported, the others still load. */
+    public Directory loadDirectory(Path dir) throws ConfigException {
+        if (!Files.isDirectory(dir)) {
+            throw new ConfigException(dir + ": not a directory (--config-dir must name the directory "
+                    + "holding one NAME.toml per resource)");
+        }
+        Map<String, ResourceConfig> ok = new TreeMap<>();
+        Map<String, String> bad = new TreeMap<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.toml")) {
+            for (Path f : files) {
+                String name = resourceName(f);
+                try {
+                    ok.put(name, load(f));
+                } catch (ConfigException e) {
+                    bad.put(name, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            throw new ConfigException(dir + ": cannot list: " + e.getMessage(), e);
+        }
+        return new Directory(ok, bad);
+    }
+
+    static String resourceName(Path file) {
+        String f = file.getFileName().toString();
+        return f.endsWith(".toml") ? f.substring(0, f.length() - 5) : f;
+    }
+
+    /** Reads one resource file; its name is the file name without {@code .toml}. */
+    public ResourceConfig load(Path file) throws ConfigException {
+        String name = resourceName(file);
+        if (!NAME.matcher(name).matches()) {
+            throw new ConfigException(file + ": resource name \"" + name + "\" is not allowed; use 1-63 of "
+                    + "A-Z a-z 0-9 _ . - starting with a letter or digit");
+        }
+        JsonNode root;
+        try {
+            if (Files.size(file) > FILE_BYTES_MAX) {
+                throw new ConfigException(file + ": larger than " + FILE_BYTES_MAX + " bytes; not a resource file");
+            }
+            root = mapper.readTree(file.toFile());
+        } catch (JacksonException e) {
+            JsonLocation loc = e.getLocation();
+            String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+            throw new ConfigException(file + ": not valid TOML" + where + ": " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        return new Reader(file, name).resource(root);
+    }
+
+    /** Walks one parsed file, remembering the file for messages. */
+    private static final class Reader {
+        private final Path file;
+        private final String name;
+
+        Reader(Path file, String name) {
+            this.file = file;
+            this.name = name;
+        }
+
+        ConfigException error(String key, String problem) {
+            return new ConfigException(file + ": " + key + ": " + problem);
+        }
+
+        ResourceConfig resource(JsonNode root) throws ConfigException {
+            if (root == null || !root.isObject()) {
+                throw new ConfigException(file + ": empty; a resource needs at least one [node.NAME] section");
+            }
+            checkKeys(root, "", TOP_KEYS);
+            ResourceConfig.Protocol protocol = choice(root, "protocol", "protocol", ResourceConfig.Protocol.class,
+                    ResourceConfig.Protocol.C);
+            Map<String, NodeConfig> nodes = nodes(table(root, "node", "node"));
+            ResourceConfig.Net net = net(table(root, "net", "net"), nodes.size() == 2);
+            ResourceConfig.Disk disk = disk(table(root, "disk", "disk"));
+            Map<String, String> handlers = handlers(table(root, "handlers", "handlers"));
+            return new ResourceConfig(name, file, protocol, net, disk, handlers, nodes);
+        }
+
+        private Map<String, NodeConfig> nodes(JsonNode section) throws ConfigException {
+            if (section == null || section.size() == 0) {
+                throw error("node", "missing; a resource needs one [node.NAME] section per node (one for a "
+                        + "standalone volume, two for a mirrored pair)");
+            }
+            if (section.size() > 2) {
+                throw error("node", "has " + section.size() + " node sections; at most two are allowed");
+            }
+            Map<String, NodeConfig> nodes = new LinkedHashMap<>();
+            Iterator<Map.Entry<String, JsonNode>> it = section.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                nodes.put(e.getKey(), node(e.getKey(), e.getValue(), section.size() == 2));
+            }
+            if (nodes.size() == 2) {
+                List<NodeConfig> both = new ArrayList<>(nodes.values());
+                if (both.get(0).address().equals(both.get(1).address())) {
+                    throw error("node", "both nodes have address " + both.get(0).address()
+                            + "; each node needs its own address");
+                }
+            }
+            return nodes;
+        }
+
+        private NodeConfig node(String nodeName, JsonNode n, boolean paired) throws ConfigException {
+            String at = "node." + nodeName;
+            if (!NAME.matcher(nodeName).matches()) {
+                throw error(at, "node name not allowed; use 1-63 of A-Z a-z 0-9 _ . - starting with a letter or digit");
+            }
+            if (!n.isObject()) {
+                throw error(at, "must be a table ([" + at + "])");
+            }
+            checkKeys(n, at + ".", NODE_KEYS);
+            String addr = string(n, "address", at + ".address", null);
+            HostPort address = null;
+            if (addr != null) {
+                address = HostPort.parse(addr);
+                if (address == null) {
+                    throw error(at + ".address", "\"" + addr + "\" is not HOST:PORT with a port 1-65535");
+                }
+            } else if (paired) {
+                throw error(at + ".address", "missing; each node of a mirrored pair needs HOST:PORT for its peer link");
+            }
+            String disk = string(n, "disk", at + ".disk", null);
+            if (disk == null || disk.isEmpty()) {
+                throw error(at + ".disk", "missing; name the backing block device or file, e.g. \"/dev/sdb\"");
+            }
+            String meta = string(n, "meta-disk", at + ".meta-disk", "internal");
+            Path metaPath = meta.equals("internal") ? null : absolute(at + ".meta-disk", meta, "\"internal\" or ");
+            if (metaPath != null && metaPath.equals(Path.of(disk))) {
+                throw error(at + ".meta-disk", "is the data disk itself; use \"internal\" for metadata on the data disk");
+            }
+            String sock = string(n, "nbd-socket", at + ".nbd-socket", DEFAULT_NBD_DIR + "/" + name + ".nbd");
+            String listen = string(n, "nbd-listen", at + ".nbd-listen", null);
+            HostPort nbdListen = null;
+            if (listen != null) {
+                nbdListen = HostPort.parse(listen);
+                if (nbdListen == null) {
+                    throw error(at + ".nbd-listen", "\"" + listen + "\" is not HOST:PORT with a port 1-65535");
+                }
+            }
+            return new NodeConfig(nodeName, address, absolute(at + ".disk", disk, ""), metaPath,
+                    absolute(at + ".nbd-socket", sock, ""), nbdListen);
+        }
+
+        private Path absolute(String key, String value, String alternatives) throws ConfigException {
+            if (!value.startsWith("/") || value.indexOf('\0') >= 0) {
+                throw error(key, "\"" + value + "\" is not allowed; use " + alternatives + "an absolute path");
+            }
+            return Path.of(value).normalize();
+        }
+
+        private ResourceConfig.Net net(JsonNode n, boolean paired) throws ConfigException {
+            checkKeys(n, "net.", NET_KEYS);
+            String secret = string(n, "shared-secret", "net.shared-secret", null);
+            if (paired && (secret == null || secret.isEmpty())) {
+                throw error("net.shared-secret", "missing; a mirrored pair authenticates its peer link with a "
+                        + "shared secret (the same string on both nodes)");
+            }
+            if (secret != null && secret.length() > 256) {
+                throw error("net.shared-secret", "longer than 256 characters");
+            }
+            return new ResourceConfig.Net(secret,
+                    choice(n, "compression", "net.compression", ResourceConfig.Compression.class,
+                            ResourceConfig.Compression.LZ4),
+                    duration(n, "ping-interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(10)),
+                    duration(n, "ping-timeout", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofMinutes(10)),
+                    duration(n, "connect-retry", Duration.ofSeconds(2), Duration.ofMillis(100), Duration.ofMinutes(10)),
+                    duration(n, "timeout", Duration.ofSeconds(6), Duration.ofMillis(100), Duration.ofMinutes(10)));
+        }
+
+        private ResourceConfig.Disk disk(JsonNode n) throws ConfigException {
+            checkKeys(n, "disk.", DISK_KEYS);
+            ResourceConfig.Fencing fencing = choice(n, "fencing", "disk.fencing", ResourceConfig.Fencing.class,
+                    ResourceConfig.Fencing.DONT_CARE);
+            boolean csums = bool(n, "csums", "disk.csums", true);
+            String engine = string(n, "io-engine", "disk.io-engine", "auto");
+            EngineKind kind = EngineKind.parse(engine);
+            if (kind == null) {
+                throw error("disk.io-engine", "\"" + engine + "\" is not one of auto, io_uring, filechannel");
+            }
+            long size = 0;
+            String sizeText = string(n, "size", "disk.size", null);
+            if (sizeText != null) {
+                size = Units.parseSize(sizeText);
+                if (size <= 0) {
+                    throw error("disk.size", "\"" + sizeText + "\" is not a size such as \"64M\", \"10G\" or \"4096\"");
+                }
+                if (size % 4096 != 0) {
+                    throw error("disk.size", "\"" + sizeText + "\" is not a multiple of 4K (the bitmap's block size)");
+                }
+            }
+            return new ResourceConfig.Disk(fencing, csums, kind, size);
+        }
+
+        private Map<String, String> handlers(JsonNode n) throws ConfigException {
+            Map<String, String> out = new TreeMap<>();
+            if (n == null) {
+                return out;
+            }
+            checkKeys(n, "handlers.", HANDLERS);
+            Iterator<Map.Entry<String, JsonNode>> it = n.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String cmd = string(n, e.getKey(), "handlers." + e.getKey(), null);
+                if (cmd == null || cmd.isBlank()) {
+                    throw error("handlers." + e.getKey(), "empty; give a command line, or remove the key");
+                }
+                out.put(e.getKey(), cmd);
+            }
+            return out;
+        }
+
+        private JsonNode table(JsonNode parent, String key, String at) throws ConfigException {
+            JsonNode n = parent.get(key);
+            if (n != null && !n.isObject()) {
+                throw error(at, "must be a table ([" + at + "])");
+            }
+            return n;
+        }
+
+        private void checkKeys(JsonNode n, String prefix, Set<String> allowed) throws ConfigException {
+            if (n == null) {
+                return;
+            }
+            Iterator<String> it = n.fieldNames();
+            while (it.hasNext()) {
+                String k = it.next();
+                if (!allowed.contains(k)) {
+                    throw error(prefix + k, "unknown key; allowed here: " + String.join(", ", new TreeMap<>(
+                            toMap(allowed)).keySet()));
+                }
+            }
+        }
+
+        private static Map<String, Boolean> toMap(Set<String> s) {
+            Map<String, Boolean> m = new TreeMap<>();
+            s.forEach(k -> m.put(k, true));
+            return m;
+        }
+
+        private String string(JsonNode parent, String key, String at, String dflt) throws ConfigException {
+            JsonNode v = parent == null ? null : parent.get(key);
+            if (v == null) {
+                return dflt;
+            }
+            if (!v.isTextual()) {
+                throw error(at, "must be a string in quotes, got " + describe(v));
+            }
+            return v.textValue();
+        }
+
+        private boolean bool(JsonNode parent, String key, String at, boolean dflt) throws ConfigException {
+            JsonNode v = parent == null ? null : parent.get(key);
+            if (v == null) {
+                return dflt;
+            }
+            if (!v.isBoolean()) {
+                throw error(at, "must be true or false, got " + describe(v));
+            }
+            return v.booleanValue();
+        }
+
+        private <E extends Enum<E>> E choice(JsonNode parent, String key, String at, Class<E> type, E dflt)
+                throws ConfigException {
+            String s = string(parent, key, at, null);
+            if (s == null) {
+                return dflt;
+            }
+            List<String> names = new ArrayList<>();
+            for (E e : type.getEnumConstants()) {
+                String spelled = spelling(e);
+                names.add(spelled);
+                if (spelled.equals(s)) {
+                    return e;
+                }
+            }
+            throw error(at, "\"" + s + "\" is not one of " + String.join(", ", names));
+        }
+
+        private Duration duration(JsonNode parent, String key, Duration dflt, Duration min, Duration max)
+                throws ConfigException {
+            String at = "net." + key;
+            String s = string(parent, key, at, null);
+            if (s == null) {
+                return dflt;
+            }
+            Duration d = Units.parseDuration(s);
+            if (d == null) {
+                throw error(at, "\"" + s + "\" is not a duration such as \"500ms\", \"5s\" or \"2m\"");
+            }
+            if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+                throw error(at, "\"" + s + "\" is out of range; allowed " + min.toMillis() + "ms to "
+                        + max.toMinutes() + "m");
+            }
+            return d;
+        }
+
+        private static String describe(JsonNode v) {
+            return v.getNodeType().toString().toLowerCase(Locale.ROOT) + " " + v;
+        }
+    }
+
+    /** How a config enum value is written: {@code DONT_CARE} is {@code dont-care}, {@code C} stays {@code C}. */
+    public static String spelling(Enum<?> e) {
+        String n = e.name();
+        return n.length() == 1 ? n : n.toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+}

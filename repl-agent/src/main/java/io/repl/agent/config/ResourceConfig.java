@@ -1,0 +1,55 @@
+package io.repl.agent.config;
+
+import io.repl.io.EngineKind;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/** One resource, as read from {@code NAME.toml}; identical on both nodes. */
+public record ResourceConfig(String name, Path file, Protocol protocol, Net net, Disk disk,
+                             Map<String, String> handlers, Map<String, NodeConfig> nodes) {
+
+    /** Replication protocol: when a write is acknowledged. */
+    public enum Protocol { A, B, C }
+
+    public enum Compression { NONE, LZ4 }
+
+    public enum Fencing { DONT_CARE, RESOURCE_ONLY, RESOURCE_AND_STONITH }
+
+    /** The {@code [net]} section. */
+    public record Net(String sharedSecret, Compression compression, Duration pingInterval,
+                      Duration pingTimeout, Duration connectRetry, Duration timeout) {}
+
+    /**
+     * The {@code [disk]} section.
+     *
+     * @param sizeBytes the usable size; 0 means all the backing disk offers
+     */
+    public record Disk(Fencing fencing, boolean csums, EngineKind ioEngine, long sizeBytes) {}
+
+    /** True for a resource with a single node section: a local volume with no peer. */
+    public boolean standalone() {
+        return nodes.size() == 1;
+    }
+
+    /**
+     * This node's section.
+     *
+     * @throws ConfigException naming the file and the node sections it has
+     */
+    public NodeConfig local(String nodeName) throws ConfigException {
+        NodeConfig n = nodes.get(nodeName);
+        if (n == null) {
+            throw new ConfigException(file + ": no [node." + nodeName + "] section for this node; the file has "
+                    + String.join(", ", nodes.keySet().stream().map(k -> "[node." + k + "]").toList())
+                    + " (start the agent with --node NAME, or fix the section name)");
+        }
+        return n;
+    }
+
+    /** The other node's section, if there is one. */
+    public Optional<NodeConfig> peerOf(String nodeName) {
+        return nodes.values().stream().filter(n -> !n.name().equals(nodeName)).findFirst();
+    }
+}

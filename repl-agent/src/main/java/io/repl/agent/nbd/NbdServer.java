@@ -1,0 +1,112 @@
+package io.repl.agent.nbd;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.unix.PeerCredentials;
+import io.repl.agent.config.HostPort;
+import io.repl.agent.net.UnixSockets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+/**
+ * Listens for NBD clients of one export: on a unix socket always, on TCP only when the
+ * resource names an {@code nbd-listen} address.
+ */
+public final class NbdServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(NbdServer.class.getName());
+
+    private final Export export;
+    private final Path socketPath;
+    private Channel unixChannel;
+    private Channel tcpChannel;
+
+    private NbdServer(Export export, Path socketPath) {
+        this.export = export;
+        this.socketPath = socketPath;
+    }
+
+    /**
+     * Starts listening.
+     *
+     * @throws IOException if the socket path is taken by a live server or is not a socket, or
+     *     the TCP address cannot be bound
+     */
+    public static NbdServer start(EventLoopGroup group, Export export, Path socketPath, HostPort tcp)
+            throws IOException {
+        NbdServer s = new NbdServer(export, socketPath);
+        try {
+            s.bind(group, tcp);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s;
+    }
+
+    private void bind(EventLoopGroup group, HostPort tcp) throws IOException {
+        UnixSockets.prepare(socketPath);
+        unixChannel = bootstrap(group, true).channel(EpollServerDomainSocketChannel.class)
+                .bind(new DomainSocketAddress(socketPath.toFile())).syncUninterruptibly().channel();
+        UnixSockets.restrict(socketPath, false);
+        LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": serving on " + socketPath);
+        if (tcp != null) {
+            try {
+                tcpChannel = bootstrap(group, false).channel(EpollServerSocketChannel.class)
+                        .childOption(ChannelOption.TCP_NODELAY, true)
+                        .bind(new InetSocketAddress(tcp.host(), tcp.port())).syncUninterruptibly().channel();
+            } catch (RuntimeException e) {
+                throw new IOException("nbd " + export.name() + ": cannot listen on " + tcp + ": " + e.getMessage(), e);
+            }
+            LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": serving on tcp " + tcp);
+        }
+    }
+
+    private ServerBootstrap bootstrap(EventLoopGroup group, boolean unix) {
+        return new ServerBootstrap().group(group)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(8 << 20, 32 << 20))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("nbd-handshake", new NbdHandshake(export, describe(ch, unix)));
+                    }
+                });
+    }
+
+    private static String describe(Channel ch, boolean unix) {
+        if (unix && ch instanceof EpollDomainSocketChannel) {
+            try {
+                PeerCredentials c = ((EpollDomainSocketChannel) ch).peerCredentials();
+                return "pid " + c.pid() + " uid " + c.uid();
+            } catch (IOException e) {
+                return "unix client";
+            }
+        }
+        return String.valueOf(ch.remoteAddress());
+    }
+
+    /** The NBD URI clients use, e.g. {@code nbd+unix:///r0?socket=/run/repl/r0.nbd}. */
+    public String uri() {
+        return "nbd+unix:///" + export.name() + "?socket=" + socketPath;
+    }
+
+    /** Stops listening; open sessions are closed by their owner. */
+    @Override
+    public void close() {
+        if (unixChannel != null) {
+            unixChannel.close().syncUninterruptibly();
+            UnixSockets.remove(socketPath);
+        }
+        if (tcpChannel != null) {
+            tcpChannel.close().syncUninterruptibly();
+        }
+    }
+}

@@ -1,0 +1,281 @@
+package io.repl.agent.nbd;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.repl.agent.volume.Volume;
+import io.repl.io.Errno;
+import io.repl.io.IoCallback;
+import java.nio.ByteBuffer;
+
+/**
+ * One client in the transmission phase. Requests run concurrently and are answered as they
+ * complete, in any order. Every header field is checked before the volume sees the request;
+ * a bad request gets an error reply and the connection stays usable.
+ *
+ * <p>All state is confined to the channel's event loop: completions from the I/O engine hop
+ * back onto it before touching anything here.
+ */
+public final class NbdSession extends ChannelInboundHandlerAdapter {
+    private static final System.Logger LOG = System.getLogger(NbdSession.class.getName());
+    /** Stop reading requests once this many bytes are in flight; resume below half of it. */
+    static final long IN_FLIGHT_BYTES_MAX = 64L << 20;
+    static final int IN_FLIGHT_REQUESTS_MAX = 512;
+    private static final int BAD_REQUEST_LOGS_MAX = 16;
+
+    private final Export export;
+    private final Volume volume;
+    private final boolean readOnly;
+    private final String peer;
+    private Channel channel;
+    private long inFlightBytes;
+    private int inFlightRequests;
+    private boolean disconnecting;
+    private boolean closed;
+    private int badRequestsLogged;
+    private long requestsServed;
+
+    NbdSession(Export export, Export.Grant grant, String peer) {
+        this.export = export;
+        this.volume = grant.volume();
+        this.readOnly = grant.readOnly();
+        this.peer = peer;
+    }
+
+    /** Whether this client may write. */
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    /** Who the client is, for logs and status: its address or unix peer credentials. */
+    public String peer() {
+        return peer;
+    }
+
+    /** Drops the client; in-flight requests still complete on the disk. */
+    public void close() {
+        if (channel != null) {
+            channel.close();
+        }
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": client " + peer + " opened the export "
+                + (readOnly ? "read-only" : "read-write"));
+        export.sessionOpened(this);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        closed = true;
+        LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": client " + peer + " gone after "
+                + requestsServed + " requests");
+        export.sessionClosed(this);
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        updateReading();
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.log(System.Logger.Level.WARNING, "nbd " + export.name() + ": client " + peer + ": " + cause);
+        ctx.close();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        NbdRequest r = (NbdRequest) msg;
+        if (disconnecting) {
+            // The client promised nothing follows NBD_CMD_DISC; whatever does is ignored.
+            release(r.payload);
+            return;
+        }
+        switch (r.type) {
+            case Nbd.CMD_READ:
+                read(r);
+                break;
+            case Nbd.CMD_WRITE:
+                write(r);
+                break;
+            case Nbd.CMD_FLUSH:
+                if (checkFlags(r, 0)) {
+                    start(r, 0);
+                    volume.flush(completion(r, null));
+                }
+                break;
+            case Nbd.CMD_TRIM:
+                zero(r, true);
+                break;
+            case Nbd.CMD_WRITE_ZEROES:
+                zero(r, false);
+                break;
+            case Nbd.CMD_DISC:
+                disconnecting = true;
+                channel.config().setAutoRead(false);
+                closeIfDrained();
+                break;
+            default:
+                reject(r, Nbd.EINVAL, "unknown command type " + r.type);
+        }
+    }
+
+    private void read(NbdRequest r) {
+        if (!checkFlags(r, Nbd.CMD_FLAG_FUA) || !checkShape(r, Nbd.EINVAL)) {
+            return;
+        }
+        if (r.length > Nbd.MAX_PAYLOAD_BYTES) {
+            reject(r, Nbd.EINVAL, "read of " + r.length + " bytes exceeds the maximum of " + Nbd.MAX_PAYLOAD_BYTES);
+            return;
+        }
+        ByteBuffer buf = volume.buffers().acquire((int) r.length);
+        start(r, r.length);
+        volume.read(r.offset, buf, completion(r, buf));
+    }
+
+    private void write(NbdRequest r) {
+        if (readOnly) {
+            reject(r, Nbd.EPERM, "write to a read-only export");
+            return;
+        }
+        if (!checkFlags(r, Nbd.CMD_FLAG_FUA) || !checkShape(r, Nbd.ENOSPC)) {
+            return;
+        }
+        start(r, r.length);
+        volume.write(r.offset, r.payload, (r.flags & Nbd.CMD_FLAG_FUA) != 0, completion(r, r.payload));
+    }
+
+    private void zero(NbdRequest r, boolean trim) {
+        if (readOnly) {
+            reject(r, Nbd.EPERM, Nbd.commandName(r.type) + " on a read-only export");
+            return;
+        }
+        int allowed = trim ? Nbd.CMD_FLAG_FUA : Nbd.CMD_FLAG_FUA | Nbd.CMD_FLAG_NO_HOLE | Nbd.CMD_FLAG_FAST_ZERO;
+        if (!checkFlags(r, allowed) || !checkShape(r, trim ? Nbd.EINVAL : Nbd.ENOSPC)) {
+            return;
+        }
+        boolean mayUnmap = trim || (r.flags & Nbd.CMD_FLAG_NO_HOLE) == 0;
+        boolean fastOnly = (r.flags & Nbd.CMD_FLAG_FAST_ZERO) != 0;
+        start(r, 0);
+        volume.writeZeroes(r.offset, r.length, mayUnmap, fastOnly, (r.flags & Nbd.CMD_FLAG_FUA) != 0,
+                completion(r, null));
+    }
+
+    private boolean checkFlags(NbdRequest r, int allowed) {
+        if ((r.flags & ~allowed) != 0) {
+            reject(r, Nbd.EINVAL, String.format("flags 0x%x not allowed on %s (allowed 0x%x)", r.flags,
+                    Nbd.commandName(r.type), allowed));
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Length, alignment and range. A range past the end is ENOSPC for writes and EINVAL for
+     * reads and trims, as the protocol asks.
+     */
+    private boolean checkShape(NbdRequest r, int pastEndError) {
+        long block = volume.blockSize();
+        if (r.length == 0) {
+            reject(r, Nbd.EINVAL, "zero length");
+            return false;
+        }
+        if (r.offset % block != 0 || r.length % block != 0) {
+            reject(r, Nbd.EINVAL, "not aligned to the " + block + "-byte minimum block size");
+            return false;
+        }
+        if (r.offset < 0 || r.offset > volume.size() || r.length > volume.size() - r.offset) {
+            reject(r, pastEndError, "range ends past the export size " + volume.size());
+            return false;
+        }
+        return true;
+    }
+
+    private void reject(NbdRequest r, int error, String why) {
+        if (badRequestsLogged < BAD_REQUEST_LOGS_MAX) {
+            badRequestsLogged++;
+            LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": client " + peer + ": " + r
+                    + " rejected (" + Errno.name(error) + "): " + why);
+        }
+        release(r.payload);
+        sendReply(r.cookie, error, null);
+        requestsServed++;
+    }
+
+    private void start(NbdRequest r, long bytes) {
+        inFlightBytes += bytes;
+        inFlightRequests++;
+        updateReading();
+    }
+
+    private IoCallback completion(NbdRequest r, ByteBuffer buf) {
+        long bytes = r.type == Nbd.CMD_READ || r.type == Nbd.CMD_WRITE ? r.length : 0;
+        return result -> channel.eventLoop().execute(() -> finish(r, bytes, result, buf));
+    }
+
+    private void finish(NbdRequest r, long bytes, int result, ByteBuffer buf) {
+        inFlightBytes -= bytes;
+        inFlightRequests--;
+        requestsServed++;
+        if (result != 0 && result != -Errno.EOPNOTSUPP) {
+            LOG.log(System.Logger.Level.WARNING, "nbd " + export.name() + ": " + r + " failed: " + Errno.name(result));
+        }
+        if (closed) {
+            release(buf);
+        } else if (r.type == Nbd.CMD_READ && result == 0) {
+            buf.position(0).limit((int) r.length);
+            sendReply(r.cookie, 0, buf);
+        } else {
+            release(buf);
+            sendReply(r.cookie, Nbd.wireError(result), null);
+        }
+        updateReading();
+        closeIfDrained();
+    }
+
+    private void sendReply(long cookie, int error, ByteBuffer data) {
+        ByteBuf h = channel.alloc().buffer(Nbd.REPLY_HEADER_BYTES);
+        h.writeInt(Nbd.SIMPLE_REPLY_MAGIC).writeInt(error).writeLong(cookie);
+        if (data == null) {
+            channel.writeAndFlush(h, channel.voidPromise());
+            return;
+        }
+        channel.write(h, channel.voidPromise());
+        // The engine's buffer goes out as is and returns to the pool once the socket has it.
+        channel.writeAndFlush(Unpooled.wrappedBuffer(data)).addListener(f -> release(data));
+    }
+
+    private void release(ByteBuffer b) {
+        if (b != null) {
+            volume.buffers().release(b);
+        }
+    }
+
+    private void updateReading() {
+        if (closed || disconnecting) {
+            return;
+        }
+        boolean busy = inFlightBytes >= IN_FLIGHT_BYTES_MAX || inFlightRequests >= IN_FLIGHT_REQUESTS_MAX
+                || !channel.isWritable();
+        boolean calm = inFlightBytes < IN_FLIGHT_BYTES_MAX / 2 && inFlightRequests < IN_FLIGHT_REQUESTS_MAX / 2
+                && channel.isWritable();
+        if (busy && channel.config().isAutoRead()) {
+            channel.config().setAutoRead(false);
+        } else if (calm && !channel.config().isAutoRead()) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    private void closeIfDrained() {
+        if (disconnecting && inFlightRequests == 0 && !closed) {
+            channel.close();
+        }
+    }
+}
