@@ -9,6 +9,7 @@ import io.repl.agent.nbd.Export;
 import io.repl.agent.nbd.NbdServer;
 import io.repl.agent.nbd.NbdSession;
 import io.repl.agent.volume.LocalVolume;
+import io.repl.agent.volume.SubBlockVolume;
 import io.repl.agent.volume.Volume;
 import io.repl.io.Backing;
 import io.repl.io.BlockEngine;
@@ -100,7 +101,7 @@ public final class Resource implements Export {
             e = Engines.open(b, size, config.disk().ioEngine());
             LOG.log(System.Logger.Level.INFO, name + ": I/O engine " + e.name() + (e.direct() ? " (O_DIRECT)" : " (buffered)")
                     + " on " + b);
-            volume = new LocalVolume(e);
+            volume = new SubBlockVolume(new LocalVolume(e));
             engine = e;
             nbd = NbdServer.start(group, this, me.nbdSocket(), me.nbdListen());
         } catch (IOException | RuntimeException ex) {

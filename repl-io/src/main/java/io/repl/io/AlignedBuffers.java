@@ -12,10 +12,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * parked in the pool is bounded; a buffer returned to a full class is left to the GC.
  */
 public final class AlignedBuffers {
-    /** The largest single buffer: the largest request the NBD front end accepts. */
-    public static final int MAX_BUFFER_BYTES = 32 << 20;
+    /**
+     * The largest single buffer: the largest request the NBD front end accepts (32 MiB),
+     * widened to whole blocks at both ends when it is not aligned, rounded up to a class.
+     */
+    public static final int MAX_BUFFER_BYTES = 64 << 20;
     private static final int MIN_SHIFT = 12;
-    private static final int MAX_SHIFT = 25;
+    private static final int MAX_SHIFT = 26;
     private static final long IDLE_BYTES_PER_CLASS_MAX = 8L << 20;
     private static final int IDLE_BUFFERS_PER_CLASS_MAX = 256;
 

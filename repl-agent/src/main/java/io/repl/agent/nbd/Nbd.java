@@ -70,7 +70,6 @@ final class Nbd {
     static final int MAX_PAYLOAD_BYTES = 32 << 20;
     /** Option data larger than this is not a real client: strings are at most 4 KiB. */
     static final int MAX_OPTION_BYTES = 64 << 10;
-    static final int PREFERRED_BLOCK_BYTES = 4096;
 
     private Nbd() {}
 

@@ -173,7 +173,7 @@ final class NbdHandshake extends ByteToMessageDecoder {
         reply(ctx, Nbd.REP_INFO, info);
         ByteBuf sizes = ctx.alloc().buffer(14);
         sizes.writeShort(Nbd.INFO_BLOCK_SIZE).writeInt(g.volume().blockSize())
-                .writeInt(Math.max(g.volume().blockSize(), Nbd.PREFERRED_BLOCK_BYTES)).writeInt(Nbd.MAX_PAYLOAD_BYTES);
+                .writeInt(g.volume().preferredBlockSize()).writeInt(Nbd.MAX_PAYLOAD_BYTES);
         reply(ctx, Nbd.REP_INFO, sizes);
         if (wantName) {
             ByteBuf n = ctx.alloc().buffer();

@@ -19,6 +19,11 @@ public interface Volume {
     /** Alignment of offsets and lengths: the export's minimum block size. */
     int blockSize();
 
+    /** The request size clients should prefer: whole blocks of the disk below. */
+    default int preferredBlockSize() {
+        return Math.max(blockSize(), 4096);
+    }
+
     /** Where request payload buffers come from. */
     AlignedBuffers buffers();
 
