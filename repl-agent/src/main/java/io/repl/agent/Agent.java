@@ -17,7 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -58,27 +61,37 @@ public final class Agent implements AutoCloseable {
         group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 EpollIoHandler.newFactory());
         ConfigLoader.Directory dir = loader.loadDirectory(configDir);
+        // The control socket first: if another agent holds it, this one must not touch any disk.
+        controlServer = ControlServer.start(group, controlSocket, this::handle, control);
         LOG.log(System.Logger.Level.INFO, "node " + nodeName + ": " + dir.resources().size() + " resource(s) in "
                 + configDir + (dir.errors().isEmpty() ? "" : ", " + dir.errors().size() + " with config errors"));
-        dir.errors().forEach((name, err) -> {
-            LOG.log(System.Logger.Level.ERROR, err);
-            Resource r = new Resource(name, nodeName, group);
-            r.configure(null, err);
-            resources.put(name, r);
-        });
-        dir.resources().forEach((name, cfg) -> {
-            Resource r = new Resource(name, nodeName, group);
-            r.configure(cfg, null);
-            resources.put(name, r);
-        });
-        for (Resource r : resources.values()) {
-            try {
-                r.up();
-            } catch (StateChangeRefused e) {
-                LOG.log(System.Logger.Level.ERROR, e.getMessage());
+        Future<?> upAll = control.submit(() -> {
+            dir.errors().forEach((name, err) -> {
+                LOG.log(System.Logger.Level.ERROR, err);
+                Resource r = new Resource(name, nodeName, group);
+                r.configure(null, err);
+                resources.put(name, r);
+            });
+            dir.resources().forEach((name, cfg) -> {
+                Resource r = new Resource(name, nodeName, group);
+                r.configure(cfg, null);
+                resources.put(name, r);
+            });
+            for (Resource r : resources.values()) {
+                try {
+                    r.up();
+                } catch (StateChangeRefused e) {
+                    LOG.log(System.Logger.Level.ERROR, e.getMessage());
+                }
             }
+        });
+        try {
+            upAll.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("bringing resources up failed", e.getCause());
         }
-        controlServer = ControlServer.start(group, controlSocket, this::handle, control);
     }
 
     /** Runs one operator command; only ever on the control thread. */
@@ -161,18 +174,23 @@ public final class Agent implements AutoCloseable {
 
     /** Takes every resource down (flushing its disk) and stops serving. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (control.isShutdown()) {
+            return;
+        }
         if (controlServer != null) {
             controlServer.close();
         }
+        // Downs run on the control thread like every other state change, after whatever
+        // command is running now.
+        Future<?> downAll = control.submit(() -> resources.values().forEach(Resource::down));
         control.shutdown();
         try {
-            control.awaitTermination(30, TimeUnit.SECONDS);
+            downAll.get(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-        for (Resource r : resources.values()) {
-            r.down();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.log(System.Logger.Level.ERROR, "taking resources down at stop failed: " + e);
         }
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

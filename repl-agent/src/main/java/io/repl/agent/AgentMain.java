@@ -53,6 +53,9 @@ public final class AgentMain implements Callable<Integer> {
         } catch (ConfigException e) {
             log.log(System.Logger.Level.ERROR, e.getMessage());
             return 2;
+        } catch (IOException e) {
+            log.log(System.Logger.Level.ERROR, "node " + name + ": cannot start: " + e.getMessage());
+            return 1;
         }
         log.log(System.Logger.Level.INFO, "node " + name + ": agent running, control socket " + controlSocket);
         try {

@@ -41,6 +41,7 @@ public final class Resource implements Export {
     private volatile Volume volume;
     private volatile NbdServer nbd;
     private volatile String lastError;
+    private DiskLock diskLock;
 
     Resource(String name, String nodeName, EventLoopGroup group) {
         this.name = name;
@@ -98,6 +99,7 @@ public final class Resource implements Export {
             if (size == 0) {
                 throw new IOException(me.disk() + " is smaller than one 4K block");
             }
+            diskLock = DiskLock.acquire(me.disk(), name);
             e = Engines.open(b, size, config.disk().ioEngine());
             LOG.log(System.Logger.Level.INFO, name + ": I/O engine " + e.name() + (e.direct() ? " (O_DIRECT)" : " (buffered)")
                     + " on " + b);
@@ -110,6 +112,7 @@ public final class Resource implements Export {
             if (e != null) {
                 e.close();
             }
+            releaseDiskLock();
             lastError = ex.getMessage();
             throw new StateChangeRefused(name + ": cannot come up: " + ex.getMessage());
         }
@@ -144,7 +147,15 @@ public final class Resource implements Export {
             LOG.log(System.Logger.Level.WARNING, name + ": final flush did not finish: " + ex);
         }
         e.close();
+        releaseDiskLock();
         LOG.log(System.Logger.Level.INFO, name + ": role Primary -> Secondary, disk UpToDate -> Diskless");
+    }
+
+    private void releaseDiskLock() {
+        if (diskLock != null) {
+            diskLock.close();
+            diskLock = null;
+        }
     }
 
     @Override

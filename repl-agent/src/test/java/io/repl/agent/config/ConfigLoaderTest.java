@@ -1,0 +1,163 @@
+package io.repl.agent.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.repl.io.EngineKind;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+    private static final String PAIR = String.join("\n",
+            "protocol = \"B\"",
+            "[net]",
+            "shared-secret = \"s3cret\"",
+            "compression = \"none\"",
+            "ping-interval = \"2s\"",
+            "timeout = \"500ms\"",
+            "[disk]",
+            "fencing = \"resource-only\"",
+            "csums = false",
+            "io-engine = \"filechannel\"",
+            "size = \"64M\"",
+            "[handlers]",
+            "after-promote = \"/usr/local/sbin/mount-data\"",
+            "[node.alpha]",
+            "address = \"10.0.0.1:7789\"",
+            "disk = \"/dev/sdb\"",
+            "meta-disk = \"internal\"",
+            "nbd-socket = \"/run/repl/r0.nbd\"",
+            "[node.beta]",
+            "address = \"[fd00::2]:7789\"",
+            "disk = \"/dev/sdc\"",
+            "meta-disk = \"/var/lib/repl/r0.md\"",
+            "nbd-listen = \"127.0.0.1:10809\"",
+            "");
+
+    @TempDir
+    Path dir;
+    private final ConfigLoader loader = new ConfigLoader();
+
+    private Path write(String name, String toml) throws Exception {
+        return Files.writeString(dir.resolve(name + ".toml"), toml);
+    }
+
+    private String error(String toml) throws Exception {
+        Path f = write("r0", toml);
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.load(f));
+        assertTrue(e.getMessage().startsWith(f.toString() + ": "), "names the file: " + e.getMessage());
+        return e.getMessage();
+    }
+
+    @Test
+    void readsAFullPairFile() throws Exception {
+        ResourceConfig c = loader.load(write("r0", PAIR));
+        assertEquals("r0", c.name());
+        assertEquals(ResourceConfig.Protocol.B, c.protocol());
+        assertEquals("s3cret", c.net().sharedSecret());
+        assertEquals(ResourceConfig.Compression.NONE, c.net().compression());
+        assertEquals(Duration.ofSeconds(2), c.net().pingInterval());
+        assertEquals(Duration.ofMillis(500), c.net().timeout());
+        assertEquals(Duration.ofSeconds(5), c.net().pingTimeout(), "default");
+        assertEquals(ResourceConfig.Fencing.RESOURCE_ONLY, c.disk().fencing());
+        assertEquals(false, c.disk().csums());
+        assertEquals(EngineKind.FILECHANNEL, c.disk().ioEngine());
+        assertEquals(64L << 20, c.disk().sizeBytes());
+        assertEquals("/usr/local/sbin/mount-data", c.handlers().get("after-promote"));
+        NodeConfig a = c.local("alpha");
+        assertEquals(new HostPort("10.0.0.1", 7789), a.address());
+        assertTrue(a.internalMeta());
+        assertNull(a.nbdListen());
+        NodeConfig b = c.peerOf("alpha").orElseThrow();
+        assertEquals("beta", b.name());
+        assertEquals(new HostPort("fd00::2", 7789), b.address());
+        assertEquals(Path.of("/var/lib/repl/r0.md"), b.metaDisk());
+        assertEquals(Path.of("/run/repl/r0.nbd"), b.nbdSocket(), "default socket is /run/repl/NAME.nbd");
+        assertEquals(new HostPort("127.0.0.1", 10809), b.nbdListen());
+        assertTrue(!c.standalone());
+    }
+
+    @Test
+    void aSingleNodeIsAStandaloneVolumeWithDefaults() throws Exception {
+        ResourceConfig c = loader.load(write("data1", "[node.alpha]\ndisk = \"/srv/d.img\"\n"));
+        assertTrue(c.standalone());
+        assertEquals(ResourceConfig.Protocol.C, c.protocol());
+        assertEquals(ResourceConfig.Compression.LZ4, c.net().compression());
+        assertEquals(EngineKind.AUTO, c.disk().ioEngine());
+        assertEquals(true, c.disk().csums());
+        assertEquals(0, c.disk().sizeBytes());
+        assertEquals(Path.of("/run/repl/data1.nbd"), c.local("alpha").nbdSocket());
+        assertTrue(c.peerOf("alpha").isEmpty());
+    }
+
+    @Test
+    void unknownNodeNamesTheSectionsThatExist() throws Exception {
+        ResourceConfig c = loader.load(write("r0", PAIR));
+        ConfigException e = assertThrows(ConfigException.class, () -> c.local("gamma"));
+        assertTrue(e.getMessage().contains("[node.alpha], [node.beta]"), e.getMessage());
+        assertTrue(e.getMessage().contains("--node"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "unknown top key       | colour = \"red\"\\n[node.a]\\ndisk = \"/d\" | colour: unknown key; allowed here: disk, handlers, net, node, protocol",
+        "unknown node key      | [node.a]\\ndisk = \"/d\"\\nsize = 1 | node.a.size: unknown key",
+        "bad protocol          | protocol = \"D\"\\n[node.a]\\ndisk = \"/d\" | protocol: \"D\" is not one of A, B, C",
+        "protocol not string   | protocol = 3\\n[node.a]\\ndisk = \"/d\" | protocol: must be a string in quotes",
+        "no nodes              | protocol = \"C\" | node: missing",
+        "three nodes           | [node.a]\\ndisk = \"/d\"\\naddress = \"h:1\"\\n[node.b]\\ndisk = \"/d\"\\naddress = \"h:2\"\\n[node.c]\\ndisk = \"/d\"\\naddress = \"h:3\" | at most two are allowed",
+        "missing disk          | [node.a]\\nnbd-socket = \"/x\" | node.a.disk: missing",
+        "relative disk         | [node.a]\\ndisk = \"sdb\" | node.a.disk: \"sdb\" is not allowed; use an absolute path",
+        "pair needs addresses  | [net]\\nshared-secret = \"x\"\\n[node.a]\\ndisk = \"/d\"\\n[node.b]\\ndisk = \"/d\"\\naddress = \"h:2\" | node.a.address: missing",
+        "pair needs a secret   | [node.a]\\ndisk = \"/d\"\\naddress = \"h:1\"\\n[node.b]\\ndisk = \"/d\"\\naddress = \"h:2\" | net.shared-secret: missing",
+        "same address twice    | [net]\\nshared-secret = \"x\"\\n[node.a]\\ndisk = \"/d\"\\naddress = \"h:1\"\\n[node.b]\\ndisk = \"/d\"\\naddress = \"h:1\" | each node needs its own address",
+        "bad port              | [node.a]\\ndisk = \"/d\"\\naddress = \"h:70000\" | node.a.address: \"h:70000\" is not HOST:PORT with a port 1-65535",
+        "bad nbd-listen        | [node.a]\\ndisk = \"/d\"\\nnbd-listen = \"localhost\" | node.a.nbd-listen: \"localhost\" is not HOST:PORT",
+        "bad meta-disk         | [node.a]\\ndisk = \"/d\"\\nmeta-disk = \"external\" | node.a.meta-disk: \"external\" is not allowed; use \"internal\" or an absolute path",
+        "meta on data disk     | [node.a]\\ndisk = \"/d\"\\nmeta-disk = \"/d\" | use \"internal\" for metadata on the data disk",
+        "bad compression       | [net]\\ncompression = \"zstd\"\\n[node.a]\\ndisk = \"/d\" | net.compression: \"zstd\" is not one of none, lz4",
+        "bad duration          | [net]\\nping-interval = \"5 seconds\"\\n[node.a]\\ndisk = \"/d\" | net.ping-interval: \"5 seconds\" is not a duration such as",
+        "duration out of range | [net]\\ntimeout = \"1ms\"\\n[node.a]\\ndisk = \"/d\" | net.timeout: \"1ms\" is out of range; allowed 100ms to 10m",
+        "bad fencing           | [disk]\\nfencing = \"stonith\"\\n[node.a]\\ndisk = \"/d\" | disk.fencing: \"stonith\" is not one of dont-care, resource-only, resource-and-stonith",
+        "csums not bool        | [disk]\\ncsums = \"yes\"\\n[node.a]\\ndisk = \"/d\" | disk.csums: must be true or false",
+        "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, filechannel",
+        "bad size              | [disk]\\nsize = \"ten gigs\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"ten gigs\" is not a size",
+        "size not 4K multiple  | [disk]\\nsize = \"6000\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"6000\" is not a multiple of 4K",
+        "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote",
+        "empty handler         | [handlers]\\nafter-promote = \"  \"\\n[node.a]\\ndisk = \"/d\" | handlers.after-promote: empty",
+        "net not a table       | net = 1\\n[node.a]\\ndisk = \"/d\" | net: must be a table",
+        "bad node name         | [node.\"-x\"]\\ndisk = \"/d\" | node.-x: node name not allowed",
+        "not toml              | [node.a\\ndisk = | not valid TOML at line",
+    })
+    void everyMistakeNamesTheKeyAndWhatIsAllowed(String what, String toml, String expected) throws Exception {
+        String m = error(toml.replace("\\n", "\n"));
+        assertTrue(m.contains(expected), what + ": expected \"" + expected + "\" in: " + m);
+    }
+
+    @Test
+    void resourceNameComesFromTheFileAndIsChecked() throws Exception {
+        Path f = write("bad name", "[node.a]\ndisk = \"/d\"\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.load(f));
+        assertTrue(e.getMessage().contains("resource name \"bad name\" is not allowed"), e.getMessage());
+    }
+
+    @Test
+    void aDirectoryLoadsTheGoodFilesAndReportsTheBadOnes() throws Exception {
+        write("good", "[node.a]\ndisk = \"/d1\"\n");
+        write("bad", "protocol = \"Z\"\n[node.a]\ndisk = \"/d2\"\n");
+        Files.writeString(dir.resolve("notes.txt"), "ignored");
+        ConfigLoader.Directory d = loader.loadDirectory(dir);
+        assertEquals(1, d.resources().size());
+        assertTrue(d.resources().containsKey("good"));
+        assertTrue(d.errors().get("bad").contains("protocol"), d.errors().toString());
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.loadDirectory(dir.resolve("nope")));
+        assertTrue(e.getMessage().contains("not a directory"));
+    }
+}
