@@ -13,15 +13,23 @@ import java.util.concurrent.TimeUnit;
  * A block volume in memory whose requests complete later on other threads, in any order, so
  * that the layers above meet real concurrency. Whole blocks only, like a real disk.
  */
-final class MemoryVolume implements Volume, AutoCloseable {
-    final byte[] data;
+public final class MemoryVolume implements Volume, AutoCloseable {
+    public final byte[] data;
     private final int block;
     private final AlignedBuffers buffers = new AlignedBuffers(4096);
     private final ExecutorService pool = Executors.newFixedThreadPool(4);
 
-    MemoryVolume(int size, int block) {
+    private final boolean inline;
+
+    public MemoryVolume(int size, int block) {
+        this(size, block, false);
+    }
+
+    /** With {@code inline}, every request completes on the caller's thread before returning. */
+    public MemoryVolume(int size, int block, boolean inline) {
         this.data = new byte[size];
         this.block = block;
+        this.inline = inline;
     }
 
     @Override
@@ -44,6 +52,10 @@ final class MemoryVolume implements Volume, AutoCloseable {
     }
 
     private void later(Runnable r) {
+        if (inline) {
+            r.run();
+            return;
+        }
         pool.execute(() -> {
             // Jitter so completions overtake each other.
             if (ThreadLocalRandom.current().nextInt(4) == 0) {
