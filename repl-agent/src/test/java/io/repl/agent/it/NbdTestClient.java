@@ -48,6 +48,8 @@ final class NbdTestClient implements AutoCloseable {
     int preferredBlock;
     int maxBlock;
     private long nextCookie = 1;
+    /** Set once a send found the socket full: the server had stopped reading from us. */
+    volatile boolean sawBackpressure;
 
     private NbdTestClient(SocketChannel ch) throws IOException {
         this.ch = ch;
@@ -188,6 +190,7 @@ final class NbdTestClient implements AutoCloseable {
         long deadline = System.currentTimeMillis() + TIMEOUT_MS;
         while (b.hasRemaining()) {
             if (ch.write(b) == 0) {
+                sawBackpressure = true;
                 if (System.currentTimeMillis() > deadline) {
                     throw new IOException("server stopped reading for " + TIMEOUT_MS + " ms");
                 }
