@@ -32,9 +32,9 @@ cleanup() {
 trap cleanup EXIT
 
 rm -rf "$work"; mkdir -p "$work/conf"
-truncate -s 128M "$work/alpha-disk.img"
+truncate -s 132M "$work/alpha-disk.img"
 cat > "$work/conf/r0.toml" <<TOML
-# A standalone volume: one node, its data on a plain file.
+# A standalone volume: one node, its data on a plain file, metadata at the file's tail.
 [node.alpha]
 disk = "$work/alpha-disk.img"
 nbd-socket = "$work/r0.nbd"
@@ -54,14 +54,19 @@ start_agent() {
 
 say "starting the agent (log: $work/agent.log)"
 start_agent
-ctl status
+ctl status || true
+
+say "the new disk has no metadata yet: create it, then bring the resource up"
+ctl create-md r0 | head -8
+ctl up r0
 uri="nbd+unix:///r0?socket=$work/r0.nbd"
 
 say "what an NBD client sees: nbdinfo $uri"
 nbdinfo "$uri" | sed -n '1,12p'
 
-say "writing 128 MiB of random data (the whole volume) through NBD with nbdcopy"
-head -c 128M /dev/urandom > "$work/payload.bin"
+size=$(nbdinfo --size "$uri")
+say "writing $size bytes of random data (the whole volume) through NBD with nbdcopy"
+head -c "$size" /dev/urandom > "$work/payload.bin"
 nbdcopy --flush "$work/payload.bin" "$uri"
 want=$(sha256sum < "$work/payload.bin" | cut -d' ' -f1)
 

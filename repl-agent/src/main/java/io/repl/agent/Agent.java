@@ -111,9 +111,13 @@ public final class Agent implements AutoCloseable {
                         r.down();
                     }
                     return ControlResponse.ok(Map.of("resources", statuses(targets(req))));
+                case "create-md":
+                    return ControlResponse.ok(one(req).createMd(req.flag("force")));
+                case "dump-md":
+                    return ControlResponse.ok(one(req).dumpMd());
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
-                            + "\"; this agent knows: status, up, down");
+                            + "\"; this agent knows: status, up, down, create-md, dump-md");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());
@@ -134,6 +138,16 @@ public final class Agent implements AutoCloseable {
         } catch (ConfigException e) {
             r.configure(null, e.getMessage());
         }
+    }
+
+    /** The single resource a command names; 'all' is not allowed for it. */
+    private Resource one(ControlRequest req) throws UnknownResource {
+        if (req.resource() == null || req.resource().equals("all")) {
+            throw new UnknownResource(req.command() + " needs one resource name");
+        }
+        Resource r = targets(req).get(0);
+        reload(r);
+        return r;
     }
 
     private List<Resource> targets(ControlRequest req) throws UnknownResource {

@@ -4,7 +4,9 @@ import io.netty.channel.EventLoopGroup;
 import io.repl.agent.config.ConfigException;
 import io.repl.agent.config.NodeConfig;
 import io.repl.agent.config.ResourceConfig;
-import io.repl.agent.config.Units;
+import io.repl.agent.meta.FileMetaDevice;
+import io.repl.agent.meta.MetaCommands;
+import io.repl.agent.meta.MetaPlan;
 import io.repl.agent.nbd.Export;
 import io.repl.agent.nbd.NbdServer;
 import io.repl.agent.nbd.NbdSession;
@@ -14,8 +16,13 @@ import io.repl.agent.volume.Volume;
 import io.repl.io.Backing;
 import io.repl.io.BlockEngine;
 import io.repl.io.Engines;
+import io.repl.core.metadata.Metadata;
+import io.repl.core.metadata.MetadataException;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.TreeSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -42,6 +49,9 @@ public final class Resource implements Export {
     private volatile NbdServer nbd;
     private volatile String lastError;
     private DiskLock diskLock;
+    private MetaPlan metaPlan;
+    private FileMetaDevice metaDevice;
+    private volatile Metadata metadata;
 
     Resource(String name, String nodeName, EventLoopGroup group) {
         this.name = name;
@@ -85,21 +95,10 @@ public final class Resource implements Export {
         BlockEngine e = null;
         try {
             Backing b = Backing.probe(me.disk());
-            long size = config.disk().sizeBytes() == 0 ? b.sizeBytes() - b.sizeBytes() % 4096
-                    : config.disk().sizeBytes();
-            if (size < b.sizeBytes() && config.disk().sizeBytes() == 0) {
-                LOG.log(System.Logger.Level.INFO, name + ": using " + size + " of " + b.sizeBytes()
-                        + " bytes (whole 4K blocks)");
-            }
-            if (size > b.sizeBytes()) {
-                throw new IOException(me.disk() + " holds " + Units.formatSize(b.sizeBytes()) + " (" + b.sizeBytes()
-                        + " bytes), less than the configured disk.size " + Units.formatSize(size)
-                        + "; grow the disk or lower disk.size in " + config.file());
-            }
-            if (size == 0) {
-                throw new IOException(me.disk() + " is smaller than one 4K block");
-            }
+            MetaPlan plan = MetaPlan.of(config, me, b);
+            long size = plan.dataBytes();
             diskLock = DiskLock.acquire(me.disk(), name);
+            openMetadata(plan);
             e = Engines.open(b, size, config.disk().ioEngine());
             LOG.log(System.Logger.Level.INFO, name + ": I/O engine " + e.name() + (e.direct() ? " (O_DIRECT)" : " (buffered)")
                     + " on " + b);
@@ -112,6 +111,7 @@ public final class Resource implements Export {
             if (e != null) {
                 e.close();
             }
+            closeMetadata(false);
             releaseDiskLock();
             lastError = ex.getMessage();
             throw new StateChangeRefused(name + ": cannot come up: " + ex.getMessage());
@@ -147,8 +147,102 @@ public final class Resource implements Export {
             LOG.log(System.Logger.Level.WARNING, name + ": final flush did not finish: " + ex);
         }
         e.close();
+        closeMetadata(true);
         releaseDiskLock();
         LOG.log(System.Logger.Level.INFO, name + ": role Primary -> Secondary, disk UpToDate -> Diskless");
+    }
+
+    /** Opens and recovers this node's metadata, unless the resource runs without any. */
+    private void openMetadata(MetaPlan plan) throws IOException {
+        metaPlan = plan;
+        if (plan.none()) {
+            return;
+        }
+        FileMetaDevice dev = plan.openDevice();
+        try {
+            metadata = Metadata.open(dev, plan.layout(), nodeName);
+        } catch (MetadataException ex) {
+            dev.close();
+            throw new IOException("no usable metadata on " + dev + ": " + ex.getMessage()
+                    + "; for a new disk run 'replctl create-md " + name + "'");
+        } catch (IOException | RuntimeException ex) {
+            dev.close();
+            throw ex;
+        }
+        metaDevice = dev;
+        LOG.log(System.Logger.Level.INFO, name + ": metadata " + plan.layout().placement().name().toLowerCase(Locale.ROOT)
+                + " on " + dev + ", generation " + String.format("%016X", metadata.superblock().uuids().current())
+                + ", " + metadata.bitmap().dirtyBytes() + " bytes marked out of sync");
+    }
+
+    private void closeMetadata(boolean clean) {
+        if (metadata != null && clean) {
+            try {
+                metadata.closeClean();
+            } catch (IOException ex) {
+                LOG.log(System.Logger.Level.WARNING, name + ": could not mark the metadata clean: " + ex.getMessage());
+            }
+        }
+        metadata = null;
+        if (metaDevice != null) {
+            try {
+                metaDevice.close();
+            } catch (IOException ex) {
+                LOG.log(System.Logger.Level.WARNING, name + ": closing metadata: " + ex.getMessage());
+            }
+            metaDevice = null;
+        }
+    }
+
+    /** This node's plan for metadata, worked out fresh from the config and the disk. */
+    private MetaPlan plan() throws StateChangeRefused {
+        if (config == null) {
+            throw new StateChangeRefused(name + ": config not usable: " + configError);
+        }
+        try {
+            NodeConfig me = config.local(nodeName);
+            return MetaPlan.of(config, me, Backing.probe(me.disk()));
+        } catch (ConfigException | IOException ex) {
+            throw new StateChangeRefused(name + ": " + ex.getMessage());
+        }
+    }
+
+    /** create-md: fresh metadata on a resource that is down. */
+    synchronized Map<String, Object> createMd(boolean force) throws StateChangeRefused {
+        if (isUp()) {
+            throw new StateChangeRefused(name + " is up; run 'replctl down " + name + "' before create-md");
+        }
+        MetaPlan plan = plan();
+        if (plan.none()) {
+            throw new StateChangeRefused(name + ": meta-disk is \"none\" in " + config.file() + "; nothing to create");
+        }
+        int nodeId = new ArrayList<>(new TreeSet<>(config.nodes().keySet())).indexOf(nodeName);
+        try (DiskLock lock = DiskLock.acquire(config.local(nodeName).disk(), name)) {
+            Map<String, Object> md = MetaCommands.create(plan, nodeId, nodeName, force);
+            LOG.log(System.Logger.Level.INFO, name + ": created metadata: " + md);
+            return md;
+        } catch (MetaCommands.Exists ex) {
+            throw new StateChangeRefused(name + ": " + ex.getMessage());
+        } catch (ConfigException | IOException | RuntimeException ex) {
+            throw new StateChangeRefused(name + ": create-md failed: " + ex.getMessage());
+        }
+    }
+
+    /** dump-md: the metadata as stored, read without writing. */
+    synchronized Map<String, Object> dumpMd() throws StateChangeRefused {
+        if (metadata != null) {
+            return MetaCommands.describe(metadata.superblock(), metadata.bitmap(), null);
+        }
+        MetaPlan plan = plan();
+        if (plan.none()) {
+            throw new StateChangeRefused(name + ": meta-disk is \"none\" in " + config.file() + "; there is no metadata");
+        }
+        try {
+            return MetaCommands.dump(plan);
+        } catch (MetadataException | IOException ex) {
+            throw new StateChangeRefused(name + ": cannot read metadata: " + ex.getMessage()
+                    + "; for a new disk run 'replctl create-md " + name + "'");
+        }
     }
 
     private void releaseDiskLock() {
@@ -187,7 +281,8 @@ public final class Resource implements Export {
         m.put("connection", "StandAlone");
         m.put("replication", "Off");
         m.put("peer", null);
-        m.put("outOfSyncBytes", 0L);
+        Metadata md = metadata;
+        m.put("outOfSyncBytes", md == null ? 0L : md.bitmap().dirtyBytes());
         m.put("sync", null);
         NbdServer n = nbd;
         m.put("nbd", up && n != null ? n.uri() : null);
@@ -197,6 +292,10 @@ public final class Resource implements Export {
             m.put("ioEngine", e.name());
         }
         m.put("clients", sessions.size());
+        MetaPlan mp = metaPlan;
+        if (mp != null) {
+            m.put("metadata", mp.none() ? "none" : mp.layout().placement().name().toLowerCase(Locale.ROOT));
+        }
         ResourceConfig c = config;
         if (c != null) {
             m.put("protocol", c.protocol().name());

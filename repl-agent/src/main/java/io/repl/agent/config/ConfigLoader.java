@@ -173,7 +173,13 @@ public final class ConfigLoader {
                 throw error(at + ".disk", "missing; name the backing block device or file, e.g. \"/dev/sdb\"");
             }
             String meta = string(n, "meta-disk", at + ".meta-disk", "internal");
-            Path metaPath = meta.equals("internal") ? null : absolute(at + ".meta-disk", meta, "\"internal\" or ");
+            boolean noMeta = meta.equals("none");
+            if (noMeta && paired) {
+                throw error(at + ".meta-disk", "\"none\" is only for a standalone resource (one [node] section); "
+                        + "a mirrored pair needs metadata to know which blocks differ");
+            }
+            Path metaPath = meta.equals("internal") || noMeta ? null
+                    : absolute(at + ".meta-disk", meta, "\"internal\", \"none\" or ");
             if (metaPath != null && metaPath.equals(Path.of(disk))) {
                 throw error(at + ".meta-disk", "is the data disk itself; use \"internal\" for metadata on the data disk");
             }
@@ -187,7 +193,7 @@ public final class ConfigLoader {
                 }
             }
             return new NodeConfig(nodeName, address, absolute(at + ".disk", disk, ""), metaPath,
-                    absolute(at + ".nbd-socket", sock, ""), nbdListen);
+                    absolute(at + ".nbd-socket", sock, ""), nbdListen, noMeta);
         }
 
         private Path absolute(String key, String value, String alternatives) throws ConfigException {

@@ -7,13 +7,14 @@ import java.nio.file.Path;
  * metadata and its NBD export.
  *
  * @param address where the node accepts its peer; null only for a standalone resource
- * @param metaDisk null for internal metadata (at the end of {@code disk}), else a file
+ * @param metaDisk null for internal metadata (at the end of {@code disk}) or none, else a file
  * @param nbdListen a TCP address for the NBD export; null unless explicitly configured
+ * @param noMeta {@code meta-disk = "none"}: a standalone volume without metadata
  */
 public record NodeConfig(String name, HostPort address, Path disk, Path metaDisk, Path nbdSocket,
-                         HostPort nbdListen) {
+                         HostPort nbdListen, boolean noMeta) {
 
     public boolean internalMeta() {
-        return metaDisk == null;
+        return metaDisk == null && !noMeta;
     }
 }

@@ -21,7 +21,8 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "replctl", mixinStandardHelpOptions = true, version = "replctl 0.1.0",
         description = "Controls the repl agent on this node.",
-        subcommands = {ReplCtl.Status.class, ReplCtl.Up.class, ReplCtl.Down.class})
+        subcommands = {ReplCtl.Status.class, ReplCtl.Up.class, ReplCtl.Down.class, ReplCtl.CreateMd.class,
+            ReplCtl.DumpMd.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
 
@@ -110,6 +111,39 @@ public final class ReplCtl {
         @Override
         public Integer call() throws IOException {
             return parent.run(spec, "down", resource, Map.of(), false);
+        }
+    }
+
+    @Command(name = "create-md", description = "Write fresh metadata (generation identifiers, bitmap, activity log) "
+            + "for a resource that is down.")
+    static final class CreateMd implements Callable<Integer> {
+        @ParentCommand
+        ReplCtl parent;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(arity = "1", paramLabel = "RES", description = "The resource.")
+        String resource;
+        @Option(names = "--force", description = "Replace valid metadata (forgets what differs from the peer).")
+        boolean force;
+
+        @Override
+        public Integer call() throws IOException {
+            return parent.run(spec, "create-md", resource, Map.of("force", force), true);
+        }
+    }
+
+    @Command(name = "dump-md", description = "Print a resource's metadata as JSON.")
+    static final class DumpMd implements Callable<Integer> {
+        @ParentCommand
+        ReplCtl parent;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(arity = "1", paramLabel = "RES", description = "The resource.")
+        String resource;
+
+        @Override
+        public Integer call() throws IOException {
+            return parent.run(spec, "dump-md", resource, Map.of(), true);
         }
     }
 }

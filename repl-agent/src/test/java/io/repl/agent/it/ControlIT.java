@@ -34,7 +34,7 @@ class ControlIT {
     }
 
     private String standalone(Path disk, Path sock, String extra) {
-        return extra + "\n[node.alpha]\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n";
+        return extra + "\n[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n";
     }
 
     @Test

@@ -24,7 +24,7 @@ class EngineFallbackIT {
         StandaloneFixture.fillRandom(disk, 64L << 20, 8);
         Path sock = dir.resolve("r0.nbd");
         try (AgentProcess a = new AgentProcess(dir, "alpha", Map.of("REPL_IO_URING_DISABLE", "1"))) {
-            a.writeConfig("r0", "[node.alpha]\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n");
+            a.writeConfig("r0", "[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n");
             a.start();
             JsonNode r0 = new ObjectMapper().readTree(a.ctl("status", "--json").ok().out()).path("resources").get(0);
             assertEquals("filechannel", r0.path("ioEngine").asText());
@@ -45,7 +45,7 @@ class EngineFallbackIT {
         Path disk = dir.resolve("disk.img");
         StandaloneFixture.fillRandom(disk, 4L << 20, 8);
         try (AgentProcess a = new AgentProcess(dir, "alpha", Map.of("REPL_IO_URING_DISABLE", "1"))) {
-            a.writeConfig("r0", "[disk]\nio-engine = \"io_uring\"\n[node.alpha]\ndisk = \"" + disk
+            a.writeConfig("r0", "[disk]\nio-engine = \"io_uring\"\n[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + disk
                     + "\"\nnbd-socket = \"" + dir.resolve("r0.nbd") + "\"\n");
             a.start();
             JsonNode r0 = new ObjectMapper().readTree(a.ctl("status", "--json").ok().out()).path("resources").get(0);

@@ -36,7 +36,7 @@ class ExportTransportIT {
         StandaloneFixture.fillRandom(disk, 8L << 20, 4);
         Path sock = dir.resolve("r0.nbd");
         try (AgentProcess a = new AgentProcess(dir, "alpha")) {
-            a.writeConfig("r0", "[node.alpha]\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n");
+            a.writeConfig("r0", "[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n");
             a.start();
             assertFalse(listensOnTcp(a.pid()), "no TCP listener unless nbd-listen is set");
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(a.controlSocket)));
@@ -45,7 +45,7 @@ class ExportTransportIT {
         int port = freePort();
         Path dir2 = Files.createDirectories(dir.resolve("tcp"));
         try (AgentProcess a = new AgentProcess(dir2, "alpha")) {
-            a.writeConfig("r0", "[node.alpha]\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n"
+            a.writeConfig("r0", "[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n"
                     + "nbd-listen = \"127.0.0.1:" + port + "\"\n");
             a.start();
             assertTrue(listensOnTcp(a.pid()));
@@ -64,7 +64,7 @@ class ExportTransportIT {
         String loop = Cmd.run("losetup", "-f", "--show", file.toString()).ok().out().trim();
         try (AgentProcess a = new AgentProcess(dir, "alpha")) {
             Path sock = dir.resolve("r0.nbd");
-            a.writeConfig("r0", "[node.alpha]\ndisk = \"" + loop + "\"\nnbd-socket = \"" + sock + "\"\n");
+            a.writeConfig("r0", "[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + loop + "\"\nnbd-socket = \"" + sock + "\"\n");
             a.start();
             String uri = "nbd+unix:///r0?socket=" + sock;
             assertEquals(String.valueOf(24L << 20), Cmd.run("nbdinfo", "--size", uri).ok().out().trim());
@@ -88,7 +88,7 @@ class ExportTransportIT {
         StandaloneFixture.fillRandom(disk, 64L << 20, 5);
         Path sock = dir.resolve("r0.nbd");
         try (AgentProcess a = new AgentProcess(dir, "alpha")) {
-            a.writeConfig("r0", "[node.alpha]\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n");
+            a.writeConfig("r0", "[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + disk + "\"\nnbd-socket = \"" + sock + "\"\n");
             a.start();
             int reads = 20000;
             int length = 65536;

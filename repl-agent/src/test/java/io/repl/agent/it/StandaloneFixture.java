@@ -22,7 +22,7 @@ final class StandaloneFixture implements AutoCloseable {
         this.socket = dir.resolve("r0.nbd");
         fillRandom(disk, size, seed);
         agent = new AgentProcess(dir, "alpha");
-        agent.writeConfig("r0", extraToml + "\n[node.alpha]\ndisk = \"" + disk + "\"\nnbd-socket = \"" + socket + "\"\n");
+        agent.writeConfig("r0", extraToml + "\n[node.alpha]\nmeta-disk = \"none\"\ndisk = \"" + disk + "\"\nnbd-socket = \"" + socket + "\"\n");
         agent.start();
     }
 
