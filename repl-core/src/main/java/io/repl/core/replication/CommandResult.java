@@ -1,0 +1,31 @@
+package io.repl.core.replication;
+
+/**
+ * The outcome of an operator command: done, or refused with the reason and the safe next step.
+ *
+ * @param exitCode 0 done, 11 state change refused, 17 promote refused for lack of UpToDate data
+ * @param reason why it was refused, empty when done
+ * @param nextStep what the operator can safely do next, empty when done
+ */
+public record CommandResult(int exitCode, String reason, String nextStep) {
+    public static final int DONE = 0;
+    public static final int REFUSED = 11;
+    public static final int NO_UP_TO_DATE_DATA = 17;
+    private static final CommandResult OK = new CommandResult(DONE, "", "");
+
+    public static CommandResult ok() {
+        return OK;
+    }
+
+    public static CommandResult refused(String reason, String nextStep) {
+        return new CommandResult(REFUSED, reason, nextStep);
+    }
+
+    public static CommandResult noUpToDateData(String reason, String nextStep) {
+        return new CommandResult(NO_UP_TO_DATE_DATA, reason, nextStep);
+    }
+
+    public boolean done() {
+        return exitCode == DONE;
+    }
+}

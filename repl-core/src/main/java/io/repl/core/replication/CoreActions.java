@@ -1,0 +1,41 @@
+package io.repl.core.replication;
+
+import io.repl.protocol.DisconnectReason;
+import io.repl.protocol.Message;
+import java.util.SortedMap;
+
+/**
+ * What the core asks its driver to do. The driver implements it; the core calls it only from
+ * inside one of its event methods. The driver must not call back into the core from inside an
+ * action (an I/O that completes inline is reported as a new event afterwards): the core refuses
+ * reentrant events loudly.
+ */
+public interface CoreActions {
+
+    /** Submit a data-disk operation; report it with {@link ReplicationCore#onIoCompleted}. */
+    void submitIo(DiskIo io);
+
+    /** Send a message on the current peer connection, in order. */
+    void send(Message message);
+
+    /** Complete front-end request {@code requestId}: {@code errno} 0 is success. */
+    void completeRequest(long requestId, int errno);
+
+    /**
+     * Close the peer connection (send DISCONNECT with the reason, then close). Deliver no further
+     * messages from that connection, and confirm with {@link ReplicationCore#onPeerDisconnected}.
+     */
+    void closeConnection(DisconnectReason reason, String detail);
+
+    /** Call {@link ReplicationCore#onTimer} at or after {@code deadlineNanos}; replaces the previous deadline. */
+    void armTimer(long deadlineNanos);
+
+    /** A state or the sync progress changed. */
+    void stateChanged(CoreStatus status);
+
+    /** Run handler {@code name} out of band (never on the replication path). */
+    void runHook(String name, SortedMap<String, String> env);
+
+    /** A line for the resource's log. */
+    void log(String level, String message);
+}

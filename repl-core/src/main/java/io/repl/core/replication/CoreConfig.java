@@ -1,0 +1,58 @@
+package io.repl.core.replication;
+
+/**
+ * The tunables of one resource's core. Both nodes use the same values (the same TOML file).
+ *
+ * @param resourceName for hooks and logs
+ * @param protocol A, B or C
+ * @param requestBytesMax the largest front-end write and resync request, a multiple of 4096
+ * @param writesInFlightMax writes the Primary tracks until the peer has flushed them; bounds
+ *     the Secondary's queue as well
+ * @param queuedRequestsMax front-end requests waiting for admission; more are refused (EAGAIN)
+ * @param epochWritesMax writes per barrier epoch before a BARRIER closes it
+ * @param resyncWindow outstanding RS_REQUESTs of a SyncTarget
+ * @param resyncFlushBlocks blocks a SyncTarget writes before a flush lets it clear their bits
+ * @param tickNanos period of the core's timer
+ * @param pingIntervalNanos idle time before a PING
+ * @param pingTimeoutNanos a PING unanswered this long means the peer is dead
+ * @param requestTimeoutNanos a write, barrier or resync request unanswered this long stalls the link
+ * @param connectOnStart whether the core wants a connection from the start (Connecting) or
+ *     waits for {@code connect} (StandAlone)
+ */
+public record CoreConfig(String resourceName, ReplicationProtocol protocol, int requestBytesMax,
+                         int writesInFlightMax, int queuedRequestsMax, int epochWritesMax, int resyncWindow,
+                         int resyncFlushBlocks, long tickNanos, long pingIntervalNanos, long pingTimeoutNanos,
+                         long requestTimeoutNanos, boolean connectOnStart) {
+
+    private static final long MILLIS = 1_000_000L;
+
+    public CoreConfig {
+        check(requestBytesMax >= ByteRange.BLOCK_BYTES && requestBytesMax % ByteRange.BLOCK_BYTES == 0
+                && requestBytesMax <= 1 << 20, "requestBytesMax must be a multiple of 4096 up to 1 MiB");
+        check(writesInFlightMax >= 1 && writesInFlightMax <= 1 << 16, "writesInFlightMax 1..65536");
+        check(queuedRequestsMax >= 1 && queuedRequestsMax <= 1 << 16, "queuedRequestsMax 1..65536");
+        check(epochWritesMax >= 1, "epochWritesMax >= 1");
+        check(resyncWindow >= 1 && resyncWindow <= 1024, "resyncWindow 1..1024");
+        check(resyncFlushBlocks >= 1, "resyncFlushBlocks >= 1");
+        check(tickNanos > 0 && pingIntervalNanos >= tickNanos && pingTimeoutNanos >= tickNanos
+                && requestTimeoutNanos >= tickNanos, "timeouts must be at least one tick");
+    }
+
+    /** Defaults close to DRBD's: ping every 10 s, 5 s to answer, 60 s for a request. */
+    public static CoreConfig defaults(String resourceName, ReplicationProtocol protocol) {
+        return new CoreConfig(resourceName, protocol, 1 << 20, 1024, 4096, 256, 16, 256,
+                100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true);
+    }
+
+    public CoreConfig withProtocol(ReplicationProtocol next) {
+        return new CoreConfig(resourceName, next, requestBytesMax, writesInFlightMax, queuedRequestsMax,
+                epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
+                requestTimeoutNanos, connectOnStart);
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+package io.repl.core.replication;
+
+import io.repl.protocol.DiskState;
+import io.repl.protocol.DisconnectReason;
+import io.repl.protocol.Message;
+import io.repl.protocol.Role;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * What the parts of one core share: configuration, the driver's actions, metadata, the disk
+ * operations in flight, the node's states and the clock of the current event. Also the few
+ * operations that involve several parts (losing the peer, failing the disk).
+ */
+final class CoreContext {
+    final CoreConfig config;
+    final CoreActions actions;
+    final MetaStore meta;
+    final IoTable io;
+    final NodeState state = new NodeState();
+    long nowNanos;
+    /** The last STATE sent on the current connection. */
+    io.repl.protocol.PeerState lastSentState;
+
+    WritePath writePath;
+    PeerWrites peerWrites;
+    Handshake handshake;
+    ResyncSource resyncSource;
+    ResyncTarget resyncTarget;
+    Heartbeat heartbeat;
+    Roles roles;
+
+    CoreContext(CoreConfig config, CoreActions actions, MetaStore meta) {
+        this.config = config;
+        this.actions = actions;
+        this.meta = meta;
+        // Writes, peer writes, resync I/O and flushes are each bounded; this is their sum.
+        this.io = new IoTable(actions, 2 * config.writesInFlightMax() + 4 * config.resyncWindow() + 64);
+    }
+
+    /** Whether a Primary's writes go to the peer now (else they are marked in the bitmap). */
+    boolean peerReceivesWrites() {
+        return state.connected()
+                && (state.replication == ReplicationState.ESTABLISHED || state.replication.isSource())
+                && state.peerDisk != null && state.peerDisk != DiskState.FAILED
+                && state.peerDisk != DiskState.DISKLESS;
+    }
+
+    void send(Message message) {
+        if (!state.connected()) {
+            throw new IllegalStateException("send of " + message.type() + " without a connection");
+        }
+        actions.send(message);
+    }
+
+    /** Sends only if the connection {@code generation} is still the current one. */
+    boolean sendOn(long generation, Message message) {
+        if (state.connected() && generation == state.connectionGeneration) {
+            actions.send(message);
+            return true;
+        }
+        return false;
+    }
+
+    void log(String level, String message) {
+        actions.log(level, message);
+    }
+
+    void hook(String name, String... keyValues) {
+        SortedMap<String, String> env = new TreeMap<>();
+        env.put("REPL_RESOURCE", config.resourceName());
+        if (state.peerName != null) {
+            env.put("REPL_PEER", state.peerName);
+        }
+        for (int i = 0; i + 1 < keyValues.length; i += 2) {
+            env.put(keyValues[i], keyValues[i + 1]);
+        }
+        actions.runHook(name, env);
+    }
+
+    /** The local or the peer's pause flag changed: move between the running and paused states. */
+    void syncPauseChanged() {
+        boolean paused = state.syncPaused();
+        if (state.replication.isSource()) {
+            state.replication = paused ? ReplicationState.PAUSED_SYNC_S : ReplicationState.SYNC_SOURCE;
+        } else if (state.replication.isTarget()) {
+            state.replication = paused ? ReplicationState.PAUSED_SYNC_T : ReplicationState.SYNC_TARGET;
+            resyncTarget.fill();
+        }
+    }
+
+    /** The peer broke a rule: close, and try again later (a fresh connection starts clean). */
+    void protocolError(String detail) {
+        close(DisconnectReason.PROTOCOL_ERROR, detail, false);
+    }
+
+    /**
+     * Closes the connection from this side. {@code standAlone} keeps it closed until the
+     * operator connects again (split brain, refusals, disconnect).
+     */
+    void close(DisconnectReason reason, String detail, boolean standAlone) {
+        if (!state.connected()) {
+            if (standAlone && state.connection == ConnectionState.CONNECTING) {
+                state.connection = ConnectionState.STAND_ALONE;
+            }
+            return;
+        }
+        log("warn", "closing the connection (" + reason + "): " + detail);
+        actions.closeConnection(reason, detail);
+        peerLost();
+        state.wantConnect = !standAlone;
+        state.connection = ConnectionState.DISCONNECTING;
+    }
+
+    /**
+     * The connection is gone, whoever noticed. A Primary whose generation the peer shared starts
+     * a new one before anything else, so every write from now on is tracked against the old one
+     * and the next handshake makes it the source.
+     */
+    void peerLost() {
+        boolean shared = state.replication == ReplicationState.ESTABLISHED || state.replication.isSource()
+                || handshake.active();
+        state.connectionGeneration++;
+        lastSentState = null;
+        // Writes the peer has not flushed will be marked below; a node just demoted may hold
+        // them too, so it needs the new generation as much as a Primary does.
+        if (state.role == Role.PRIMARY && shared || writePath.awaitsPeer()) {
+            meta.newCurrent();
+        }
+        state.replication = ReplicationState.OFF;
+        state.peerRole = null;
+        state.peerDisk = null;
+        state.peerFlags = 0;
+        handshake.reset();
+        heartbeat.reset();
+        resyncSource.onPeerLost();
+        resyncTarget.onPeerLost();
+        peerWrites.onPeerLost();
+        writePath.onPeerLost();
+    }
+
+    /**
+     * The local disk failed a write the peer or a resync needed: this copy has a hole now, so it
+     * is marked inconsistent on disk before anything else, and the node stops replicating.
+     */
+    void failDisk(String why) {
+        if (state.disk == DiskState.FAILED) {
+            return;
+        }
+        log("error", "local disk failed: " + why);
+        state.disk = DiskState.FAILED;
+        meta.markInconsistent();
+        hook("local-io-error", "REPL_DETAIL", why);
+        close(DisconnectReason.LOCAL_ERROR, "disk failed: " + why, true);
+    }
+}

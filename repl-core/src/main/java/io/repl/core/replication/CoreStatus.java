@@ -1,0 +1,30 @@
+package io.repl.core.replication;
+
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Role;
+
+/**
+ * A snapshot of one resource's states, as {@code replctl status} shows them.
+ *
+ * @param peerName null until a peer connected
+ * @param peerRole null while not connected
+ * @param peerDisk null while not connected
+ * @param sync null unless a resync is running
+ */
+public record CoreStatus(Role role, DiskState disk, ConnectionState connection, ReplicationState replication,
+                         String peerName, Role peerRole, DiskState peerDisk, long outOfSyncBytes,
+                         SyncProgress sync) {
+
+    /** Whether the states (not the counters) equal those of {@code other}. */
+    boolean sameStates(CoreStatus other) {
+        return other != null && role == other.role && disk == other.disk && connection == other.connection
+                && replication == other.replication && peerRole == other.peerRole && peerDisk == other.peerDisk;
+    }
+
+    @Override
+    public String toString() {
+        return role.displayName() + "/" + disk.displayName() + " " + connection.displayName() + "/"
+                + replication.displayName() + " peer " + (peerRole == null ? "-" : peerRole.displayName())
+                + "/" + (peerDisk == null ? "-" : peerDisk.displayName()) + " oos=" + outOfSyncBytes;
+    }
+}

@@ -1,0 +1,268 @@
+package io.repl.core.replication;
+
+import io.repl.core.metadata.SuperblockFlag;
+import io.repl.core.uuid.DecisionRule;
+import io.repl.core.uuid.DecisionTable;
+import io.repl.core.uuid.GenerationUuids;
+import io.repl.core.uuid.HandshakeView;
+import io.repl.core.uuid.SyncDecision;
+import io.repl.core.uuid.Verdict;
+import io.repl.protocol.BitmapChunk;
+import io.repl.protocol.DeviceSizes;
+import io.repl.protocol.DisconnectReason;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.PeerState;
+import io.repl.protocol.Role;
+
+/**
+ * The state exchange at the start of every connection (and on renegotiation within one): both
+ * nodes send SIZES, UUIDS and STATE, both run {@link DecisionTable} on the two views and reach
+ * mirrored verdicts without another round trip, then exchange bitmaps and start the resync.
+ *
+ * <p>A renegotiation (after {@code primary --force} or {@code invalidate} on a connected node)
+ * starts when a node sends SIZES again; the peer answers with its own three messages. A STATE
+ * counts for the handshake only after the peer's SIZES and UUIDS, so an older STATE still on
+ * the wire is taken as a plain update.
+ */
+final class Handshake {
+    private final CoreContext ctx;
+    private final BitmapTransfer bitmaps;
+    private boolean active;
+    private DeviceSizes peerSizes;
+    private io.repl.protocol.GenerationUuids peerUuids;
+    private SyncDecision pending;
+    private long startedNanos;
+
+    Handshake(CoreContext ctx) {
+        this.ctx = ctx;
+        this.bitmaps = new BitmapTransfer(ctx);
+    }
+
+    boolean active() {
+        return active;
+    }
+
+    long startedNanos() {
+        return startedNanos;
+    }
+
+    void reset() {
+        active = false;
+        peerSizes = null;
+        peerUuids = null;
+        pending = null;
+        bitmaps.reset();
+    }
+
+    /** Sends our three messages and waits for the peer's. */
+    void begin() {
+        reset();
+        active = true;
+        startedNanos = ctx.nowNanos;
+        ctx.state.replication = ReplicationState.OFF;
+        ctx.send(new DeviceSizes(ctx.meta.dataBytes(), ctx.config.requestBytesMax(), ByteRange.BLOCK_BYTES));
+        ctx.send(UuidMessages.toMessage(ctx.meta));
+        PeerState ours = stateMessage();
+        ctx.send(ours);
+        ctx.lastSentState = ours;
+    }
+
+    PeerState stateMessage() {
+        int flags = (ctx.state.discardMyData ? PeerState.DISCARD_MY_DATA : 0)
+                | (ctx.state.syncPausedLocally ? PeerState.SYNC_PAUSED : 0);
+        return new PeerState(ctx.state.role, ctx.state.disk, flags);
+    }
+
+    void onSizes(DeviceSizes sizes) {
+        if (!active || peerSizes != null) {
+            begin();
+        }
+        peerSizes = sizes;
+    }
+
+    void onUuids(io.repl.protocol.GenerationUuids uuids) {
+        if (!active) {
+            ctx.roles.onPeerGeneration(uuids);
+            return;
+        }
+        if (peerSizes == null || peerUuids != null) {
+            ctx.protocolError("UUIDS out of order in the handshake");
+            return;
+        }
+        peerUuids = uuids;
+    }
+
+    /** Returns true if the STATE belonged to the handshake. */
+    boolean onState(PeerState state) {
+        if (!active || peerUuids == null || pending != null) {
+            return false;
+        }
+        decide(state);
+        return true;
+    }
+
+    private void decide(PeerState state) {
+        if (peerSizes.deviceBytes() != ctx.meta.dataBytes()) {
+            refuse(DisconnectReason.UNRELATED_DATA, "device sizes differ: ours " + ctx.meta.dataBytes()
+                    + " bytes, the peer's " + peerSizes.deviceBytes()
+                    + " bytes; give both the same size and connect again");
+            return;
+        }
+        if (ctx.state.peerNodeId == ctx.meta.nodeId()) {
+            refuse(DisconnectReason.WRONG_PEER, "the peer has our node id " + ctx.meta.nodeId());
+            return;
+        }
+        HandshakeView self = new HandshakeView(ctx.meta.uuids(), ctx.meta.has(SuperblockFlag.CRASHED_PRIMARY),
+                ctx.meta.nodeId());
+        HandshakeView peer = new HandshakeView(UuidMessages.fromMessage(peerUuids),
+                peerUuids.has(io.repl.protocol.GenerationUuids.CRASHED_PRIMARY), ctx.state.peerNodeId);
+        Verdict verdict = DecisionTable.decide(self, peer);
+        SyncDecision decision = adjust(verdict, state);
+        boolean discarded = ctx.state.discardMyData;
+        ctx.state.discardMyData = false;
+        ctx.log("info", "handshake: " + verdict + " -> " + decision + (discarded ? " (discard-my-data)" : ""));
+        switch (decision) {
+            case NO_DATA:
+            case IN_SYNC:
+                established(state);
+                break;
+            case SPLIT_BRAIN:
+                ctx.hook("split-brain", "REPL_RULE", verdict.rule().label());
+                refuse(DisconnectReason.SPLIT_BRAIN, "split brain (" + verdict.rule().label()
+                        + "): both nodes wrote independently; nothing is merged. Choose the node whose"
+                        + " changes to drop and run connect --discard-my-data on it");
+                break;
+            case UNRELATED_DATA:
+                refuse(DisconnectReason.UNRELATED_DATA, "the copies share no generation ("
+                        + verdict.rule().label() + "): different volumes? Refusing to connect");
+                break;
+            default:
+                startBitmapExchange(decision, state);
+                break;
+        }
+    }
+
+    /** Applies discard-my-data at a split brain and the disk states the identifiers cannot see. */
+    private SyncDecision adjust(Verdict verdict, PeerState state) {
+        SyncDecision decision = verdict.decision();
+        boolean mine = ctx.state.discardMyData;
+        boolean theirs = state.has(PeerState.DISCARD_MY_DATA);
+        if (decision == SyncDecision.SPLIT_BRAIN && mine != theirs) {
+            boolean bitmap = verdict.rule() == DecisionRule.SPLIT_BRAIN_COMMON_BITMAP;
+            if (mine) {
+                return bitmap ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.FULL_SYNC_TARGET;
+            }
+            return bitmap ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.FULL_SYNC_SOURCE;
+        }
+        boolean selfGood = consistent(ctx.state.disk);
+        boolean peerGood = consistent(state.disk());
+        boolean source = decision == SyncDecision.BITMAP_SYNC_SOURCE || decision == SyncDecision.FULL_SYNC_SOURCE;
+        boolean target = decision == SyncDecision.BITMAP_SYNC_TARGET || decision == SyncDecision.FULL_SYNC_TARGET;
+        if (source && !selfGood || target && !peerGood) {
+            // The identifiers say who is newer, but the newer copy is not a consistent image
+            // (invalidated, or a resync into it was interrupted): it cannot be a source.
+            if (source && peerGood && ctx.state.diskWritable()) {
+                return SyncDecision.FULL_SYNC_TARGET;
+            }
+            if (target && selfGood) {
+                return SyncDecision.FULL_SYNC_SOURCE;
+            }
+            return SyncDecision.NO_DATA;
+        }
+        if (decision == SyncDecision.IN_SYNC || decision == SyncDecision.NO_DATA) {
+            // Same generation, but one copy may be half written (invalidate, an interrupted full sync).
+            if (selfGood && !peerGood && state.disk() != DiskState.DISKLESS && state.disk() != DiskState.FAILED) {
+                return SyncDecision.FULL_SYNC_SOURCE;
+            }
+            if (peerGood && !selfGood && ctx.state.diskWritable()) {
+                return SyncDecision.FULL_SYNC_TARGET;
+            }
+        }
+        return decision;
+    }
+
+    private static boolean consistent(DiskState disk) {
+        return disk == DiskState.UP_TO_DATE || disk == DiskState.OUTDATED || disk == DiskState.CONSISTENT;
+    }
+
+    private void established(PeerState state) {
+        active = false;
+        ctx.state.replication = ReplicationState.ESTABLISHED;
+        boolean sameGeneration = ctx.meta.uuids().current() != 0;
+        if (sameGeneration && state.disk() == DiskState.UP_TO_DATE && consistent(ctx.state.disk)
+                && ctx.state.disk != DiskState.UP_TO_DATE) {
+            ctx.state.disk = DiskState.UP_TO_DATE;
+            ctx.meta.markUpToDate(ctx.meta.uuids());
+        }
+        ctx.writePath.pump();
+    }
+
+    private void startBitmapExchange(SyncDecision decision, PeerState state) {
+        boolean target = decision == SyncDecision.BITMAP_SYNC_TARGET || decision == SyncDecision.FULL_SYNC_TARGET;
+        if (target && ctx.state.role == Role.PRIMARY) {
+            refuse(DisconnectReason.SPLIT_BRAIN, "this Primary would have to become SyncTarget (" + decision
+                    + "); demote it, or connect --discard-my-data on the node whose data to drop");
+            return;
+        }
+        if (!target && state.role() == Role.PRIMARY) {
+            refuse(DisconnectReason.SPLIT_BRAIN, "the peer is Primary and would have to become SyncTarget");
+            return;
+        }
+        if (decision == SyncDecision.FULL_SYNC_SOURCE || decision == SyncDecision.FULL_SYNC_TARGET) {
+            ctx.meta.bitmap().markAllDirty();
+        }
+        if (target) {
+            // On disk first: from the first resync write on, this copy is not a consistent image.
+            ctx.meta.markInconsistent();
+            ctx.state.disk = DiskState.INCONSISTENT;
+        }
+        pending = decision;
+        bitmaps.send();
+        maybeStartResync();
+    }
+
+    void onBitmap(BitmapChunk chunk) {
+        if (pending == null) {
+            ctx.protocolError("BITMAP outside a bitmap exchange");
+            return;
+        }
+        if (bitmaps.onChunk(chunk)) {
+            maybeStartResync();
+        }
+    }
+
+    private void maybeStartResync() {
+        if (pending == null || !bitmaps.received()) {
+            return;
+        }
+        // Bits merged from the peer are outside the activity log's protection: persist them.
+        ctx.meta.persistBitmap();
+        boolean target = pending == SyncDecision.BITMAP_SYNC_TARGET || pending == SyncDecision.FULL_SYNC_TARGET;
+        active = false;
+        pending = null;
+        boolean paused = ctx.state.syncPaused();
+        if (target) {
+            ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_T : ReplicationState.SYNC_TARGET;
+            ctx.resyncTarget.start(UuidMessages.fromMessage(peerUuids));
+        } else {
+            ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_S : ReplicationState.SYNC_SOURCE;
+            ctx.resyncSource.start(ctx.state.peerDisk == DiskState.UP_TO_DATE);
+            ctx.writePath.pump();
+        }
+    }
+
+    private void refuse(DisconnectReason reason, String detail) {
+        active = false;
+        ctx.close(reason, detail, true);
+    }
+
+    /** Generations the peer sent outside a handshake, for new-current-uuid --clear-bitmap. */
+    static boolean isClearBitmapAnnouncement(io.repl.protocol.GenerationUuids uuids) {
+        return uuids.bitmap() == 0 && uuids.has(io.repl.protocol.GenerationUuids.CONSISTENT)
+                && uuids.outOfSyncBlocks() == 0;
+    }
+
+    GenerationUuids peerUuidsOrNull() {
+        return peerUuids == null ? null : UuidMessages.fromMessage(peerUuids);
+    }
+}

@@ -1,0 +1,125 @@
+package io.repl.core.replication;
+
+import io.repl.core.metadata.DirtyBitmap;
+import io.repl.core.metadata.Metadata;
+import io.repl.core.metadata.Superblock;
+import io.repl.core.metadata.SuperblockFlag;
+import io.repl.core.uuid.GenerationUuids;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.function.UnaryOperator;
+import java.util.random.RandomGenerator;
+
+/**
+ * The core's access to the resource's metadata. Metadata I/O is synchronous on purpose: it is
+ * rare (activity-log transactions, superblock updates, bitmap pages on state changes), small
+ * (4 KiB blocks), and its ordering rules (METADATA.md section 4) are easiest to keep when each
+ * step has finished before the next event. The driver gives the core a {@code MetaDevice} whose
+ * calls block; the simulator gives it an in-memory device.
+ *
+ * <p>A metadata I/O error is not survivable for the resource (the dirty bitmap might no longer be
+ * trustworthy): it surfaces as {@link MetadataFailure} and the driver takes the resource down.
+ */
+final class MetaStore {
+
+    /** A metadata read or write failed; the resource must stop. */
+    static final class MetadataFailure extends UncheckedIOException {
+        private static final long serialVersionUID = 1L;
+
+        MetadataFailure(String what, IOException cause) {
+            super("metadata " + what + " failed: " + cause.getMessage(), cause);
+        }
+    }
+
+    private final Metadata metadata;
+    private final RandomGenerator random;
+
+    MetaStore(Metadata metadata, RandomGenerator random) {
+        this.metadata = metadata;
+        this.random = random;
+    }
+
+    DirtyBitmap bitmap() {
+        return metadata.bitmap();
+    }
+
+    long dataBytes() {
+        return metadata.layout().dataBytes();
+    }
+
+    Superblock superblock() {
+        return metadata.superblock();
+    }
+
+    GenerationUuids uuids() {
+        return metadata.superblock().uuids();
+    }
+
+    boolean has(SuperblockFlag flag) {
+        return metadata.superblock().has(flag);
+    }
+
+    int nodeId() {
+        return metadata.superblock().nodeId();
+    }
+
+    /** Activity-log admission; false means "retry after a write ends". */
+    boolean beginWrite(ByteRange range) {
+        try {
+            return metadata.beginWrite(range.offset(), range.length());
+        } catch (IOException e) {
+            throw new MetadataFailure("activity log transaction", e);
+        }
+    }
+
+    void endWrite(ByteRange range) {
+        metadata.endWrite(range.offset(), range.length());
+    }
+
+    /** Makes bits set outside the activity log's protection (merges, full sync) durable. */
+    void persistBitmap() {
+        try {
+            metadata.persistBitmap();
+        } catch (IOException e) {
+            throw new MetadataFailure("bitmap write", e);
+        }
+    }
+
+    void update(UnaryOperator<Superblock> change) {
+        try {
+            metadata.updateSuperblock(change);
+        } catch (IOException e) {
+            throw new MetadataFailure("superblock write", e);
+        }
+    }
+
+    void setFlag(SuperblockFlag flag, boolean set) {
+        if (has(flag) != set) {
+            update(s -> s.with(flag, set));
+        }
+    }
+
+    /**
+     * A new data generation starts (promotion while disconnected, or a Primary losing its peer).
+     * The crashed-Primary mark goes with it: the activity log's extents are already in the
+     * bitmap, which the bitmap identifier now covers.
+     */
+    void newCurrent() {
+        update(s -> s.withUuids(s.uuids().newCurrent(random)).with(SuperblockFlag.CRASHED_PRIMARY, false));
+    }
+
+    /** The data is now a full, current copy: consistent and up to date. */
+    void markUpToDate(GenerationUuids uuids) {
+        update(s -> s.withUuids(uuids).with(SuperblockFlag.CONSISTENT, true)
+                .with(SuperblockFlag.WAS_UP_TO_DATE, true).with(SuperblockFlag.CRASHED_PRIMARY, false));
+    }
+
+    /** The data is about to be overwritten by a resync, or has a hole: not consistent. */
+    void markInconsistent() {
+        update(s -> s.with(SuperblockFlag.CONSISTENT, false).with(SuperblockFlag.WAS_UP_TO_DATE, false));
+    }
+
+    RandomGenerator random() {
+        return random;
+    }
+}

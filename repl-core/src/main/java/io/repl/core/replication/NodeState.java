@@ -1,0 +1,41 @@
+package io.repl.core.replication;
+
+import io.repl.protocol.DiskState;
+import io.repl.protocol.PeerState;
+import io.repl.protocol.Role;
+
+/** The states of one node and what it knows of its peer; mutated only by the core's parts. */
+final class NodeState {
+    Role role = Role.SECONDARY;
+    DiskState disk = DiskState.INCONSISTENT;
+    ConnectionState connection = ConnectionState.STAND_ALONE;
+    ReplicationState replication = ReplicationState.OFF;
+    String peerName;
+    int peerNodeId = -1;
+    Role peerRole;
+    DiskState peerDisk;
+    int peerFlags;
+    /** The operator asked for connect --discard-my-data; cleared by the next handshake. */
+    boolean discardMyData;
+    boolean syncPausedLocally;
+    /** Whether the driver should (re)connect once the current connection is gone. */
+    boolean wantConnect;
+    /** Changes on every connect and disconnect, so completions of an old connection send nothing. */
+    long connectionGeneration;
+
+    boolean connected() {
+        return connection == ConnectionState.CONNECTED;
+    }
+
+    boolean peerSyncPaused() {
+        return (peerFlags & PeerState.SYNC_PAUSED) != 0;
+    }
+
+    boolean syncPaused() {
+        return syncPausedLocally || peerSyncPaused();
+    }
+
+    boolean diskWritable() {
+        return disk != DiskState.FAILED && disk != DiskState.DISKLESS && disk != DiskState.ATTACHING;
+    }
+}

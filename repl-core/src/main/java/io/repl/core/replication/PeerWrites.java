@@ -1,0 +1,238 @@
+package io.repl.core.replication;
+
+import io.repl.protocol.Barrier;
+import io.repl.protocol.BarrierAck;
+import io.repl.protocol.DataWrite;
+import io.repl.protocol.NegativeAck;
+import io.repl.protocol.ReceiveAck;
+import io.repl.protocol.Role;
+import io.repl.protocol.WriteAck;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * Writes arriving from the peer (DATA from the Primary, RS_DATA of a resync) applied to the local
+ * disk. Writes that share a block are applied in arrival order, one after the other, so both
+ * copies end with the same bytes; writes that share nothing run concurrently. BARRIER is answered
+ * once every DATA received before it is on the disk and a flush has made it durable.
+ */
+final class PeerWrites {
+    private final CoreContext ctx;
+    private final ArrayDeque<Incoming> waiting = new ArrayDeque<>();
+    private final List<Incoming> active = new ArrayList<>();
+    /** Arrival numbers of DATA not yet on the disk; a barrier waits for those before it. */
+    private final TreeSet<Long> dataIncomplete = new TreeSet<>();
+    private final ArrayDeque<PendingBarrier> barriers = new ArrayDeque<>();
+    private boolean barrierFlushing;
+    private long arrivals;
+    private int epochData;
+
+    /** A DATA or RS_DATA waiting for or being written. */
+    private static final class Incoming {
+        final boolean resync;
+        final long seq;
+        final ByteRange range;
+        final int flags;
+        final ByteBuffer data;
+        final long arrival;
+        final long generation;
+        final IoTable.Completion resyncDone;
+
+        Incoming(boolean resync, long seq, ByteRange range, int flags, ByteBuffer data, long arrival,
+                 long generation, IoTable.Completion resyncDone) {
+            this.resync = resync;
+            this.seq = seq;
+            this.range = range;
+            this.flags = flags;
+            this.data = data;
+            this.arrival = arrival;
+            this.generation = generation;
+            this.resyncDone = resyncDone;
+        }
+    }
+
+    private record PendingBarrier(long number, int writes, long arrivalMark, long generation) {
+    }
+
+    PeerWrites(CoreContext ctx) {
+        this.ctx = ctx;
+    }
+
+    void onData(DataWrite message) {
+        if (ctx.state.role == Role.PRIMARY) {
+            ctx.protocolError("DATA seq " + message.seq() + " sent to a Primary");
+            return;
+        }
+        if (message.offset() + message.length() > ctx.meta.dataBytes()) {
+            ctx.protocolError("DATA " + message.offset() + "+" + message.length() + " ends past the device");
+            return;
+        }
+        if (!ctx.state.diskWritable()) {
+            ctx.send(new NegativeAck(message.seq(), Errno.EIO));
+            return;
+        }
+        if (ctx.config.protocol() == ReplicationProtocol.B) {
+            ctx.send(new ReceiveAck(message.seq()));
+        }
+        epochData++;
+        Incoming write = new Incoming(false, message.seq(), new ByteRange(message.offset(), message.length()),
+                message.flags(), message.data(), arrivals++, ctx.state.connectionGeneration, null);
+        dataIncomplete.add(write.arrival);
+        enqueue(write);
+    }
+
+    /** A resync block to write; {@code done} is told the outcome. */
+    void onResyncData(ByteRange range, ByteBuffer data, IoTable.Completion done) {
+        enqueue(new Incoming(true, -1, range, 0, data, arrivals++, ctx.state.connectionGeneration, done));
+    }
+
+    private void enqueue(Incoming write) {
+        if (waiting.size() + active.size() >= 2 * ctx.config.writesInFlightMax() + 2 * ctx.config.resyncWindow()) {
+            ctx.protocolError("the peer has more writes in flight than the configured "
+                    + ctx.config.writesInFlightMax());
+            return;
+        }
+        waiting.addLast(write);
+        pump();
+    }
+
+    /** Starts every waiting write that shares no block with an active or an earlier waiting one. */
+    private void pump() {
+        List<ByteRange> blocked = new ArrayList<>();
+        int budget = waiting.size();
+        for (int i = 0; i < budget; i++) {
+            Incoming write = waiting.pollFirst();
+            if (conflicts(write.range, blocked)) {
+                blocked.add(write.range);
+                waiting.addLast(write);
+            } else {
+                start(write);
+            }
+        }
+    }
+
+    private boolean conflicts(ByteRange range, List<ByteRange> blocked) {
+        for (Incoming write : active) {
+            if (write.range.sharesBlockWith(range)) {
+                return true;
+            }
+        }
+        for (ByteRange earlier : blocked) {
+            if (earlier.sharesBlockWith(range)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void start(Incoming write) {
+        active.add(write);
+        if ((write.flags & DataWrite.FLUSH) != 0) {
+            ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
+                if (errno != Errno.OK) {
+                    finish(write, errno);
+                } else {
+                    submitWrite(write);
+                }
+            });
+            return;
+        }
+        submitWrite(write);
+    }
+
+    private void submitWrite(Incoming write) {
+        boolean zeroes = (write.flags & (DataWrite.ZEROES | DataWrite.TRIM)) != 0;
+        boolean fua = (write.flags & DataWrite.FUA) != 0;
+        ctx.io.submit(zeroes ? DiskIo.Kind.ZERO : DiskIo.Kind.WRITE, write.range, zeroes ? null : write.data, fua,
+                (errno, ignored) -> finish(write, errno));
+    }
+
+    private void finish(Incoming write, int errno) {
+        active.remove(write);
+        if (write.resync) {
+            write.resyncDone.done(errno, null);
+        } else {
+            dataIncomplete.remove(write.arrival);
+            if (errno == Errno.OK) {
+                ctx.sendOn(write.generation, new WriteAck(write.seq));
+            } else {
+                ctx.sendOn(write.generation, new NegativeAck(write.seq, errno));
+                ctx.failDisk("write " + write.range + " from the peer failed with errno " + errno);
+            }
+        }
+        pump();
+        checkBarriers();
+    }
+
+    void onBarrier(Barrier barrier) {
+        if (barrier.writes() != epochData) {
+            ctx.protocolError("BARRIER " + barrier.number() + " counts " + barrier.writes()
+                    + " writes but " + epochData + " DATA arrived in its epoch");
+            return;
+        }
+        epochData = 0;
+        if (barriers.size() >= ctx.config.writesInFlightMax() + ctx.config.queuedRequestsMax()) {
+            ctx.protocolError("too many barriers outstanding");
+            return;
+        }
+        barriers.addLast(new PendingBarrier(barrier.number(), barrier.writes(), arrivals,
+                ctx.state.connectionGeneration));
+        checkBarriers();
+    }
+
+    /** One barrier flushes at a time, once every DATA that arrived before it is written. */
+    private void checkBarriers() {
+        if (barrierFlushing || barriers.isEmpty()) {
+            return;
+        }
+        PendingBarrier head = barriers.peekFirst();
+        if (!dataIncomplete.isEmpty() && dataIncomplete.first() < head.arrivalMark()) {
+            return;
+        }
+        barrierFlushing = true;
+        ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
+            barrierFlushing = false;
+            barriers.remove(head);
+            if (errno == Errno.OK) {
+                ctx.sendOn(head.generation(), new BarrierAck(head.number(), head.writes()));
+            } else {
+                ctx.failDisk("flush for barrier " + head.number() + " failed with errno " + errno);
+            }
+            checkBarriers();
+        });
+    }
+
+    /**
+     * Writes not started are dropped: the Primary marks every write we have not flushed in its
+     * bitmap, and a resync target keeps the bits of blocks it did not write. Started writes
+     * finish; their answers go nowhere.
+     */
+    void onPeerLost() {
+        for (Incoming write : waiting) {
+            if (write.resync) {
+                write.resyncDone.done(Errno.EAGAIN, null);
+            } else {
+                dataIncomplete.remove(write.arrival);
+            }
+        }
+        waiting.clear();
+        barriers.clear();
+        epochData = 0;
+    }
+
+    boolean overlapsActive(ByteRange range) {
+        for (Incoming write : active) {
+            if (write.range.sharesBlockWith(range)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    boolean idle() {
+        return waiting.isEmpty() && active.isEmpty() && !barrierFlushing;
+    }
+}

@@ -1,0 +1,284 @@
+package io.repl.core.replication;
+
+import io.repl.core.metadata.Metadata;
+import io.repl.core.metadata.SuperblockFlag;
+import io.repl.protocol.Barrier;
+import io.repl.protocol.BarrierAck;
+import io.repl.protocol.BitmapChunk;
+import io.repl.protocol.DataWrite;
+import io.repl.protocol.DeviceSizes;
+import io.repl.protocol.Disconnect;
+import io.repl.protocol.DisconnectReason;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.GenerationUuids;
+import io.repl.protocol.Message;
+import io.repl.protocol.NegativeAck;
+import io.repl.protocol.OutOfSync;
+import io.repl.protocol.PeerState;
+import io.repl.protocol.Ping;
+import io.repl.protocol.PingAck;
+import io.repl.protocol.ReceiveAck;
+import io.repl.protocol.ResyncData;
+import io.repl.protocol.ResyncNegativeAck;
+import io.repl.protocol.ResyncRequest;
+import io.repl.protocol.Role;
+import io.repl.protocol.WriteAck;
+import java.nio.ByteBuffer;
+import java.util.random.RandomGenerator;
+
+/**
+ * The sans-I/O replication state machine of one resource. Events come in through the
+ * {@code on*} methods, each with the driver's clock; everything the core wants done goes out
+ * through {@link CoreActions}. It never touches a socket, a data file, a thread or a clock.
+ * Metadata is the exception by design: it is written synchronously through the injected
+ * {@link Metadata} (see {@link MetaStore} for why).
+ *
+ * <p>Not thread-safe: a driver runs one event loop per resource and calls the core only from it,
+ * never from inside an action.
+ */
+public final class ReplicationCore {
+    private final CoreContext ctx;
+    private boolean busy;
+    private CoreStatus lastPublished;
+
+    public ReplicationCore(CoreConfig config, Metadata metadata, CoreActions actions, RandomGenerator random) {
+        ctx = new CoreContext(config, actions, new MetaStore(metadata, random));
+        ctx.writePath = new WritePath(ctx);
+        ctx.peerWrites = new PeerWrites(ctx);
+        ctx.handshake = new Handshake(ctx);
+        ctx.resyncSource = new ResyncSource(ctx);
+        ctx.resyncTarget = new ResyncTarget(ctx);
+        ctx.heartbeat = new Heartbeat(ctx);
+        ctx.roles = new Roles(ctx);
+        ctx.state.disk = diskFromMetadata(ctx.meta);
+        ctx.state.wantConnect = config.connectOnStart();
+        ctx.state.connection = config.connectOnStart() ? ConnectionState.CONNECTING : ConnectionState.STAND_ALONE;
+    }
+
+    /** UpToDate if the copy was current when last written, Outdated if only consistent. */
+    private static DiskState diskFromMetadata(MetaStore meta) {
+        if (!meta.has(SuperblockFlag.CONSISTENT) || meta.uuids().current() == 0) {
+            return DiskState.INCONSISTENT;
+        }
+        return meta.has(SuperblockFlag.WAS_UP_TO_DATE) ? DiskState.UP_TO_DATE : DiskState.OUTDATED;
+    }
+
+    /** The first event: arms the timer and publishes the initial state. A node starts Secondary. */
+    public void start(long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
+            ctx.actions.armTimer(nowNanos + ctx.config.tickNanos());
+        } finally {
+            leave();
+        }
+    }
+
+    /** A front-end write, flush, zeroes or trim request. */
+    public void onRequest(FrontRequest request, long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.writePath.onRequest(request);
+        } finally {
+            leave();
+        }
+    }
+
+    /** A data-disk operation completed; {@code readData} holds the bytes of a READ. */
+    public void onIoCompleted(long ioId, int errno, ByteBuffer readData, long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.io.complete(ioId, errno, readData);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
+     * An authenticated connection to the peer exists. Only while the core reports Connecting,
+     * and only one at a time. {@code peerNodeId} comes from the configuration.
+     */
+    public void onPeerConnected(String peerName, int peerNodeId, long nowNanos) {
+        enter(nowNanos);
+        try {
+            if (ctx.state.connection != ConnectionState.CONNECTING) {
+                throw new IllegalStateException("peer connected while " + ctx.state.connection.displayName()
+                        + "; the driver connects only while the core is Connecting");
+            }
+            ctx.state.connection = ConnectionState.CONNECTED;
+            ctx.state.peerName = peerName;
+            ctx.state.peerNodeId = peerNodeId;
+            ctx.state.connectionGeneration++;
+            ctx.heartbeat.onConnected();
+            ctx.handshake.begin();
+        } finally {
+            leave();
+        }
+    }
+
+    /** A message from the peer on the current connection. */
+    public void onPeerMessage(Message message, long nowNanos) {
+        enter(nowNanos);
+        try {
+            if (!ctx.state.connected()) {
+                throw new IllegalStateException(message.type() + " delivered without a connection");
+            }
+            dispatch(message);
+        } finally {
+            leave();
+        }
+    }
+
+    /** The connection is gone: closed by the peer, by the network, or confirmed after our close. */
+    public void onPeerDisconnected(long nowNanos) {
+        enter(nowNanos);
+        try {
+            if (ctx.state.connected()) {
+                ctx.log("warn", "connection to " + ctx.state.peerName + " lost");
+                ctx.peerLost();
+            }
+            if (ctx.state.connection == ConnectionState.CONNECTED
+                    || ctx.state.connection == ConnectionState.DISCONNECTING) {
+                ctx.state.connection = ctx.state.wantConnect ? ConnectionState.CONNECTING
+                        : ConnectionState.STAND_ALONE;
+            }
+        } finally {
+            leave();
+        }
+    }
+
+    /** The timer armed with {@link CoreActions#armTimer} fired. */
+    public void onTimer(long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.heartbeat.onTick();
+            if (ctx.state.connected()) {
+                ctx.writePath.onTick();
+            }
+            ctx.actions.armTimer(nowNanos + ctx.config.tickNanos());
+            if (ctx.state.replication.isSource() || ctx.state.replication.isTarget()) {
+                ctx.actions.stateChanged(status());
+            }
+        } finally {
+            leave();
+        }
+    }
+
+    /** An operator command; a refusal is a value, never an exception. */
+    public CommandResult onCommand(Command command, long nowNanos) {
+        enter(nowNanos);
+        try {
+            CommandResult result = ctx.roles.execute(command);
+            if (!result.done()) {
+                ctx.log("info", "refused " + command + ": " + result.reason());
+            }
+            return result;
+        } finally {
+            leave();
+        }
+    }
+
+    public CoreStatus status() {
+        NodeState s = ctx.state;
+        SyncProgress sync = s.replication.isSource() ? ctx.resyncSource.progress()
+                : s.replication.isTarget() ? ctx.resyncTarget.progress() : null;
+        return new CoreStatus(s.role, s.disk, s.connection, s.replication, s.peerName, s.peerRole, s.peerDisk,
+                ctx.meta.bitmap().dirtyBytes(), sync);
+    }
+
+    /** Whether no disk operation, write or resync step is pending (for tests and clean shutdown). */
+    public boolean idle() {
+        return ctx.io.inFlight() == 0 && ctx.writePath.idle() && ctx.peerWrites.idle()
+                && ctx.resyncSource.idle() && ctx.resyncTarget.idle();
+    }
+
+    private void dispatch(Message message) {
+        switch (message.type()) {
+            case SIZES -> ctx.handshake.onSizes((DeviceSizes) message);
+            case UUIDS -> ctx.handshake.onUuids((GenerationUuids) message);
+            case STATE -> onPeerState((PeerState) message);
+            case DATA -> ctx.peerWrites.onData((DataWrite) message);
+            case RECV_ACK -> ctx.writePath.onReceiveAck(((ReceiveAck) message).seq());
+            case WRITE_ACK -> ctx.writePath.onWriteAck(((WriteAck) message).seq());
+            case NEG_ACK -> ctx.writePath.onNegativeAck((NegativeAck) message);
+            case BARRIER -> ctx.peerWrites.onBarrier((Barrier) message);
+            case BARRIER_ACK -> ctx.writePath.onBarrierAck((BarrierAck) message);
+            case PING -> ctx.heartbeat.onPing((Ping) message);
+            case PING_ACK -> ctx.heartbeat.onPingAck((PingAck) message);
+            case BITMAP -> ctx.handshake.onBitmap((BitmapChunk) message);
+            case RS_REQUEST -> ctx.resyncSource.onRequest((ResyncRequest) message);
+            case RS_DATA -> ctx.resyncTarget.onData((ResyncData) message);
+            case RS_NEG_ACK -> ctx.resyncTarget.onNegativeAck((ResyncNegativeAck) message);
+            case OUT_OF_SYNC -> onOutOfSync((OutOfSync) message);
+            case DISCONNECT -> onDisconnect((Disconnect) message);
+            default -> ctx.protocolError(message.type() + " is not supported by this core yet");
+        }
+    }
+
+    private void onPeerState(PeerState message) {
+        NodeState s = ctx.state;
+        DiskState diskBefore = s.peerDisk;
+        boolean pausedBefore = s.peerSyncPaused();
+        s.peerRole = message.role();
+        s.peerDisk = message.disk();
+        s.peerFlags = message.flags();
+        if (ctx.handshake.onState(message)) {
+            return;
+        }
+        if (s.role == Role.PRIMARY && message.role() == Role.PRIMARY) {
+            ctx.close(DisconnectReason.PROTOCOL_ERROR, "both nodes are Primary", false);
+            return;
+        }
+        if (diskBefore != message.disk()) {
+            ctx.resyncSource.onPeerDisk(message.disk() == DiskState.UP_TO_DATE);
+        }
+        if (pausedBefore != s.peerSyncPaused()) {
+            ctx.syncPauseChanged();
+        }
+        ctx.writePath.pump();
+    }
+
+    private void onOutOfSync(OutOfSync message) {
+        if (message.offset() + message.length() > ctx.meta.dataBytes()) {
+            ctx.protocolError("OUT_OF_SYNC past the device");
+            return;
+        }
+        ctx.meta.bitmap().markDirty(message.offset(), message.length());
+        ctx.meta.persistBitmap();
+    }
+
+    private void onDisconnect(Disconnect message) {
+        DisconnectReason reason = message.reason();
+        boolean standAlone = reason == DisconnectReason.SPLIT_BRAIN || reason == DisconnectReason.UNRELATED_DATA
+                || reason == DisconnectReason.WRONG_PEER;
+        ctx.close(reason, "the peer disconnected: " + message.detail(), standAlone);
+    }
+
+    private void enter(long nowNanos) {
+        if (busy) {
+            throw new IllegalStateException("reentrant core event: the driver called the core from an action");
+        }
+        busy = true;
+        ctx.nowNanos = Math.max(ctx.nowNanos, nowNanos);
+    }
+
+    /** Sends our STATE if it changed and publishes state changes, once per event. */
+    private void leave() {
+        try {
+            if (ctx.state.connected()) {
+                PeerState current = ctx.handshake.stateMessage();
+                if (!current.equals(ctx.lastSentState)) {
+                    ctx.send(current);
+                    ctx.lastSentState = current;
+                }
+            }
+            CoreStatus now = status();
+            if (!now.sameStates(lastPublished)) {
+                ctx.actions.stateChanged(now);
+            }
+            lastPublished = now;
+        } finally {
+            busy = false;
+        }
+    }
+}

@@ -1,0 +1,215 @@
+package io.repl.core.replication;
+
+import io.repl.core.metadata.SuperblockFlag;
+import io.repl.protocol.DisconnectReason;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Role;
+
+/**
+ * Operator commands. Each either changes state or returns a refusal with the reason and the safe
+ * next step; none throws for an operator mistake.
+ *
+ * <p>What {@code primary --force} accepts (the DRBD-like rule): a local disk that is
+ * Inconsistent, Outdated or Consistent, when no reachable peer holds UpToDate data and this node
+ * is not in the middle of receiving a resync. The node starts a new generation and declares its
+ * copy UpToDate; a connected peer then becomes SyncTarget of a full sync. It never accepts a
+ * Diskless or Failed disk, and never a second Primary while connected.
+ */
+final class Roles {
+    private final CoreContext ctx;
+
+    Roles(CoreContext ctx) {
+        this.ctx = ctx;
+    }
+
+    CommandResult execute(Command command) {
+        if (command instanceof Command.Primary primary) {
+            return promote(primary.force());
+        }
+        if (command instanceof Command.Secondary secondary) {
+            return demote(secondary.force(), secondary.writersOpen());
+        }
+        if (command instanceof Command.Disconnect) {
+            return disconnect();
+        }
+        if (command instanceof Command.Connect connect) {
+            return connect(connect.discardMyData());
+        }
+        if (command instanceof Command.Invalidate) {
+            return invalidate();
+        }
+        if (command instanceof Command.NewCurrentUuidClearBitmap) {
+            return clearBitmap();
+        }
+        if (command instanceof Command.PauseSync) {
+            return pause(true);
+        }
+        if (command instanceof Command.ResumeSync) {
+            return pause(false);
+        }
+        throw new IllegalArgumentException("unknown command " + command);
+    }
+
+    private CommandResult promote(boolean force) {
+        NodeState state = ctx.state;
+        if (state.role == Role.PRIMARY) {
+            return CommandResult.ok();
+        }
+        if (state.connected() && state.peerRole == Role.PRIMARY) {
+            return CommandResult.refused("the peer " + state.peerName + " is Primary",
+                    "demote it first (replctl secondary on " + state.peerName + "), or disconnect");
+        }
+        if (state.connected() && ctx.handshake.active()) {
+            return CommandResult.refused("the connection is still exchanging states", "retry in a moment");
+        }
+        if (state.disk == DiskState.UP_TO_DATE) {
+            if (!ctx.peerReceivesWrites()) {
+                // Nobody shares our generation from here on: start a new one.
+                ctx.meta.newCurrent();
+            }
+            becomePrimary();
+            return CommandResult.ok();
+        }
+        return forcePromote(force);
+    }
+
+    private CommandResult forcePromote(boolean force) {
+        NodeState state = ctx.state;
+        String next = "wait for the resync (replctl wait-sync), promote the node with UpToDate data, or use"
+                + " --force if this copy is the one to keep";
+        if (!force) {
+            return CommandResult.noUpToDateData("the local disk is " + state.disk.displayName()
+                    + ", not UpToDate", next);
+        }
+        boolean acceptable = state.disk == DiskState.INCONSISTENT || state.disk == DiskState.OUTDATED
+                || state.disk == DiskState.CONSISTENT;
+        if (!acceptable) {
+            return CommandResult.noUpToDateData("--force cannot promote a " + state.disk.displayName() + " disk",
+                    "attach a working disk");
+        }
+        if (state.replication.isTarget()) {
+            return CommandResult.noUpToDateData("this node is receiving a resync from " + state.peerName,
+                    "wait for it to finish (replctl wait-sync)");
+        }
+        if (state.connected() && state.peerDisk == DiskState.UP_TO_DATE) {
+            return CommandResult.noUpToDateData("the peer " + state.peerName + " holds UpToDate data",
+                    "promote the peer, or invalidate this node and let it resync");
+        }
+        ctx.meta.newCurrent();
+        ctx.meta.markUpToDate(ctx.meta.uuids());
+        state.disk = DiskState.UP_TO_DATE;
+        becomePrimary();
+        if (state.connected()) {
+            // The peer must learn our new generation; the handshake makes it a full SyncTarget.
+            ctx.handshake.begin();
+        }
+        return CommandResult.ok();
+    }
+
+    private void becomePrimary() {
+        ctx.meta.setFlag(SuperblockFlag.PRIMARY, true);
+        ctx.state.role = Role.PRIMARY;
+        ctx.hook("after-promote");
+    }
+
+    private CommandResult demote(boolean force, boolean writersOpen) {
+        if (ctx.state.role == Role.SECONDARY) {
+            return CommandResult.ok();
+        }
+        if (writersOpen && !force) {
+            return CommandResult.refused("a writer holds the export",
+                    "stop the application or unmount, or use --force (its writes then fail)");
+        }
+        ctx.state.role = Role.SECONDARY;
+        ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
+        ctx.writePath.onDemoted();
+        ctx.hook("after-demote");
+        return CommandResult.ok();
+    }
+
+    private CommandResult disconnect() {
+        ctx.state.wantConnect = false;
+        if (ctx.state.connected()) {
+            ctx.close(DisconnectReason.OPERATOR, "disconnect by the operator", true);
+        } else if (ctx.state.connection == ConnectionState.CONNECTING) {
+            ctx.state.connection = ConnectionState.STAND_ALONE;
+        }
+        return CommandResult.ok();
+    }
+
+    private CommandResult connect(boolean discardMyData) {
+        if (ctx.state.connection != ConnectionState.STAND_ALONE) {
+            return CommandResult.refused("the connection is " + ctx.state.connection.displayName(),
+                    "disconnect first to change how it connects");
+        }
+        if (discardMyData && ctx.state.role == Role.PRIMARY) {
+            return CommandResult.refused("a Primary cannot discard its data", "demote it first");
+        }
+        ctx.state.discardMyData = discardMyData;
+        ctx.state.wantConnect = true;
+        ctx.state.connection = ConnectionState.CONNECTING;
+        return CommandResult.ok();
+    }
+
+    private CommandResult invalidate() {
+        if (ctx.state.role == Role.PRIMARY) {
+            return CommandResult.refused("a Primary cannot invalidate its own data", "demote it first");
+        }
+        if (ctx.state.replication != ReplicationState.OFF && ctx.state.replication != ReplicationState.ESTABLISHED) {
+            return CommandResult.refused("a resync is running", "wait for it to finish");
+        }
+        if (!ctx.state.diskWritable()) {
+            return CommandResult.refused("the disk is " + ctx.state.disk.displayName(), "attach a working disk");
+        }
+        ctx.meta.markInconsistent();
+        ctx.meta.bitmap().markAllDirty();
+        ctx.meta.persistBitmap();
+        ctx.state.disk = DiskState.INCONSISTENT;
+        if (ctx.state.connected()) {
+            ctx.handshake.begin();
+        }
+        return CommandResult.ok();
+    }
+
+    /**
+     * Declares two fresh copies identical so no initial sync runs. Only for devices that are
+     * known to hold the same bytes (typically both zeroed); otherwise they silently differ.
+     */
+    private CommandResult clearBitmap() {
+        NodeState state = ctx.state;
+        boolean fresh = state.connected() && state.replication == ReplicationState.ESTABLISHED
+                && state.disk == DiskState.INCONSISTENT && state.peerDisk == DiskState.INCONSISTENT;
+        if (!fresh) {
+            return CommandResult.refused("needs a connected pair with both disks Inconsistent (now "
+                    + state.disk.displayName() + "/" + (state.peerDisk == null ? "no peer" : state.peerDisk.displayName())
+                    + ")", "connect both nodes first, or use primary --force for a full initial sync");
+        }
+        ctx.meta.bitmap().clearBlocks(0, ctx.meta.bitmap().blocks());
+        ctx.meta.persistBitmap();
+        ctx.meta.markUpToDate(ctx.meta.uuids().newCurrentClearBitmap(ctx.meta.random()));
+        state.disk = DiskState.UP_TO_DATE;
+        ctx.send(UuidMessages.toMessage(ctx.meta));
+        return CommandResult.ok();
+    }
+
+    /** The peer announced new generations outside a handshake: new-current-uuid --clear-bitmap. */
+    void onPeerGeneration(io.repl.protocol.GenerationUuids uuids) {
+        NodeState state = ctx.state;
+        boolean fresh = state.replication == ReplicationState.ESTABLISHED && state.disk == DiskState.INCONSISTENT
+                && Handshake.isClearBitmapAnnouncement(uuids);
+        if (!fresh) {
+            ctx.protocolError("UUIDS outside a handshake that is not a clear-bitmap announcement");
+            return;
+        }
+        ctx.meta.bitmap().clearBlocks(0, ctx.meta.bitmap().blocks());
+        ctx.meta.persistBitmap();
+        ctx.meta.markUpToDate(UuidMessages.fromMessage(uuids));
+        state.disk = DiskState.UP_TO_DATE;
+    }
+
+    private CommandResult pause(boolean paused) {
+        ctx.state.syncPausedLocally = paused;
+        ctx.syncPauseChanged();
+        return CommandResult.ok();
+    }
+}

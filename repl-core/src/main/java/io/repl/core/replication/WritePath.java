@@ -1,0 +1,390 @@
+package io.repl.core.replication;
+
+import io.repl.protocol.Barrier;
+import io.repl.protocol.BarrierAck;
+import io.repl.protocol.DataWrite;
+import io.repl.protocol.NegativeAck;
+import io.repl.protocol.Role;
+import io.repl.protocol.DiskState;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * The Primary's write path: admission (conflicts, activity log, bounds), the local write and the
+ * DATA to the peer in parallel, acknowledgement per protocol, barrier epochs that let the peer's
+ * flushes retire writes, and front-end flushes.
+ */
+final class WritePath {
+    private final CoreContext ctx;
+    /** Front-end writes not admitted yet, in arrival order. */
+    private final ArrayDeque<FrontRequest> waiting = new ArrayDeque<>();
+    /** Admitted writes until retired, by sequence number (also the DATA seq). */
+    private final TreeMap<Long, PrimaryWrite> unretired = new TreeMap<>();
+    /** Admitted writes whose local part is still running: later overlapping writes wait for them. */
+    private final List<PrimaryWrite> localInFlight = new ArrayList<>();
+    private final ArrayDeque<PendingFlush> flushes = new ArrayDeque<>();
+    /** Barriers sent and not acknowledged, oldest first: number and send time. */
+    private final ArrayDeque<long[]> barriersSent = new ArrayDeque<>();
+    private long nextSeq = 1;
+    private long epoch = 1;
+    private int epochWrites;
+
+    /** A front-end flush: the local flush and, if the peer receives writes, a barrier. */
+    private static final class PendingFlush {
+        final long requestId;
+        final long barrier;
+        boolean localDone;
+        int errno;
+        boolean peerDone;
+
+        PendingFlush(long requestId, long barrier) {
+            this.requestId = requestId;
+            this.barrier = barrier;
+            this.peerDone = barrier < 0;
+        }
+    }
+
+    WritePath(CoreContext ctx) {
+        this.ctx = ctx;
+    }
+
+    void onRequest(FrontRequest request) {
+        int errno = refusal(request);
+        if (errno != Errno.OK) {
+            ctx.actions.completeRequest(request.requestId(), errno);
+            return;
+        }
+        if (request.kind() == FrontRequest.Kind.FLUSH) {
+            startFlush(request);
+            return;
+        }
+        if (waiting.size() >= ctx.config.queuedRequestsMax()) {
+            ctx.actions.completeRequest(request.requestId(), Errno.EAGAIN);
+            return;
+        }
+        waiting.addLast(request);
+        pump();
+    }
+
+    private int refusal(FrontRequest request) {
+        if (ctx.state.role != Role.PRIMARY) {
+            return Errno.EROFS;
+        }
+        if (!ctx.state.diskWritable()) {
+            return Errno.EIO;
+        }
+        if (request.kind() == FrontRequest.Kind.FLUSH) {
+            return flushes.size() >= ctx.config.queuedRequestsMax() ? Errno.EAGAIN : Errno.OK;
+        }
+        long offset = request.offset();
+        long length = request.length();
+        boolean aligned = offset % 512 == 0 && length % 512 == 0;
+        boolean inside = offset >= 0 && length > 0 && length <= ctx.config.requestBytesMax()
+                && offset + length <= ctx.meta.dataBytes();
+        boolean dataMatches = request.kind() != FrontRequest.Kind.WRITE
+                || request.data() != null && request.data().remaining() == length;
+        return aligned && inside && dataMatches ? Errno.OK : Errno.EINVAL;
+    }
+
+    /** Admits waiting writes in order while the head can go; a blocked head blocks the rest. */
+    void pump() {
+        int budget = waiting.size();
+        while (!waiting.isEmpty() && budget-- > 0) {
+            FrontRequest head = waiting.peekFirst();
+            if (ctx.state.role != Role.PRIMARY) {
+                waiting.pollFirst();
+                ctx.actions.completeRequest(head.requestId(), Errno.EROFS);
+                continue;
+            }
+            if (!admissible(head)) {
+                return;
+            }
+            waiting.pollFirst();
+            start(head);
+        }
+    }
+
+    private boolean admissible(FrontRequest request) {
+        if (ctx.state.connected() && ctx.state.replication == ReplicationState.OFF) {
+            // The handshake compares generations and bitmaps; writes wait until it has decided.
+            return false;
+        }
+        if (unretired.size() >= ctx.config.writesInFlightMax()) {
+            closeEpoch(false);
+            return false;
+        }
+        ByteRange range = request.range();
+        if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range)) {
+            return false;
+        }
+        if (!ctx.meta.beginWrite(range)) {
+            // Hot extents are pinned by unretired writes: a barrier lets the peer retire them.
+            closeEpoch(false);
+            return false;
+        }
+        return true;
+    }
+
+    boolean overlapsLocal(ByteRange range) {
+        for (PrimaryWrite write : localInFlight) {
+            if (write.range.sharesBlockWith(range)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void start(FrontRequest request) {
+        boolean replicate = ctx.peerReceivesWrites();
+        PrimaryWrite write = new PrimaryWrite(nextSeq++, request, epoch, replicate, ctx.nowNanos);
+        if (!replicate) {
+            // Marked before the write can land, so no crash or ack can precede the mark.
+            ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
+        }
+        unretired.put(write.seq, write);
+        localInFlight.add(write);
+        DiskIo.Kind kind = request.kind() == FrontRequest.Kind.WRITE ? DiskIo.Kind.WRITE : DiskIo.Kind.ZERO;
+        ByteBuffer data = kind == DiskIo.Kind.WRITE ? request.data().duplicate() : null;
+        ctx.io.submit(kind, write.range, data, request.fua(), (errno, ignored) -> onLocalDone(write, errno));
+        if (replicate) {
+            ctx.send(dataMessage(write));
+            epochWrites++;
+            if (epochWrites >= ctx.config.epochWritesMax()) {
+                closeEpoch(false);
+            }
+        }
+    }
+
+    private static DataWrite dataMessage(PrimaryWrite write) {
+        FrontRequest request = write.request;
+        int flags = request.fua() ? DataWrite.FUA : 0;
+        if (request.kind() == FrontRequest.Kind.WRITE) {
+            return DataWrite.of(write.seq, request.offset(), request.data().duplicate(), flags);
+        }
+        // TRIM is mirrored as ZEROES so both copies read back the same bytes.
+        return DataWrite.withoutData(write.seq, request.offset(), request.length(), DataWrite.ZEROES, flags);
+    }
+
+    private void onLocalDone(PrimaryWrite write, int errno) {
+        localInFlight.remove(write);
+        write.localDone = true;
+        if (errno != Errno.OK) {
+            // The peer may hold the new data while ours is unknown: resync that range later.
+            write.localErrno = errno;
+            ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
+            ctx.log("error", "local write " + write.range + " failed with errno " + errno);
+        }
+        advance(write);
+        if (errno != Errno.OK && ctx.state.connected()) {
+            // The peer may now hold bytes we do not. Only a handshake resyncs marked blocks, so
+            // reconnect: our new generation makes us the source and our copy wins again.
+            ctx.close(io.repl.protocol.DisconnectReason.LOCAL_ERROR, "local write " + write.range
+                    + " failed with errno " + errno + "; reconnecting to resync it", false);
+        }
+        ctx.resyncSource.pump();
+        pump();
+    }
+
+    private void advance(PrimaryWrite write) {
+        if (!write.completed && write.localDone && (write.localErrno != 0 || !write.replicated || peerSatisfied(write))) {
+            write.completed = true;
+            ctx.actions.completeRequest(write.request.requestId(), write.localErrno != 0 ? Errno.EIO : Errno.OK);
+        }
+        if (!write.retired && write.localDone && (!write.replicated || write.barrierAcked)) {
+            if (!write.completed) {
+                throw new IllegalStateException("write " + write.seq + " retired before it was acknowledged");
+            }
+            write.retired = true;
+            unretired.remove(write.seq);
+            ctx.meta.endWrite(write.range);
+        }
+    }
+
+    private boolean peerSatisfied(PrimaryWrite write) {
+        switch (ctx.config.protocol()) {
+            case A:
+                return true;
+            case B:
+                return write.receiveAcked || write.writeAcked;
+            default:
+                return write.writeAcked;
+        }
+    }
+
+    void onReceiveAck(long seq) {
+        PrimaryWrite write = replicatedWrite(seq, "RECV_ACK");
+        if (write != null) {
+            write.receiveAcked = true;
+            advance(write);
+        }
+    }
+
+    void onWriteAck(long seq) {
+        PrimaryWrite write = replicatedWrite(seq, "WRITE_ACK");
+        if (write != null) {
+            write.writeAcked = true;
+            advance(write);
+            pump();
+        }
+    }
+
+    /** The peer could not write DATA {@code seq}: the range is out of sync, the peer's disk failed. */
+    void onNegativeAck(NegativeAck ack) {
+        PrimaryWrite write = replicatedWrite(ack.seq(), "NEG_ACK");
+        if (write == null) {
+            return;
+        }
+        ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
+        write.replicated = false;
+        if (ctx.state.peerDisk != DiskState.FAILED) {
+            ctx.log("error", "peer failed to write " + write.range + " (errno " + ack.errno() + ")");
+            ctx.state.peerDisk = DiskState.FAILED;
+            if (ctx.state.role == Role.PRIMARY) {
+                // The peer no longer follows our generation; track what follows against it.
+                ctx.meta.newCurrent();
+            }
+        }
+        advance(write);
+        pump();
+    }
+
+    private PrimaryWrite replicatedWrite(long seq, String what) {
+        PrimaryWrite write = unretired.get(seq);
+        if (write == null || !write.replicated) {
+            ctx.protocolError(what + " for seq " + seq + ", which is not awaiting one");
+            return null;
+        }
+        return write;
+    }
+
+    void onBarrierAck(BarrierAck ack) {
+        long[] head = barriersSent.peekFirst();
+        if (head == null || head[0] != ack.number()) {
+            ctx.protocolError("BARRIER_ACK " + ack.number() + " but expected "
+                    + (head == null ? "none" : String.valueOf(head[0])));
+            return;
+        }
+        barriersSent.pollFirst();
+        List<PrimaryWrite> covered = new ArrayList<>();
+        for (PrimaryWrite write : unretired.values()) {
+            if (write.epoch > ack.number()) {
+                break;
+            }
+            covered.add(write);
+        }
+        for (PrimaryWrite write : covered) {
+            if (write.replicated && !write.writeAcked) {
+                ctx.protocolError("BARRIER_ACK " + ack.number() + " before WRITE_ACK of seq " + write.seq);
+                return;
+            }
+            write.barrierAcked = true;
+            advance(write);
+        }
+        for (PendingFlush flush : flushes) {
+            if (flush.barrier >= 0 && flush.barrier <= ack.number()) {
+                flush.peerDone = true;
+            }
+        }
+        completeFlushes();
+        pump();
+    }
+
+    /** Sends BARRIER for the open epoch (if it has writes, or {@code force}); returns its number or -1. */
+    private long closeEpoch(boolean force) {
+        if (!ctx.peerReceivesWrites() || epochWrites == 0 && !force) {
+            return -1;
+        }
+        long number = epoch;
+        ctx.send(new Barrier(number, epochWrites));
+        barriersSent.addLast(new long[] {number, ctx.nowNanos});
+        epoch++;
+        epochWrites = 0;
+        return number;
+    }
+
+    private void startFlush(FrontRequest request) {
+        long barrier = closeEpoch(true);
+        PendingFlush flush = new PendingFlush(request.requestId(), barrier);
+        flushes.addLast(flush);
+        ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
+            flush.localDone = true;
+            flush.errno = errno;
+            completeFlushes();
+        });
+    }
+
+    /** Completes flushes in order: a flush is done when its local flush and barrier are. */
+    private void completeFlushes() {
+        while (!flushes.isEmpty() && flushes.peekFirst().localDone && flushes.peekFirst().peerDone) {
+            PendingFlush flush = flushes.pollFirst();
+            ctx.actions.completeRequest(flush.requestId, flush.errno == 0 ? Errno.OK : Errno.EIO);
+        }
+    }
+
+    /** Every write the peer has not flushed goes into the bitmap; waiting acks are not coming. */
+    void onPeerLost() {
+        List<PrimaryWrite> pending = new ArrayList<>(unretired.values());
+        for (PrimaryWrite write : pending) {
+            if (write.replicated) {
+                ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
+                write.replicated = false;
+            }
+            advance(write);
+        }
+        barriersSent.clear();
+        epochWrites = 0;
+        epoch++;
+        for (PendingFlush flush : flushes) {
+            flush.peerDone = true;
+        }
+        completeFlushes();
+        pump();
+    }
+
+    /** Periodic work: close a non-empty epoch so the peer's flush retires its writes. */
+    void onTick() {
+        closeEpoch(false);
+    }
+
+    /** The send time of the oldest peer answer still owed, or -1. */
+    long oldestUnansweredNanos() {
+        long oldest = -1;
+        for (PrimaryWrite write : unretired.values()) {
+            if (write.replicated && !write.writeAcked) {
+                oldest = write.startedNanos;
+                break;
+            }
+        }
+        long[] barrier = barriersSent.peekFirst();
+        if (barrier != null && (oldest < 0 || barrier[1] < oldest)) {
+            oldest = barrier[1];
+        }
+        return oldest;
+    }
+
+    /** Demotion: waiting writes are refused, the export is read-only now. */
+    void onDemoted() {
+        pump();
+    }
+
+    /** Whether some write went to the peer and has not been flushed there. */
+    boolean awaitsPeer() {
+        for (PrimaryWrite write : unretired.values()) {
+            if (write.replicated) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    int unretiredCount() {
+        return unretired.size();
+    }
+
+    boolean idle() {
+        return unretired.isEmpty() && waiting.isEmpty() && flushes.isEmpty();
+    }
+}

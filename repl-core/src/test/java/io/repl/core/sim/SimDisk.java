@@ -1,0 +1,140 @@
+package io.repl.core.sim;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * A simulated data disk with a volatile write cache. A write lands in the cache when it
+ * completes; a flush makes durable what had landed when it was submitted; FUA makes its own
+ * blocks durable. A crash keeps, loses or tears (per 512-byte sector) every cached block.
+ */
+final class SimDisk {
+    private static final int SECTOR_BYTES = 512;
+    private static final byte[] ZEROS = new byte[BlockPattern.BLOCK_BYTES];
+    private final int blocks;
+    private final byte[][] current;
+    private final byte[][] durable;
+    private final TreeSet<Integer> cached = new TreeSet<>();
+
+    /** The blocks a flush will make durable, with their bytes at submission. */
+    record FlushSnapshot(int[] blocks, byte[][] contents) {
+    }
+
+    SimDisk(long dataBytes) {
+        this.blocks = (int) (dataBytes / BlockPattern.BLOCK_BYTES);
+        this.current = new byte[blocks][];
+        this.durable = new byte[blocks][];
+    }
+
+    int blocks() {
+        return blocks;
+    }
+
+    void write(long offset, ByteBuffer data, boolean fua) {
+        ByteBuffer in = data.duplicate();
+        long position = offset;
+        while (in.hasRemaining()) {
+            int block = (int) (position / BlockPattern.BLOCK_BYTES);
+            int within = (int) (position % BlockPattern.BLOCK_BYTES);
+            int n = Math.min(in.remaining(), BlockPattern.BLOCK_BYTES - within);
+            byte[] next = block(block).clone();
+            in.get(next, within, n);
+            current[block] = next;
+            if (fua) {
+                durable[block] = next;
+                cached.remove(block);
+            } else {
+                cached.add(block);
+            }
+            position += n;
+        }
+    }
+
+    void zero(long offset, int length, boolean fua) {
+        write(offset, ByteBuffer.allocate(length), fua);
+    }
+
+    ByteBuffer read(long offset, int length) {
+        ByteBuffer out = ByteBuffer.allocate(length);
+        long position = offset;
+        while (out.hasRemaining()) {
+            int block = (int) (position / BlockPattern.BLOCK_BYTES);
+            int within = (int) (position % BlockPattern.BLOCK_BYTES);
+            int n = Math.min(out.remaining(), BlockPattern.BLOCK_BYTES - within);
+            out.put(block(block), within, n);
+            position += n;
+        }
+        return out.flip();
+    }
+
+    FlushSnapshot snapshotForFlush() {
+        int[] which = new int[cached.size()];
+        byte[][] contents = new byte[which.length][];
+        int i = 0;
+        for (int block : cached) {
+            which[i] = block;
+            contents[i] = current[block];
+            i++;
+        }
+        return new FlushSnapshot(which, contents);
+    }
+
+    void applyFlush(FlushSnapshot snapshot) {
+        for (int i = 0; i < snapshot.blocks().length; i++) {
+            int block = snapshot.blocks()[i];
+            durable[block] = snapshot.contents()[i];
+            if (current[block] == snapshot.contents()[i]) {
+                cached.remove(block);
+            }
+        }
+    }
+
+    /** Power loss: each cached block is kept, lost, or torn sector by sector. */
+    void crash(SplittableRandom random) {
+        for (int block : cached) {
+            int fate = random.nextInt(3);
+            if (fate == 0) {
+                durable[block] = current[block];
+            } else if (fate == 2) {
+                byte[] torn = block(durable, block).clone();
+                for (int sector = 0; sector < BlockPattern.BLOCK_BYTES / SECTOR_BYTES; sector++) {
+                    if (random.nextBoolean()) {
+                        System.arraycopy(current[block], sector * SECTOR_BYTES, torn, sector * SECTOR_BYTES,
+                                SECTOR_BYTES);
+                    }
+                }
+                durable[block] = torn;
+            }
+        }
+        cached.clear();
+        System.arraycopy(durable, 0, current, 0, blocks);
+    }
+
+    /** The block as a read sees it now (cache included). */
+    byte[] block(int block) {
+        return block(current, block);
+    }
+
+    private static byte[] block(byte[][] image, int block) {
+        byte[] bytes = image[block];
+        return bytes == null ? ZEROS : bytes;
+    }
+
+    boolean sameBlock(SimDisk other, int block) {
+        return Arrays.equals(block(block), other.block(block));
+    }
+
+    List<Integer> differingBlocks(SimDisk other) {
+        List<Integer> differing = new ArrayList<>();
+        for (int block = 0; block < blocks; block++) {
+            if (!sameBlock(other, block)) {
+                differing.add(block);
+            }
+        }
+        return differing;
+    }
+}

@@ -1,0 +1,149 @@
+package io.repl.core.sim;
+
+import io.repl.protocol.Message;
+import java.util.SplittableRandom;
+
+/**
+ * The link between the two nodes: at most one connection, FIFO per direction with a random
+ * delay (TCP never reorders), dropped by either end, by a fault, or by a partition. Messages of a
+ * connection that is gone are never delivered.
+ */
+final class SimNetwork {
+    private final EventQueue events;
+    private final SplittableRandom random;
+    private final SimNode[] nodes = new SimNode[2];
+    private final long[] lastDeliveryNanos = new long[2];
+    private final long delayMaxNanos;
+    private long connectionId;
+    private long nextConnectionId = 1;
+    private boolean partitioned;
+    /** Which ends still believe in the current connection (a crashed end stops believing). */
+    private final boolean[] open = new boolean[2];
+
+    SimNetwork(EventQueue events, SplittableRandom random, long delayMaxNanos) {
+        this.events = events;
+        this.random = random;
+        this.delayMaxNanos = delayMaxNanos;
+    }
+
+    void attach(SimNode a, SimNode b) {
+        nodes[0] = a;
+        nodes[1] = b;
+    }
+
+    boolean partitioned() {
+        return partitioned;
+    }
+
+    boolean connected() {
+        return connectionId != 0;
+    }
+
+    private long delay() {
+        return 20_000 + random.nextLong(delayMaxNanos);
+    }
+
+    void send(int from, Message message) {
+        int to = 1 - from;
+        long id = connectionId;
+        if (nodes[from].connectionId() == 0) {
+            throw new IllegalStateException("node " + from + " sent " + message.type() + " without a connection");
+        }
+        if (id == 0 || id != nodes[from].connectionId() || partitioned) {
+            // Sent into a connection the other end (or a fault) already closed: lost.
+            return;
+        }
+        long at = Math.max(lastDeliveryNanos[to], events.now() + delay());
+        lastDeliveryNanos[to] = at;
+        events.at(at, () -> {
+            if (connectionId == id && open[to] && nodes[to].up()) {
+                nodes[to].deliver(message);
+            }
+        });
+    }
+
+    /** Connects when both ends want a connection, are up, and no partition separates them. */
+    void tryConnect() {
+        if (connectionId != 0 || partitioned || !nodes[0].wantsConnection() || !nodes[1].wantsConnection()) {
+            return;
+        }
+        long id = nextConnectionId++;
+        connectionId = id;
+        open[0] = true;
+        open[1] = true;
+        long at = events.now() + delay();
+        lastDeliveryNanos[0] = at;
+        lastDeliveryNanos[1] = at;
+        events.at(at, () -> {
+            if (connectionId != id) {
+                return;
+            }
+            if (!nodes[0].wantsConnection() || !nodes[1].wantsConnection() || partitioned) {
+                // One end changed its mind (or died) while connecting: the attempt fails unseen.
+                connectionId = 0;
+                open[0] = false;
+                open[1] = false;
+                return;
+            }
+            nodes[0].connected(nodes[1].name(), 1);
+            nodes[1].connected(nodes[0].name(), 0);
+        });
+    }
+
+    /** Node {@code by} closes: it gets its confirmation, the other end notices a little later. */
+    void close(int by) {
+        if (connectionId == 0) {
+            return;
+        }
+        drop(by, delay(), delay());
+    }
+
+    /** A fault cuts the connection; each end notices after its own delay. */
+    void cut() {
+        if (connectionId != 0) {
+            drop(0, delay(), delay());
+        }
+    }
+
+    private void drop(int first, long firstDelay, long secondDelay) {
+        long id = connectionId;
+        connectionId = 0;
+        for (int i = 0; i < 2; i++) {
+            int end = i == 0 ? first : 1 - first;
+            if (!open[end]) {
+                continue;
+            }
+            open[end] = false;
+            SimNode node = nodes[end];
+            events.after(i == 0 ? firstDelay : secondDelay, () -> {
+                if (node.up() && node.connectionId() == id) {
+                    node.disconnected();
+                }
+            });
+        }
+    }
+
+    /** A crashed node's end is gone; the survivor learns it by a reset or by its ping timeout. */
+    void crashed(int node, boolean resetSeen) {
+        if (connectionId == 0) {
+            return;
+        }
+        open[node] = false;
+        if (resetSeen) {
+            drop(1 - node, delay(), delay());
+        }
+    }
+
+    /** The survivor of a crash closes its half-open end. */
+    long currentId() {
+        return connectionId;
+    }
+
+    /** A partition either resets the connection at once or silently eats messages until a timeout. */
+    void partition(boolean on, boolean resetSeen) {
+        partitioned = on;
+        if (on && resetSeen) {
+            cut();
+        }
+    }
+}

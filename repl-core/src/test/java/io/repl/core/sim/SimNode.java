@@ -1,0 +1,288 @@
+package io.repl.core.sim;
+
+import io.repl.core.metadata.Metadata;
+import io.repl.core.metadata.MetadataLayout;
+import io.repl.core.metadata.MetaPlacement;
+import io.repl.core.replication.Command;
+import io.repl.core.replication.CommandResult;
+import io.repl.core.replication.ConnectionState;
+import io.repl.core.replication.CoreActions;
+import io.repl.core.replication.CoreConfig;
+import io.repl.core.replication.CoreStatus;
+import io.repl.core.replication.DiskIo;
+import io.repl.core.replication.FrontRequest;
+import io.repl.core.replication.ReplicationCore;
+import io.repl.protocol.DisconnectReason;
+import io.repl.protocol.Message;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.SortedMap;
+import java.util.SplittableRandom;
+
+/**
+ * One simulated node: a {@link ReplicationCore} driven by the event queue, with a simulated data
+ * disk and metadata device. It is the simulator's driver: every action becomes a future event,
+ * never a call back into the core.
+ */
+final class SimNode implements CoreActions {
+    /** Notified of what the workload and the checker need to see. */
+    interface Observer {
+        void requestCompleted(SimNode node, long requestId, int errno);
+
+        void stateChanged(SimNode node, CoreStatus status);
+
+        void hookRan(SimNode node, String name, SortedMap<String, String> env);
+    }
+
+    /** {@code -Dsim.trace=true} logs every message and disk operation (for replaying one seed). */
+    private static final boolean TRACE = Boolean.getBoolean("sim.trace");
+    private static final int LOG_LINES = TRACE ? 100_000 : 40;
+    private final int index;
+    private final String name;
+    private final EventQueue events;
+    private final SimNetwork network;
+    private final SplittableRandom random;
+    private final CoreConfig config;
+    private final MetadataLayout layout;
+    private final SimDisk disk;
+    private final SimMetaDevice metaDevice;
+    private final Observer observer;
+    private final ArrayDeque<String> log = new ArrayDeque<>();
+    private final double writeErrorRate;
+    private ReplicationCore core;
+    private Metadata metadata;
+    private boolean up;
+    private int incarnation;
+    private long timerGeneration;
+    private long connectionId;
+
+    SimNode(int index, String name, EventQueue events, SimNetwork network, SplittableRandom random,
+            CoreConfig config, long dataBytes, double writeErrorRate, Observer observer) {
+        this.index = index;
+        this.name = name;
+        this.events = events;
+        this.network = network;
+        this.random = random;
+        this.config = config;
+        this.layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, dataBytes, 4);
+        this.disk = new SimDisk(dataBytes);
+        this.metaDevice = new SimMetaDevice(layout.areaBlocks());
+        this.writeErrorRate = writeErrorRate;
+        this.observer = observer;
+        try {
+            Metadata.create(metaDevice, layout, index, name, random);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    int index() {
+        return index;
+    }
+
+    String name() {
+        return name;
+    }
+
+    boolean up() {
+        return up;
+    }
+
+    SimDisk disk() {
+        return disk;
+    }
+
+    Metadata metadata() {
+        return metadata;
+    }
+
+    long connectionId() {
+        return connectionId;
+    }
+
+    CoreStatus status() {
+        return core.status();
+    }
+
+    boolean idle() {
+        return !up || core.idle();
+    }
+
+    boolean wantsConnection() {
+        return up && core.status().connection() == ConnectionState.CONNECTING;
+    }
+
+    /** Opens the metadata (recovering the activity log after a crash) and starts a new core. */
+    void boot() {
+        try {
+            metadata = Metadata.open(metaDevice, layout, name);
+        } catch (IOException | io.repl.core.metadata.MetadataException e) {
+            throw new IllegalStateException(name + ": metadata did not open after restart: " + e.getMessage(), e);
+        }
+        incarnation++;
+        up = true;
+        connectionId = 0;
+        core = new ReplicationCore(config, metadata, this, random);
+        core.start(events.now());
+    }
+
+    /** Power loss: the core and everything in flight vanish; caches are lost or torn. */
+    void crash(boolean resetSeen) {
+        up = false;
+        incarnation++;
+        core = null;
+        metadata = null;
+        disk.crash(random);
+        metaDevice.crash(random);
+        network.crashed(index, resetSeen);
+        note("CRASH");
+    }
+
+    CommandResult command(Command command) {
+        note("command " + command);
+        CommandResult result = core.onCommand(command, events.now());
+        if (!result.done()) {
+            note("  refused: " + result.reason());
+        }
+        return result;
+    }
+
+    void request(FrontRequest request) {
+        core.onRequest(request, events.now());
+    }
+
+    void deliver(Message message) {
+        if (TRACE) {
+            note("recv " + message);
+        }
+        core.onPeerMessage(message, events.now());
+    }
+
+    void connected(String peerName, int peerNodeId) {
+        connectionId = network.currentId();
+        note("connected to " + peerName);
+        core.onPeerConnected(peerName, peerNodeId, events.now());
+    }
+
+    void disconnected() {
+        connectionId = 0;
+        note("disconnected");
+        core.onPeerDisconnected(events.now());
+    }
+
+    private void later(long delayNanos, Runnable action) {
+        int life = incarnation;
+        events.after(delayNanos, () -> {
+            if (up && incarnation == life) {
+                action.run();
+            }
+        });
+    }
+
+    private long ioLatency() {
+        long base = 20_000 + random.nextLong(400_000);
+        return random.nextInt(50) == 0 ? base + random.nextLong(20_000_000) : base;
+    }
+
+    @Override
+    public void submitIo(DiskIo io) {
+        if (TRACE) {
+            note("io " + io.ioId() + " " + io.kind() + " " + io.offset() / 4096 + "+" + io.length() / 4096);
+        }
+        SimDisk.FlushSnapshot flush = io.kind() == DiskIo.Kind.FLUSH ? disk.snapshotForFlush() : null;
+        later(ioLatency(), () -> {
+            ByteBuffer read = io.kind() == DiskIo.Kind.READ ? disk.read(io.offset(), io.length()) : null;
+            int errno = perform(io, flush);
+            if (TRACE) {
+                note("io " + io.ioId() + " done errno " + errno);
+            }
+            core.onIoCompleted(io.ioId(), errno, read, events.now());
+        });
+    }
+
+    /** Applies the operation to the disk; returns its errno. */
+    private int perform(DiskIo io, SimDisk.FlushSnapshot flush) {
+        boolean failing = writeErrorRate > 0 && random.nextDouble() < writeErrorRate;
+        switch (io.kind()) {
+            case WRITE:
+                if (failing) {
+                    return 5;
+                }
+                disk.write(io.offset(), io.data(), io.fua());
+                return 0;
+            case ZERO:
+                if (failing) {
+                    return 5;
+                }
+                disk.zero(io.offset(), io.length(), io.fua());
+                return 0;
+            case READ:
+                return 0;
+            default:
+                disk.applyFlush(flush);
+                return 0;
+        }
+    }
+
+    @Override
+    public void send(Message message) {
+        if (TRACE) {
+            note("send " + message);
+        }
+        network.send(index, message);
+    }
+
+    @Override
+    public void completeRequest(long requestId, int errno) {
+        if (TRACE) {
+            note("complete " + requestId + " errno " + errno);
+        }
+        observer.requestCompleted(this, requestId, errno);
+    }
+
+    @Override
+    public void closeConnection(DisconnectReason reason, String detail) {
+        note("close " + reason + ": " + detail);
+        network.close(index);
+    }
+
+    @Override
+    public void armTimer(long deadlineNanos) {
+        long generation = ++timerGeneration;
+        later(Math.max(0, deadlineNanos - events.now()), () -> {
+            if (timerGeneration == generation) {
+                core.onTimer(events.now());
+            }
+        });
+    }
+
+    @Override
+    public void stateChanged(CoreStatus status) {
+        note("state " + status);
+        observer.stateChanged(this, status);
+    }
+
+    @Override
+    public void runHook(String hook, SortedMap<String, String> env) {
+        note("hook " + hook + " " + env);
+        observer.hookRan(this, hook, env);
+    }
+
+    @Override
+    public void log(String level, String message) {
+        note(level + ": " + message);
+    }
+
+    void note(String line) {
+        if (log.size() >= LOG_LINES) {
+            log.pollFirst();
+        }
+        log.addLast(String.format("%10.3f ms %s %s", events.now() / 1e6, name, line));
+    }
+
+    String recentLog() {
+        return String.join("\n", log);
+    }
+}
