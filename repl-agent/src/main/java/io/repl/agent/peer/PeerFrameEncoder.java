@@ -1,0 +1,46 @@
+package io.repl.agent.peer;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.MessageToMessageEncoder;
+import io.repl.protocol.FrameEncoder;
+import io.repl.protocol.Message;
+import io.repl.protocol.OutboundFrame;
+import io.repl.protocol.WireSettings;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Encodes {@link Message}s with the protocol's {@link FrameEncoder} and hands Netty the
+ * frame's two parts wrapped, not copied.
+ *
+ * <p>The header and fields go out as one small buffer and the block as a second one. Two
+ * buffers rather than one composite: the epoll transport writes a direct buffer as is but
+ * copies any buffer that is not entirely direct, so keeping the (usually direct) block apart
+ * from the small heap header keeps the 1 MiB payload from being copied.
+ */
+final class PeerFrameEncoder extends MessageToMessageEncoder<Message> {
+    private final FrameEncoder encoder = new FrameEncoder();
+    private final TrafficCounters counters;
+
+    PeerFrameEncoder(TrafficCounters counters) {
+        super(Message.class);
+        this.counters = counters;
+    }
+
+    /** Applies negotiated settings to every later frame. */
+    void update(WireSettings settings) {
+        encoder.update(settings);
+    }
+
+    @Override
+    protected void encode(ChannelHandlerContext ctx, Message message, List<Object> out) {
+        OutboundFrame frame = encoder.encode(message);
+        out.add(Unpooled.wrappedBuffer(frame.head()));
+        ByteBuffer block = frame.block();
+        if (block.hasRemaining()) {
+            out.add(Unpooled.wrappedBuffer(block));
+        }
+        counters.sent(message, frame.bytes());
+    }
+}

@@ -1,0 +1,73 @@
+package io.repl.agent.peer;
+
+import io.repl.protocol.ChecksumReply;
+import io.repl.protocol.DataWrite;
+import io.repl.protocol.Message;
+import io.repl.protocol.ResyncData;
+
+/**
+ * Running totals of one connection, also added to the totals of its link.
+ *
+ * <p>Only the link's event loop writes (every channel of a link lives on that one loop), so
+ * plain volatile fields are enough: readers on other threads see recent values, and no update
+ * is lost because there is a single writer.
+ */
+final class TrafficCounters {
+    private final TrafficCounters parent;
+    private volatile long bytesIn;
+    private volatile long bytesOut;
+    private volatile long messagesIn;
+    private volatile long messagesOut;
+    private volatile long blockBytesIn;
+    private volatile long blockBytesOut;
+
+    TrafficCounters(TrafficCounters parent) {
+        this.parent = parent;
+    }
+
+    void received(long bytes) {
+        bytesIn += bytes;
+        if (parent != null) {
+            parent.received(bytes);
+        }
+    }
+
+    void receivedMessage(Message m) {
+        messagesIn++;
+        blockBytesIn += blockBytes(m);
+        if (parent != null) {
+            parent.receivedMessage(m);
+        }
+    }
+
+    void sent(Message m, long frameBytes) {
+        bytesOut += frameBytes;
+        messagesOut++;
+        blockBytesOut += blockBytes(m);
+        if (parent != null) {
+            parent.sent(m, frameBytes);
+        }
+    }
+
+    long bytesIn() {
+        return bytesIn;
+    }
+
+    PeerCounters snapshot() {
+        return new PeerCounters(bytesIn, bytesOut, messagesIn, messagesOut, blockBytesIn, blockBytesOut);
+    }
+
+    /** The uncompressed size of the block a message carries, 0 for messages without one. */
+    static long blockBytes(Message m) {
+        if (m instanceof DataWrite d) {
+            return d.data().remaining();
+        }
+        if (m instanceof ResyncData r) {
+            return r.length();
+        }
+        if (m instanceof ChecksumReply c) {
+            return c.inSync() ? 0 : c.length();
+        }
+        return 0;
+    }
+}
