@@ -425,9 +425,11 @@ public final class PeerLink implements AutoCloseable {
         c.active = true;
         c.establishTimer = loop.schedule(() -> {
             c.establishTimer = null;
-            if (c.phase == PeerConnection.Phase.HANDSHAKING || c.phase == PeerConnection.Phase.CANDIDATE) {
-                String what = c.phase == PeerConnection.Phase.HANDSHAKING ? "handshake" : "the peer's choice";
-                reject(c, "timeout " + what, "no " + what + " within " + timeoutMs + " ms");
+            if (c.phase == PeerConnection.Phase.HANDSHAKING) {
+                reject(c, "handshake timeout", "handshake not finished within " + timeoutMs + " ms");
+            } else if (c.phase == PeerConnection.Phase.CANDIDATE) {
+                reject(c, "choice timeout", "peer '" + config.peerNode() + "' did not choose this connection within "
+                        + timeoutMs + " ms");
             }
         }, timeoutMs, TimeUnit.MILLISECONDS);
     }

@@ -4,7 +4,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.repl.agent.config.HostPort;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -12,20 +15,16 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 /** Shared helpers: an event loop group, free ports, configurations and a log capture. */
 final class Fixture {
     static final String RESOURCE = "r0";
     static final byte[] SECRET = "change-me".getBytes(StandardCharsets.UTF_8);
-    /** Keeps the JUL logger alive: JUL holds loggers weakly, and our handler is on it. */
-    private static final Logger PEER_LOG = Logger.getLogger(PeerLink.class.getName());
-    private static final LogCapture CAPTURE = new LogCapture();
+    private static final LogCapture CAPTURE = new LogCapture(System.err);
 
     static {
-        PEER_LOG.addHandler(CAPTURE);
+        // The agent's System.Logger writes whole lines to System.err; read them there.
+        System.setErr(new PrintStream(CAPTURE, true, StandardCharsets.UTF_8));
     }
 
     private Fixture() {
@@ -80,20 +79,30 @@ final class Fixture {
         return CAPTURE.lines.stream().anyMatch(l -> l.contains(text));
     }
 
-    private static final class LogCapture extends Handler {
+    /** Passes stderr through and keeps each line. */
+    private static final class LogCapture extends OutputStream {
         final List<String> lines = new CopyOnWriteArrayList<>();
+        private final PrintStream original;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        LogCapture(PrintStream original) {
+            this.original = original;
+        }
 
         @Override
-        public void publish(LogRecord r) {
-            lines.add(r.getMessage());
+        public synchronized void write(int b) {
+            original.write(b);
+            if (b == '\n') {
+                lines.add(line.toString(StandardCharsets.UTF_8));
+                line.reset();
+            } else {
+                line.write(b);
+            }
         }
 
         @Override
         public void flush() {
-        }
-
-        @Override
-        public void close() {
+            original.flush();
         }
     }
 }

@@ -15,6 +15,7 @@ import io.repl.protocol.DataWrite;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
 import io.repl.protocol.WriteAck;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -179,33 +180,39 @@ class PeerLinkTest {
     @Test
     void simultaneousConnectLeavesExactlyOneSession() throws Exception {
         for (int round = 0; round < 5; round++) {
-            Recorder ra = new Recorder();
-            Recorder rb = new Recorder();
-            PeerLink a = PeerLink.create(group, alpha(false), ra);
-            PeerLink b = PeerLink.create(group, beta(false), rb);
-            // Both listen and dial at the same moment, so usually both connections exist.
-            a.connect();
-            b.connect();
-            PeerSession sa = ra.awaitConnected();
-            PeerSession sb = rb.awaitConnected();
-            assertEquals(sa.localAddress(), sb.remoteAddress(), "both sides chose the same connection");
-            assertEquals(sa.remoteAddress(), sb.localAddress(), "both sides chose the same connection");
-            assertNotEquals(sa.outbound(), sb.outbound());
+            try (HeldProxy toAlpha = new HeldProxy(new InetSocketAddress("127.0.0.1", alphaPort));
+                 HeldProxy toBeta = new HeldProxy(new InetSocketAddress("127.0.0.1", betaPort))) {
+                Recorder ra = new Recorder();
+                Recorder rb = new Recorder();
+                PeerLink a = PeerLink.create(group, config("alpha", "beta", alphaPort, toBeta.port(), false), ra);
+                PeerLink b = PeerLink.create(group, config("beta", "alpha", betaPort, toAlpha.port(), false), rb);
+                a.connect();
+                b.connect();
+                // Both dials are in flight and both nodes listen; release them together.
+                await("both nodes dialed", () -> toAlpha.accepted.get() == 1 && toBeta.accepted.get() == 1);
+                await("both nodes listen", () -> a.listenAddress() != null && b.listenAddress() != null);
+                toAlpha.release();
+                toBeta.release();
 
-            // A round trip proves the session works, then any duplicate must be gone.
-            sa.send(new WriteAck(round));
-            assertEquals(round, assertInstanceOf(WriteAck.class, rb.awaitMessage()).seq());
-            sb.send(new WriteAck(round));
-            assertEquals(round, assertInstanceOf(WriteAck.class, ra.awaitMessage()).seq());
-            await("duplicate connections closed", () -> a.connectionCount() == 1 && b.connectionCount() == 1);
-            assertEquals(1, ra.connectedCount(), "round " + round + ": " + ra.events);
-            assertEquals(1, rb.connectedCount(), "round " + round + ": " + rb.events);
-            assertTrue(ra.disconnected.isEmpty() && rb.disconnected.isEmpty(), ra.events + " " + rb.events);
+                PeerSession sa = ra.awaitConnected();
+                PeerSession sb = rb.awaitConnected();
+                assertNotEquals(sa.outbound(), sb.outbound(), "one node's outbound is the other's inbound");
+                sa.send(new WriteAck(round));
+                assertEquals(round, assertInstanceOf(WriteAck.class, rb.awaitMessage()).seq());
+                sb.send(new WriteAck(round));
+                assertEquals(round, assertInstanceOf(WriteAck.class, ra.awaitMessage()).seq());
 
-            a.close();
-            b.close();
-            assertEquals(PeerLink.State.STAND_ALONE, a.state());
-            assertEquals(PeerLink.State.STAND_ALONE, b.state());
+                await("exactly one connection survives", () -> toAlpha.open.get() + toBeta.open.get() == 1
+                        && a.connectionCount() == 1 && b.connectionCount() == 1);
+                assertEquals(1, ra.connectedCount(), "round " + round + ": " + ra.events);
+                assertEquals(1, rb.connectedCount(), "round " + round + ": " + rb.events);
+                assertTrue(ra.disconnected.isEmpty() && rb.disconnected.isEmpty(), ra.events + " " + rb.events);
+
+                a.close();
+                b.close();
+                assertEquals(PeerLink.State.STAND_ALONE, a.state());
+                assertEquals(PeerLink.State.STAND_ALONE, b.state());
+            }
         }
     }
 
