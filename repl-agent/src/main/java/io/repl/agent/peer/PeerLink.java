@@ -52,6 +52,11 @@ import java.util.concurrent.TimeoutException;
  * time limit. If the decider chooses a new connection while the follower still holds an old
  * session (the decider restarted), the follower ends the old session first.
  *
+ * <p>A consequence: if the follower's host dies without closing its sockets and comes back
+ * before the decider notices, the decider keeps refusing the new connections as duplicates
+ * until liveness drops the stale session (at most {@code ping-interval + ping-timeout}); the
+ * follower keeps retrying meanwhile, so the link heals by itself.
+ *
  * <h2>Threads</h2>
  * A link lives on one event loop of the group it is given: the listening socket, every
  * connection and every timer. So its state needs no locks, and the listener is called on that

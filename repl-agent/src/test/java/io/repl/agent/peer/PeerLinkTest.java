@@ -297,4 +297,34 @@ class PeerLinkTest {
         assertTrue(ra.disconnected.isEmpty(), ra.events.toString());
         assertTrue(ra.messages.isEmpty(), "PING and PING_ACK are not delivered");
     }
+
+    @Test
+    void signalsBackpressureWhenThePeerStopsReading() throws Exception {
+        Recorder ra = new Recorder();
+        Recorder rb = new Recorder();
+        start(alpha(false), ra);
+        start(beta(false), rb);
+        PeerSession sa = ra.awaitConnected();
+        PeerSession sb = rb.awaitConnected();
+        sb.setReadable(false);
+
+        // One direct block, sent again and again by reference: no copies pile up.
+        ByteBuffer block = ByteBuffer.allocateDirect(MIB);
+        int sent = 0;
+        while (sa.isWritable()) {
+            assertTrue(sent < 512, "the socket buffers should have filled long ago");
+            sa.send(DataWrite.of(sent, (long) sent * MIB, block.duplicate(), 0));
+            sent++;
+            int queued = sent;
+            await("handed to the encoder", () -> sa.counters().messagesOut() >= queued);
+        }
+        assertFalse(ra.awaitWritability(), "the listener hears that the session is full");
+
+        sb.setReadable(true);
+        assertTrue(ra.awaitWritability(), "and that it drained");
+        for (int i = 0; i < sent; i++) {
+            assertEquals(i, assertInstanceOf(DataWrite.class, rb.awaitMessage()).seq());
+        }
+        assertTrue(ra.disconnected.isEmpty() && rb.disconnected.isEmpty(), ra.events + " " + rb.events);
+    }
 }

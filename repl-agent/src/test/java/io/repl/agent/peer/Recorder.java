@@ -15,6 +15,7 @@ final class Recorder implements PeerLink.Listener {
     final BlockingQueue<PeerSession> connected = new LinkedBlockingQueue<>();
     final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
     final BlockingQueue<String> disconnected = new LinkedBlockingQueue<>();
+    final BlockingQueue<Boolean> writability = new LinkedBlockingQueue<>();
     final List<String> events = new CopyOnWriteArrayList<>();
     final List<Thread> callbackThreads = new CopyOnWriteArrayList<>();
 
@@ -36,6 +37,16 @@ final class Recorder implements PeerLink.Listener {
         callbackThreads.add(Thread.currentThread());
         events.add("disconnected #" + s.id() + ": " + reason);
         disconnected.add(reason);
+    }
+
+    @Override
+    public void onWritabilityChanged(PeerSession s, boolean writable) {
+        callbackThreads.add(Thread.currentThread());
+        writability.add(writable);
+    }
+
+    boolean awaitWritability() throws InterruptedException {
+        return require(writability.poll(WAIT_SECONDS, TimeUnit.SECONDS), "onWritabilityChanged");
     }
 
     int connectedCount() {
