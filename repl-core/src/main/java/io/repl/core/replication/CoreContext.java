@@ -13,6 +13,7 @@ import java.util.TreeMap;
  * operations that involve several parts (losing the peer, failing the disk).
  */
 final class CoreContext {
+    private static final int DETAIL_CHARS_MAX = 500;
     final CoreConfig config;
     final CoreActions actions;
     final MetaStore meta;
@@ -106,7 +107,8 @@ final class CoreContext {
             return;
         }
         log("warn", "closing the connection (" + reason + "): " + detail);
-        actions.closeConnection(reason, detail);
+        // DISCONNECT carries at most 512 bytes of detail; ours are ASCII sentences.
+        actions.closeConnection(reason, detail.length() > DETAIL_CHARS_MAX ? detail.substring(0, DETAIL_CHARS_MAX) : detail);
         peerLost();
         state.wantConnect = !standAlone;
         state.connection = ConnectionState.DISCONNECTING;
@@ -124,7 +126,7 @@ final class CoreContext {
         lastSentState = null;
         // Writes the peer has not flushed will be marked below; a node just demoted may hold
         // them too, so it needs the new generation as much as a Primary does.
-        if (state.role == Role.PRIMARY && shared || writePath.awaitsPeer()) {
+        if ((state.role == Role.PRIMARY && shared || writePath.awaitsPeer()) && meta.generationShared()) {
             meta.newCurrent();
         }
         state.replication = ReplicationState.OFF;

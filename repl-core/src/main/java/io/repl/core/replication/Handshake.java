@@ -187,6 +187,7 @@ final class Handshake {
 
     private void established(PeerState state) {
         active = false;
+        ctx.meta.shareGeneration();
         ctx.state.replication = ReplicationState.ESTABLISHED;
         boolean sameGeneration = ctx.meta.uuids().current() != 0;
         if (sameGeneration && state.disk() == DiskState.UP_TO_DATE && consistent(ctx.state.disk)
@@ -246,6 +247,8 @@ final class Handshake {
             ctx.resyncTarget.start(UuidMessages.fromMessage(peerUuids));
         } else {
             ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_S : ReplicationState.SYNC_SOURCE;
+            // The target takes our generation when it finishes, possibly before we hear of it.
+            ctx.meta.shareGeneration();
             ctx.resyncSource.start(ctx.state.peerDisk == DiskState.UP_TO_DATE);
             ctx.writePath.pump();
         }

@@ -33,6 +33,13 @@ final class MetaStore {
 
     private final Metadata metadata;
     private final RandomGenerator random;
+    /**
+     * Whether the peer may hold our current generation (or will, when a resync we source ends).
+     * Only then does a promotion need a new one; a node whose generation is already its own
+     * keeps it, so repeated promotions while apart do not push the common ancestor out of the
+     * four history slots. Not persisted: after a restart it is assumed shared.
+     */
+    private boolean generationShared = true;
 
     MetaStore(Metadata metadata, RandomGenerator random) {
         this.metadata = metadata;
@@ -106,6 +113,16 @@ final class MetaStore {
      */
     void newCurrent() {
         update(s -> s.withUuids(s.uuids().newCurrent(random)).with(SuperblockFlag.CRASHED_PRIMARY, false));
+        generationShared = false;
+    }
+
+    boolean generationShared() {
+        return generationShared;
+    }
+
+    /** The peer holds, or is about to hold, our current generation. */
+    void shareGeneration() {
+        generationShared = true;
     }
 
     /** The data is now a full, current copy: consistent and up to date. */

@@ -100,7 +100,7 @@ final class PeerWrites {
     }
 
     /** Starts every waiting write that shares no block with an active or an earlier waiting one. */
-    private void pump() {
+    void pump() {
         List<ByteRange> blocked = new ArrayList<>();
         int budget = waiting.size();
         for (int i = 0; i < budget; i++) {
@@ -115,6 +115,10 @@ final class PeerWrites {
     }
 
     private boolean conflicts(ByteRange range, List<ByteRange> blocked) {
+        if (ctx.writePath.overlapsLocal(range)) {
+            // A front-end write of this node (just demoted) still runs: land after it.
+            return true;
+        }
         for (Incoming write : active) {
             if (write.range.sharesBlockWith(range)) {
                 return true;
@@ -165,6 +169,7 @@ final class PeerWrites {
         }
         pump();
         checkBarriers();
+        ctx.writePath.pump();
     }
 
     void onBarrier(Barrier barrier) {

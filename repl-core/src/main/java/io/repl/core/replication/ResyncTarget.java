@@ -133,16 +133,16 @@ final class ResyncTarget {
         long current = session;
         ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
             flushing = false;
-            if (session != current) {
-                return;
+            if (session == current) {
+                if (errno != Errno.OK) {
+                    ctx.failDisk("flush after resync writes failed with errno " + errno);
+                    return;
+                }
+                for (ByteRange range : batch) {
+                    ctx.meta.bitmap().markClean(range.offset(), range.length());
+                }
             }
-            if (errno != Errno.OK) {
-                ctx.failDisk("flush after resync writes failed with errno " + errno);
-                return;
-            }
-            for (ByteRange range : batch) {
-                ctx.meta.bitmap().markClean(range.offset(), range.length());
-            }
+            // A flush of an earlier resync may have held up this one's: carry on either way.
             flushWritten();
             fill();
         });
@@ -162,6 +162,8 @@ final class ResyncTarget {
             }
             pass++;
             cursorBlock = 0;
+            ctx.log("info", "resync pass " + pass + ": " + ctx.meta.bitmap().dirtyBlocks() + " blocks left, first "
+                    + ctx.meta.bitmap().nextDirtyBlock(0));
             fill();
             return;
         }
@@ -173,6 +175,7 @@ final class ResyncTarget {
         meter.stop();
         ctx.meta.persistBitmap();
         ctx.meta.markUpToDate(GenerationUuids.afterResyncAsTarget(sourceUuids.afterResyncAsSource()));
+        ctx.meta.shareGeneration();
         ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
         ctx.log("info", "resync as target finished");

@@ -63,8 +63,8 @@ final class Roles {
             return CommandResult.refused("the connection is still exchanging states", "retry in a moment");
         }
         if (state.disk == DiskState.UP_TO_DATE) {
-            if (!ctx.peerReceivesWrites()) {
-                // Nobody shares our generation from here on: start a new one.
+            if (!ctx.peerReceivesWrites() && ctx.meta.generationShared()) {
+                // Our writes from here on are ours alone: start a generation the peer lacks.
                 ctx.meta.newCurrent();
             }
             becomePrimary();
@@ -187,6 +187,7 @@ final class Roles {
         ctx.meta.bitmap().clearBlocks(0, ctx.meta.bitmap().blocks());
         ctx.meta.persistBitmap();
         ctx.meta.markUpToDate(ctx.meta.uuids().newCurrentClearBitmap(ctx.meta.random()));
+        ctx.meta.shareGeneration();
         state.disk = DiskState.UP_TO_DATE;
         ctx.send(UuidMessages.toMessage(ctx.meta));
         return CommandResult.ok();
@@ -204,6 +205,7 @@ final class Roles {
         ctx.meta.bitmap().clearBlocks(0, ctx.meta.bitmap().blocks());
         ctx.meta.persistBitmap();
         ctx.meta.markUpToDate(UuidMessages.fromMessage(uuids));
+        ctx.meta.shareGeneration();
         state.disk = DiskState.UP_TO_DATE;
     }
 

@@ -117,7 +117,7 @@ final class WritePath {
             return false;
         }
         ByteRange range = request.range();
-        if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range)) {
+        if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range) || ctx.peerWrites.overlapsActive(range)) {
             return false;
         }
         if (!ctx.meta.beginWrite(range)) {
@@ -242,7 +242,7 @@ final class WritePath {
         if (ctx.state.peerDisk != DiskState.FAILED) {
             ctx.log("error", "peer failed to write " + write.range + " (errno " + ack.errno() + ")");
             ctx.state.peerDisk = DiskState.FAILED;
-            if (ctx.state.role == Role.PRIMARY) {
+            if (ctx.state.role == Role.PRIMARY && ctx.meta.generationShared()) {
                 // The peer no longer follows our generation; track what follows against it.
                 ctx.meta.newCurrent();
             }

@@ -19,6 +19,34 @@ final class SimNetwork {
     private boolean partitioned;
     /** Which ends still believe in the current connection (a crashed end stops believing). */
     private final boolean[] open = new boolean[2];
+    /** Per receiving node: deliveries held back (in order) until released; for scripted tests. */
+    private final boolean[] held = new boolean[2];
+    private final java.util.ArrayDeque<Runnable>[] heldDeliveries = newQueues();
+    private final java.util.EnumMap<io.repl.protocol.MessageType, Long> counts =
+            new java.util.EnumMap<>(io.repl.protocol.MessageType.class);
+
+    @SuppressWarnings("unchecked")
+    private static java.util.ArrayDeque<Runnable>[] newQueues() {
+        return new java.util.ArrayDeque[] {new java.util.ArrayDeque<Runnable>(), new java.util.ArrayDeque<Runnable>()};
+    }
+
+    /** Holds (or releases, in order) every message to {@code node}. */
+    void hold(int node, boolean on) {
+        held[node] = on;
+        if (!on) {
+            while (!heldDeliveries[node].isEmpty()) {
+                Runnable delivery = heldDeliveries[node].pollFirst();
+                long at = Math.max(lastDeliveryNanos[node], events.now() + delay());
+                lastDeliveryNanos[node] = at;
+                events.at(at, delivery);
+            }
+        }
+    }
+
+    /** Messages of {@code type} sent so far, by both nodes. */
+    long count(io.repl.protocol.MessageType type) {
+        return counts.getOrDefault(type, 0L);
+    }
 
     SimNetwork(EventQueue events, SplittableRandom random, long delayMaxNanos) {
         this.events = events;
@@ -49,17 +77,24 @@ final class SimNetwork {
         if (nodes[from].connectionId() == 0) {
             throw new IllegalStateException("node " + from + " sent " + message.type() + " without a connection");
         }
-        if (id == 0 || id != nodes[from].connectionId() || partitioned) {
+        if (id == 0 || id != nodes[from].connectionId()) {
             // Sent into a connection the other end (or a fault) already closed: lost.
+            return;
+        }
+        counts.merge(message.type(), 1L, Long::sum);
+        // What was sent before a close still arrives (before the close is noticed), like TCP.
+        Runnable delivery = () -> {
+            if (nodes[to].up() && nodes[to].connectionId() == id) {
+                nodes[to].deliver(message);
+            }
+        };
+        if (held[to]) {
+            heldDeliveries[to].addLast(delivery);
             return;
         }
         long at = Math.max(lastDeliveryNanos[to], events.now() + delay());
         lastDeliveryNanos[to] = at;
-        events.at(at, () -> {
-            if (connectionId == id && open[to] && nodes[to].up()) {
-                nodes[to].deliver(message);
-            }
-        });
+        events.at(at, delivery);
     }
 
     /** Connects when both ends want a connection, are up, and no partition separates them. */
@@ -115,7 +150,8 @@ final class SimNetwork {
             }
             open[end] = false;
             SimNode node = nodes[end];
-            events.after(i == 0 ? firstDelay : secondDelay, () -> {
+            long at = Math.max(events.now() + (i == 0 ? firstDelay : secondDelay), lastDeliveryNanos[end] + 1);
+            events.at(at, () -> {
                 if (node.up() && node.connectionId() == id) {
                     node.disconnected();
                 }
@@ -141,9 +177,17 @@ final class SimNetwork {
 
     /** A partition either resets the connection at once or silently eats messages until a timeout. */
     void partition(boolean on, boolean resetSeen) {
+        if (on == partitioned) {
+            return;
+        }
         partitioned = on;
         if (on && resetSeen) {
             cut();
+        } else {
+            // TCP loses nothing inside a connection: it retransmits until the partition heals
+            // or a timeout closes the connection, which is what holding models.
+            hold(0, on);
+            hold(1, on);
         }
     }
 }

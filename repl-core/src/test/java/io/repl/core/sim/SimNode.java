@@ -57,6 +57,12 @@ final class SimNode implements CoreActions {
     private int incarnation;
     private long timerGeneration;
     private long connectionId;
+    private boolean closing;
+    private boolean unrelatedSeen;
+    private String lastStates = "";
+    /** While stalled, disk operations wait (scripted tests make a slow disk with this). */
+    private boolean stalled;
+    private final ArrayDeque<Runnable> stalledIo = new ArrayDeque<>();
 
     SimNode(int index, String name, EventQueue events, SimNetwork network, SplittableRandom random,
             CoreConfig config, long dataBytes, double writeErrorRate, Observer observer) {
@@ -107,7 +113,7 @@ final class SimNode implements CoreActions {
     }
 
     boolean idle() {
-        return !up || core.idle();
+        return !up || core.idle() && stalledIo.isEmpty();
     }
 
     boolean wantsConnection() {
@@ -124,6 +130,7 @@ final class SimNode implements CoreActions {
         incarnation++;
         up = true;
         connectionId = 0;
+        closing = false;
         core = new ReplicationCore(config, metadata, this, random);
         core.start(events.now());
     }
@@ -133,11 +140,46 @@ final class SimNode implements CoreActions {
         up = false;
         incarnation++;
         core = null;
+        stalledIo.clear();
         metadata = null;
         disk.crash(random);
         metaDevice.crash(random);
         network.crashed(index, resetSeen);
         note("CRASH");
+    }
+
+    void stall(boolean on) {
+        stalled = on;
+        while (!on && !stalledIo.isEmpty()) {
+            stalledIo.pollFirst().run();
+        }
+    }
+
+    /**
+     * The operator's way out of "unrelated data": take the resource down, create-md, bring it
+     * up. The data stays; the fresh metadata (no generation) makes this node a full SyncTarget.
+     */
+    void recreateMetadata() {
+        up = false;
+        incarnation++;
+        core = null;
+        network.crashed(index, true);
+        try {
+            Metadata.create(metaDevice, layout, index, name, random);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        note("create-md");
+        unrelatedSeen = false;
+        boot();
+    }
+
+    void clearUnrelated() {
+        unrelatedSeen = false;
+    }
+
+    boolean unrelatedSeen() {
+        return unrelatedSeen;
     }
 
     CommandResult command(Command command) {
@@ -154,6 +196,10 @@ final class SimNode implements CoreActions {
     }
 
     void deliver(Message message) {
+        if (closing) {
+            // The core asked to close this connection: the driver reads nothing more from it.
+            return;
+        }
         if (TRACE) {
             note("recv " + message);
         }
@@ -162,12 +208,14 @@ final class SimNode implements CoreActions {
 
     void connected(String peerName, int peerNodeId) {
         connectionId = network.currentId();
+        closing = false;
         note("connected to " + peerName);
         core.onPeerConnected(peerName, peerNodeId, events.now());
     }
 
     void disconnected() {
         connectionId = 0;
+        closing = false;
         note("disconnected");
         core.onPeerDisconnected(events.now());
     }
@@ -190,6 +238,10 @@ final class SimNode implements CoreActions {
     public void submitIo(DiskIo io) {
         if (TRACE) {
             note("io " + io.ioId() + " " + io.kind() + " " + io.offset() / 4096 + "+" + io.length() / 4096);
+        }
+        if (stalled) {
+            stalledIo.addLast(() -> submitIo(io));
+            return;
         }
         SimDisk.FlushSnapshot flush = io.kind() == DiskIo.Kind.FLUSH ? disk.snapshotForFlush() : null;
         later(ioLatency(), () -> {
@@ -245,6 +297,10 @@ final class SimNode implements CoreActions {
     @Override
     public void closeConnection(DisconnectReason reason, String detail) {
         note("close " + reason + ": " + detail);
+        closing = true;
+        if (network.currentId() == connectionId) {
+            network.send(index, new io.repl.protocol.Disconnect(reason, detail));
+        }
         network.close(index);
     }
 
@@ -260,7 +316,11 @@ final class SimNode implements CoreActions {
 
     @Override
     public void stateChanged(CoreStatus status) {
-        note("state " + status);
+        String states = status.toString().replaceAll(" oos=.*", "");
+        if (!states.equals(lastStates)) {
+            note("state " + status);
+            lastStates = states;
+        }
         observer.stateChanged(this, status);
     }
 
@@ -272,6 +332,9 @@ final class SimNode implements CoreActions {
 
     @Override
     public void log(String level, String message) {
+        if (message.contains("share no generation")) {
+            unrelatedSeen = true;
+        }
         note(level + ": " + message);
     }
 

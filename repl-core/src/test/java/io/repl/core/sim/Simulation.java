@@ -41,6 +41,8 @@ final class Simulation implements SimNode.Observer {
     private final int steps;
     private final DataModel model;
     private final TreeMap<Long, Pending> outstanding = new TreeMap<>();
+    /** Completed requests and their errno, for scripted tests. */
+    private final TreeMap<Long, Integer> completions = new TreeMap<>();
     private final int[] uniqueWrites = new int[2];
     private final boolean[] discarding = new boolean[2];
     private final boolean[] splitBrainSeen = new boolean[2];
@@ -61,27 +63,42 @@ final class Simulation implements SimNode.Observer {
         long events;
     }
 
-    Simulation(long seed) {
-        this(seed, -1);
+    /**
+     * A scripted world: fixed protocol and sizes, no random workload.
+     *
+     * @param dataBytesPeer the second node's size (equal to {@code dataBytes} unless a test
+     *     wants mismatched devices)
+     */
+    record Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate) {
+        static Options of(ReplicationProtocol protocol) {
+            return new Options(protocol, 1L << 20, 1L << 20, 0);
+        }
     }
 
-    Simulation(long seed, int stepsOverride) {
+    Simulation(long seed) {
+        this(seed, null);
+    }
+
+    Simulation(long seed, Options scripted) {
         this.seed = seed;
         this.random = new SplittableRandom(seed);
         int sizeChoice = random.nextInt(3);
-        long dataBytes = (1L << 20) << sizeChoice;
-        this.blocks = (int) (dataBytes / BlockPattern.BLOCK_BYTES);
         int protocolChoice = random.nextInt(10);
-        this.protocol = protocolChoice < 7 ? ReplicationProtocol.C
+        double randomErrorRate = random.nextInt(5) == 0 ? 0.002 : 0.0;
+        ReplicationProtocol randomProtocol = protocolChoice < 7 ? ReplicationProtocol.C
                 : protocolChoice < 9 ? ReplicationProtocol.B : ReplicationProtocol.A;
-        double writeErrorRate = random.nextInt(5) == 0 ? 0.002 : 0.0;
-        this.steps = stepsOverride > 0 ? stepsOverride : 150 + random.nextInt(250);
+        long randomBytes = (1L << 20) << sizeChoice;
+        Options options = scripted != null ? scripted
+                : new Options(randomProtocol, randomBytes, randomBytes, randomErrorRate);
+        this.protocol = options.protocol();
+        this.blocks = (int) (options.dataBytes() / BlockPattern.BLOCK_BYTES);
+        this.steps = 150 + random.nextInt(250);
         this.model = new DataModel(blocks);
         this.network = new SimNetwork(events, random.split(), 1 + random.nextLong(2 * MS));
         CoreConfig config = simConfig(protocol, random.nextInt(4) + 2);
         for (int i = 0; i < 2; i++) {
             nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(), config,
-                    dataBytes, writeErrorRate, this);
+                    i == 0 ? options.dataBytes() : options.dataBytesPeer(), options.writeErrorRate(), this);
         }
         network.attach(nodes[0], nodes[1]);
     }
@@ -382,6 +399,62 @@ final class Simulation implements SimNode.Observer {
         }
     }
 
+    // ---------------------------------------------------------------- scripted API
+
+    /** Boots both nodes and waits for the first handshake (both fresh: Established, no data). */
+    void bootPair() {
+        nodes[0].boot();
+        nodes[1].boot();
+        runFor(5 * MS);
+    }
+
+    /** Writes {@code count} blocks from {@code first} on {@code node}; returns the request id. */
+    long write(int node, int first, int count, boolean fua) {
+        long[] versions = new long[count];
+        for (int i = 0; i < count; i++) {
+            versions[i] = nextVersion++;
+            model.issued(first + i, versions[i], versions[i]);
+        }
+        long id = nextRequestId++;
+        outstanding.put(id, new Pending(node, FrontRequest.Kind.WRITE, first, versions, versions.clone()));
+        nodes[node].request(FrontRequest.write(id, (long) first * BlockPattern.BLOCK_BYTES,
+                BlockPattern.blocks(first, versions), fua));
+        return id;
+    }
+
+    long flush(int node) {
+        long id = nextRequestId++;
+        outstanding.put(id, new Pending(node, FrontRequest.Kind.FLUSH, 0, new long[0], new long[0]));
+        nodes[node].request(FrontRequest.flush(id));
+        return id;
+    }
+
+    /** The errno a request completed with, or null while it is pending. */
+    Integer completion(long requestId) {
+        return completions.get(requestId);
+    }
+
+    /** The version block {@code block} holds on {@code node} (0 zeros, -1 garbage). */
+    long valueOn(int node, int block) {
+        return BlockPattern.versionOf(nodes[node].disk().block(block), block);
+    }
+
+    /** {@code connect --discard-my-data} on {@code node}: the checker then expects it to be overwritten. */
+    CommandResult connectDiscardingMyData(int node) {
+        discarding[node] = true;
+        model.invalidate(nodes[node].name() + " discards its changes");
+        return nodes[node].command(new Command.Connect(true));
+    }
+
+    void crash(int node, boolean resetSeen) {
+        forgetOutstanding(node);
+        nodes[node].crash(resetSeen);
+    }
+
+    SimNetwork network() {
+        return network;
+    }
+
     // ---------------------------------------------------------------- observer
 
     @Override
@@ -390,6 +463,7 @@ final class Simulation implements SimNode.Observer {
         if (pending == null) {
             throw failure(node.name() + " completed unknown request " + requestId, null);
         }
+        completions.put(requestId, errno);
         if (pending.kind() == FrontRequest.Kind.FLUSH || errno != Errno.OK) {
             return;
         }
@@ -440,7 +514,7 @@ final class Simulation implements SimNode.Observer {
 
     // ---------------------------------------------------------------- invariants
 
-    private void checkEveryStep() {
+    void checkEveryStep() {
         int primaries = 0;
         for (SimNode node : nodes) {
             if (!node.up()) {
@@ -546,6 +620,17 @@ final class Simulation implements SimNode.Observer {
         }
         if (!anyStandAlone) {
             return;
+        }
+        if (nodes[0].unrelatedSeen() || nodes[1].unrelatedSeen()) {
+            // After a long split brain the histories may no longer meet: create-md on the victim.
+            int victim = nodes[0].status().role() == Role.PRIMARY ? 1 : 0;
+            discarding[victim] = true;
+            model.invalidate("unrelated data resolved by create-md on " + nodes[victim].name());
+            forgetOutstanding(victim);
+            nodes[victim].recreateMetadata();
+            nodes[1 - victim].clearUnrelated();
+            splitBrainSeen[0] = false;
+            splitBrainSeen[1] = false;
         }
         if (splitBrainSeen[0] || splitBrainSeen[1]) {
             int victim = nodes[0].status().role() == Role.PRIMARY ? 1 : 0;
