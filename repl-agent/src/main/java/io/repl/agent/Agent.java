@@ -9,6 +9,8 @@ import io.repl.agent.config.ResourceConfig;
 import io.repl.agent.control.ControlRequest;
 import io.repl.agent.control.ControlResponse;
 import io.repl.agent.control.ControlServer;
+import io.repl.core.replication.Command;
+import io.repl.hooks.HookRunner;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +43,7 @@ public final class Agent implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    private final HookRunner hooks = new HookRunner(4);
     private EventLoopGroup group;
     private ControlServer controlServer;
 
@@ -68,12 +71,12 @@ public final class Agent implements AutoCloseable {
         Future<?> upAll = control.submit(() -> {
             dir.errors().forEach((name, err) -> {
                 LOG.log(System.Logger.Level.ERROR, err);
-                Resource r = new Resource(name, nodeName, group);
+                Resource r = new Resource(name, nodeName, group, hooks);
                 r.configure(null, err);
                 resources.put(name, r);
             });
             dir.resources().forEach((name, cfg) -> {
-                Resource r = new Resource(name, nodeName, group);
+                Resource r = new Resource(name, nodeName, group, hooks);
                 r.configure(cfg, null);
                 resources.put(name, r);
             });
@@ -115,9 +118,33 @@ public final class Agent implements AutoCloseable {
                     return ControlResponse.ok(one(req).createMd(req.flag("force")));
                 case "dump-md":
                     return ControlResponse.ok(one(req).dumpMd());
+                case "primary":
+                    return ControlResponse.ok(one(req).command(new Command.Primary(req.flag("force")), "primary"));
+                case "secondary":
+                    return ControlResponse.ok(one(req).command(new Command.Secondary(req.flag("force"), false),
+                            "secondary"));
+                case "connect":
+                    return ControlResponse.ok(one(req).command(new Command.Connect(req.flag("discard-my-data")),
+                            "connect"));
+                case "disconnect":
+                    return ControlResponse.ok(one(req).command(new Command.Disconnect(), "disconnect"));
+                case "invalidate":
+                    return ControlResponse.ok(one(req).command(new Command.Invalidate(), "invalidate"));
+                case "new-current-uuid":
+                    if (!req.flag("clear-bitmap")) {
+                        return ControlResponse.error(ControlResponse.USAGE,
+                                "new-current-uuid needs --clear-bitmap (the only form this agent supports)");
+                    }
+                    return ControlResponse.ok(one(req).command(new Command.NewCurrentUuidClearBitmap(),
+                            "new-current-uuid"));
+                case "pause-sync":
+                    return ControlResponse.ok(one(req).command(new Command.PauseSync(), "pause-sync"));
+                case "resume-sync":
+                    return ControlResponse.ok(one(req).command(new Command.ResumeSync(), "resume-sync"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
-                            + "\"; this agent knows: status, up, down, create-md, dump-md");
+                            + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
+                            + "connect, disconnect, invalidate, new-current-uuid, pause-sync, resume-sync");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());
@@ -158,7 +185,7 @@ public final class Agent implements AutoCloseable {
         if (r == null) {
             if (Files.isRegularFile(configDir.resolve(req.resource() + ".toml"))) {
                 // A file added since the agent started: adopt it.
-                r = new Resource(req.resource(), nodeName, group);
+                r = new Resource(req.resource(), nodeName, group, hooks);
                 resources.put(req.resource(), r);
                 reload(r);
                 return List.of(r);
@@ -206,6 +233,7 @@ public final class Agent implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             LOG.log(System.Logger.Level.ERROR, "taking resources down at stop failed: " + e);
         }
+        hooks.close();
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }

@@ -8,6 +8,16 @@ import io.repl.agent.meta.FileMetaDevice;
 import io.repl.agent.meta.MetaCommands;
 import io.repl.agent.meta.MetaPlan;
 import io.repl.agent.nbd.Export;
+import io.repl.agent.peer.PeerLinkConfig;
+import io.repl.agent.replication.CoreDriver;
+import io.repl.agent.replication.ReplicatedVolume;
+import io.repl.core.replication.Command;
+import io.repl.core.replication.CommandResult;
+import io.repl.core.replication.CoreStatus;
+import io.repl.core.replication.SyncProgress;
+import io.repl.hooks.HookRunner;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Role;
 import io.repl.agent.nbd.NbdServer;
 import io.repl.agent.nbd.NbdSession;
 import io.repl.agent.volume.LocalVolume;
@@ -52,11 +62,15 @@ public final class Resource implements Export {
     private MetaPlan metaPlan;
     private FileMetaDevice metaDevice;
     private volatile Metadata metadata;
+    private volatile CoreDriver driver;
 
-    Resource(String name, String nodeName, EventLoopGroup group) {
+    private final HookRunner hooks;
+
+    Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks) {
         this.name = name;
         this.nodeName = nodeName;
         this.group = group;
+        this.hooks = hooks;
     }
 
     @Override
@@ -102,12 +116,18 @@ public final class Resource implements Export {
             e = Engines.open(b, size, config.disk().ioEngine());
             LOG.log(System.Logger.Level.INFO, name + ": I/O engine " + e.name() + (e.direct() ? " (O_DIRECT)" : " (buffered)")
                     + " on " + b);
-            volume = new SubBlockVolume(new LocalVolume(e));
             engine = e;
+            if (config.standalone()) {
+                volume = new SubBlockVolume(new LocalVolume(e));
+            } else {
+                driver = startDriver(e, size);
+                volume = new SubBlockVolume(new ReplicatedVolume(driver, size));
+            }
             nbd = NbdServer.start(group, this, me.nbdSocket(), me.nbdListen());
         } catch (IOException | RuntimeException ex) {
             volume = null;
             engine = null;
+            stopDriver();
             if (e != null) {
                 e.close();
             }
@@ -117,8 +137,70 @@ public final class Resource implements Export {
             throw new StateChangeRefused(name + ": cannot come up: " + ex.getMessage());
         }
         lastError = null;
-        LOG.log(System.Logger.Level.INFO, name + ": disk Diskless -> UpToDate, role Secondary -> Primary"
-                + (config.standalone() ? " (standalone: no peer configured)" : ""));
+        if (config.standalone()) {
+            LOG.log(System.Logger.Level.INFO, name + ": disk Diskless -> UpToDate, role Secondary -> Primary"
+                    + " (standalone: no peer configured)");
+        } else {
+            LOG.log(System.Logger.Level.INFO, name + ": attached, " + driver.status());
+        }
+    }
+
+    private CoreDriver startDriver(BlockEngine e, long size) throws IOException {
+        try {
+            PeerLinkConfig link = PeerLinkConfig.from(config, nodeName);
+            String peer = config.peerOf(nodeName).orElseThrow().name();
+            int peerId = new ArrayList<>(new TreeSet<>(config.nodes().keySet())).indexOf(peer);
+            return CoreDriver.start(name, group.next(), e, metadata, config, link, peerId, hooks, s -> { });
+        } catch (ConfigException ex) {
+            throw new IOException(ex.getMessage(), ex);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting the replication core", ex);
+        } catch (java.util.concurrent.ExecutionException ex) {
+            throw new IOException("the replication core did not start: " + ex.getCause(), ex.getCause());
+        }
+    }
+
+    private void stopDriver() {
+        CoreDriver d = driver;
+        driver = null;
+        if (d != null) {
+            d.close();
+        }
+    }
+
+    /** Runs an operator command on the replication core. */
+    synchronized Map<String, Object> command(Command c, String verb) throws StateChangeRefused {
+        CoreDriver d = driver;
+        if (d == null) {
+            if (config != null && config.standalone()) {
+                throw new StateChangeRefused(name + " is a standalone resource (one [node] section): it is always "
+                        + "Primary and has no peer; '" + verb + "' does not apply");
+            }
+            throw new StateChangeRefused(name + " is down; run 'replctl up " + name + "' first");
+        }
+        if (c instanceof Command.Secondary) {
+            boolean writers = sessions.stream().anyMatch(s -> !s.readOnly());
+            c = new Command.Secondary(((Command.Secondary) c).force(), writers);
+        }
+        CommandResult r;
+        try {
+            r = d.command(c);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new StateChangeRefused(name + ": interrupted");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+            throw new StateChangeRefused(name + ": " + verb + " failed: " + ex);
+        }
+        if (!r.done()) {
+            throw new StateChangeRefused(name + ": " + r.reason() + (r.nextStep().isEmpty() ? "" : "; " + r.nextStep()),
+                    r.exitCode());
+        }
+        if (c instanceof Command.Secondary) {
+            // A demoted node serves read-only: clients that could write must reconnect.
+            sessions.stream().filter(s -> !s.readOnly()).forEach(NbdSession::close);
+        }
+        return status();
     }
 
     /** Stops the export, drops its clients, flushes and releases the disk. */
@@ -134,6 +216,7 @@ public final class Resource implements Export {
         for (NbdSession s : sessions) {
             s.close();
         }
+        stopDriver();
         BlockEngine e = engine;
         engine = null;
         CompletableFuture<Integer> flushed = new CompletableFuture<>();
@@ -258,7 +341,19 @@ public final class Resource implements Export {
         if (v == null) {
             return Grant.refused("the resource is down (disk Diskless); run 'replctl up " + name + "'");
         }
-        return Grant.readWrite(v);
+        CoreDriver d = driver;
+        if (d == null) {
+            return Grant.readWrite(v);
+        }
+        CoreStatus s = d.status();
+        if (s.role() == Role.PRIMARY) {
+            return Grant.readWrite(v);
+        }
+        if (s.disk() == DiskState.UP_TO_DATE) {
+            return Grant.readOnly(v);
+        }
+        return Grant.refused(name + " is Secondary with disk " + s.disk().displayName()
+                + "; only a Primary (read-write) or an UpToDate Secondary (read-only) serves the export");
     }
 
     @Override
@@ -276,14 +371,47 @@ public final class Resource implements Export {
         Map<String, Object> m = new LinkedHashMap<>();
         boolean up = isUp();
         m.put("name", name);
-        m.put("role", up ? "Primary" : "Secondary");
-        m.put("disk", up ? "UpToDate" : "Diskless");
-        m.put("connection", "StandAlone");
-        m.put("replication", "Off");
-        m.put("peer", null);
-        Metadata md = metadata;
-        m.put("outOfSyncBytes", md == null ? 0L : md.bitmap().dirtyBytes());
-        m.put("sync", null);
+        CoreDriver d = driver;
+        CoreStatus cs = d == null ? null : d.status();
+        if (cs != null) {
+            m.put("role", cs.role().displayName());
+            m.put("disk", cs.disk().displayName());
+            m.put("connection", cs.connection().displayName());
+            m.put("replication", cs.replication().displayName());
+            Map<String, Object> peer = new LinkedHashMap<>();
+            peer.put("name", config.peerOf(nodeName).map(NodeConfig::name).orElse(cs.peerName()));
+            peer.put("role", cs.peerRole() == null ? "Unknown" : cs.peerRole().displayName());
+            peer.put("disk", cs.peerDisk() == null ? "DUnknown" : cs.peerDisk().displayName());
+            m.put("peer", peer);
+            m.put("outOfSyncBytes", cs.outOfSyncBytes());
+            SyncProgress p = cs.sync();
+            if (p == null) {
+                m.put("sync", null);
+            } else {
+                Map<String, Object> sync = new LinkedHashMap<>();
+                sync.put("percent", Math.round(p.percent() * 10) / 10.0);
+                sync.put("bytesPerSecond", p.bytesPerSecond());
+                sync.put("etaSeconds", p.etaSeconds() < 0 ? null : p.etaSeconds());
+                m.put("sync", sync);
+            }
+        } else {
+            m.put("role", up ? "Primary" : "Secondary");
+            m.put("disk", up ? "UpToDate" : "Diskless");
+            m.put("connection", "StandAlone");
+            m.put("replication", "Off");
+            ResourceConfig rc = config;
+            Map<String, Object> peer = null;
+            if (rc != null && !rc.standalone()) {
+                peer = new LinkedHashMap<>();
+                peer.put("name", rc.peerOf(nodeName).map(NodeConfig::name).orElse(null));
+                peer.put("role", "Unknown");
+                peer.put("disk", "DUnknown");
+            }
+            m.put("peer", peer);
+            Metadata md = metadata;
+            m.put("outOfSyncBytes", md == null ? 0L : md.bitmap().dirtyBytes());
+            m.put("sync", null);
+        }
         NbdServer n = nbd;
         m.put("nbd", up && n != null ? n.uri() : null);
         BlockEngine e = engine;

@@ -22,7 +22,9 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "replctl", mixinStandardHelpOptions = true, version = "replctl 0.1.0",
         description = "Controls the repl agent on this node.",
         subcommands = {ReplCtl.Status.class, ReplCtl.Up.class, ReplCtl.Down.class, ReplCtl.CreateMd.class,
-            ReplCtl.DumpMd.class})
+            ReplCtl.DumpMd.class, ReplCtl.Primary.class, ReplCtl.Secondary.class, ReplCtl.Connect.class,
+            ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
+            ReplCtl.ResumeSync.class, ReplCtl.WaitConnect.class, ReplCtl.WaitSync.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
 
@@ -144,6 +146,160 @@ public final class ReplCtl {
         @Override
         public Integer call() throws IOException {
             return parent.run(spec, "dump-md", resource, Map.of(), true);
+        }
+    }
+
+    /** A command on one resource that prints its status when done. */
+    abstract static class OnResource implements Callable<Integer> {
+        @ParentCommand
+        ReplCtl parent;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(arity = "1", paramLabel = "RES", description = "The resource.")
+        String resource;
+
+        Map<String, Object> options() {
+            return Map.of();
+        }
+
+        @Override
+        public Integer call() throws IOException {
+            return parent.run(spec, spec.name(), resource, options(), false);
+        }
+    }
+
+    @Command(name = "primary", description = "Promote: serve the export read-write. Refused (17) without "
+            + "up-to-date data, (11) while the peer is Primary.")
+    static final class Primary extends OnResource {
+        @Option(names = "--force", description = "Promote even without up-to-date data (starts a full sync of the peer).")
+        boolean force;
+
+        @Override
+        Map<String, Object> options() {
+            return Map.of("force", force);
+        }
+    }
+
+    @Command(name = "secondary", description = "Demote: the export becomes read-only. Refused while a client can write.")
+    static final class Secondary extends OnResource {
+        @Option(names = "--force", description = "Demote even while clients hold the export read-write (drops them).")
+        boolean force;
+
+        @Override
+        Map<String, Object> options() {
+            return Map.of("force", force);
+        }
+    }
+
+    @Command(name = "connect", description = "Leave StandAlone and connect to the peer.")
+    static final class Connect extends OnResource {
+        @Option(names = "--discard-my-data", description = "After a split brain: this node's changes are thrown away.")
+        boolean discard;
+
+        @Override
+        Map<String, Object> options() {
+            return Map.of("discard-my-data", discard);
+        }
+    }
+
+    @Command(name = "disconnect", description = "Close the peer connection and stay StandAlone.")
+    static final class Disconnect extends OnResource {
+    }
+
+    @Command(name = "invalidate", description = "Throw this copy away and fetch everything from the peer.")
+    static final class Invalidate extends OnResource {
+    }
+
+    @Command(name = "new-current-uuid", description = "With --clear-bitmap: declare two fresh, zeroed disks "
+            + "identical and skip the initial sync.")
+    static final class NewCurrentUuid extends OnResource {
+        @Option(names = "--clear-bitmap", required = true, description = "Required: skip the initial sync.")
+        boolean clearBitmap;
+
+        @Override
+        Map<String, Object> options() {
+            return Map.of("clear-bitmap", clearBitmap);
+        }
+    }
+
+    @Command(name = "pause-sync", description = "Pause a running resync.")
+    static final class PauseSync extends OnResource {
+    }
+
+    @Command(name = "resume-sync", description = "Resume a paused resync.")
+    static final class ResumeSync extends OnResource {
+    }
+
+    /** Waits by polling status: the agent never blocks its control thread for a waiter. */
+    abstract static class Wait implements Callable<Integer> {
+        @ParentCommand
+        ReplCtl parent;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(arity = "1", paramLabel = "RES", description = "The resource.")
+        String resource;
+        @Option(names = "--timeout", defaultValue = "0", description = "Give up after this many seconds "
+                + "(exit 11); 0 waits forever.")
+        long timeoutSeconds;
+
+        abstract boolean reached(JsonNode r);
+
+        abstract String what();
+
+        @Override
+        public Integer call() throws IOException, InterruptedException {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(timeoutSeconds);
+            while (true) {
+                JsonNode reply;
+                try {
+                    reply = new ControlClient(parent.controlSocket).call("status", resource, Map.of());
+                } catch (ControlClient.Unreachable e) {
+                    spec.commandLine().getErr().println("replctl: " + e.getMessage());
+                    return EXIT_UNREACHABLE;
+                }
+                if (reply.path("exit").asInt(1) != 0) {
+                    spec.commandLine().getErr().println("replctl: " + reply.path("error").asText());
+                    return reply.path("exit").asInt(1);
+                }
+                JsonNode r = reply.path("result").path("resources").path(0);
+                if (reached(r)) {
+                    return 0;
+                }
+                if (timeoutSeconds > 0 && System.nanoTime() - deadline > 0) {
+                    spec.commandLine().getErr().println("replctl: " + resource + " did not reach " + what() + " within "
+                            + timeoutSeconds + " s (now " + r.path("connection").asText() + "/"
+                            + r.path("replication").asText() + ")");
+                    return 11;
+                }
+                Thread.sleep(200);
+            }
+        }
+    }
+
+    @Command(name = "wait-connect", description = "Wait until the resource is connected to its peer.")
+    static final class WaitConnect extends Wait {
+        @Override
+        boolean reached(JsonNode r) {
+            return "Connected".equals(r.path("connection").asText());
+        }
+
+        @Override
+        String what() {
+            return "Connected";
+        }
+    }
+
+    @Command(name = "wait-sync", description = "Wait until the resource is connected and no resync is running.")
+    static final class WaitSync extends Wait {
+        @Override
+        boolean reached(JsonNode r) {
+            return "Connected".equals(r.path("connection").asText())
+                    && "Established".equals(r.path("replication").asText());
+        }
+
+        @Override
+        String what() {
+            return "Connected/Established";
         }
     }
 }

@@ -3,7 +3,6 @@ package io.repl.agent.volume;
 import io.repl.io.AlignedBuffers;
 import io.repl.io.IoCallback;
 import java.nio.ByteBuffer;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Serves requests of any byte granularity on top of a volume that takes whole blocks only.
@@ -196,34 +195,5 @@ public final class SubBlockVolume implements Volume {
         ByteBuffer d = b.duplicate();
         d.position(at).limit(at + length);
         return d.slice();
-    }
-
-    /** Completes once every part it was given has, with the first error if any failed. */
-    private static final class Join implements IoCallback {
-        private final IoCallback done;
-        private final AtomicInteger pending = new AtomicInteger(1);
-        private volatile int firstError;
-
-        Join(IoCallback done) {
-            this.done = done;
-        }
-
-        void add() {
-            pending.incrementAndGet();
-        }
-
-        void seal() {
-            complete(0);
-        }
-
-        @Override
-        public void complete(int result) {
-            if (result != 0 && firstError == 0) {
-                firstError = result;
-            }
-            if (pending.decrementAndGet() == 0) {
-                done.complete(firstError);
-            }
-        }
     }
 }

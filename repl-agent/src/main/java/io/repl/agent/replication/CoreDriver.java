@@ -1,0 +1,380 @@
+package io.repl.agent.replication;
+
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.repl.agent.config.ResourceConfig;
+import io.repl.agent.peer.PeerLink;
+import io.repl.agent.peer.PeerLinkConfig;
+import io.repl.agent.peer.PeerSession;
+import io.repl.core.metadata.Metadata;
+import io.repl.core.replication.Command;
+import io.repl.core.replication.CommandResult;
+import io.repl.core.replication.ConnectionState;
+import io.repl.core.replication.CoreActions;
+import io.repl.core.replication.CoreConfig;
+import io.repl.core.replication.CoreStatus;
+import io.repl.core.replication.DiskIo;
+import io.repl.core.replication.FrontRequest;
+import io.repl.core.replication.ReplicationCore;
+import io.repl.core.replication.ReplicationProtocol;
+import io.repl.hooks.HookRunner;
+import io.repl.io.AlignedBuffers;
+import io.repl.io.BlockEngine;
+import io.repl.io.IoCallback;
+import io.repl.protocol.DisconnectReason;
+import io.repl.protocol.Message;
+import io.repl.protocol.handshake.HandshakeResult;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * The real driver of one resource's replication core: it runs the core on one Netty event
+ * loop, turns the core's actions into block engine I/O, peer messages, timers and handlers,
+ * and turns their completions back into core events on that same loop. Nothing else ever
+ * calls the core, so the core needs no locks; every completion hops onto the loop, so the
+ * core is never re-entered from inside one of its own actions.
+ */
+public final class CoreDriver implements CoreActions, PeerLink.Listener {
+    private static final System.Logger LOG = System.getLogger(CoreDriver.class.getName());
+    /**
+     * The peer link keeps the connection alive with its own PING/PING_ACK and does not pass
+     * them up, so the core's ping is turned off here; its request timeout still catches a
+     * peer that stops answering writes.
+     */
+    private static final long CORE_PING_OFF_NANOS = TimeUnit.DAYS.toNanos(365);
+
+    private final String name;
+    private final EventLoop loop;
+    private final BlockEngine engine;
+    private final ResourceConfig config;
+    private final HookRunner hooks;
+    private final Consumer<CoreStatus> onStatus;
+    private final ReplicationCore core;
+    private final PeerLink link;
+    private final int peerNodeId;
+    private final Map<Long, IoCallback> requests = new HashMap<>();
+    private long nextRequestId = 1;
+    private PeerSession session;
+    private ScheduledFuture<?> timer;
+    private volatile CoreStatus status;
+    private boolean closed;
+
+    private CoreDriver(String name, EventLoop loop, BlockEngine engine, Metadata metadata, ResourceConfig config,
+                       PeerLinkConfig linkConfig, int peerNodeId, HookRunner hooks, Consumer<CoreStatus> onStatus) {
+        this.name = name;
+        this.loop = loop;
+        this.engine = engine;
+        this.config = config;
+        this.hooks = hooks;
+        this.onStatus = onStatus;
+        this.peerNodeId = peerNodeId;
+        CoreConfig d = CoreConfig.defaults(name, ReplicationProtocol.valueOf(config.protocol().name()));
+        CoreConfig cc = new CoreConfig(name, d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
+                d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
+                CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true);
+        this.core = new ReplicationCore(cc, metadata, this, new SecureRandom());
+        this.link = PeerLink.create(loop, linkConfig, this);
+    }
+
+    /** Creates the driver and starts the core on {@code loop}; the peer link starts connecting. */
+    public static CoreDriver start(String name, EventLoop loop, BlockEngine engine, Metadata metadata,
+                                   ResourceConfig config, PeerLinkConfig linkConfig, int peerNodeId, HookRunner hooks,
+                                   Consumer<CoreStatus> onStatus) throws InterruptedException, ExecutionException {
+        CompletableFuture<CoreDriver> made = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                CoreDriver d = new CoreDriver(name, loop, engine, metadata, config, linkConfig, peerNodeId, hooks,
+                        onStatus);
+                d.core.start(now());
+                d.status = d.core.status();
+                d.followConnection(d.status);
+                made.complete(d);
+            } catch (RuntimeException e) {
+                made.completeExceptionally(e);
+            }
+        });
+        return made.get();
+    }
+
+    private static long now() {
+        return System.nanoTime();
+    }
+
+    public CoreStatus status() {
+        return status;
+    }
+
+    public EventLoop loop() {
+        return loop;
+    }
+
+    public PeerLink link() {
+        return link;
+    }
+
+    /** Runs an operator command on the core's loop and waits for its answer. */
+    public CommandResult command(Command c) throws InterruptedException, ExecutionException, TimeoutException {
+        return loop.submit(() -> {
+            CommandResult r = core.onCommand(c, now());
+            status = core.status();
+            return r;
+        }).get(60, TimeUnit.SECONDS);
+    }
+
+    // ---- The front end's requests: hop onto the loop, hand to the core. ----
+
+    /** A request from the volume; {@code done} gets 0 or a negative errno. */
+    void submit(FrontRequest.Kind kind, long offset, int length, boolean fua, ByteBuffer data, IoCallback done) {
+        loop.execute(() -> {
+            if (closed) {
+                done.complete(-io.repl.io.Errno.ESHUTDOWN);
+                return;
+            }
+            long id = nextRequestId++;
+            requests.put(id, done);
+            FrontRequest r;
+            switch (kind) {
+                case WRITE: r = FrontRequest.write(id, offset, data, fua); break;
+                case FLUSH: r = FrontRequest.flush(id); break;
+                case ZEROES: r = FrontRequest.zeroes(id, offset, length, fua); break;
+                default: r = FrontRequest.trim(id, offset, length); break;
+            }
+            core.onRequest(r, now());
+        });
+    }
+
+    /** The largest request the core takes at once; the volume splits larger ones. */
+    int requestBytesMax() {
+        return 1 << 20;
+    }
+
+    BlockEngine engine() {
+        return engine;
+    }
+
+    // ---- CoreActions: called by the core, on the loop. ----
+
+    @Override
+    public void submitIo(DiskIo io) {
+        long id = io.ioId();
+        switch (io.kind()) {
+            case READ: {
+                ByteBuffer buf = engine.buffers().acquire(io.length());
+                engine.read(io.offset(), buf, r -> back(id, r, buf));
+                break;
+            }
+            case WRITE: {
+                ByteBuffer src = engineReady(io.data());
+                IoCallback then = io.fua() ? flushThen(id) : r -> back(id, r, null);
+                engine.write(io.offset(), src, then);
+                break;
+            }
+            case FLUSH:
+                engine.flush(r -> back(id, r, null));
+                break;
+            default:
+                engine.writeZeroes(io.offset(), io.length(), true, false, io.fua() ? flushThen(id) : r -> back(id, r, null));
+        }
+    }
+
+    /** Peer payloads arrive in heap buffers; O_DIRECT wants aligned direct memory. */
+    private ByteBuffer engineReady(ByteBuffer data) {
+        if (data.isDirect() && AlignedBuffers.isAligned(data, engine.alignment())) {
+            return data;
+        }
+        ByteBuffer copy = engine.buffers().acquire(data.remaining());
+        copy.put(data.duplicate()).flip();
+        return copy;
+    }
+
+    private IoCallback flushThen(long id) {
+        return r -> {
+            if (r != 0) {
+                back(id, r, null);
+            } else {
+                engine.flush(f -> back(id, f, null));
+            }
+        };
+    }
+
+    /** An engine completion, reported to the core as a new event on the loop. */
+    private void back(long ioId, int result, ByteBuffer readData) {
+        loop.execute(() -> {
+            if (!closed) {
+                core.onIoCompleted(ioId, -result, readData, now());
+                publish();
+            }
+        });
+    }
+
+    @Override
+    public void send(Message message) {
+        PeerSession s = session;
+        if (s != null) {
+            s.send(message);
+        }
+    }
+
+    @Override
+    public void completeRequest(long requestId, int errno) {
+        IoCallback cb = requests.remove(requestId);
+        if (cb == null) {
+            throw new IllegalStateException(name + ": the core completed request " + requestId + " twice");
+        }
+        cb.complete(errno == 0 ? 0 : -Math.abs(errno));
+    }
+
+    @Override
+    public void closeConnection(DisconnectReason reason, String detail) {
+        PeerSession s = session;
+        if (s != null) {
+            s.close(reason, detail);
+        } else {
+            loop.execute(() -> core.onPeerDisconnected(now()));
+        }
+    }
+
+    @Override
+    public void armTimer(long deadlineNanos) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        long delay = Math.max(0, deadlineNanos - now());
+        timer = loop.schedule(() -> {
+            if (!closed) {
+                core.onTimer(now());
+                publish();
+            }
+        }, delay, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void stateChanged(CoreStatus s) {
+        CoreStatus before = status;
+        status = s;
+        if (before == null || !sameStates(before, s)) {
+            LOG.log(System.Logger.Level.INFO, name + ": " + s);
+        }
+        onStatus.accept(s);
+        followConnection(s);
+    }
+
+    private static boolean sameStates(CoreStatus a, CoreStatus b) {
+        return a.role() == b.role() && a.disk() == b.disk() && a.connection() == b.connection()
+                && a.replication() == b.replication() && a.peerRole() == b.peerRole() && a.peerDisk() == b.peerDisk();
+    }
+
+    /** The link connects while the core wants a connection and stays away while it does not. */
+    private void followConnection(CoreStatus s) {
+        if (closed) {
+            return;
+        }
+        if (s.connection() == ConnectionState.CONNECTING && link.state() == PeerLink.State.STAND_ALONE) {
+            link.connect();
+        } else if (s.connection() == ConnectionState.STAND_ALONE && link.state() != PeerLink.State.STAND_ALONE) {
+            link.disconnect();
+        }
+    }
+
+    @Override
+    public void runHook(String hook, SortedMap<String, String> env) {
+        String cmd = config.handlers().get(hook);
+        if (cmd == null) {
+            LOG.log(System.Logger.Level.INFO, name + ": event " + hook + " (no handler configured)");
+            return;
+        }
+        SortedMap<String, String> all = new TreeMap<>(env);
+        all.put("REPL_RESOURCE", name);
+        hooks.run(name + "/" + hook, cmd, all, Duration.ofMinutes(5));
+    }
+
+    @Override
+    public void log(String level, String message) {
+        System.Logger.Level l = "warn".equalsIgnoreCase(level) ? System.Logger.Level.WARNING
+                : "error".equalsIgnoreCase(level) ? System.Logger.Level.ERROR
+                : "debug".equalsIgnoreCase(level) ? System.Logger.Level.DEBUG : System.Logger.Level.INFO;
+        LOG.log(l, name + ": " + message);
+    }
+
+    private void publish() {
+        status = core.status();
+    }
+
+    // ---- PeerLink.Listener: called on the link's loop, which is the core's loop. ----
+
+    @Override
+    public void onConnected(PeerSession s, HandshakeResult r) {
+        if (closed || core.status().connection() != ConnectionState.CONNECTING) {
+            s.close("the resource does not want a connection now");
+            return;
+        }
+        session = s;
+        core.onPeerConnected(r.peerNode(), peerNodeId, now());
+        publish();
+    }
+
+    @Override
+    public void onMessage(PeerSession s, Message m) {
+        if (s == session && !closed) {
+            core.onPeerMessage(m, now());
+            publish();
+        }
+    }
+
+    @Override
+    public void onDisconnected(PeerSession s, String reason) {
+        if (s != session) {
+            return;
+        }
+        session = null;
+        if (!closed) {
+            LOG.log(System.Logger.Level.INFO, name + ": peer connection ended: " + reason);
+            core.onPeerDisconnected(now());
+            publish();
+        }
+    }
+
+    /**
+     * Stops: the peer link closes, requests still waiting are failed, the timer stops. The
+     * caller flushes and closes the engine and the metadata afterwards.
+     */
+    public void close() {
+        try {
+            link.disconnect().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, name + ": peer link did not close cleanly: " + e);
+        }
+        try {
+            loop.submit(() -> {
+                closed = true;
+                if (timer != null) {
+                    timer.cancel(false);
+                }
+                requests.values().forEach(cb -> cb.complete(-io.repl.io.Errno.ESHUTDOWN));
+                requests.clear();
+            }).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, name + ": core loop did not stop cleanly: " + e);
+        }
+        link.close();
+    }
+
+    /** Whether the core has nothing in flight (disk, peer, resync). */
+    public boolean idle() throws InterruptedException, ExecutionException, TimeoutException {
+        return loop.submit(core::idle).get(30, TimeUnit.SECONDS);
+    }
+}
