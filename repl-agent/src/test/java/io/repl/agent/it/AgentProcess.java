@@ -22,6 +22,8 @@ final class AgentProcess implements AutoCloseable {
     final Path log;
     final String node;
     private final Map<String, String> env;
+    /** A network namespace to run the agent in, or null for this one. */
+    private final String netns;
     private Process process;
 
     AgentProcess(Path dir, String node) throws IOException {
@@ -29,9 +31,14 @@ final class AgentProcess implements AutoCloseable {
     }
 
     AgentProcess(Path dir, String node, Map<String, String> env) throws IOException {
+        this(dir, node, env, null);
+    }
+
+    AgentProcess(Path dir, String node, Map<String, String> env, String netns) throws IOException {
         this.dir = dir;
         this.node = node;
         this.env = env;
+        this.netns = netns;
         this.configDir = Files.createDirectories(dir.resolve("conf-" + node));
         this.controlSocket = dir.resolve(node + ".ctl");
         this.log = dir.resolve(node + ".log");
@@ -55,9 +62,14 @@ final class AgentProcess implements AutoCloseable {
 
     /** Starts the agent and waits until its control socket answers. */
     AgentProcess start() throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("bin/repl-agent").toString(), "--config-dir",
+        List<String> argv = new ArrayList<>();
+        if (netns != null) {
+            argv.addAll(List.of("ip", "netns", "exec", netns));
+        }
+        argv.addAll(List.of(ROOT.resolve("bin/repl-agent").toString(), "--config-dir",
                 configDir.toString(), "--node", node, "--control-socket", controlSocket.toString(), "--state-dir",
-                dir.resolve("state-" + node).toString())
+                dir.resolve("state-" + node).toString()));
+        ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);
         process = pb.start();

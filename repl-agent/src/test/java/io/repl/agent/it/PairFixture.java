@@ -1,0 +1,137 @@
+package io.repl.agent.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+
+/**
+ * Two real agents, alpha and beta, each with its own disk file, mirroring one resource r0
+ * over loopback TCP (or, with {@link #hosts}, over addresses in network namespaces).
+ */
+final class PairFixture implements AutoCloseable {
+    final Path dir;
+    final AgentProcess alpha;
+    final AgentProcess beta;
+    final long diskBytes;
+    private final ObjectMapper json = new ObjectMapper();
+
+    PairFixture(Path dir, long diskBytes, String protocol) throws Exception {
+        this(dir, diskBytes, protocol, "s3cret", "s3cret", "127.0.0.1", "127.0.0.1", null, null);
+    }
+
+    PairFixture(Path dir, long diskBytes, String protocol, String secretAlpha, String secretBeta, String hostAlpha,
+                String hostBeta, String netnsAlpha, String netnsBeta) throws Exception {
+        this.dir = dir;
+        this.diskBytes = diskBytes;
+        int portA = freePort();
+        int portB = freePort();
+        alpha = new AgentProcess(dir, "alpha", java.util.Map.of(), netnsAlpha);
+        beta = new AgentProcess(dir, "beta", java.util.Map.of(), netnsBeta);
+        for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+            Files.createFile(disk(a));
+            try (var ch = java.nio.channels.FileChannel.open(disk(a), java.nio.file.StandardOpenOption.WRITE)) {
+                ch.truncate(diskBytes);
+                ch.write(java.nio.ByteBuffer.wrap(new byte[1]), diskBytes - 1);
+            }
+            String secret = a == alpha ? secretAlpha : secretBeta;
+            a.writeConfig("r0", String.join("\n",
+                    "protocol = \"" + protocol + "\"",
+                    "[net]",
+                    "shared-secret = \"" + secret + "\"",
+                    "connect-retry = \"200ms\"",
+                    "ping-interval = \"1s\"",
+                    "ping-timeout = \"1s\"",
+                    "[node.alpha]",
+                    "address = \"" + hostAlpha + ":" + portA + "\"",
+                    "disk = \"" + disk(alpha) + "\"",
+                    "nbd-socket = \"" + socket(alpha) + "\"",
+                    "[node.beta]",
+                    "address = \"" + hostBeta + ":" + portB + "\"",
+                    "disk = \"" + disk(beta) + "\"",
+                    "nbd-socket = \"" + socket(beta) + "\"",
+                    ""));
+        }
+    }
+
+    static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    Path disk(AgentProcess a) {
+        return dir.resolve(a.node + "-disk.img");
+    }
+
+    Path socket(AgentProcess a) {
+        return dir.resolve(a.node + "-r0.nbd");
+    }
+
+    String uri(AgentProcess a) {
+        return "nbd+unix:///r0?socket=" + socket(a);
+    }
+
+    /** Starts both agents, creates metadata on both, brings r0 up and waits for the connection. */
+    PairFixture startConnected() throws Exception {
+        alpha.start();
+        beta.start();
+        for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+            a.ctl("create-md", "r0").ok();
+            a.ctl("up", "r0").ok();
+        }
+        alpha.ctl("wait-connect", "r0", "--timeout", "60").ok();
+        beta.ctl("wait-connect", "r0", "--timeout", "60").ok();
+        return this;
+    }
+
+    /** Makes alpha Primary with --force and waits for the full initial sync to finish. */
+    PairFixture initialSync() throws Exception {
+        alpha.ctl("primary", "--force", "r0").ok();
+        waitSynced();
+        return this;
+    }
+
+    void waitSynced() throws Exception {
+        alpha.ctl("wait-sync", "r0", "--timeout", "120").ok();
+        beta.ctl("wait-sync", "r0", "--timeout", "120").ok();
+        NbdClientsIT.waitFor(() -> "UpToDate".equals(status(beta).path("disk").asText())
+                && "UpToDate".equals(status(alpha).path("disk").asText()), "both disks UpToDate");
+    }
+
+    JsonNode status(AgentProcess a) throws Exception {
+        return json.readTree(a.ctl("status", "--json", "r0").ok().out()).path("resources").get(0);
+    }
+
+    long dataBytes() throws Exception {
+        return status(alpha).path("sizeBytes").asLong();
+    }
+
+    /** SHA-256 of the first {@code bytes} of a node's backing file: the replicated data area. */
+    String dataHash(AgentProcess a, long bytes) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        try (InputStream in = Files.newInputStream(disk(a))) {
+            byte[] buf = new byte[1 << 20];
+            long left = bytes;
+            while (left > 0) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                if (n < 0) {
+                    break;
+                }
+                md.update(buf, 0, n);
+                left -= n;
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    @Override
+    public void close() throws Exception {
+        alpha.close();
+        beta.close();
+    }
+}
