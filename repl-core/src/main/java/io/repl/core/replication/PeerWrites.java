@@ -105,7 +105,7 @@ final class PeerWrites {
         int budget = waiting.size();
         for (int i = 0; i < budget; i++) {
             Incoming write = waiting.pollFirst();
-            if (conflicts(write.range, blocked)) {
+            if (conflicts(write.range, blocked) || !admitted(write)) {
                 blocked.add(write.range);
                 waiting.addLast(write);
             } else {
@@ -130,6 +130,14 @@ final class PeerWrites {
             }
         }
         return false;
+    }
+
+    /**
+     * DATA goes through this node's activity log too: if this node is promoted later and then
+     * crashes, blocks it received but never flushed are in a hot extent and get resynced.
+     */
+    private boolean admitted(Incoming write) {
+        return write.resync || ctx.meta.beginWrite(write.range);
     }
 
     private void start(Incoming write) {
@@ -160,6 +168,7 @@ final class PeerWrites {
             write.resyncDone.done(errno, null);
         } else {
             dataIncomplete.remove(write.arrival);
+            ctx.meta.endWrite(write.range);
             if (errno == Errno.OK) {
                 ctx.sendOn(write.generation, new WriteAck(write.seq));
             } else {
@@ -211,25 +220,32 @@ final class PeerWrites {
     }
 
     /**
-     * Writes not started are dropped: the Primary marks every write we have not flushed in its
-     * bitmap, and a resync target keeps the bits of blocks it did not write. Started writes
-     * finish; their answers go nowhere.
+     * DATA already received is still applied: under protocol B the Primary acknowledged it on
+     * receipt, and it is in the Primary's bitmap anyway. Resync blocks not started are dropped
+     * (their bits stay set). Answers to the old connection go nowhere.
      */
     void onPeerLost() {
-        for (Incoming write : waiting) {
+        int budget = waiting.size();
+        for (int i = 0; i < budget; i++) {
+            Incoming write = waiting.pollFirst();
             if (write.resync) {
                 write.resyncDone.done(Errno.EAGAIN, null);
             } else {
-                dataIncomplete.remove(write.arrival);
+                waiting.addLast(write);
             }
         }
-        waiting.clear();
         barriers.clear();
         epochData = 0;
     }
 
-    boolean overlapsActive(ByteRange range) {
+    /** Whether a peer write to a block of {@code range} is running or waiting to run. */
+    boolean overlapsPending(ByteRange range) {
         for (Incoming write : active) {
+            if (write.range.sharesBlockWith(range)) {
+                return true;
+            }
+        }
+        for (Incoming write : waiting) {
             if (write.range.sharesBlockWith(range)) {
                 return true;
             }

@@ -36,6 +36,7 @@ final class WritePath {
     private static final class PendingFlush {
         final long requestId;
         final long barrier;
+        boolean localSubmitted;
         boolean localDone;
         int errno;
         boolean peerDone;
@@ -91,6 +92,7 @@ final class WritePath {
 
     /** Admits waiting writes in order while the head can go; a blocked head blocks the rest. */
     void pump() {
+        submitFlushes();
         int budget = waiting.size();
         while (!waiting.isEmpty() && budget-- > 0) {
             FrontRequest head = waiting.peekFirst();
@@ -117,7 +119,7 @@ final class WritePath {
             return false;
         }
         ByteRange range = request.range();
-        if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range) || ctx.peerWrites.overlapsActive(range)) {
+        if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range) || ctx.peerWrites.overlapsPending(range)) {
             return false;
         }
         if (!ctx.meta.beginWrite(range)) {
@@ -309,11 +311,27 @@ final class WritePath {
         long barrier = closeEpoch(true);
         PendingFlush flush = new PendingFlush(request.requestId(), barrier);
         flushes.addLast(flush);
-        ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
-            flush.localDone = true;
-            flush.errno = errno;
-            completeFlushes();
-        });
+        submitFlushes();
+    }
+
+    /**
+     * The local flush waits for writes received from the peer that are still being applied: on
+     * a node promoted a moment ago they were acknowledged by the old Primary before this flush.
+     */
+    private void submitFlushes() {
+        if (!ctx.peerWrites.idle()) {
+            return;
+        }
+        for (PendingFlush flush : flushes) {
+            if (!flush.localSubmitted) {
+                flush.localSubmitted = true;
+                ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
+                    flush.localDone = true;
+                    flush.errno = errno;
+                    completeFlushes();
+                });
+            }
+        }
     }
 
     /** Completes flushes in order: a flush is done when its local flush and barrier are. */

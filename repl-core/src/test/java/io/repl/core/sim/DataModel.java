@@ -11,6 +11,8 @@ import java.util.TreeMap;
 final class DataModel {
     private final long[] ackedVersion;
     private final long[] ackedValue;
+    /** Per block: the version of the newest zeroes write issued (0 is what any of them reads as). */
+    private final long[] zeroesIssuedVersion;
     /** Per block: version to value of writes issued after the acknowledged one. */
     private final Map<Integer, TreeMap<Long, Long>> uncertain = new TreeMap<>();
     private boolean valid = true;
@@ -19,6 +21,7 @@ final class DataModel {
     DataModel(int blocks) {
         ackedVersion = new long[blocks];
         ackedValue = new long[blocks];
+        zeroesIssuedVersion = new long[blocks];
     }
 
     boolean valid() {
@@ -38,6 +41,9 @@ final class DataModel {
     }
 
     void issued(int block, long version, long value) {
+        if (value == 0) {
+            zeroesIssuedVersion[block] = version;
+        }
         uncertain.computeIfAbsent(block, b -> new TreeMap<>()).put(version, value);
     }
 
@@ -62,6 +68,19 @@ final class DataModel {
         }
         TreeMap<Long, Long> pending = uncertain.get(block);
         return pending != null && pending.containsValue(value);
+    }
+
+    /** Whether a zeroes write newer than {@code version} was issued to {@code block}. */
+    boolean zeroedAfter(int block, long version) {
+        return zeroesIssuedVersion[block] > version;
+    }
+
+    long[] ackedVersions() {
+        return ackedVersion.clone();
+    }
+
+    long[] ackedValues() {
+        return ackedValue.clone();
     }
 
     long acked(int block) {

@@ -19,15 +19,21 @@ final class SimDisk {
     private final byte[][] current;
     private final byte[][] durable;
     private final TreeSet<Integer> cached = new TreeSet<>();
+    /** Per block: the write that produced the cached and the durable bytes; durable never goes back. */
+    private final long[] currentStamp;
+    private final long[] durableStamp;
+    private long stamps;
 
-    /** The blocks a flush will make durable, with their bytes at submission. */
-    record FlushSnapshot(int[] blocks, byte[][] contents) {
+    /** The blocks a flush will make durable, with their bytes (and stamps) at submission. */
+    record FlushSnapshot(int[] blocks, byte[][] contents, long[] stamps) {
     }
 
     SimDisk(long dataBytes) {
         this.blocks = (int) (dataBytes / BlockPattern.BLOCK_BYTES);
         this.current = new byte[blocks][];
         this.durable = new byte[blocks][];
+        this.currentStamp = new long[blocks];
+        this.durableStamp = new long[blocks];
     }
 
     int blocks() {
@@ -44,8 +50,10 @@ final class SimDisk {
             byte[] next = block(block).clone();
             in.get(next, within, n);
             current[block] = next;
+            currentStamp[block] = ++stamps;
             if (fua) {
                 durable[block] = next;
+                durableStamp[block] = currentStamp[block];
                 cached.remove(block);
             } else {
                 cached.add(block);
@@ -74,19 +82,26 @@ final class SimDisk {
     FlushSnapshot snapshotForFlush() {
         int[] which = new int[cached.size()];
         byte[][] contents = new byte[which.length][];
+        long[] at = new long[which.length];
         int i = 0;
         for (int block : cached) {
             which[i] = block;
             contents[i] = current[block];
+            at[i] = currentStamp[block];
             i++;
         }
-        return new FlushSnapshot(which, contents);
+        return new FlushSnapshot(which, contents, at);
     }
 
     void applyFlush(FlushSnapshot snapshot) {
         for (int i = 0; i < snapshot.blocks().length; i++) {
             int block = snapshot.blocks()[i];
+            if (snapshot.stamps()[i] <= durableStamp[block]) {
+                // A later flush or FUA already made newer bytes durable.
+                continue;
+            }
             durable[block] = snapshot.contents()[i];
+            durableStamp[block] = snapshot.stamps()[i];
             if (current[block] == snapshot.contents()[i]) {
                 cached.remove(block);
             }
@@ -99,6 +114,7 @@ final class SimDisk {
             int fate = random.nextInt(3);
             if (fate == 0) {
                 durable[block] = current[block];
+                durableStamp[block] = currentStamp[block];
             } else if (fate == 2) {
                 byte[] torn = block(durable, block).clone();
                 for (int sector = 0; sector < BlockPattern.BLOCK_BYTES / SECTOR_BYTES; sector++) {
@@ -112,6 +128,12 @@ final class SimDisk {
         }
         cached.clear();
         System.arraycopy(durable, 0, current, 0, blocks);
+        System.arraycopy(durableStamp, 0, currentStamp, 0, blocks);
+    }
+
+    /** The block as it would be after a power loss that keeps nothing cached. */
+    byte[] durableBlock(int block) {
+        return block(durable, block);
     }
 
     /** The block as a read sees it now (cache included). */

@@ -31,6 +31,12 @@ final class Simulation implements SimNode.Observer {
     private record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
     }
 
+    /** What a flush promises: the writes acknowledged before it was issued, durable on both copies. */
+    private record FlushPromise(long[] versions, long[] values, long connectionId, boolean replicating) {
+    }
+
+    private final TreeMap<Long, FlushPromise> flushPromises = new TreeMap<>();
+
     final long seed;
     private final SplittableRandom random;
     private final EventQueue events = new EventQueue();
@@ -232,6 +238,7 @@ final class Simulation implements SimNode.Observer {
         }
         long id = nextRequestId++;
         outstanding.put(id, new Pending(node.index(), FrontRequest.Kind.FLUSH, 0, new long[0], new long[0]));
+        promiseDurability(id, node);
         node.request(FrontRequest.flush(id));
     }
 
@@ -316,6 +323,7 @@ final class Simulation implements SimNode.Observer {
     }
 
     private void forgetOutstanding(int node) {
+        flushPromises.keySet().removeIf(id -> outstanding.containsKey(id) && outstanding.get(id).node() == node);
         outstanding.values().removeIf(p -> p.node() == node);
     }
 
@@ -332,9 +340,22 @@ final class Simulation implements SimNode.Observer {
         if (writers && !force && demoted.exitCode() != CommandResult.REFUSED) {
             throw failure("secondary was not refused while writers were open: " + demoted, null);
         }
-        if (demoted.done() && to.up()) {
-            promote(to, false);
+        if (!demoted.done() || !to.up()) {
+            return;
         }
+        // An operator waits for the peer to see the demotion; STATE follows every DATA sent before it.
+        for (int wait = 0; wait < 10 && to.up() && to.status().peerRole() == Role.PRIMARY; wait++) {
+            runFor(5 * MS);
+        }
+        if (!to.up()) {
+            return;
+        }
+        boolean sawDemotion = to.status().connection() == ConnectionState.CONNECTED
+                && to.status().peerRole() == Role.SECONDARY;
+        if (!sawDemotion && protocol != ReplicationProtocol.C) {
+            model.invalidate("switchover under protocol " + protocol + " before the new Primary saw the demotion");
+        }
+        promote(to, false);
     }
 
     /** Promotes the Secondary while a partition hides the Primary: a split brain in the making. */
@@ -394,8 +415,13 @@ final class Simulation implements SimNode.Observer {
         if (otherPrimary) {
             model.invalidate("two Primaries");
         }
-        if (other.up() && uniqueWrites[other.index()] > 0 && node.status().connection() != ConnectionState.CONNECTED) {
+        boolean apart = node.status().connection() != ConnectionState.CONNECTED;
+        if (other.up() && uniqueWrites[other.index()] > 0 && apart) {
             model.invalidate("promoted while the peer held unreplicated writes: split brain");
+        }
+        if (apart && protocol != ReplicationProtocol.C) {
+            model.invalidate("promoted while apart under protocol " + protocol
+                    + ": writes the old Primary acknowledged may not have arrived");
         }
     }
 
@@ -425,6 +451,7 @@ final class Simulation implements SimNode.Observer {
     long flush(int node) {
         long id = nextRequestId++;
         outstanding.put(id, new Pending(node, FrontRequest.Kind.FLUSH, 0, new long[0], new long[0]));
+        promiseDurability(id, nodes[node]);
         nodes[node].request(FrontRequest.flush(id));
         return id;
     }
@@ -464,6 +491,10 @@ final class Simulation implements SimNode.Observer {
             throw failure(node.name() + " completed unknown request " + requestId, null);
         }
         completions.put(requestId, errno);
+        FlushPromise promise = flushPromises.remove(requestId);
+        if (promise != null && errno == Errno.OK) {
+            checkFlushDurable(node, promise);
+        }
         if (pending.kind() == FrontRequest.Kind.FLUSH || errno != Errno.OK) {
             return;
         }
@@ -473,6 +504,12 @@ final class Simulation implements SimNode.Observer {
                 && status.peerDisk() != DiskState.FAILED;
         if (!replicated) {
             uniqueWrites[node.index()]++;
+        }
+        SimNode other = nodes[1 - node.index()];
+        if (other.up() && other.status().role() == Role.PRIMARY) {
+            // Written by a node demoted with writes in flight while the other was promoted: if the
+            // link is down as well, both generations diverge (a split brain the core must detect).
+            model.invalidate(node.name() + " acknowledged a write while " + other.name() + " was Primary");
         }
         for (int i = 0; i < pending.versions().length; i++) {
             model.acknowledged(pending.firstBlock() + i, pending.versions()[i], pending.values()[i]);
@@ -513,6 +550,49 @@ final class Simulation implements SimNode.Observer {
     }
 
     // ---------------------------------------------------------------- invariants
+
+    private void promiseDurability(long requestId, SimNode node) {
+        if (!model.valid()) {
+            return;
+        }
+        flushPromises.put(requestId, new FlushPromise(model.ackedVersions(), model.ackedValues(),
+                node.connectionId(), replicatingToUpToDatePeer(node.status())));
+    }
+
+    private static boolean replicatingToUpToDatePeer(CoreStatus status) {
+        return status.connection() == ConnectionState.CONNECTED && status.replication() == ReplicationState.ESTABLISHED
+                && status.peerDisk() == DiskState.UP_TO_DATE;
+    }
+
+    /**
+     * A completed FLUSH: every write acknowledged before it was issued is durable on this disk,
+     * and on the peer's if the connection stayed up and in sync throughout.
+     */
+    private void checkFlushDurable(SimNode node, FlushPromise promise) {
+        if (!model.valid()) {
+            return;
+        }
+        SimNode peer = nodes[1 - node.index()];
+        boolean peerToo = promise.replicating() && peer.up() && node.connectionId() == promise.connectionId()
+                && replicatingToUpToDatePeer(node.status());
+        for (int block = 0; block < blocks; block++) {
+            checkDurable(node, block, promise);
+            if (peerToo) {
+                checkDurable(peer, block, promise);
+            }
+        }
+    }
+
+    private void checkDurable(SimNode node, int block, FlushPromise promise) {
+        long value = BlockPattern.versionOf(node.disk().durableBlock(block), block);
+        boolean same = value == promise.values()[block];
+        boolean newer = value > 0 && value >= promise.versions()[block];
+        boolean zeroedSince = value == 0 && (model.allows(block, 0) || model.zeroedAfter(block, promise.versions()[block]));
+        if (!same && !newer && !zeroedSince) {
+            throw failure("flush broke its promise: block " + block + " on " + node.name() + " is durably "
+                    + value + " but " + promise.values()[block] + " was acknowledged before the flush", null);
+        }
+    }
 
     void checkEveryStep() {
         int primaries = 0;
