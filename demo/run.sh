@@ -1,88 +1,127 @@
 #!/usr/bin/env bash
-# The demo: builds repl, starts an agent serving a volume kept on a plain file, writes data
-# through NBD with a real client, stops and restarts the agent, and reads it all back.
-# Needs root only to install missing packages (libnbd-bin) with apt-get.
+# The demo: two nodes on one machine, each with a plain file as its disk, mirroring one
+# resource. Initial sync, writes through NBD on the Primary, the Primary's agent killed with
+# SIGKILL, the Secondary promoted, every byte read back from it, then the old Primary
+# returns and catches up. Needs root only to install missing packages with apt-get.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 work="${REPL_DEMO_DIR:-/tmp/repl-demo}"
+port_alpha="${REPL_DEMO_PORT_ALPHA:-17788}"
+port_beta="${REPL_DEMO_PORT_BETA:-17789}"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nbdinfo || ! need nbdcopy; then
-  say "installing libnbd-bin (nbdinfo, nbdcopy)"
+missing=()
+need nbdcopy || missing+=(libnbd-bin)
+need java || missing+=(openjdk-17-jdk-headless)
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends libnbd-bin
-fi
-if ! need java; then
-  say "installing a Java 17 runtime"
-  apt-get update -q && apt-get install -y -q --no-install-recommends openjdk-17-jdk-headless
+  apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 say "building (./mvnw -q -DskipTests package)"
 ./mvnw -B -q -DskipTests package
 
-agent_pid=""
+declare -A pid=()
 cleanup() {
-  if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-    kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
-  fi
+  for n in "${!pid[@]}"; do
+    kill "${pid[$n]}" 2>/dev/null && wait "${pid[$n]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 
-rm -rf "$work"; mkdir -p "$work/conf"
-truncate -s 132M "$work/alpha-disk.img"
-cat > "$work/conf/r0.toml" <<TOML
-# A standalone volume: one node, its data on a plain file, metadata at the file's tail.
+rm -rf "$work"; mkdir -p "$work"
+for n in alpha beta; do
+  mkdir -p "$work/$n"
+  truncate -s 256M "$work/$n/disk.img"
+done
+for n in alpha beta; do
+  # The same file on both nodes, as in production.
+  cat > "$work/$n/r0.toml" <<TOML
+protocol = "C"
+[net]
+shared-secret = "demo-secret"
+connect-retry = "500ms"
 [node.alpha]
-disk = "$work/alpha-disk.img"
-nbd-socket = "$work/r0.nbd"
+address = "127.0.0.1:$port_alpha"
+disk = "$work/alpha/disk.img"
+nbd-socket = "$work/alpha/r0.nbd"
+[node.beta]
+address = "127.0.0.1:$port_beta"
+disk = "$work/beta/disk.img"
+nbd-socket = "$work/beta/r0.nbd"
 TOML
-ctl() { bin/replctl --control-socket "$work/ctl.sock" "$@"; }
+done
+
+ctl() { local n=$1; shift; bin/replctl --control-socket "$work/$n/ctl.sock" "$@"; }
 start_agent() {
-  bin/repl-agent --config-dir "$work/conf" --node alpha --control-socket "$work/ctl.sock" \
-    --state-dir "$work/state" >>"$work/agent.log" 2>&1 &
-  agent_pid=$!
+  local n=$1
+  bin/repl-agent --config-dir "$work/$n" --node "$n" --control-socket "$work/$n/ctl.sock" \
+    --state-dir "$work/$n/state" >>"$work/$n/agent.log" 2>&1 &
+  pid[$n]=$!
   for _ in $(seq 1 300); do
-    ctl status >/dev/null 2>&1 && return 0
-    kill -0 "$agent_pid" 2>/dev/null || { cat "$work/agent.log"; echo "agent failed to start" >&2; exit 1; }
+    ctl "$n" status >/dev/null 2>&1 && return 0
+    kill -0 "${pid[$n]}" 2>/dev/null || { cat "$work/$n/agent.log"; echo "agent $n failed to start" >&2; exit 1; }
     sleep 0.1
   done
-  echo "agent did not answer" >&2; exit 1
+  echo "agent $n did not answer" >&2; exit 1
 }
+uri() { echo "nbd+unix:///r0?socket=$work/$1/r0.nbd"; }
 
-say "starting the agent (log: $work/agent.log)"
-start_agent
-ctl status || true
+say "starting two agents, alpha and beta (logs: $work/*/agent.log)"
+start_agent alpha
+start_agent beta
 
-say "the new disk has no metadata yet: create it, then bring the resource up"
-ctl create-md r0 | head -8
-ctl up r0
-uri="nbd+unix:///r0?socket=$work/r0.nbd"
+say "new disks: create metadata on both, bring r0 up, wait for the peers to connect"
+for n in alpha beta; do ctl "$n" create-md r0 >/dev/null; ctl "$n" up r0 >/dev/null; done
+ctl alpha wait-connect r0 --timeout 60
+ctl alpha status r0
 
-say "what an NBD client sees: nbdinfo $uri"
-nbdinfo "$uri" | sed -n '1,12p'
+say "alpha becomes Primary (--force: neither disk has data yet) and fully syncs beta"
+ctl alpha primary --force r0 >/dev/null
+ctl beta wait-sync r0 --timeout 300
+ctl alpha status r0
 
-size=$(nbdinfo --size "$uri")
-say "writing $size bytes of random data (the whole volume) through NBD with nbdcopy"
+size=$(nbdinfo --size "$(uri alpha)")
+say "writing $size bytes of random data through alpha's NBD export"
 head -c "$size" /dev/urandom > "$work/payload.bin"
-nbdcopy --flush "$work/payload.bin" "$uri"
+nbdcopy --flush "$work/payload.bin" "$(uri alpha)"
 want=$(sha256sum < "$work/payload.bin" | cut -d' ' -f1)
+echo "written  $want"
 
-say "reading it back through NBD"
-nbdcopy "$uri" - | sha256sum | cut -d' ' -f1 > "$work/got1"
-echo "sent     $want"; echo "received $(cat "$work/got1")"
-[ "$(cat "$work/got1")" = "$want" ] || { echo "MISMATCH" >&2; exit 1; }
+say "beta, the Secondary, serves read-only meanwhile"
+nbdinfo "$(uri beta)" | grep -E 'is_read_only'
 
-say "stopping the agent (SIGTERM: it flushes and releases the disk) and starting it again"
-kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
-start_agent
-ctl status --json | head -20
+say "SIGKILL to alpha's agent: the Primary is gone without a word"
+kill -9 "${pid[alpha]}"; wait "${pid[alpha]}" 2>/dev/null || true; unset 'pid[alpha]'
+for _ in $(seq 1 100); do
+  ctl beta status --json r0 | grep -q '"connection" : "Connected"' || break
+  sleep 0.1
+done
+ctl beta status r0
 
-say "reading the data back after the restart"
-got=$(nbdcopy "$uri" - | sha256sum | cut -d' ' -f1)
-echo "after restart $got"
-[ "$got" = "$want" ] || { echo "MISMATCH after restart" >&2; exit 1; }
+say "promote beta (no --force needed: its data is UpToDate) and read everything back"
+ctl beta primary r0 >/dev/null
+ctl beta status r0
+got=$(nbdcopy "$(uri beta)" - | sha256sum | cut -d' ' -f1)
+echo "written  $want"
+echo "on beta  $got"
+[ "$got" = "$want" ] || { echo "MISMATCH: acknowledged data lost" >&2; exit 1; }
 
-say "demo done: every byte written through NBD came back, before and after a restart"
+say "writes go on at beta; alpha comes back, finds beta newer, and resyncs only what changed"
+head -c 4M /dev/urandom > "$work/more.bin"
+nbdcopy --flush "$work/more.bin" "$(uri beta)"
+start_agent alpha
+ctl alpha wait-sync r0 --timeout 300
+ctl alpha status r0
+data=$(ctl beta status --json r0 | sed -n 's/.*"sizeBytes" : \([0-9]*\).*/\1/p')
+ha=$(head -c "$data" "$work/alpha/disk.img" | sha256sum | cut -d' ' -f1)
+hb=$(head -c "$data" "$work/beta/disk.img" | sha256sum | cut -d' ' -f1)
+echo "alpha's disk $ha"
+echo "beta's disk  $hb"
+[ "$ha" = "$hb" ] || { echo "MISMATCH between the replicas" >&2; exit 1; }
+
+say "demo done: nothing acknowledged was lost, and the replicas are identical again"
