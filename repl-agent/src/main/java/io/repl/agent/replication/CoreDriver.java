@@ -311,37 +311,48 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     }
 
     // ---- PeerLink.Listener: called on the link's loop, which is the core's loop. ----
+    //
+    // The link may call back synchronously from inside a core action (closing a session ends
+    // it at once), so every callback is queued and runs as an event of its own; the queue is
+    // FIFO on this one loop, so messages and the end of a session keep their order.
 
     @Override
     public void onConnected(PeerSession s, HandshakeResult r) {
-        if (closed || core.status().connection() != ConnectionState.CONNECTING) {
-            s.close("the resource does not want a connection now");
-            return;
-        }
-        session = s;
-        core.onPeerConnected(r.peerNode(), peerNodeId, now());
-        publish();
+        loop.execute(() -> {
+            if (closed || core.status().connection() != ConnectionState.CONNECTING) {
+                s.close("the resource does not want a connection now");
+                return;
+            }
+            session = s;
+            core.onPeerConnected(r.peerNode(), peerNodeId, now());
+            publish();
+        });
     }
 
     @Override
     public void onMessage(PeerSession s, Message m) {
-        if (s == session && !closed) {
-            core.onPeerMessage(m, now());
-            publish();
-        }
+        loop.execute(() -> {
+            if (s == session && !closed) {
+                core.onPeerMessage(m, now());
+                publish();
+            }
+        });
     }
 
     @Override
     public void onDisconnected(PeerSession s, String reason) {
-        if (s != session) {
-            return;
-        }
-        session = null;
-        if (!closed) {
-            LOG.log(System.Logger.Level.INFO, name + ": peer connection ended: " + reason);
-            core.onPeerDisconnected(now());
-            publish();
-        }
+        loop.execute(() -> {
+            if (s != session) {
+                return;
+            }
+            session = null;
+            if (!closed) {
+                LOG.log(System.Logger.Level.INFO, name + ": peer connection ended: " + reason);
+                core.onPeerDisconnected(now());
+                publish();
+                followConnection(core.status());
+            }
+        });
     }
 
     /**

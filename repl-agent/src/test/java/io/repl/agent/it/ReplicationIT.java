@@ -106,4 +106,31 @@ class ReplicationIT {
             assertEquals(p.dataHash(p.alpha, data), p.dataHash(p.beta, data));
         }
     }
+
+    @Test
+    void twoPrimariesWhileApartIsASplitBrainThatIsDetectedAndNeverMerged() throws Exception {
+        try (PairFixture p = new PairFixture(dir, DISK, "C").startConnected().initialSync()) {
+            p.alpha.ctl("disconnect", "r0").ok();
+            p.beta.ctl("disconnect", "r0").ok();
+            NbdClientsIT.waitFor(() -> "StandAlone".equals(p.status(p.alpha).path("connection").asText())
+                    && "StandAlone".equals(p.status(p.beta).path("connection").asText()), "both StandAlone");
+            p.beta.ctl("primary", "r0").ok();
+            Cmd.run("qemu-io", "-f", "raw", p.uri(p.alpha), "-c", "write -P 0xaa 0 64k").ok();
+            Cmd.run("qemu-io", "-f", "raw", p.uri(p.beta), "-c", "write -P 0xbb 0 64k").ok();
+            p.alpha.ctl("connect", "r0").ok();
+            p.beta.ctl("connect", "r0").ok();
+            NbdClientsIT.waitFor(() -> p.alpha.log().toLowerCase().contains("split")
+                    && p.beta.log().toLowerCase().contains("split"), "both nodes to report the split brain");
+            NbdClientsIT.waitFor(() -> "StandAlone".equals(p.status(p.alpha).path("connection").asText())
+                    && "StandAlone".equals(p.status(p.beta).path("connection").asText()),
+                    "both nodes to give up the connection");
+            // Nothing was merged: each side still has exactly its own write.
+            Cmd.run("qemu-io", "-f", "raw", p.uri(p.alpha), "-c", "read -P 0xaa 0 64k").ok();
+            Cmd.run("qemu-io", "-f", "raw", p.uri(p.beta), "-c", "read -P 0xbb 0 64k").ok();
+            assertTrue(!Cmd.run("qemu-io", "-f", "raw", p.uri(p.alpha), "-c", "read -P 0xaa 0 64k").out()
+                    .contains("Pattern verification failed"));
+            assertTrue(!Cmd.run("qemu-io", "-f", "raw", p.uri(p.beta), "-c", "read -P 0xbb 0 64k").out()
+                    .contains("Pattern verification failed"));
+        }
+    }
 }
