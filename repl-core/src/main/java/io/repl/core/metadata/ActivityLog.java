@@ -189,8 +189,10 @@ public final class ActivityLog {
 
     /** The extent holding data byte {@code offset}. */
     public long extentOf(long offset) {
-        Checks.argument(offset >= 0 && offset < dataBytes, "offset " + offset
-                + " is outside the data (0.." + dataBytes + ")");
+        if (offset < 0 || offset >= dataBytes) {
+            // Tested first: this runs for every write, and the message is rarely needed.
+            Checks.argument(false, "offset " + offset + " is outside the data (0.." + dataBytes + ")");
+        }
         return offset / extentBytes;
     }
 
@@ -239,7 +241,8 @@ public final class ActivityLog {
     }
 
     private void checkExtent(long extent) {
-        Checks.argument(extent >= 0 && extent < extentCount, "extent " + extent
-                + " is outside 0.." + (extentCount - 1));
+        if (extent < 0 || extent >= extentCount) {
+            Checks.argument(false, "extent " + extent + " is outside 0.." + (extentCount - 1));
+        }
     }
 }

@@ -304,23 +304,32 @@ public final class DirtyBitmap {
         }
     }
 
+    // The checks test before they build their message: they run on every bitmap call of the
+    // write and resync paths, where concatenating an unused message cost more than the work.
+
     private void checkRange(long offset, long length) {
-        Checks.argument(offset >= 0 && length >= 0 && length <= dataBytes - offset,
-                "range of " + length + " bytes at " + offset + " is outside the data (0.."
-                        + dataBytes + ")");
+        if (offset < 0 || length < 0 || length > dataBytes - offset) {
+            Checks.argument(false, "range of " + length + " bytes at " + offset
+                    + " is outside the data (0.." + dataBytes + ")");
+        }
     }
 
     private void checkBlockRange(long first, long end) {
-        Checks.argument(first >= 0 && first <= end && end <= blocks, "block range [" + first
-                + ", " + end + ") is outside 0.." + blocks);
+        if (first < 0 || first > end || end > blocks) {
+            Checks.argument(false, "block range [" + first + ", " + end + ") is outside 0.." + blocks);
+        }
     }
 
     private void checkBlock(long block) {
-        Checks.argument(block >= 0 && block < blocks, "block " + block + " is outside 0.."
-                + (blocks - 1));
+        if (block < 0 || block >= blocks) {
+            Checks.argument(false, "block " + block + " is outside 0.." + (blocks - 1));
+        }
     }
 
     private void checkFrom(long from) {
-        Checks.argument(from >= 0, "scan start " + from + " is negative");
+        if (from < 0) {
+            Checks.argument(false, "scan start " + from + " is negative");
+        }
     }
+
 }

@@ -2,6 +2,7 @@ package io.repl.core.metadata;
 
 import java.io.IOException;
 import java.util.Objects;
+import java.util.function.LongPredicate;
 import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 
@@ -163,6 +164,17 @@ public final class Metadata {
      * in flight; the caller retries after {@link #endWrite} of another write.
      */
     public boolean beginWrite(long offset, long length) throws IOException {
+        return beginWrite(offset, length, extent -> true);
+    }
+
+    /**
+     * {@link #beginWrite(long, long)}, but a transaction that would evict an extent is written
+     * only if {@code mayEvict} agrees for that extent. The replication core uses this to keep a
+     * block written before a power loss from leaving the log while its bytes may still sit in
+     * the data disk's volatile cache: it refuses until a data flush covered them. On refusal
+     * nothing is held and false is returned, as when the log is full.
+     */
+    public boolean beginWrite(long offset, long length, LongPredicate mayEvict) throws IOException {
         Checks.argument(length > 0 && offset >= 0 && length <= layout.dataBytes() - offset,
                 "write of " + length + " bytes at " + offset + " is outside the data");
         long first = activityLog.extentOf(offset);
@@ -172,12 +184,29 @@ public final class Metadata {
                 + superblock.alActiveMax() + " that may be hot at once");
         for (long extent = first; extent <= last; extent++) {
             AlAdmission admission = activityLog.ensureActive(extent);
+            if (admission.kind() == AlAdmission.Kind.WRITE_TRANSACTION
+                    && !evictionAllowed(admission.transaction(), mayEvict)) {
+                activityLog.abort(admission.transaction());
+                for (long taken = first; taken < extent; taken++) {
+                    activityLog.release(taken);
+                }
+                return false;
+            }
             if (admission.kind() == AlAdmission.Kind.WRITE_TRANSACTION) {
                 makeDurable(admission.transaction());
             } else if (admission.kind() != AlAdmission.Kind.READY) {
                 for (long taken = first; taken < extent; taken++) {
                     activityLog.release(taken);
                 }
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean evictionAllowed(AlTransaction transaction, LongPredicate mayEvict) {
+        for (long evicted : transaction.evictedExtents()) {
+            if (!mayEvict.test(evicted)) {
                 return false;
             }
         }

@@ -37,14 +37,25 @@ final class CoreContext {
         this.meta = meta;
         // Writes, peer writes, resync I/O and flushes are each bounded; this is their sum.
         this.io = new IoTable(actions, 2 * config.writesInFlightMax() + 4 * config.resyncWindow() + 64);
+        io.onDurable(() -> {
+            writePath.pump();
+            peerWrites.pump();
+        });
     }
 
     /** Whether a Primary's writes go to the peer now (else they are marked in the bitmap). */
     boolean peerReceivesWrites() {
-        return state.connected()
-                && (state.replication == ReplicationState.ESTABLISHED || state.replication.isSource())
-                && state.peerDisk != null && state.peerDisk != DiskState.FAILED
-                && state.peerDisk != DiskState.DISKLESS;
+        if (!state.connected()) {
+            return false;
+        }
+        if (state.replication.isSource()) {
+            // The handshake made the peer our target: it takes DATA even while the STATE saying
+            // so (Inconsistent, after Failed or UpToDate) is still on its way. A write marked
+            // here instead would be missed: the bitmaps were already exchanged.
+            return true;
+        }
+        return state.replication == ReplicationState.ESTABLISHED && state.peerDisk != null
+                && state.peerDisk != DiskState.FAILED && state.peerDisk != DiskState.DISKLESS;
     }
 
     void send(Message message) {

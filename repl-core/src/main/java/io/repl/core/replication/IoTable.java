@@ -20,6 +20,11 @@ final class IoTable {
     private final CoreActions actions;
     private final int pendingMax;
     private long nextId = 1;
+    /** Data writes completed so far, and how many of them a completed flush has covered. */
+    private long writesCompleted;
+    private long writesFlushed;
+    private boolean durabilityFlushRunning;
+    private Runnable onDurable = () -> { };
 
     IoTable(CoreActions actions, int pendingMax) {
         this.actions = actions;
@@ -31,11 +36,55 @@ final class IoTable {
             throw new IllegalStateException("more than " + pendingMax + " disk operations in flight");
         }
         long id = nextId++;
-        pending.put(id, completion);
+        pending.put(id, tracked(kind, completion));
         long offset = range == null ? 0 : range.offset();
         int length = range == null ? 0 : (int) range.length();
         actions.submitIo(new DiskIo(id, kind, offset, length, data, fua));
         return id;
+    }
+
+    /** Counts completed writes, and the writes each successful flush covers. */
+    private Completion tracked(DiskIo.Kind kind, Completion completion) {
+        if (kind == DiskIo.Kind.FLUSH) {
+            long covered = writesCompleted;
+            return (errno, data) -> {
+                if (errno == 0) {
+                    writesFlushed = Math.max(writesFlushed, covered);
+                }
+                completion.done(errno, data);
+            };
+        }
+        if (kind == DiskIo.Kind.WRITE || kind == DiskIo.Kind.ZERO) {
+            return (errno, data) -> {
+                writesCompleted++;
+                completion.done(errno, data);
+            };
+        }
+        return completion;
+    }
+
+    /** Whether every completed data write is durable (a flush submitted after it succeeded). */
+    boolean allWritesFlushed() {
+        return writesFlushed >= writesCompleted;
+    }
+
+    /**
+     * Asks for a data flush so the activity log may evict an extent; {@code onDurable} runs when
+     * it completed, to retry the admissions that waited.
+     */
+    void requestDurability() {
+        if (durabilityFlushRunning) {
+            return;
+        }
+        durabilityFlushRunning = true;
+        submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
+            durabilityFlushRunning = false;
+            onDurable.run();
+        });
+    }
+
+    void onDurable(Runnable action) {
+        onDurable = action;
     }
 
     void complete(long ioId, int errno, ByteBuffer data) {

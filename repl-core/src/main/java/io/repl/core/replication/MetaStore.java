@@ -70,10 +70,28 @@ final class MetaStore {
         return metadata.superblock().nodeId();
     }
 
-    /** Activity-log admission; false means "retry after a write ends". */
-    boolean beginWrite(ByteRange range) {
+    /** Whether the activity log can ever admit a write of {@code range} (it spans few enough extents). */
+    boolean admissible(ByteRange range) {
+        long first = metadata.activityLog().extentOf(range.offset());
+        long last = metadata.activityLog().extentOf(range.end() - 1);
+        return last - first < metadata.superblock().alActiveMax();
+    }
+
+    /**
+     * Activity-log admission; false means "retry after a write ends" or, when an extent would be
+     * evicted while data writes are not yet flushed, "retry after the flush {@code io} starts".
+     */
+    boolean beginWrite(ByteRange range, IoTable io) {
         try {
-            return metadata.beginWrite(range.offset(), range.length());
+            boolean[] refused = new boolean[1];
+            boolean admitted = metadata.beginWrite(range.offset(), range.length(), extent -> {
+                refused[0] = !io.allWritesFlushed();
+                return !refused[0];
+            });
+            if (refused[0]) {
+                io.requestDurability();
+            }
+            return admitted;
         } catch (IOException e) {
             throw new MetadataFailure("activity log transaction", e);
         }

@@ -70,6 +70,11 @@ final class PeerWrites {
             ctx.protocolError("DATA " + message.offset() + "+" + message.length() + " ends past the device");
             return;
         }
+        if (!ctx.meta.admissible(new ByteRange(message.offset(), message.length()))) {
+            ctx.protocolError("DATA " + message.offset() + "+" + message.length()
+                    + " spans more activity-log extents than may be hot at once");
+            return;
+        }
         if (!ctx.state.diskWritable()) {
             ctx.send(new NegativeAck(message.seq(), Errno.EIO));
             return;
@@ -137,7 +142,7 @@ final class PeerWrites {
      * crashes, blocks it received but never flushed are in a hot extent and get resynced.
      */
     private boolean admitted(Incoming write) {
-        return write.resync || ctx.meta.beginWrite(write.range);
+        return write.resync || ctx.meta.beginWrite(write.range, ctx.io);
     }
 
     private void start(Incoming write) {
@@ -179,6 +184,7 @@ final class PeerWrites {
         pump();
         checkBarriers();
         ctx.writePath.pump();
+        ctx.resyncSource.pump();
     }
 
     void onBarrier(Barrier barrier) {

@@ -9,9 +9,9 @@ import java.util.List;
 
 /**
  * The SyncSource side: reads the blocks the target asks for and sends them. A read waits for
- * application writes to the same blocks whose local part is running, and new application writes
- * to blocks being read wait for the read, so RS_DATA with old bytes never follows DATA with new
- * bytes for the same block.
+ * application writes to the same blocks whose local part is running (and for DATA from the peer
+ * still being applied), and new application writes to blocks being read wait for the read, so
+ * RS_DATA with old bytes never follows DATA with new bytes for the same block.
  */
 final class ResyncSource {
     private final CoreContext ctx;
@@ -54,7 +54,9 @@ final class ResyncSource {
         while (!pending.isEmpty() && budget-- > 0) {
             ResyncRequest head = pending.peekFirst();
             ByteRange range = new ByteRange(head.offset(), head.length());
-            if (ctx.writePath.overlapsLocal(range)) {
+            if (ctx.writePath.overlapsLocal(range) || ctx.peerWrites.overlapsPending(range)) {
+                // Writes that arrived before this request (ours, or a just-demoted peer's DATA)
+                // land first, so the block we send is at least as new as every write before it.
                 return;
             }
             pending.pollFirst();

@@ -87,7 +87,7 @@ final class WritePath {
                 && offset + length <= ctx.meta.dataBytes();
         boolean dataMatches = request.kind() != FrontRequest.Kind.WRITE
                 || request.data() != null && request.data().remaining() == length;
-        return aligned && inside && dataMatches ? Errno.OK : Errno.EINVAL;
+        return aligned && inside && dataMatches && ctx.meta.admissible(request.range()) ? Errno.OK : Errno.EINVAL;
     }
 
     /** Admits waiting writes in order while the head can go; a blocked head blocks the rest. */
@@ -122,7 +122,7 @@ final class WritePath {
         if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range) || ctx.peerWrites.overlapsPending(range)) {
             return false;
         }
-        if (!ctx.meta.beginWrite(range)) {
+        if (!ctx.meta.beginWrite(range, ctx.io)) {
             // Hot extents are pinned by unretired writes: a barrier lets the peer retire them.
             closeEpoch(false);
             return false;
@@ -187,6 +187,7 @@ final class WritePath {
                     + " failed with errno " + errno + "; reconnecting to resync it", false);
         }
         ctx.resyncSource.pump();
+        ctx.peerWrites.pump();
         pump();
     }
 

@@ -59,6 +59,20 @@ final class BlockPattern {
         return version;
     }
 
+    /**
+     * The version in a block's header only (no check of the filler): cheap, for checks that run
+     * on every flush. {@link #GARBAGE} if the header names another block.
+     */
+    static long headerVersion(byte[] bytes, long block) {
+        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        long storedBlock = in.getLong();
+        long version = in.getLong();
+        if (storedBlock == 0 && version == 0) {
+            return 0;
+        }
+        return storedBlock == block && version > 0 ? version : GARBAGE;
+    }
+
     private static long filler(long block, long version) {
         long x = block * 0x9E3779B97F4A7C15L ^ version * 0xC2B2AE3D27D4EB4FL;
         return x ^ (x >>> 29);

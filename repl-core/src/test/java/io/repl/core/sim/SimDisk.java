@@ -23,9 +23,15 @@ final class SimDisk {
     private final long[] currentStamp;
     private final long[] durableStamp;
     private long stamps;
+    /** A 64-bit hash per block, so the per-step checks compare longs instead of 4 KiB blocks. */
+    private final long[] currentHash;
+    private final long[] durableHash;
+    private static final long ZERO_HASH = hash(ZEROS);
+    /** Marks a hash not computed yet: hashing every write would dominate the run time. */
+    private static final long UNHASHED = 0;
 
     /** The blocks a flush will make durable, with their bytes (and stamps) at submission. */
-    record FlushSnapshot(int[] blocks, byte[][] contents, long[] stamps) {
+    record FlushSnapshot(int[] blocks, byte[][] contents, long[] stamps, long[] hashes) {
     }
 
     SimDisk(long dataBytes) {
@@ -34,6 +40,20 @@ final class SimDisk {
         this.durable = new byte[blocks][];
         this.currentStamp = new long[blocks];
         this.durableStamp = new long[blocks];
+        this.currentHash = new long[blocks];
+        this.durableHash = new long[blocks];
+        java.util.Arrays.fill(currentHash, ZERO_HASH);
+        java.util.Arrays.fill(durableHash, ZERO_HASH);
+    }
+
+    static long hash(byte[] bytes) {
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+        long h = 0xcbf29ce484222325L;
+        while (in.remaining() >= Long.BYTES) {
+            h = (h ^ in.getLong()) * 0x100000001b3L;
+            h ^= h >>> 29;
+        }
+        return h;
     }
 
     int blocks() {
@@ -51,9 +71,11 @@ final class SimDisk {
             in.get(next, within, n);
             current[block] = next;
             currentStamp[block] = ++stamps;
+            currentHash[block] = UNHASHED;
             if (fua) {
                 durable[block] = next;
                 durableStamp[block] = currentStamp[block];
+                durableHash[block] = currentHash[block];
                 cached.remove(block);
             } else {
                 cached.add(block);
@@ -83,14 +105,16 @@ final class SimDisk {
         int[] which = new int[cached.size()];
         byte[][] contents = new byte[which.length][];
         long[] at = new long[which.length];
+        long[] hashes = new long[which.length];
         int i = 0;
         for (int block : cached) {
             which[i] = block;
             contents[i] = current[block];
             at[i] = currentStamp[block];
+            hashes[i] = currentHash[block];
             i++;
         }
-        return new FlushSnapshot(which, contents, at);
+        return new FlushSnapshot(which, contents, at, hashes);
     }
 
     void applyFlush(FlushSnapshot snapshot) {
@@ -102,6 +126,7 @@ final class SimDisk {
             }
             durable[block] = snapshot.contents()[i];
             durableStamp[block] = snapshot.stamps()[i];
+            durableHash[block] = snapshot.hashes()[i];
             if (current[block] == snapshot.contents()[i]) {
                 cached.remove(block);
             }
@@ -115,6 +140,7 @@ final class SimDisk {
             if (fate == 0) {
                 durable[block] = current[block];
                 durableStamp[block] = currentStamp[block];
+                durableHash[block] = currentHash[block];
             } else if (fate == 2) {
                 byte[] torn = block(durable, block).clone();
                 for (int sector = 0; sector < BlockPattern.BLOCK_BYTES / SECTOR_BYTES; sector++) {
@@ -124,11 +150,13 @@ final class SimDisk {
                     }
                 }
                 durable[block] = torn;
+                durableHash[block] = UNHASHED;
             }
         }
         cached.clear();
         System.arraycopy(durable, 0, current, 0, blocks);
         System.arraycopy(durableStamp, 0, currentStamp, 0, blocks);
+        System.arraycopy(durableHash, 0, currentHash, 0, blocks);
     }
 
     /** The block as it would be after a power loss that keeps nothing cached. */
@@ -150,6 +178,7 @@ final class SimDisk {
         return Arrays.equals(block(block), other.block(block));
     }
 
+    /** Blocks whose bytes differ, compared byte by byte (for the final check). */
     List<Integer> differingBlocks(SimDisk other) {
         List<Integer> differing = new ArrayList<>();
         for (int block = 0; block < blocks; block++) {
@@ -158,5 +187,24 @@ final class SimDisk {
             }
         }
         return differing;
+    }
+
+    /** Blocks whose hashes differ: the cheap per-step comparison. */
+    List<Integer> differingBlocksByHash(SimDisk other) {
+        List<Integer> differing = new ArrayList<>();
+        for (int block = 0; block < blocks; block++) {
+            if (currentHash(block) != other.currentHash(block)) {
+                differing.add(block);
+            }
+        }
+        return differing;
+    }
+
+    private long currentHash(int block) {
+        if (currentHash[block] == UNHASHED) {
+            long h = hash(block(block));
+            currentHash[block] = h == UNHASHED ? 1 : h;
+        }
+        return currentHash[block];
     }
 }

@@ -77,8 +77,18 @@ final class SimNode implements CoreActions {
         this.metaDevice = new SimMetaDevice(layout.areaBlocks());
         this.writeErrorRate = writeErrorRate;
         this.observer = observer;
+        createMetadata();
+    }
+
+    /**
+     * create-md, with a small activity log (1 MiB extents, two to four hot) so that the
+     * simulator's small volumes still evict extents.
+     */
+    private void createMetadata() {
         try {
-            Metadata.create(metaDevice, layout, index, name, random);
+            Metadata created = Metadata.create(metaDevice, layout, index, name, random);
+            int activeMax = 2 + random.nextInt(3);
+            created.updateSuperblock(s -> s.withActivityLog(1 << 20, activeMax));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -164,11 +174,7 @@ final class SimNode implements CoreActions {
         incarnation++;
         core = null;
         network.crashed(index, true);
-        try {
-            Metadata.create(metaDevice, layout, index, name, random);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        createMetadata();
         note("create-md");
         unrelatedSeen = false;
         boot();
@@ -342,7 +348,8 @@ final class SimNode implements CoreActions {
         if (log.size() >= LOG_LINES) {
             log.pollFirst();
         }
-        log.addLast(String.format("%10.3f ms %s %s", events.now() / 1e6, name, line));
+        long micros = events.now() / 1000;
+        log.addLast(micros / 1000 + "." + (micros % 1000 + 1000 + "").substring(1) + " ms " + name + " " + line);
     }
 
     String recentLog() {

@@ -584,7 +584,10 @@ final class Simulation implements SimNode.Observer {
     }
 
     private void checkDurable(SimNode node, int block, FlushPromise promise) {
-        long value = BlockPattern.versionOf(node.disk().durableBlock(block), block);
+        if (promise.versions()[block] == 0) {
+            return;
+        }
+        long value = BlockPattern.headerVersion(node.disk().durableBlock(block), block);
         boolean same = value == promise.values()[block];
         boolean newer = value > 0 && value >= promise.versions()[block];
         boolean zeroedSince = value == 0 && (model.allows(block, 0) || model.zeroedAfter(block, promise.versions()[block]));
@@ -624,7 +627,7 @@ final class Simulation implements SimNode.Observer {
                 || nodes[1].status().connection() == ConnectionState.CONNECTED) {
             return;
         }
-        for (int block : nodes[0].disk().differingBlocks(nodes[1].disk())) {
+        for (int block : nodes[0].disk().differingBlocksByHash(nodes[1].disk())) {
             boolean marked = nodes[0].metadata().bitmap().isDirty(block) || nodes[1].metadata().bitmap().isDirty(block);
             if (!marked) {
                 throw failure("block " + block + " differs between the nodes but neither bitmap has it", null);
@@ -670,7 +673,9 @@ final class Simulation implements SimNode.Observer {
                 }
             }
         }
-        model.rebase(nodes[0].disk());
+        if (!model.valid()) {
+            model.rebase(nodes[0].disk());
+        }
         uniqueWrites[0] = 0;
         uniqueWrites[1] = 0;
     }
