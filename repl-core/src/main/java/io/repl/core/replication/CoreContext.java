@@ -164,6 +164,7 @@ final class CoreContext {
         state.disk = DiskState.FAILED;
         meta.markInconsistent();
         hook("local-io-error", "REPL_DETAIL", why);
+        state.wantConnect = false;
         close(DisconnectReason.LOCAL_ERROR, "disk failed: " + why, true);
     }
 }

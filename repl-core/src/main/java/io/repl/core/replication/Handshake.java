@@ -150,9 +150,10 @@ final class Handshake {
         if (decision == SyncDecision.SPLIT_BRAIN && mine != theirs) {
             boolean bitmap = verdict.rule() == DecisionRule.SPLIT_BRAIN_COMMON_BITMAP;
             if (mine) {
-                return bitmap ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.FULL_SYNC_TARGET;
+                decision = bitmap ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.FULL_SYNC_TARGET;
+            } else {
+                decision = bitmap ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.FULL_SYNC_SOURCE;
             }
-            return bitmap ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.FULL_SYNC_SOURCE;
         }
         boolean selfGood = consistent(ctx.state.disk);
         boolean peerGood = consistent(state.disk());
@@ -189,9 +190,11 @@ final class Handshake {
         active = false;
         ctx.meta.shareGeneration();
         ctx.state.replication = ReplicationState.ESTABLISHED;
+        // Same generation on both: a consistent copy is current (after a restart it was only
+        // Consistent). Two Consistent copies of one generation are both current.
         boolean sameGeneration = ctx.meta.uuids().current() != 0;
-        if (sameGeneration && state.disk() == DiskState.UP_TO_DATE && consistent(ctx.state.disk)
-                && ctx.state.disk != DiskState.UP_TO_DATE) {
+        boolean peerCurrent = state.disk() == DiskState.UP_TO_DATE || state.disk() == DiskState.CONSISTENT;
+        if (sameGeneration && peerCurrent && consistent(ctx.state.disk) && ctx.state.disk != DiskState.UP_TO_DATE) {
             ctx.state.disk = DiskState.UP_TO_DATE;
             ctx.meta.markUpToDate(ctx.meta.uuids());
         }
@@ -216,6 +219,10 @@ final class Handshake {
             // On disk first: from the first resync write on, this copy is not a consistent image.
             ctx.meta.markInconsistent();
             ctx.state.disk = DiskState.INCONSISTENT;
+        } else {
+            // The target may take our generation as soon as it has our bitmap, before we even
+            // hear of it: from now on a write of ours while apart needs a new generation.
+            ctx.meta.shareGeneration();
         }
         pending = decision;
         bitmaps.send();
@@ -247,6 +254,10 @@ final class Handshake {
             ctx.resyncTarget.start(UuidMessages.fromMessage(peerUuids));
         } else {
             ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_S : ReplicationState.SYNC_SOURCE;
+            if (ctx.state.disk == DiskState.CONSISTENT) {
+                // The handshake showed our copy is the newer one.
+                ctx.state.disk = DiskState.UP_TO_DATE;
+            }
             // The target takes our generation when it finishes, possibly before we hear of it.
             ctx.meta.shareGeneration();
             ctx.resyncSource.start(ctx.state.peerDisk == DiskState.UP_TO_DATE);
@@ -263,9 +274,5 @@ final class Handshake {
     static boolean isClearBitmapAnnouncement(io.repl.protocol.GenerationUuids uuids) {
         return uuids.bitmap() == 0 && uuids.has(io.repl.protocol.GenerationUuids.CONSISTENT)
                 && uuids.outOfSyncBlocks() == 0;
-    }
-
-    GenerationUuids peerUuidsOrNull() {
-        return peerUuids == null ? null : UuidMessages.fromMessage(peerUuids);
     }
 }

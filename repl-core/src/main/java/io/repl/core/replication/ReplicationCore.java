@@ -55,12 +55,16 @@ public final class ReplicationCore {
         ctx.state.connection = config.connectOnStart() ? ConnectionState.CONNECTING : ConnectionState.STAND_ALONE;
     }
 
-    /** UpToDate if the copy was current when last written, Outdated if only consistent. */
+    /**
+     * A node that starts does not know whether its peer moved on while it was down: a consistent
+     * copy is Consistent (Outdated if it knew it was behind) until a handshake shows it current.
+     * Promoting it before that takes --force.
+     */
     private static DiskState diskFromMetadata(MetaStore meta) {
         if (!meta.has(SuperblockFlag.CONSISTENT) || meta.uuids().current() == 0) {
             return DiskState.INCONSISTENT;
         }
-        return meta.has(SuperblockFlag.WAS_UP_TO_DATE) ? DiskState.UP_TO_DATE : DiskState.OUTDATED;
+        return meta.has(SuperblockFlag.WAS_UP_TO_DATE) ? DiskState.CONSISTENT : DiskState.OUTDATED;
     }
 
     /** The first event: arms the timer and publishes the initial state. A node starts Secondary. */

@@ -142,6 +142,9 @@ final class Roles {
             return CommandResult.refused("the connection is " + ctx.state.connection.displayName(),
                     "disconnect first to change how it connects");
         }
+        if (ctx.state.disk == DiskState.FAILED) {
+            return CommandResult.refused("the local disk failed", "replace or re-attach the disk (down, up)");
+        }
         if (discardMyData && ctx.state.role == Role.PRIMARY) {
             return CommandResult.refused("a Primary cannot discard its data", "demote it first");
         }

@@ -399,10 +399,6 @@ final class WritePath {
         return false;
     }
 
-    int unretiredCount() {
-        return unretired.size();
-    }
-
     boolean idle() {
         return unretired.isEmpty() && waiting.isEmpty() && flushes.isEmpty();
     }

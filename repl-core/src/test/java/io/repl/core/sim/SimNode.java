@@ -145,6 +145,20 @@ final class SimNode implements CoreActions {
         core.start(events.now());
     }
 
+    /**
+     * down + up of the agent (no power loss): how an operator re-attaches a failed disk. The
+     * activity log is replayed since the stop was not clean.
+     */
+    void restartProcess() {
+        up = false;
+        incarnation++;
+        core = null;
+        stalledIo.clear();
+        network.crashed(index, true);
+        note("restart");
+        boot();
+    }
+
     /** Power loss: the core and everything in flight vanish; caches are lost or torn. */
     void crash(boolean resetSeen) {
         up = false;

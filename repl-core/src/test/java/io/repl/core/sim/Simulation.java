@@ -382,7 +382,9 @@ final class Simulation implements SimNode.Observer {
 
     private void invalidateSecondary() {
         for (SimNode node : nodes) {
-            if (node.up() && node.status().role() == Role.SECONDARY
+            SimNode other = nodes[1 - node.index()];
+            boolean otherGood = other.up() && other.status().disk() == DiskState.UP_TO_DATE;
+            if (otherGood && node.up() && node.status().role() == Role.SECONDARY
                     && node.status().replication() == ReplicationState.ESTABLISHED) {
                 if (node.command(new Command.Invalidate()).done()) {
                     discarding[node.index()] = true;
@@ -693,6 +695,22 @@ final class Simulation implements SimNode.Observer {
     }
 
     private void resolveStandAlone() {
+        for (SimNode node : nodes) {
+            if (node.status().disk() == DiskState.FAILED) {
+                forgetOutstanding(node.index());
+                node.restartProcess();
+            }
+        }
+        boolean noGoodData = true;
+        for (SimNode node : nodes) {
+            noGoodData &= node.status().disk() != DiskState.UP_TO_DATE;
+        }
+        if (noGoodData && nodes[0].status().replication() == ReplicationState.ESTABLISHED) {
+            // Both copies were thrown away (invalidate on both sides of a partition): the
+            // operator picks one and forces it.
+            model.invalidate("both copies invalidated; alpha forced");
+            nodes[0].command(new Command.Primary(true));
+        }
         for (SimNode node : nodes) {
             ReplicationState replication = node.status().replication();
             if (replication == ReplicationState.PAUSED_SYNC_S || replication == ReplicationState.PAUSED_SYNC_T) {
