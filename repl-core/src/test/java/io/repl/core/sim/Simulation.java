@@ -31,11 +31,6 @@ final class Simulation implements SimNode.Observer {
     private record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
     }
 
-    /** What a flush promises: the writes acknowledged before it was issued, durable on both copies. */
-    private record FlushPromise(long[] versions, long[] values, long connectionId, boolean replicating) {
-    }
-
-    private final TreeMap<Long, FlushPromise> flushPromises = new TreeMap<>();
 
     final long seed;
     private final SplittableRandom random;
@@ -46,13 +41,11 @@ final class Simulation implements SimNode.Observer {
     private final int blocks;
     private final int steps;
     private final DataModel model;
+    private final Invariants invariants;
     private final TreeMap<Long, Pending> outstanding = new TreeMap<>();
     /** Completed requests and their errno, for scripted tests. */
     private final TreeMap<Long, Integer> completions = new TreeMap<>();
-    private final int[] uniqueWrites = new int[2];
-    private final boolean[] discarding = new boolean[2];
     private final boolean[] splitBrainSeen = new boolean[2];
-    private final ReplicationState[] lastReplication = {ReplicationState.OFF, ReplicationState.OFF};
     private long nextRequestId = 1;
     private long nextVersion = 1;
     private int step;
@@ -100,6 +93,7 @@ final class Simulation implements SimNode.Observer {
         this.blocks = (int) (options.dataBytes() / BlockPattern.BLOCK_BYTES);
         this.steps = 150 + random.nextInt(250);
         this.model = new DataModel(blocks);
+        this.invariants = new Invariants(this, nodes, model, protocol, blocks);
         this.network = new SimNetwork(events, random.split(), 1 + random.nextLong(2 * MS));
         CoreConfig config = simConfig(protocol, random.nextInt(4) + 2);
         for (int i = 0; i < 2; i++) {
@@ -136,7 +130,7 @@ final class Simulation implements SimNode.Observer {
             setUp();
             for (step = 1; step <= steps; step++) {
                 randomStep();
-                checkEveryStep();
+                invariants.checkEveryStep(outstanding.isEmpty());
             }
             step = steps + 1;
             heal();
@@ -238,7 +232,7 @@ final class Simulation implements SimNode.Observer {
         }
         long id = nextRequestId++;
         outstanding.put(id, new Pending(node.index(), FrontRequest.Kind.FLUSH, 0, new long[0], new long[0]));
-        promiseDurability(id, node);
+        invariants.promiseDurability(id, node);
         node.request(FrontRequest.flush(id));
     }
 
@@ -267,7 +261,7 @@ final class Simulation implements SimNode.Observer {
             return;
         }
         SimNode survivor = nodes[1 - victim.index()];
-        checkSurvivorHoldsAcknowledgedWrites(victim, survivor);
+        invariants.checkSurvivorHoldsAcknowledgedWrites(victim, survivor);
         forgetOutstanding(victim.index());
         victim.crash(random.nextBoolean());
         stats.crashes++;
@@ -288,7 +282,7 @@ final class Simulation implements SimNode.Observer {
         CoreStatus status = survivor.status();
         boolean promotable = status.disk() == DiskState.UP_TO_DATE && status.role() == Role.SECONDARY
                 && status.connection() != ConnectionState.CONNECTED;
-        if (promotable && uniqueWrites[victim.index()] > 0) {
+        if (promotable && invariants.uniqueWrites[victim.index()] > 0) {
             model.invalidate("failover while the crashed Primary held writes the survivor lacked: split brain");
         }
         if (promotable && survivor.command(new Command.Primary(false)).done()) {
@@ -300,30 +294,9 @@ final class Simulation implements SimNode.Observer {
         }
     }
 
-    /**
-     * Under protocol C, a Secondary that the Primary saw UpToDate and Established holds every
-     * write the Primary acknowledged (or a newer one still in flight).
-     */
-    private void checkSurvivorHoldsAcknowledgedWrites(SimNode primary, SimNode secondary) {
-        CoreStatus seen = primary.status();
-        boolean replicating = seen.connection() == ConnectionState.CONNECTED
-                && seen.replication() == ReplicationState.ESTABLISHED && seen.peerDisk() == DiskState.UP_TO_DATE;
-        if (protocol != ReplicationProtocol.C || !model.valid() || !replicating
-                || secondary.status().disk() != DiskState.UP_TO_DATE) {
-            return;
-        }
-        for (int block = 0; block < blocks; block++) {
-            long value = BlockPattern.versionOf(secondary.disk().block(block), block);
-            if (!model.allows(block, value)) {
-                throw failure("acknowledged write lost: after the Primary " + primary.name() + " crashed, block "
-                        + block + " on " + secondary.name() + " holds " + value + " but " + model.acked(block)
-                        + " was acknowledged", null);
-            }
-        }
-    }
 
     private void forgetOutstanding(int node) {
-        flushPromises.keySet().removeIf(id -> outstanding.containsKey(id) && outstanding.get(id).node() == node);
+        invariants.forgetFlushes(id -> outstanding.containsKey(id) && outstanding.get(id).node() == node);
         outstanding.values().removeIf(p -> p.node() == node);
     }
 
@@ -387,7 +360,7 @@ final class Simulation implements SimNode.Observer {
             if (otherGood && node.up() && node.status().role() == Role.SECONDARY
                     && node.status().replication() == ReplicationState.ESTABLISHED) {
                 if (node.command(new Command.Invalidate()).done()) {
-                    discarding[node.index()] = true;
+                    invariants.discarding[node.index()] = true;
                 }
                 return;
             }
@@ -418,7 +391,7 @@ final class Simulation implements SimNode.Observer {
             model.invalidate("two Primaries");
         }
         boolean apart = node.status().connection() != ConnectionState.CONNECTED;
-        if (other.up() && uniqueWrites[other.index()] > 0 && apart) {
+        if (other.up() && invariants.uniqueWrites[other.index()] > 0 && apart) {
             model.invalidate("promoted while the peer held unreplicated writes: split brain");
         }
         if (apart && protocol != ReplicationProtocol.C) {
@@ -453,7 +426,7 @@ final class Simulation implements SimNode.Observer {
     long flush(int node) {
         long id = nextRequestId++;
         outstanding.put(id, new Pending(node, FrontRequest.Kind.FLUSH, 0, new long[0], new long[0]));
-        promiseDurability(id, nodes[node]);
+        invariants.promiseDurability(id, nodes[node]);
         nodes[node].request(FrontRequest.flush(id));
         return id;
     }
@@ -470,7 +443,7 @@ final class Simulation implements SimNode.Observer {
 
     /** {@code connect --discard-my-data} on {@code node}: the checker then expects it to be overwritten. */
     CommandResult connectDiscardingMyData(int node) {
-        discarding[node] = true;
+        invariants.discarding[node] = true;
         model.invalidate(nodes[node].name() + " discards its changes");
         return nodes[node].command(new Command.Connect(true));
     }
@@ -493,26 +466,11 @@ final class Simulation implements SimNode.Observer {
             throw failure(node.name() + " completed unknown request " + requestId, null);
         }
         completions.put(requestId, errno);
-        FlushPromise promise = flushPromises.remove(requestId);
-        if (promise != null && errno == Errno.OK) {
-            checkFlushDurable(node, promise);
-        }
+        invariants.onFlushCompleted(node, requestId, errno);
         if (pending.kind() == FrontRequest.Kind.FLUSH || errno != Errno.OK) {
             return;
         }
-        CoreStatus status = node.status();
-        boolean replicated = status.connection() == ConnectionState.CONNECTED
-                && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource())
-                && status.peerDisk() != DiskState.FAILED;
-        if (!replicated) {
-            uniqueWrites[node.index()]++;
-        }
-        SimNode other = nodes[1 - node.index()];
-        if (other.up() && other.status().role() == Role.PRIMARY) {
-            // Written by a node demoted with writes in flight while the other was promoted: if the
-            // link is down as well, both generations diverge (a split brain the core must detect).
-            model.invalidate(node.name() + " acknowledged a write while " + other.name() + " was Primary");
-        }
+        invariants.onWriteAcknowledged(node);
         for (int i = 0; i < pending.versions().length; i++) {
             model.acknowledged(pending.firstBlock() + i, pending.versions()[i], pending.values()[i]);
         }
@@ -521,25 +479,8 @@ final class Simulation implements SimNode.Observer {
 
     @Override
     public void stateChanged(SimNode node, CoreStatus status) {
-        int i = node.index();
-        ReplicationState before = lastReplication[i];
-        lastReplication[i] = status.replication();
-        if (status.replication().isTarget() && !before.isTarget()) {
-            if (uniqueWrites[i] > 0 && !discarding[i]) {
-                throw failure("silent merge: " + node.name() + " became SyncTarget although it acknowledged "
-                        + uniqueWrites[i] + " writes its peer never received", null);
-            }
-        }
-        if (before.isTarget() && status.replication() == ReplicationState.ESTABLISHED
-                && status.disk() == DiskState.UP_TO_DATE) {
+        if (invariants.onStateChanged(node, status)) {
             stats.resyncsFinished++;
-            uniqueWrites[i] = 0;
-            uniqueWrites[1 - i] = 0;
-            discarding[i] = false;
-        }
-        if (status.replication() == ReplicationState.ESTABLISHED && before == ReplicationState.OFF
-                && uniqueWrites[0] > 0 && uniqueWrites[1] > 0) {
-            throw failure("silent merge: Established although both nodes acknowledged writes the other lacks", null);
         }
     }
 
@@ -553,89 +494,11 @@ final class Simulation implements SimNode.Observer {
 
     // ---------------------------------------------------------------- invariants
 
-    private void promiseDurability(long requestId, SimNode node) {
-        if (!model.valid()) {
-            return;
-        }
-        flushPromises.put(requestId, new FlushPromise(model.ackedVersions(), model.ackedValues(),
-                node.connectionId(), replicatingToUpToDatePeer(node.status())));
-    }
 
-    private static boolean replicatingToUpToDatePeer(CoreStatus status) {
-        return status.connection() == ConnectionState.CONNECTED && status.replication() == ReplicationState.ESTABLISHED
-                && status.peerDisk() == DiskState.UP_TO_DATE;
-    }
 
-    /**
-     * A completed FLUSH: every write acknowledged before it was issued is durable on this disk,
-     * and on the peer's if the connection stayed up and in sync throughout.
-     */
-    private void checkFlushDurable(SimNode node, FlushPromise promise) {
-        if (!model.valid()) {
-            return;
-        }
-        SimNode peer = nodes[1 - node.index()];
-        boolean peerToo = promise.replicating() && peer.up() && node.connectionId() == promise.connectionId()
-                && replicatingToUpToDatePeer(node.status());
-        for (int block = 0; block < blocks; block++) {
-            checkDurable(node, block, promise);
-            if (peerToo) {
-                checkDurable(peer, block, promise);
-            }
-        }
-    }
 
-    private void checkDurable(SimNode node, int block, FlushPromise promise) {
-        if (promise.versions()[block] == 0) {
-            return;
-        }
-        long value = BlockPattern.headerVersion(node.disk().durableBlock(block), block);
-        boolean same = value == promise.values()[block];
-        boolean newer = value > 0 && value >= promise.versions()[block];
-        boolean zeroedSince = value == 0 && (model.allows(block, 0) || model.zeroedAfter(block, promise.versions()[block]));
-        if (!same && !newer && !zeroedSince) {
-            throw failure("flush broke its promise: block " + block + " on " + node.name() + " is durably "
-                    + value + " but " + promise.values()[block] + " was acknowledged before the flush", null);
-        }
-    }
 
-    void checkEveryStep() {
-        int primaries = 0;
-        for (SimNode node : nodes) {
-            if (!node.up()) {
-                continue;
-            }
-            CoreStatus status = node.status();
-            if (status.role() == Role.PRIMARY) {
-                primaries++;
-                if (status.disk() != DiskState.UP_TO_DATE) {
-                    throw failure(node.name() + " is Primary with a " + status.disk().displayName() + " disk", null);
-                }
-            }
-        }
-        if (primaries == 2 && nodes[0].status().replication() != ReplicationState.OFF
-                && nodes[1].status().replication() != ReplicationState.OFF) {
-            throw failure("two Primaries replicating to each other", null);
-        }
-        checkBitmapCoversDifferences();
-    }
 
-    /** While apart and quiet, every block that differs is in at least one node's bitmap. */
-    private void checkBitmapCoversDifferences() {
-        if (!nodes[0].up() || !nodes[1].up() || !nodes[0].idle() || !nodes[1].idle() || !outstanding.isEmpty()) {
-            return;
-        }
-        if (nodes[0].status().connection() == ConnectionState.CONNECTED
-                || nodes[1].status().connection() == ConnectionState.CONNECTED) {
-            return;
-        }
-        for (int block : nodes[0].disk().differingBlocksByHash(nodes[1].disk())) {
-            boolean marked = nodes[0].metadata().bitmap().isDirty(block) || nodes[1].metadata().bitmap().isDirty(block);
-            if (!marked) {
-                throw failure("block " + block + " differs between the nodes but neither bitmap has it", null);
-            }
-        }
-    }
 
     /**
      * Ends all faults, restarts crashed nodes, resolves a split brain the way an operator would
@@ -659,27 +522,12 @@ final class Simulation implements SimNode.Observer {
             runFor(20 * MS);
         }
         stats.heals++;
-        List<Integer> differing = nodes[0].disk().differingBlocks(nodes[1].disk());
-        if (!differing.isEmpty()) {
-            throw failure("after healing and resync the copies differ in " + differing.size() + " blocks, first "
-                    + differing.get(0) + " (" + BlockPattern.versionOf(nodes[0].disk().block(differing.get(0)),
-                    differing.get(0)) + " vs " + BlockPattern.versionOf(nodes[1].disk().block(differing.get(0)),
-                    differing.get(0)) + ")", null);
-        }
-        if (model.valid()) {
-            for (int block = 0; block < blocks; block++) {
-                long value = BlockPattern.versionOf(nodes[0].disk().block(block), block);
-                if (value != model.acked(block) && !model.allows(block, value)) {
-                    throw failure("acknowledged write lost: block " + block + " holds " + value + " but "
-                            + model.acked(block) + " was acknowledged", null);
-                }
-            }
-        }
+        invariants.checkHealed();
         if (!model.valid()) {
             model.rebase(nodes[0].disk());
         }
-        uniqueWrites[0] = 0;
-        uniqueWrites[1] = 0;
+        invariants.uniqueWrites[0] = 0;
+        invariants.uniqueWrites[1] = 0;
     }
 
     private boolean converged() {
@@ -727,7 +575,7 @@ final class Simulation implements SimNode.Observer {
         if (nodes[0].unrelatedSeen() || nodes[1].unrelatedSeen()) {
             // After a long split brain the histories may no longer meet: create-md on the victim.
             int victim = nodes[0].status().role() == Role.PRIMARY ? 1 : 0;
-            discarding[victim] = true;
+            invariants.discarding[victim] = true;
             model.invalidate("unrelated data resolved by create-md on " + nodes[victim].name());
             forgetOutstanding(victim);
             nodes[victim].recreateMetadata();
@@ -740,7 +588,7 @@ final class Simulation implements SimNode.Observer {
             if (nodes[victim].status().role() == Role.PRIMARY) {
                 nodes[victim].command(new Command.Secondary(true, false));
             }
-            discarding[victim] = true;
+            invariants.discarding[victim] = true;
             model.invalidate("split brain resolved by discarding " + nodes[victim].name() + "'s changes");
             if (nodes[victim].status().connection() == ConnectionState.STAND_ALONE) {
                 nodes[victim].command(new Command.Connect(true));

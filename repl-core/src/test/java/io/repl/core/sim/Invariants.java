@@ -1,0 +1,227 @@
+package io.repl.core.sim;
+
+import io.repl.core.replication.ConnectionState;
+import io.repl.core.replication.CoreStatus;
+import io.repl.core.replication.Errno;
+import io.repl.core.replication.ReplicationProtocol;
+import io.repl.core.replication.ReplicationState;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Role;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.function.LongPredicate;
+
+/**
+ * The simulator's checkers: what must hold after every step, at every crash of a Primary, at
+ * every completed flush and at every state change. A broken invariant throws a
+ * {@link SimulationFailure} naming the seed and the step.
+ */
+final class Invariants {
+    /** What a flush promises: the writes acknowledged before it was issued, durable on both copies. */
+    private record FlushPromise(long[] versions, long[] values, long connectionId, boolean replicating) {
+    }
+
+    private final Simulation simulation;
+    private final SimNode[] nodes;
+    private final DataModel model;
+    private final ReplicationProtocol protocol;
+    private final int blocks;
+    private final TreeMap<Long, FlushPromise> flushPromises = new TreeMap<>();
+    private final ReplicationState[] lastReplication = {ReplicationState.OFF, ReplicationState.OFF};
+    /** Per node: writes it acknowledged that its peer may never have received. */
+    final int[] uniqueWrites = new int[2];
+    /** Per node: the operator told it to give up its changes (discard-my-data, invalidate, create-md). */
+    final boolean[] discarding = new boolean[2];
+
+    Invariants(Simulation simulation, SimNode[] nodes, DataModel model, ReplicationProtocol protocol, int blocks) {
+        this.simulation = simulation;
+        this.nodes = nodes;
+        this.model = model;
+        this.protocol = protocol;
+        this.blocks = blocks;
+    }
+
+    private SimulationFailure failure(String message, Throwable cause) {
+        return simulation.failure(message, cause);
+    }
+
+    /** A write {@code node} acknowledged: unique unless it was being replicated. */
+    void onWriteAcknowledged(SimNode node) {
+        CoreStatus status = node.status();
+        boolean replicated = status.connection() == ConnectionState.CONNECTED
+                && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource())
+                && status.peerDisk() != DiskState.FAILED;
+        if (!replicated) {
+            uniqueWrites[node.index()]++;
+        }
+        SimNode other = nodes[1 - node.index()];
+        if (other.up() && other.status().role() == Role.PRIMARY) {
+            // Written by a node demoted with writes in flight while the other was promoted: if the
+            // link is down as well, both generations diverge (a split brain the core must detect).
+            model.invalidate(node.name() + " acknowledged a write while " + other.name() + " was Primary");
+        }
+    }
+
+    /**
+     * No silent merge: a node never becomes SyncTarget while it holds acknowledged writes its
+     * peer never received. Returns whether a resync as target just finished.
+     */
+    boolean onStateChanged(SimNode node, CoreStatus status) {
+        int i = node.index();
+        ReplicationState before = lastReplication[i];
+        lastReplication[i] = status.replication();
+        if (status.replication().isTarget() && !before.isTarget() && uniqueWrites[i] > 0 && !discarding[i]) {
+            throw failure("silent merge: " + node.name() + " became SyncTarget although it acknowledged "
+                    + uniqueWrites[i] + " writes its peer never received", null);
+        }
+        if (status.replication() == ReplicationState.ESTABLISHED && before == ReplicationState.OFF
+                && uniqueWrites[0] > 0 && uniqueWrites[1] > 0) {
+            throw failure("silent merge: Established although both nodes acknowledged writes the other lacks", null);
+        }
+        boolean finished = before.isTarget() && status.replication() == ReplicationState.ESTABLISHED
+                && status.disk() == DiskState.UP_TO_DATE;
+        if (finished) {
+            uniqueWrites[i] = 0;
+            uniqueWrites[1 - i] = 0;
+            discarding[i] = false;
+        }
+        return finished;
+    }
+
+    void onFlushCompleted(SimNode node, long requestId, int errno) {
+        FlushPromise promise = flushPromises.remove(requestId);
+        if (promise != null && errno == Errno.OK) {
+            checkFlushDurable(node, promise);
+        }
+    }
+
+    void forgetFlushes(LongPredicate requestIds) {
+        flushPromises.keySet().removeIf(requestIds::test);
+    }
+
+    /**
+     * Under protocol C, a Secondary that the Primary saw UpToDate and Established holds every
+     * write the Primary acknowledged (or a newer one still in flight).
+     */
+    void checkSurvivorHoldsAcknowledgedWrites(SimNode primary, SimNode secondary) {
+        CoreStatus seen = primary.status();
+        boolean replicating = seen.connection() == ConnectionState.CONNECTED
+                && seen.replication() == ReplicationState.ESTABLISHED && seen.peerDisk() == DiskState.UP_TO_DATE;
+        if (protocol != ReplicationProtocol.C || !model.valid() || !replicating
+                || secondary.status().disk() != DiskState.UP_TO_DATE) {
+            return;
+        }
+        for (int block = 0; block < blocks; block++) {
+            long value = BlockPattern.versionOf(secondary.disk().block(block), block);
+            if (!model.allows(block, value)) {
+                throw failure("acknowledged write lost: after the Primary " + primary.name() + " crashed, block "
+                        + block + " on " + secondary.name() + " holds " + value + " but " + model.acked(block)
+                        + " was acknowledged", null);
+            }
+        }
+    }
+
+    void promiseDurability(long requestId, SimNode node) {
+        if (!model.valid()) {
+            return;
+        }
+        flushPromises.put(requestId, new FlushPromise(model.ackedVersions(), model.ackedValues(),
+                node.connectionId(), replicatingToUpToDatePeer(node.status())));
+    }
+
+    private static boolean replicatingToUpToDatePeer(CoreStatus status) {
+        return status.connection() == ConnectionState.CONNECTED && status.replication() == ReplicationState.ESTABLISHED
+                && status.peerDisk() == DiskState.UP_TO_DATE;
+    }
+
+    /**
+     * A completed FLUSH: every write acknowledged before it was issued is durable on this disk,
+     * and on the peer's if the connection stayed up and in sync throughout.
+     */
+    private void checkFlushDurable(SimNode node, FlushPromise promise) {
+        if (!model.valid()) {
+            return;
+        }
+        SimNode peer = nodes[1 - node.index()];
+        boolean peerToo = promise.replicating() && peer.up() && node.connectionId() == promise.connectionId()
+                && replicatingToUpToDatePeer(node.status());
+        for (int block = 0; block < blocks; block++) {
+            checkDurable(node, block, promise);
+            if (peerToo) {
+                checkDurable(peer, block, promise);
+            }
+        }
+    }
+
+    private void checkDurable(SimNode node, int block, FlushPromise promise) {
+        if (promise.versions()[block] == 0) {
+            return;
+        }
+        long value = BlockPattern.headerVersion(node.disk().durableBlock(block), block);
+        boolean same = value == promise.values()[block];
+        boolean newer = value > 0 && value >= promise.versions()[block];
+        boolean zeroedSince = value == 0 && (model.allows(block, 0) || model.zeroedAfter(block, promise.versions()[block]));
+        if (!same && !newer && !zeroedSince) {
+            throw failure("flush broke its promise: block " + block + " on " + node.name() + " is durably "
+                    + value + " but " + promise.values()[block] + " was acknowledged before the flush", null);
+        }
+    }
+
+    void checkEveryStep(boolean noRequestsOutstanding) {
+        int primaries = 0;
+        for (SimNode node : nodes) {
+            if (!node.up()) {
+                continue;
+            }
+            CoreStatus status = node.status();
+            if (status.role() == Role.PRIMARY) {
+                primaries++;
+                if (status.disk() != DiskState.UP_TO_DATE) {
+                    throw failure(node.name() + " is Primary with a " + status.disk().displayName() + " disk", null);
+                }
+            }
+        }
+        if (primaries == 2 && nodes[0].status().replication() != ReplicationState.OFF
+                && nodes[1].status().replication() != ReplicationState.OFF) {
+            throw failure("two Primaries replicating to each other", null);
+        }
+        checkBitmapCoversDifferences(noRequestsOutstanding);
+    }
+
+    /** While apart and quiet, every block that differs is in at least one node's bitmap. */
+    private void checkBitmapCoversDifferences(boolean noRequestsOutstanding) {
+        if (!nodes[0].up() || !nodes[1].up() || !nodes[0].idle() || !nodes[1].idle() || !noRequestsOutstanding) {
+            return;
+        }
+        if (nodes[0].status().connection() == ConnectionState.CONNECTED
+                || nodes[1].status().connection() == ConnectionState.CONNECTED) {
+            return;
+        }
+        for (int block : nodes[0].disk().differingBlocksByHash(nodes[1].disk())) {
+            boolean marked = nodes[0].metadata().bitmap().isDirty(block) || nodes[1].metadata().bitmap().isDirty(block);
+            if (!marked) {
+                throw failure("block " + block + " differs between the nodes but neither bitmap has it", null);
+            }
+        }
+    }
+
+    /** Healed and quiet: byte-identical copies holding every acknowledged write (if still known). */
+    void checkHealed() {
+        List<Integer> differing = nodes[0].disk().differingBlocks(nodes[1].disk());
+        if (!differing.isEmpty()) {
+            throw failure("after healing and resync the copies differ in " + differing.size() + " blocks, first "
+                    + differing.get(0) + " (" + BlockPattern.versionOf(nodes[0].disk().block(differing.get(0)),
+                    differing.get(0)) + " vs " + BlockPattern.versionOf(nodes[1].disk().block(differing.get(0)),
+                    differing.get(0)) + ")", null);
+        }
+        if (model.valid()) {
+            for (int block = 0; block < blocks; block++) {
+                long value = BlockPattern.versionOf(nodes[0].disk().block(block), block);
+                if (value != model.acked(block) && !model.allows(block, value)) {
+                    throw failure("acknowledged write lost: block " + block + " holds " + value + " but "
+                            + model.acked(block) + " was acknowledged", null);
+                }
+            }
+        }
+    }
+}
