@@ -21,6 +21,7 @@ final class SimNetwork {
     private final boolean[] open = new boolean[2];
     /** Per receiving node: deliveries held back (in order) until released; for scripted tests. */
     private final boolean[] held = new boolean[2];
+    private final int[] inFlight = new int[2];
     private final java.util.ArrayDeque<Runnable>[] heldDeliveries = newQueues();
     private final java.util.EnumMap<io.repl.protocol.MessageType, Long> counts =
             new java.util.EnumMap<>(io.repl.protocol.MessageType.class);
@@ -41,6 +42,11 @@ final class SimNetwork {
                 events.at(at, delivery);
             }
         }
+    }
+
+    /** Messages on their way to {@code node} (delayed or held). */
+    int inFlightTo(int node) {
+        return inFlight[node];
     }
 
     /** Messages of {@code type} sent so far, by both nodes. */
@@ -83,7 +89,9 @@ final class SimNetwork {
         }
         counts.merge(message.type(), 1L, Long::sum);
         // What was sent before a close still arrives (before the close is noticed), like TCP.
+        inFlight[to]++;
         Runnable delivery = () -> {
+            inFlight[to]--;
             if (nodes[to].up() && nodes[to].connectionId() == id) {
                 nodes[to].deliver(message);
             }

@@ -317,14 +317,14 @@ final class Simulation implements SimNode.Observer {
             return;
         }
         // An operator waits for the peer to see the demotion; STATE follows every DATA sent before it.
-        for (int wait = 0; wait < 10 && to.up() && to.status().peerRole() == Role.PRIMARY; wait++) {
+        for (int wait = 0; wait < 10 && to.up() && network.inFlightTo(to.index()) > 0; wait++) {
             runFor(5 * MS);
         }
         if (!to.up()) {
             return;
         }
         boolean sawDemotion = to.status().connection() == ConnectionState.CONNECTED
-                && to.status().peerRole() == Role.SECONDARY;
+                && network.inFlightTo(to.index()) == 0 && to.status().peerRole() == Role.SECONDARY;
         if (!sawDemotion && protocol != ReplicationProtocol.C) {
             model.invalidate("switchover under protocol " + protocol + " before the new Primary saw the demotion");
         }
