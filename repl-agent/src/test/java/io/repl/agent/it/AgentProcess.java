@@ -95,7 +95,7 @@ final class AgentProcess implements AutoCloseable {
         argv.add("--control-socket");
         argv.add(controlSocket.toString());
         argv.addAll(List.of(args));
-        return Cmd.run(Map.of(), 60, argv.toArray(String[]::new));
+        return Cmd.run(Map.of(), 300, argv.toArray(String[]::new));
     }
 
     boolean alive() {

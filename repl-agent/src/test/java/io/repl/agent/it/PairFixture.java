@@ -97,10 +97,20 @@ final class PairFixture implements AutoCloseable {
     }
 
     void waitSynced() throws Exception {
-        alpha.ctl("wait-sync", "r0", "--timeout", "120").ok();
-        beta.ctl("wait-sync", "r0", "--timeout", "120").ok();
+        for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+            Cmd.Result r = a.ctl("wait-sync", "r0", "--timeout", "120");
+            if (r.exit() != 0) {
+                throw new AssertionError(a.node + " did not finish syncing: " + r.err() + "\n--- alpha ---\n"
+                        + tail(alpha.log()) + "\n--- beta ---\n" + tail(beta.log()));
+            }
+        }
         NbdClientsIT.waitFor(() -> "UpToDate".equals(status(beta).path("disk").asText())
                 && "UpToDate".equals(status(alpha).path("disk").asText()), "both disks UpToDate");
+    }
+
+    private static String tail(String log) {
+        String[] lines = log.split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 80), lines.length));
     }
 
     JsonNode status(AgentProcess a) throws Exception {
