@@ -35,8 +35,10 @@ final class CoreContext {
         this.config = config;
         this.actions = actions;
         this.meta = meta;
-        // Writes, peer writes, resync I/O and flushes are each bounded; this is their sum.
-        this.io = new IoTable(actions, 2 * config.writesInFlightMax() + 4 * config.resyncWindow() + 64);
+        // Writes, peer writes, front-end flushes, resync I/O and the few internal flushes are
+        // each bounded; this is their sum.
+        this.io = new IoTable(actions, 2 * config.writesInFlightMax() + config.queuedRequestsMax()
+                + 4 * config.resyncWindow() + 64);
         io.onDurable(() -> {
             writePath.pump();
             peerWrites.pump();
