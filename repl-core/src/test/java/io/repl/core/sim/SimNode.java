@@ -291,7 +291,7 @@ final class SimNode implements CoreActions {
                 disk.zero(io.offset(), io.length(), io.fua());
                 return 0;
             case READ:
-                return 0;
+                return failing ? 5 : 0;
             default:
                 disk.applyFlush(flush);
                 return 0;
