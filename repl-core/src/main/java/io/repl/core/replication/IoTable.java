@@ -31,7 +31,7 @@ final class IoTable {
         this.pendingMax = pendingMax;
     }
 
-    long submit(DiskIo.Kind kind, ByteRange range, java.nio.ByteBuffer data, boolean fua, Completion completion) {
+    long submit(DiskIo.Kind kind, ByteRange range, ByteBuffer data, boolean fua, Completion completion) {
         if (pending.size() >= pendingMax) {
             throw new IllegalStateException("more than " + pendingMax + " disk operations in flight");
         }

@@ -15,7 +15,7 @@ import java.util.TreeMap;
 /**
  * The Primary's write path: admission (conflicts, activity log, bounds), the local write and the
  * DATA to the peer in parallel, acknowledgement per protocol, barrier epochs that let the peer's
- * flushes retire writes, and front-end flushes.
+ * flushes retire writes; front-end flushes are {@link FrontFlushes}.
  */
 final class WritePath {
     private final CoreContext ctx;
@@ -25,31 +25,16 @@ final class WritePath {
     private final TreeMap<Long, PrimaryWrite> unretired = new TreeMap<>();
     /** Admitted writes whose local part is still running: later overlapping writes wait for them. */
     private final List<PrimaryWrite> localInFlight = new ArrayList<>();
-    private final ArrayDeque<PendingFlush> flushes = new ArrayDeque<>();
+    private final FrontFlushes flushes;
     /** Barriers sent and not acknowledged, oldest first: number and send time. */
     private final ArrayDeque<long[]> barriersSent = new ArrayDeque<>();
     private long nextSeq = 1;
     private long epoch = 1;
     private int epochWrites;
 
-    /** A front-end flush: the local flush and, if the peer receives writes, a barrier. */
-    private static final class PendingFlush {
-        final long requestId;
-        final long barrier;
-        boolean localSubmitted;
-        boolean localDone;
-        int errno;
-        boolean peerDone;
-
-        PendingFlush(long requestId, long barrier) {
-            this.requestId = requestId;
-            this.barrier = barrier;
-            this.peerDone = barrier < 0;
-        }
-    }
-
     WritePath(CoreContext ctx) {
         this.ctx = ctx;
+        this.flushes = new FrontFlushes(ctx);
     }
 
     void onRequest(FrontRequest request) {
@@ -78,7 +63,7 @@ final class WritePath {
             return Errno.EIO;
         }
         if (request.kind() == FrontRequest.Kind.FLUSH) {
-            return flushes.size() >= ctx.config.queuedRequestsMax() ? Errno.EAGAIN : Errno.OK;
+            return flushes.full() ? Errno.EAGAIN : Errno.OK;
         }
         long offset = request.offset();
         long length = request.length();
@@ -92,7 +77,7 @@ final class WritePath {
 
     /** Admits waiting writes in order while the head can go; a blocked head blocks the rest. */
     void pump() {
-        submitFlushes();
+        flushes.submitPending();
         int budget = waiting.size();
         while (!waiting.isEmpty() && budget-- > 0) {
             FrontRequest head = waiting.peekFirst();
@@ -286,12 +271,7 @@ final class WritePath {
             write.barrierAcked = true;
             advance(write);
         }
-        for (PendingFlush flush : flushes) {
-            if (flush.barrier >= 0 && flush.barrier <= ack.number()) {
-                flush.peerDone = true;
-            }
-        }
-        completeFlushes();
+        flushes.onBarrierAck(ack.number());
         pump();
     }
 
@@ -309,38 +289,7 @@ final class WritePath {
     }
 
     private void startFlush(FrontRequest request) {
-        long barrier = closeEpoch(true);
-        PendingFlush flush = new PendingFlush(request.requestId(), barrier);
-        flushes.addLast(flush);
-        submitFlushes();
-    }
-
-    /**
-     * The local flush waits for writes received from the peer that are still being applied: on
-     * a node promoted a moment ago they were acknowledged by the old Primary before this flush.
-     */
-    private void submitFlushes() {
-        if (!ctx.peerWrites.idle()) {
-            return;
-        }
-        for (PendingFlush flush : flushes) {
-            if (!flush.localSubmitted) {
-                flush.localSubmitted = true;
-                ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
-                    flush.localDone = true;
-                    flush.errno = errno;
-                    completeFlushes();
-                });
-            }
-        }
-    }
-
-    /** Completes flushes in order: a flush is done when its local flush and barrier are. */
-    private void completeFlushes() {
-        while (!flushes.isEmpty() && flushes.peekFirst().localDone && flushes.peekFirst().peerDone) {
-            PendingFlush flush = flushes.pollFirst();
-            ctx.actions.completeRequest(flush.requestId, flush.errno == 0 ? Errno.OK : Errno.EIO);
-        }
+        flushes.start(request.requestId(), closeEpoch(true));
     }
 
     /** Every write the peer has not flushed goes into the bitmap; waiting acks are not coming. */
@@ -356,10 +305,7 @@ final class WritePath {
         barriersSent.clear();
         epochWrites = 0;
         epoch++;
-        for (PendingFlush flush : flushes) {
-            flush.peerDone = true;
-        }
-        completeFlushes();
+        flushes.onPeerLost();
         pump();
     }
 
@@ -400,6 +346,6 @@ final class WritePath {
     }
 
     boolean idle() {
-        return unretired.isEmpty() && waiting.isEmpty() && flushes.isEmpty();
+        return unretired.isEmpty() && waiting.isEmpty() && flushes.idle();
     }
 }

@@ -1,0 +1,90 @@
+package io.repl.core.replication;
+
+import java.util.ArrayDeque;
+
+/**
+ * Front-end FLUSHes on the Primary. Each is a local flush plus, when the peer receives writes,
+ * a BARRIER closing the current epoch; the request completes (in order) when both are done, so
+ * every write acknowledged before it is durable on both disks. If the peer is lost meanwhile,
+ * its writes are in the bitmap and the local flush suffices.
+ */
+final class FrontFlushes {
+    private final CoreContext ctx;
+    private final ArrayDeque<PendingFlush> pending = new ArrayDeque<>();
+
+    /** One FLUSH request: its barrier number (-1 when none was sent) and what is done. */
+    private static final class PendingFlush {
+        final long requestId;
+        final long barrier;
+        boolean localSubmitted;
+        boolean localDone;
+        int errno;
+        boolean peerDone;
+
+        PendingFlush(long requestId, long barrier) {
+            this.requestId = requestId;
+            this.barrier = barrier;
+            this.peerDone = barrier < 0;
+        }
+    }
+
+    FrontFlushes(CoreContext ctx) {
+        this.ctx = ctx;
+    }
+
+    boolean full() {
+        return pending.size() >= ctx.config.queuedRequestsMax();
+    }
+
+    boolean idle() {
+        return pending.isEmpty();
+    }
+
+    void start(long requestId, long barrier) {
+        pending.addLast(new PendingFlush(requestId, barrier));
+        submitPending();
+    }
+
+    /**
+     * The local flush waits for writes received from the peer that are still being applied: on
+     * a node promoted a moment ago they were acknowledged by the old Primary before this flush.
+     */
+    void submitPending() {
+        if (!ctx.peerWrites.idle()) {
+            return;
+        }
+        for (PendingFlush flush : pending) {
+            if (!flush.localSubmitted) {
+                flush.localSubmitted = true;
+                ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
+                    flush.localDone = true;
+                    flush.errno = errno;
+                    completeInOrder();
+                });
+            }
+        }
+    }
+
+    void onBarrierAck(long number) {
+        for (PendingFlush flush : pending) {
+            if (flush.barrier >= 0 && flush.barrier <= number) {
+                flush.peerDone = true;
+            }
+        }
+        completeInOrder();
+    }
+
+    void onPeerLost() {
+        for (PendingFlush flush : pending) {
+            flush.peerDone = true;
+        }
+        completeInOrder();
+    }
+
+    private void completeInOrder() {
+        while (!pending.isEmpty() && pending.peekFirst().localDone && pending.peekFirst().peerDone) {
+            PendingFlush flush = pending.pollFirst();
+            ctx.actions.completeRequest(flush.requestId, flush.errno == 0 ? Errno.OK : Errno.EIO);
+        }
+    }
+}
