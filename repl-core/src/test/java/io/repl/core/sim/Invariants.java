@@ -100,21 +100,24 @@ final class Invariants {
     }
 
     /**
-     * Under protocol C, a Secondary that the Primary saw UpToDate and Established holds every
-     * write the Primary acknowledged (or a newer one still in flight).
+     * Whether the Secondary must hold every write the Primary acknowledged if the Primary died
+     * now: protocol C or B (B once the Secondary has applied what it received), and the Primary
+     * saw it UpToDate and Established.
      */
-    void checkSurvivorHoldsAcknowledgedWrites(SimNode primary, SimNode secondary) {
+    boolean survivorMustHoldAcknowledged(SimNode primary, SimNode secondary) {
         CoreStatus seen = primary.status();
         boolean replicating = seen.connection() == ConnectionState.CONNECTED
                 && seen.replication() == ReplicationState.ESTABLISHED && seen.peerDisk() == DiskState.UP_TO_DATE;
-        if (protocol != ReplicationProtocol.C || !model.valid() || !replicating
-                || secondary.status().disk() != DiskState.UP_TO_DATE) {
-            return;
-        }
+        return protocol != ReplicationProtocol.A && model.valid() && replicating
+                && secondary.status().disk() == DiskState.UP_TO_DATE;
+    }
+
+    /** The survivor of a Primary's crash holds every acknowledged write (or a newer one in flight). */
+    void checkSurvivorHoldsAcknowledgedWrites(String primaryName, SimNode secondary) {
         for (int block = 0; block < blocks; block++) {
             long value = BlockPattern.versionOf(secondary.disk().block(block), block);
             if (!model.allows(block, value)) {
-                throw failure("acknowledged write lost: after the Primary " + primary.name() + " crashed, block "
+                throw failure("acknowledged write lost: after the Primary " + primaryName + " crashed, block "
                         + block + " on " + secondary.name() + " holds " + value + " but " + model.acked(block)
                         + " was acknowledged", null);
             }
