@@ -86,66 +86,36 @@ public final class ReplCtl {
         }
     }
 
-    @Command(name = "up", description = "Attach the disk and start the export (re-reads RES.toml).")
-    static final class Up implements Callable<Integer> {
-        @ParentCommand
-        ReplCtl parent;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Parameters(arity = "1", paramLabel = "RES", description = "A resource, or 'all'.")
-        String resource;
-
-        @Override
-        public Integer call() throws IOException {
-            return parent.run(spec, "up", resource, Map.of(), false);
-        }
+    @Command(name = "up", description = "Attach the disk and start the export (re-reads RES.toml); RES may be 'all'.")
+    static final class Up extends OnResource {
     }
 
-    @Command(name = "down", description = "Stop the export, flush and detach the disk.")
-    static final class Down implements Callable<Integer> {
-        @ParentCommand
-        ReplCtl parent;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Parameters(arity = "1", paramLabel = "RES", description = "A resource, or 'all'.")
-        String resource;
-
-        @Override
-        public Integer call() throws IOException {
-            return parent.run(spec, "down", resource, Map.of(), false);
-        }
+    @Command(name = "down", description = "Stop the export, flush and detach the disk; RES may be 'all'.")
+    static final class Down extends OnResource {
     }
 
     @Command(name = "create-md", description = "Write fresh metadata (generation identifiers, bitmap, activity log) "
             + "for a resource that is down.")
-    static final class CreateMd implements Callable<Integer> {
-        @ParentCommand
-        ReplCtl parent;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Parameters(arity = "1", paramLabel = "RES", description = "The resource.")
-        String resource;
+    static final class CreateMd extends OnResource {
         @Option(names = "--force", description = "Replace valid metadata (forgets what differs from the peer).")
         boolean force;
 
         @Override
-        public Integer call() throws IOException {
-            return parent.run(spec, "create-md", resource, Map.of("force", force), true);
+        Map<String, Object> options() {
+            return Map.of("force", force);
+        }
+
+        @Override
+        boolean printJson() {
+            return true;
         }
     }
 
     @Command(name = "dump-md", description = "Print a resource's metadata as JSON.")
-    static final class DumpMd implements Callable<Integer> {
-        @ParentCommand
-        ReplCtl parent;
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Parameters(arity = "1", paramLabel = "RES", description = "The resource.")
-        String resource;
-
+    static final class DumpMd extends OnResource {
         @Override
-        public Integer call() throws IOException {
-            return parent.run(spec, "dump-md", resource, Map.of(), true);
+        boolean printJson() {
+            return true;
         }
     }
 
@@ -162,9 +132,14 @@ public final class ReplCtl {
             return Map.of();
         }
 
+        /** Whether the answer is printed as JSON rather than as status text. */
+        boolean printJson() {
+            return false;
+        }
+
         @Override
         public Integer call() throws IOException {
-            return parent.run(spec, spec.name(), resource, options(), false);
+            return parent.run(spec, spec.name(), resource, options(), printJson());
         }
     }
 
