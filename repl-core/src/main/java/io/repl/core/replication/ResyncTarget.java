@@ -149,6 +149,11 @@ final class ResyncTarget {
     }
 
     private void maybeFinish() {
+        if (outstanding.isEmpty()) {
+            // Nothing more will arrive to trigger the flush (the last answer may have been a
+            // RS_NEG_ACK): flush what was written so its bits can go.
+            flushWritten();
+        }
         if (!running || !outstanding.isEmpty() || flushing || !unflushed.isEmpty()
                 || cursorBlock < ctx.meta.bitmap().blocks()) {
             return;
