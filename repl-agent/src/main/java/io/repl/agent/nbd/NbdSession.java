@@ -3,12 +3,14 @@ package io.repl.agent.nbd;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.repl.agent.volume.Volume;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * One client in the transmission phase. Requests run concurrently and are answered as they
@@ -36,6 +38,9 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private int badRequestsLogged;
     private long requestsServed;
+    /** Whether {@link #flushTask} is queued on the event loop and will send pending replies. */
+    private boolean flushQueued;
+    private final Runnable flushTask = this::flushReplies;
 
     NbdSession(Export export, Export.Grant grant, String peer) {
         this.export = export;
@@ -240,16 +245,35 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         closeIfDrained();
     }
 
+    /**
+     * Queues a reply; {@link #flushReplies} sends it. Completions arrive as a burst of
+     * event-loop tasks (one per request the engine reaped at once), so a flush queued behind
+     * them sends the whole burst in one socket write instead of one write per reply.
+     */
     private void sendReply(long cookie, int error, ByteBuffer data) {
         ByteBuf h = channel.alloc().buffer(Nbd.REPLY_HEADER_BYTES);
         h.writeInt(Nbd.SIMPLE_REPLY_MAGIC).writeInt(error).writeLong(cookie);
-        if (data == null) {
-            channel.writeAndFlush(h, channel.voidPromise());
-            return;
-        }
         channel.write(h, channel.voidPromise());
-        // The engine's buffer goes out as is and returns to the pool once the socket has it.
-        channel.writeAndFlush(Unpooled.wrappedBuffer(data)).addListener(f -> release(data));
+        if (data != null) {
+            // The engine's buffer goes out as is and returns to the pool once the socket has it
+            // (or the write failed because the client is gone).
+            channel.write(Unpooled.wrappedBuffer(data)).addListener(f -> release(data));
+        }
+        if (!flushQueued) {
+            flushQueued = true;
+            try {
+                channel.eventLoop().execute(flushTask);
+            } catch (RejectedExecutionException e) {
+                // The loop is shutting down and runs no more tasks: send now, as before batching.
+                flushReplies();
+            }
+        }
+    }
+
+    /** Sends every reply queued so far; runs once per burst on the event loop. */
+    private void flushReplies() {
+        flushQueued = false;
+        channel.flush();
     }
 
     private void release(ByteBuffer b) {
@@ -275,7 +299,8 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
 
     private void closeIfDrained() {
         if (disconnecting && inFlightRequests == 0 && !closed) {
-            channel.close();
+            // Replies may still be queued for the next batched flush: close only after they are out.
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
     }
 }
