@@ -74,6 +74,7 @@ cleanup() {
   done
   # Backing files are big; the fio JSON and logs are small and stay for a post-mortem.
   rm -f "$wd"/*/disk.img 2>/dev/null || true
+  rm -rf "$wd/dist"
   [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $wd"
   exit "$rc"
 }
