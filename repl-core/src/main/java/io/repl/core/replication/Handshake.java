@@ -147,7 +147,8 @@ final class Handshake {
         SyncDecision decision = verdict.decision();
         boolean mine = ctx.state.discardMyData;
         boolean theirs = state.has(PeerState.DISCARD_MY_DATA);
-        if (decision == SyncDecision.SPLIT_BRAIN && mine != theirs) {
+        boolean discarding = decision == SyncDecision.SPLIT_BRAIN && mine != theirs;
+        if (discarding) {
             boolean bitmap = verdict.rule() == DecisionRule.SPLIT_BRAIN_COMMON_BITMAP;
             if (mine) {
                 decision = bitmap ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.FULL_SYNC_TARGET;
@@ -160,6 +161,13 @@ final class Handshake {
         boolean source = decision == SyncDecision.BITMAP_SYNC_SOURCE || decision == SyncDecision.FULL_SYNC_SOURCE;
         boolean target = decision == SyncDecision.BITMAP_SYNC_TARGET || decision == SyncDecision.FULL_SYNC_TARGET;
         if (source && !selfGood || target && !peerGood) {
+            if (discarding) {
+                // The operator chose which changes to keep, but that copy is not consistent:
+                // never silently keep the other one instead. Stay apart and say so.
+                ctx.log("warn", "discard-my-data cannot be honoured: the copy to keep ("
+                        + (source ? "ours" : "the peer's") + ") is not consistent");
+                return SyncDecision.SPLIT_BRAIN;
+            }
             // The identifiers say who is newer, but the newer copy is not a consistent image
             // (invalidated, or a resync into it was interrupted): it cannot be a source.
             if (source && peerGood && ctx.state.diskWritable()) {

@@ -598,7 +598,15 @@ final class Simulation implements SimNode.Observer {
             splitBrainSeen[1] = false;
         }
         if (splitBrainSeen[0] || splitBrainSeen[1]) {
+            // Keep a consistent copy: discard the inconsistent one, else the one not Primary.
             int victim = nodes[0].status().role() == Role.PRIMARY ? 1 : 0;
+            if (nodes[victim].status().disk() == DiskState.UP_TO_DATE
+                    || nodes[victim].status().disk() == DiskState.CONSISTENT) {
+                DiskState other = nodes[1 - victim].status().disk();
+                if (other == DiskState.INCONSISTENT || other == DiskState.FAILED) {
+                    victim = 1 - victim;
+                }
+            }
             if (nodes[victim].status().role() == Role.PRIMARY) {
                 nodes[victim].command(new Command.Secondary(true, false));
             }
