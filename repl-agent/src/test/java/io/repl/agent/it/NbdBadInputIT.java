@@ -123,8 +123,9 @@ class NbdBadInputIT {
         try (NbdTestClient c = NbdTestClient.open(fx.socket, "r0")) {
             ByteBuffer b = ByteBuffer.allocate(28);
             b.putInt(0x12345678).putShort((short) 0).putShort((short) 1).putLong(1).putLong(0).putInt(4096);
+            // The header alone: a payload sent after it could meet a socket the server already
+            // closed, which is the server's right and not what this test is about.
             c.sendRaw(b.array());
-            c.sendRaw(new byte[4096]);
             assertTrue(c.closedByServer());
         }
         assertVolumeUnchanged();
