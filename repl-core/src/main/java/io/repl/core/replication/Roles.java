@@ -164,6 +164,11 @@ final class Roles {
         if (!ctx.state.diskWritable()) {
             return CommandResult.refused("the disk is " + ctx.state.disk.displayName(), "attach a working disk");
         }
+        if (!ctx.writePath.idle()) {
+            // They would be acknowledged to the application and then overwritten by the resync.
+            return CommandResult.refused("writes this node took as Primary are still in flight",
+                    "retry once they have completed");
+        }
         ctx.meta.markInconsistent();
         ctx.meta.bitmap().markAllDirty();
         ctx.meta.persistBitmap();
