@@ -62,6 +62,11 @@ final class Roles {
         if (state.connected() && ctx.handshake.active()) {
             return CommandResult.refused("the connection is still exchanging states", "retry in a moment");
         }
+        if (!ctx.peerWrites.idle()) {
+            // The old Primary's last writes land first; one failing must not fail a Primary's disk.
+            return CommandResult.refused("writes received from the peer are still being applied",
+                    "retry in a moment");
+        }
         if (state.disk == DiskState.UP_TO_DATE) {
             if (!ctx.peerReceivesWrites() && ctx.meta.generationShared()) {
                 // Our writes from here on are ours alone: start a generation the peer lacks.

@@ -282,11 +282,12 @@ final class Simulation implements SimNode.Observer {
         for (int wait = 0; wait < 50 && survivor.status().connection() == ConnectionState.CONNECTED; wait++) {
             runFor(5 * MS);
         }
+        // What the survivor received it writes even after the loss (protocol B acknowledged it);
+        // it can be promoted once that is done.
+        for (int wait = 0; wait < 50 && !survivor.idle(); wait++) {
+            runFor(5 * MS);
+        }
         if (mustHold && protocol == ReplicationProtocol.B) {
-            // Protocol B: what the survivor acknowledged receiving, it writes even after the loss.
-            for (int wait = 0; wait < 50 && !survivor.idle(); wait++) {
-                runFor(5 * MS);
-            }
             if (survivor.idle() && survivor.status().disk() == DiskState.UP_TO_DATE) {
                 invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
             } else {
