@@ -104,7 +104,12 @@ done
 ctl beta status r0
 
 say "promote beta (no --force needed: its data is UpToDate) and read everything back"
-ctl beta primary r0 >/dev/null
+# Refused (exit 11) only while beta still applies writes it received: retry briefly.
+for _ in $(seq 1 100); do
+  ctl beta primary r0 >/dev/null 2>"$work/promote.err" && break
+  sleep 0.1
+done
+ctl beta status --json r0 | grep -q '"role" : "Primary"' || { cat "$work/promote.err"; exit 1; }
 ctl beta status r0
 got=$(nbdcopy "$(uri beta)" - | sha256sum | cut -d' ' -f1)
 echo "written  $want"
