@@ -13,14 +13,22 @@ import subprocess
 import sys
 from collections import defaultdict
 
-# Row order and labels. A target not listed here (a later replicated row, say "repl-C") is
-# still reported, after these, under its own id.
+# Row order and labels. A target not listed here is still reported, after these, under its own id.
 TARGETS = {
     "repl-uring": "repl, io_uring engine (nbd)",
     "repl-fc": "repl, FileChannel engine (nbd)",
     "qemu-nbd": "qemu-nbd --cache=none --aio=io_uring (nbd)",
     "raw-uring": "fio io_uring --direct=1 on the file",
+    "raw-two-writers": "fio io_uring --direct=1 on two files at once, per file",
+    "repl-A": "repl, two agents, protocol A (nbd)",
+    "repl-B": "repl, two agents, protocol B (nbd)",
+    "repl-C": "repl, two agents, protocol C (nbd)",
 }
+# The single-node tables (P1, P2) and the replicated ones (P3, P4, P5).
+SINGLE = ["repl-uring", "repl-fc", "qemu-nbd", "raw-uring"]
+REPLICATED = ["repl-A", "repl-B", "repl-C"]
+TWO_WRITERS = "raw-two-writers"
+ALONE = "repl-uring"
 WORKLOADS = {
     "randwrite-4k-qd32": "4 KiB random write, QD32",
     "randread-4k-qd32": "4 KiB random read, QD32",
@@ -39,6 +47,10 @@ P2_WORKLOADS = ["randwrite-4k-qd32", "randread-4k-qd32"]
 P1_VS_QEMU_MIN = 1.2
 P1_VS_RAW_MIN = 0.8
 P2_MIN = 1.5
+P3_BOUND_MIN = 0.9     # repl-C 1 MiB write MB/s / per-file MB/s of two writers
+P3_IOPS_MIN = 0.7      # repl-C 4 KiB QD32 randwrite IOPS / repl alone
+P4_SLACK_US = 50.0     # p50(repl-C) <= p50(alone) + one loopback round trip + this
+P5_MIN = 0.8           # initial sync rate / plain copy rate
 HISTORY_MARKER = "<!-- history: kept across runs by bench/e2e/summarise.py, newest first -->"
 FILE_RE = re.compile(r"^fio__(?P<w>[^_]+)__(?P<t>[^_]+)__r(?P<r>\d+)\.json$")
 
@@ -49,7 +61,19 @@ def load(path):
         text = f.read()
     # fio may print notices before the JSON document.
     j = json.loads(text[text.index("{"):])
-    job = j["jobs"][0]
+    # One job, or (raw-two-writers) one job per file without group_reporting: then every
+    # number is the mean over the jobs, i.e. per file while all write at once.
+    per_job = [one_job(job) for job in j["jobs"]]
+    if len(per_job) == 1:
+        return per_job[0]
+    out = {k: mean([x[k] for x in per_job]) for k in per_job[0]}
+    out["errors"] = max(x["errors"] for x in per_job)
+    out["jobs"] = len(per_job)
+    out["total_mbps"] = sum(x["mbps"] for x in per_job)
+    return out
+
+
+def one_job(job):
     side = max(("read", "write"), key=lambda k: job[k]["io_bytes"])
     d = job[side]
     pct = d["clat_ns"].get("percentile", {})
@@ -73,6 +97,8 @@ def brief(path):
     s = f"{r['iops']:.0f} IOPS, {r['mbps']:.1f} MB/s, p50 {r['p50_us']:.0f} us, p99 {r['p99_us']:.0f} us"
     if r["sync_p50_us"]:
         s += f", flush p50 {r['sync_p50_us']:.0f} us"
+    if r.get("jobs"):
+        s += f" (per file, mean of {r['jobs']} jobs writing at once; {r['total_mbps']:.1f} MB/s in all)"
     return s
 
 
@@ -93,15 +119,23 @@ def ordered(keys, known):
     return [k for k in known if k in keys] + sorted(k for k in keys if k not in known)
 
 
-def ratio(runs_w, a, b):
-    """Ratio of mean IOPS of a to b, and the per-round ratios (same round = side by side)."""
+def ratio(runs_w, a, b, key="iops"):
+    """Ratio of the mean of key (IOPS unless told) of a to b over the rounds both ran, and the
+    per-round ratios (same round = side by side)."""
     if a not in runs_w or b not in runs_w:
         return None, []
     ra, rb = runs_w[a], runs_w[b]
     rounds = sorted(set(ra) & set(rb))
-    per = [ra[r]["iops"] / rb[r]["iops"] for r in rounds if rb[r]["iops"] > 0]
-    ma, mb = mean([ra[r]["iops"] for r in rounds]), mean([rb[r]["iops"] for r in rounds])
+    if not rounds:
+        return None, []
+    per = [ra[r][key] / rb[r][key] for r in rounds if rb[r][key] > 0]
+    ma, mb = mean([ra[r][key] for r in rounds]), mean([rb[r][key] for r in rounds])
     return (ma / mb if mb else None), per
+
+
+def mean_of(runs_w, t, key):
+    rs = runs_w.get(t, {})
+    return mean([x[key] for x in rs.values()]) if rs else None
 
 
 def fmt_ratio(value, per):
@@ -122,9 +156,9 @@ def read_meta(run_dir):
     return meta
 
 
-def workload_table(w, runs_w, meta):
+def workload_table(w, runs_w, meta, only=None, title=None, pairs=None, key="iops"):
     sync = w.endswith("-sync")
-    lines = [f"### {WORKLOADS.get(w, w)} (`{w}`)", ""]
+    lines = [f"### {title or WORKLOADS.get(w, w)} (`{w}`)", ""]
     head = "| target | IOPS | MB/s | p50 µs | p99 µs |"
     rule = "|---|---:|---:|---:|---:|"
     if sync:
@@ -134,6 +168,8 @@ def workload_table(w, runs_w, meta):
     rule += "---|"
     lines += [head, rule]
     for t in ordered(runs_w.keys(), TARGETS):
+        if only is not None and t not in only:
+            continue
         rs = [runs_w[t][r] for r in sorted(runs_w[t])]
         row = (f"| {TARGETS.get(t, t)} | {mean([x['iops'] for x in rs]):,.0f} | "
                f"{mean([x['mbps'] for x in rs]):,.1f} | {mean([x['p50_us'] for x in rs]):,.0f} | "
@@ -144,17 +180,19 @@ def workload_table(w, runs_w, meta):
         row += " " + " / ".join(f"{x['iops']:,.0f}" for x in rs) + " |"
         lines.append(row)
     lines.append("")
-    pairs = [("repl-uring", "qemu-nbd", "repl / qemu-nbd"),
-             ("repl-uring", "raw-uring", "repl / raw io_uring"),
-             ("repl-uring", "repl-fc", "io_uring / FileChannel (repl)"),
-             ("qemu-nbd", "raw-uring", "qemu-nbd / raw io_uring")]
+    if pairs is None:
+        pairs = [("repl-uring", "qemu-nbd", "repl / qemu-nbd"),
+                 ("repl-uring", "raw-uring", "repl / raw io_uring"),
+                 ("repl-uring", "repl-fc", "io_uring / FileChannel (repl)"),
+                 ("qemu-nbd", "raw-uring", "qemu-nbd / raw io_uring")]
     cells = []
     for a, b, label in pairs:
-        v, per = ratio(runs_w, a, b)
+        v, per = ratio(runs_w, a, b, key)
         if v is not None:
             cells.append(f"{label} {fmt_ratio(v, per)}")
     if cells:
-        lines.append("IOPS ratios (mean of rounds; per-round range in brackets): " + "; ".join(cells) + ".")
+        what = "IOPS" if key == "iops" else "MB/s"
+        lines.append(f"{what} ratios (mean of rounds; per-round range in brackets): " + "; ".join(cells) + ".")
         lines.append("")
     if sync:
         lines.append("p50/p99 here are of the write alone; the flush that follows each write is in the flush "
@@ -195,6 +233,163 @@ def verdicts(runs):
     return out
 
 
+def met(value, goal, higher=True, unit="", digits=2):
+    if value is None:
+        return "not measured"
+    if (value >= goal) if higher else (value <= goal):
+        return "met"
+    gap = goal - value if higher else value - goal
+    return f"short by {gap:.{digits}f}{unit}"
+
+
+def p4_numbers(runs, meta):
+    """P4 for one replicated target against the agent alone, on the QD1 write+flush workload.
+    fio's nbd engine has no FUA, so a durable 4 KiB write is a write followed by a flush; its
+    p50 is taken as p50(write) + p50(flush) (fio reports the two apart)."""
+    w = runs.get("randwrite-4k-qd1-sync", {})
+    rtt = float(meta.get("rtt_tcp_us") or 0) or None
+    res = {}
+    for t in REPLICATED + [ALONE]:
+        wr, fl = mean_of(w, t, "p50_us"), mean_of(w, t, "sync_p50_us")
+        if wr is not None:
+            res[t] = {"write": wr, "flush": fl, "durable": wr + fl,
+                      "pair_us": 1e6 / mean_of(w, t, "iops") if mean_of(w, t, "iops") else None}
+    return res, rtt
+
+
+def p5_numbers(meta):
+    out = {}
+    copy_s = float(meta.get("copy_seconds") or 0)
+    copy_b = float(meta.get("copy_bytes") or 0)
+    copy_rate = copy_b / copy_s if copy_s else None
+    for t in REPLICATED:
+        s, b = meta.get(f"sync_{t}_seconds"), meta.get(f"sync_{t}_bytes")
+        if s and b:
+            rate = float(b) / float(s)
+            conc = int(meta.get(f"sync_{t}_concurrent") or 1)
+            out[t] = {"seconds": float(s), "bytes": int(b), "rate": rate, "concurrent": conc,
+                      "ratio": rate / copy_rate if copy_rate else None}
+    return out, copy_rate, copy_s, copy_b
+
+
+def replicated_verdicts(runs, meta):
+    out = []
+    t = "repl-C"
+    big = runs.get("write-1m-qd8", {})
+    vb, per_b = ratio(big, t, TWO_WRITERS, "mbps")
+    vi, per_i = ratio(runs.get("randwrite-4k-qd32", {}), t, ALONE)
+    if vb is not None or vi is not None:
+        ok = (vb is not None and vb >= P3_BOUND_MIN) and (vi is not None and vi >= P3_IOPS_MIN)
+        parts = []
+        if vb is not None:
+            parts.append(f"1 MiB write QD8, repl-C MB/s / two-writer bound (per file) {vb:.2f} "
+                         f"(goal ≥ {P3_BOUND_MIN}, {met(vb, P3_BOUND_MIN)})")
+        else:
+            parts.append("1 MiB write vs two-writer bound not measured")
+        if vi is not None:
+            parts.append(f"4 KiB randwrite QD32, repl-C IOPS / agent alone {vi:.2f} "
+                         f"(goal ≥ {P3_IOPS_MIN}, {met(vi, P3_IOPS_MIN)})")
+        else:
+            parts.append("4 KiB QD32 vs the agent alone not measured")
+        out.append(f"- **P3 {'met' if ok else 'NOT met'}.** " + "; ".join(parts) + ".")
+    p4, rtt = p4_numbers(runs, meta)
+    if t in p4 and ALONE in p4 and rtt:
+        c, a = p4[t], p4[ALONE]
+        goal = a["durable"] + rtt + P4_SLACK_US
+        ok = c["durable"] <= goal
+        out.append(f"- **P4 {'met' if ok else 'NOT met'}.** QD1 4 KiB write+flush p50 (write p50 + flush p50): "
+                   f"repl-C {c['durable']:,.0f} µs vs alone {a['durable']:,.0f} µs + loopback round trip "
+                   f"{rtt:.0f} µs + {P4_SLACK_US:.0f} µs = {goal:,.0f} µs "
+                   f"({'met, ' + format(goal - c['durable'], ',.0f') + ' µs to spare' if ok else 'over by ' + format(c['durable'] - goal, ',.0f') + ' µs'}). "
+                   f"The write alone: repl-C p50 {c['write']:,.0f} µs vs alone {a['write']:,.0f} µs "
+                   f"(+{c['write'] - a['write']:,.0f} µs).")
+    p5, copy_rate, _, _ = p5_numbers(meta)
+    timed = meta.get("sync_timed")
+    if timed in p5 and copy_rate:
+        r = p5[timed]
+        out.append(f"- **P5 {'met' if r['ratio'] >= P5_MIN else 'NOT met'}.** Initial sync of {timed} "
+                   f"{r['rate'] / 1e6:,.0f} MB/s vs plain copy {copy_rate / 1e6:,.0f} MB/s: {r['ratio']:.2f} "
+                   f"(goal ≥ {P5_MIN}, {met(r['ratio'], P5_MIN)}).")
+    return out
+
+
+def replicated_section(runs, meta):
+    lines = ["## Replicated (P3, P4, P5)", ""]
+    have = any(t in runs.get(w, {}) for w in runs for t in REPLICATED)
+    if not have:
+        return lines + ["Not measured in this run (no `repl-A`/`repl-B`/`repl-C` in `BENCH_TARGETS`).", ""]
+    lines += [
+        "Two agents per target over loopback TCP (alpha Primary, beta Secondary), protocol as named, "
+        "io_uring engine, internal metadata, each node on its own preconditioned backing file; fio "
+        "writes through alpha's NBD export. *Alone* is `repl-uring`: one agent, no peer, no metadata. "
+        "Both backing files of a pair live on the one disk of this machine, so a replicated write "
+        "costs two disk writes; `raw-two-writers` (fio on two files at once, reported per file) is "
+        "what that disk gives each of two writers.",
+        "",
+    ]
+    keep = [ALONE] + REPLICATED
+    pairs = [(t, ALONE, f"{t[-1]} / alone") for t in REPLICATED]
+    for w in ordered(runs.keys(), WORKLOADS):
+        if not any(t in runs[w] for t in REPLICATED):
+            continue
+        if w == "write-1m-qd8":
+            lines += workload_table(w, runs[w], meta, only=keep + [TWO_WRITERS, "raw-uring"],
+                                    pairs=pairs + [(t, TWO_WRITERS, f"{t[-1]} / two-writer bound")
+                                                   for t in REPLICATED], key="mbps")
+        else:
+            lines += workload_table(w, runs[w], meta, only=keep, pairs=pairs)
+    p4, rtt = p4_numbers(runs, meta)
+    if p4:
+        lines += ["### P4: QD1 4 KiB durable write latency", "",
+                  f"Loopback round trip: {meta.get('rtt_tcp_us') or '?'} µs (median of a python3 TCP "
+                  "ping-pong on 127.0.0.1, TCP_NODELAY, 64-byte messages, measured in this run)"
+                  + (f"; ICMP ping mean {meta['rtt_icmp_avg_us']} µs" if meta.get("rtt_icmp_avg_us") else "")
+                  + ". fio's nbd engine has no FUA, so a durable write is a write followed by a flush; "
+                  "p50 of the pair is taken as p50(write) + p50(flush). A flush on a replicated "
+                  "Primary is a local flush plus a barrier the peer answers, i.e. a second round trip "
+                  "that a FUA write would not pay.", "",
+                  "| target | write p50 µs | flush p50 µs | write+flush p50 µs | vs alone µs | "
+                  "mean write+flush µs (1/IOPS) | goal µs (alone + RTT + 50) |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        a = p4.get(ALONE)
+        for t in [ALONE] + REPLICATED:
+            if t not in p4:
+                continue
+            x = p4[t]
+            delta = f"+{x['durable'] - a['durable']:,.0f}" if a and t != ALONE else ""
+            goal = f"{a['durable'] + rtt + P4_SLACK_US:,.0f}" if a and rtt and t != ALONE else ""
+            pair = f"{x['pair_us']:,.0f}" if x["pair_us"] else ""
+            lines.append(f"| {t if t != ALONE else 'alone (repl-uring)'} | {x['write']:,.0f} | {x['flush']:,.0f} | "
+                         f"{x['durable']:,.0f} | {delta} | {pair} | {goal} |")
+        lines.append("")
+    p5, copy_rate, copy_s, copy_b = p5_numbers(meta)
+    if p5:
+        lines += ["### P5: full initial sync", "",
+                  "`primary --force` on alpha, timed from just before that command until `wait-sync` on "
+                  "beta returns with both UpToDate (includes one `replctl` start, a fraction of a second). "
+                  f"Plain copy: {meta.get('copy_method', '?')}, {copy_b / 2**30:.1f} GiB in {copy_s:.1f} s, "
+                  "run alone right after the timed sync. Only the sync that ran alone is judged; the others "
+                  "ran at the same time as each other.", "",
+                  "| target | bytes | seconds | MB/s | / plain copy | ran |",
+                  "|---|---:|---:|---:|---:|---|"]
+        for t in REPLICATED:
+            if t in p5:
+                r = p5[t]
+                ran = "alone (judged)" if t == meta.get("sync_timed") else f"with {r['concurrent'] - 1} other(s)"
+                lines.append(f"| {t} | {r['bytes']:,} | {r['seconds']:.1f} | {r['rate'] / 1e6:,.0f} | "
+                             f"{r['ratio']:.2f} | {ran} |")
+        if copy_rate:
+            lines.append(f"| plain copy | {int(copy_b):,} | {copy_s:.1f} | {copy_rate / 1e6:,.0f} | 1.00 | alone |")
+        lines.append("")
+    warn = [(k[4:-9], v) for k, v in meta.items() if k.startswith("log_") and k.endswith("_warnings")]
+    if warn:
+        lines += ["Agent log lines at WARNING or worse up to the end of the measurements, not counting the "
+                  "expected `cannot come up: no usable metadata` each agent logs once before `create-md` "
+                  "(logs stay in the run directory): "
+                  + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(warn)) + ".", ""]
+    return lines
+
+
 def history_line(runs, meta):
     parts = []
     for w in ["randwrite-4k-qd32", "randread-4k-qd32", "randwrite-4k-qd1-sync", "write-1m-qd8"]:
@@ -209,9 +404,23 @@ def history_line(runs, meta):
             if vf is not None:
                 s += f" ×{vf:.2f} fc"
             parts.append(s)
+    rep = []
+    vi, _ = ratio(runs.get("randwrite-4k-qd32", {}), "repl-C", ALONE)
+    if vi is not None:
+        rep.append(f"C/alone randwrite QD32 ×{vi:.2f}")
+    vb, _ = ratio(runs.get("write-1m-qd8", {}), "repl-C", TWO_WRITERS, "mbps")
+    if vb is not None:
+        rep.append(f"C/two-writer 1M ×{vb:.2f}")
+    p4, rtt = p4_numbers(runs, meta)
+    if "repl-C" in p4 and ALONE in p4:
+        rep.append(f"C QD1 write+flush p50 +{p4['repl-C']['durable'] - p4[ALONE]['durable']:,.0f} µs "
+                   f"(RTT {rtt or 0:.0f} µs)")
+    p5, _, _, _ = p5_numbers(meta)
+    if meta.get("sync_timed") in p5:
+        rep.append(f"sync/copy ×{p5[meta['sync_timed']]['ratio']:.2f}")
     note = meta.get("note") or "(no note)"
     return (f"- {meta.get('date', '?')} `{meta.get('git', '?')}` — {note} — repl io_uring IOPS and ratios: "
-            + "; ".join(parts))
+            + "; ".join(parts) + (" — replicated: " + "; ".join(rep) if rep else ""))
 
 
 def old_history(out_path):
@@ -230,26 +439,33 @@ def chart(runs, png, run_dir):
     ts = ordered({t for w in ws for t in runs[w]}, TARGETS)
     small = [w for w in ws if not w.startswith("write-1m")]
     big = [w for w in ws if w.startswith("write-1m")]
+    # A target keeps its colour in both panels; a panel shows only the targets it has data for.
+    colour = {t: i + 1 for i, t in enumerate(ts)}
 
     def data(name, wl, key, scale):
+        tp = [t for t in ts if any(t in runs[w] for w in wl)]
         path = os.path.join(run_dir, name)
         with open(path, "w") as f:
-            f.write("# workload " + " ".join(ts) + "\n")
+            f.write("# workload " + " ".join(tp) + "\n")
             for w in wl:
                 vals = []
-                for t in ts:
+                for t in tp:
                     rs = runs[w].get(t, {})
                     vals.append(f"{mean([x[key] for x in rs.values()]) / scale:.2f}" if rs else "0")
                 f.write('"' + SHORT.get(w, w) + '" ' + " ".join(vals) + "\n")
-        return path
+        plots = [f"'{path}' using {i + 2}:xtic(1) title '{t}' lc {colour[t]}" for i, t in enumerate(tp)]
+        return ", ".join(plots) if wl and tp else None
 
-    d1 = data("chart-small.dat", small, "iops", 1000)
-    d2 = data("chart-big.dat", big, "mbps", 1)
-    plots = []
-    for i, t in enumerate(ts):
-        plots.append(f"'{{f}}' using {i + 2}:xtic(1) title '{t}'")
+    p1 = data("chart-small.dat", small, "iops", 1000)
+    p2 = data("chart-big.dat", big, "mbps", 1)
+    panels = []
+    if p1:
+        panels.append(f"set title '4 KiB workloads (replicated rows: writes only)'\nset ylabel 'kIOPS'\nplot {p1}")
+    if p2:
+        panels.append("set title '1 MiB sequential write, QD8 (raw-two-writers: per file)'\n"
+                      f"set ylabel 'MB/s'\nplot {p2}")
     script = f"""
-set terminal pngcairo size 1200,520 font ',10'
+set terminal pngcairo size 1400,560 font ',10'
 set output '{png}'
 set style data histograms
 set style histogram clustered gap 1
@@ -257,13 +473,8 @@ set style fill solid 0.85 border -1
 set grid ytics
 set key outside bottom center horizontal
 set yrange [0:*]
-set multiplot layout 1,2 title 'repl end-to-end ({run_dir.rsplit("/", 1)[-1]})'
-set title '4 KiB workloads'
-set ylabel 'kIOPS'
-plot {", ".join(p.replace("{f}", d1) for p in plots)}
-set title '1 MiB sequential write, QD8'
-set ylabel 'MB/s'
-plot {", ".join(p.replace("{f}", d2) for p in plots)}
+set multiplot layout 1,{max(len(panels), 1)} title 'repl end-to-end ({run_dir.rsplit("/", 1)[-1]})'
+{chr(10).join(panels)}
 unset multiplot
 """
     gp = os.path.join(run_dir, "chart.gp")
@@ -273,7 +484,7 @@ unset multiplot
     if res.returncode != 0:
         # pngcairo is in gnuplot-nox; fall back to the plain png terminal if it is not.
         with open(gp, "w") as f:
-            f.write(script.replace("pngcairo size 1200,520 font ',10'", "png size 1200,520"))
+            f.write(script.replace("pngcairo size 1400,560 font ',10'", "png size 1400,560"))
         subprocess.run(["gnuplot", gp], check=True)
 
 
@@ -298,18 +509,16 @@ def report(run_dir, out_path, png):
     if meta.get("note"):
         lines.append(f"- note: {meta['note']}")
     lines += ["", "## Verdicts", ""]
-    lines += verdicts(runs) or ["- nothing to judge in this run"]
+    lines += (verdicts(runs) + replicated_verdicts(runs, meta)) or ["- nothing to judge in this run"]
     lines += ["", f"![IOPS and throughput per target]({os.path.basename(png)})", "",
               "## Single node, no peer (P1, P2)", ""]
+    single = [t for t in {t for w in runs for t in runs[w]}
+              if t not in REPLICATED and t != TWO_WRITERS]
     for w in ordered(runs.keys(), WORKLOADS):
-        lines += workload_table(w, runs[w], meta)
+        if any(t in runs[w] for t in single):
+            lines += workload_table(w, runs[w], meta, only=single)
+    lines += replicated_section(runs, meta)
     lines += [
-        "## Replicated (P3, P4)",
-        "",
-        "Not measured yet. Rows for two agents over loopback (protocol A, B, C) go in the workload",
-        "tables above as further targets (`repl-A`, `repl-B`, `repl-C`), with their ratios to",
-        "`repl-uring` (the agent alone) and to the two-writer bound here.",
-        "",
         "## History",
         "",
         HISTORY_MARKER,
