@@ -89,7 +89,7 @@ class ConfigLoaderTest {
         ResourceConfig c = loader.load(write("data1", "[node.alpha]\ndisk = \"/srv/d.img\"\n"));
         assertTrue(c.standalone());
         assertEquals(ResourceConfig.Protocol.C, c.protocol());
-        assertEquals(ResourceConfig.Compression.LZ4, c.net().compression());
+        assertEquals(ResourceConfig.Compression.NONE, c.net().compression());
         assertEquals(EngineKind.AUTO, c.disk().ioEngine());
         assertEquals(true, c.disk().csums());
         assertEquals(0, c.disk().sizeBytes());
