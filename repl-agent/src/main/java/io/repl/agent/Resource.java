@@ -216,6 +216,9 @@ public final class Resource implements Export {
         for (NbdSession s : sessions) {
             s.close();
         }
+        CoreDriver d = driver;
+        String was = d == null ? "role Primary, disk UpToDate" : "role " + d.status().role().displayName()
+                + ", disk " + d.status().disk().displayName();
         stopDriver();
         BlockEngine e = engine;
         engine = null;
@@ -232,7 +235,7 @@ public final class Resource implements Export {
         e.close();
         closeMetadata(true);
         releaseDiskLock();
-        LOG.log(System.Logger.Level.INFO, name + ": role Primary -> Secondary, disk UpToDate -> Diskless");
+        LOG.log(System.Logger.Level.INFO, name + ": down (was " + was + "), disk Diskless");
     }
 
     /** Opens and recovers this node's metadata, unless the resource runs without any. */

@@ -21,6 +21,7 @@ import io.repl.hooks.HookRunner;
 import io.repl.io.AlignedBuffers;
 import io.repl.io.BlockEngine;
 import io.repl.io.IoCallback;
+import io.repl.protocol.DataWrite;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
 import io.repl.protocol.handshake.HandshakeResult;
@@ -62,6 +63,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private final ReplicationCore core;
     private final PeerLink link;
     private final int peerNodeId;
+    private final boolean copyPayloads;
     private final Map<Long, IoCallback> requests = new HashMap<>();
     private long nextRequestId = 1;
     private PeerSession session;
@@ -78,6 +80,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         this.hooks = hooks;
         this.onStatus = onStatus;
         this.peerNodeId = peerNodeId;
+        this.copyPayloads = config.protocol() == ResourceConfig.Protocol.A;
         CoreConfig d = CoreConfig.defaults(name, ReplicationProtocol.valueOf(config.protocol().name()));
         CoreConfig cc = new CoreConfig(name, d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
                 d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
@@ -221,8 +224,28 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     public void send(Message message) {
         PeerSession s = session;
         if (s != null) {
-            s.send(message);
+            s.send(ownPayload(message));
         }
+    }
+
+    /**
+     * Under protocol A the core acknowledges a write as soon as its DATA is handed over, and
+     * the front end then recycles the payload buffer, while the frame, encoded by reference,
+     * may still wait in the socket's queue. The wire would carry whatever the buffer holds
+     * by then (the peer's frame checksum caught exactly that). So under A the DATA travels
+     * with its own copy; under B and C the peer has the bytes before the write completes.
+     */
+    private Message ownPayload(Message message) {
+        if (!copyPayloads || !(message instanceof DataWrite)) {
+            return message;
+        }
+        DataWrite d = (DataWrite) message;
+        if (d.data() == null) {
+            return d;
+        }
+        ByteBuffer copy = ByteBuffer.allocate(d.data().remaining());
+        copy.put(d.data().duplicate()).flip();
+        return new DataWrite(d.seq(), d.offset(), d.length(), d.flags(), copy);
     }
 
     @Override

@@ -166,7 +166,7 @@ class ControlIT {
             assertEquals(4096, in.read(onDisk));
         }
         assertTrue(Arrays.equals(data, onDisk));
-        assertTrue(a.log().contains("r0: role Primary -> Secondary"), a.log());
+        assertTrue(a.log().contains("r0: down (was role Primary, disk UpToDate), disk Diskless"), a.log());
     }
 
     @Test
