@@ -29,10 +29,8 @@ import io.repl.io.Engines;
 import io.repl.core.metadata.Metadata;
 import io.repl.core.metadata.MetadataException;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.TreeSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -149,7 +147,7 @@ public final class Resource implements Export {
         try {
             PeerLinkConfig link = PeerLinkConfig.from(config, nodeName);
             String peer = config.peerOf(nodeName).orElseThrow().name();
-            int peerId = new ArrayList<>(new TreeSet<>(config.nodes().keySet())).indexOf(peer);
+            int peerId = config.nodeId(peer);
             return CoreDriver.start(name, group.next(), e, metadata, config, link, peerId, hooks, s -> { });
         } catch (ConfigException ex) {
             throw new IOException(ex.getMessage(), ex);
@@ -302,7 +300,7 @@ public final class Resource implements Export {
         if (plan.none()) {
             throw new StateChangeRefused(name + ": meta-disk is \"none\" in " + config.file() + "; nothing to create");
         }
-        int nodeId = new ArrayList<>(new TreeSet<>(config.nodes().keySet())).indexOf(nodeName);
+        int nodeId = config.nodeId(nodeName);
         try (DiskLock lock = DiskLock.acquire(config.local(nodeName).disk(), name)) {
             Map<String, Object> md = MetaCommands.create(plan, nodeId, nodeName, force);
             LOG.log(System.Logger.Level.INFO, name + ": created metadata: " + md);

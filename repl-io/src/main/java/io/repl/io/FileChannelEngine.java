@@ -254,9 +254,7 @@ public final class FileChannelEngine implements BlockEngine {
     }
 
     private boolean checkRange(long offset, long length, IoCallback done) {
-        long mask = alignment - 1;
-        if (offset < 0 || length < 0 || (offset & mask) != 0 || (length & mask) != 0
-                || offset > sizeBytes - length) {
+        if (!BlockRange.valid(offset, length, alignment, sizeBytes)) {
             done.complete(-Errno.EINVAL);
             return false;
         }

@@ -48,6 +48,11 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
         return n;
     }
 
+    /** A node's id: its place among the node names in sorted order (0 or 1), -1 if absent. */
+    public int nodeId(String nodeName) {
+        return new java.util.ArrayList<>(new java.util.TreeSet<>(nodes.keySet())).indexOf(nodeName);
+    }
+
     /** The other node's section, if there is one. */
     public Optional<NodeConfig> peerOf(String nodeName) {
         return nodes.values().stream().filter(n -> !n.name().equals(nodeName)).findFirst();

@@ -3,6 +3,7 @@ package io.repl.io.uring;
 import io.repl.io.AlignedBuffers;
 import io.repl.io.Backing;
 import io.repl.io.BlockEngine;
+import io.repl.io.BlockRange;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import io.repl.io.LibC;
@@ -209,9 +210,7 @@ public final class IoUringEngine implements BlockEngine {
             done.complete(-Errno.ESHUTDOWN);
             return false;
         }
-        long mask = alignment - 1;
-        if (offset < 0 || length < 0 || (offset & mask) != 0 || (length & mask) != 0
-                || offset > sizeBytes - length) {
+        if (!BlockRange.valid(offset, length, alignment, sizeBytes)) {
             done.complete(-Errno.EINVAL);
             return false;
         }
