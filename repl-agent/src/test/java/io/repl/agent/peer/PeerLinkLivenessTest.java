@@ -142,6 +142,6 @@ class PeerLinkLivenessTest {
         }
         await("counted", () -> b.handshakeFailures() >= 1);
         assertEquals(0, rb.connectedCount());
-        assertTrue(Fixture.logged("did not choose this connection"));
+        await("the refusal is logged", () -> Fixture.logged("did not choose this connection"));
     }
 }

@@ -77,7 +77,7 @@ class PeerLinkRejectionTest {
         assertEquals(0, rb.connectedCount(), rb.events.toString());
         assertTrue(ra.messages.isEmpty() && rb.messages.isEmpty(), "nothing is delivered");
         assertEquals(PeerLink.State.CONNECTING, a.state());
-        assertTrue(logged("AUTH_FAILED"));
+        await("the AUTH_FAILED refusal is logged", () -> logged("AUTH_FAILED"));
     }
 
     @Test
@@ -89,7 +89,7 @@ class PeerLinkRejectionTest {
         await("both sides refused", () -> a.handshakeFailures() >= 2 && b.handshakeFailures() >= 2);
         assertEquals(0, ra.connectedCount() + rb.connectedCount());
         assertTrue(ra.messages.isEmpty() && rb.messages.isEmpty());
-        assertTrue(logged("WRONG_RESOURCE"));
+        await("the WRONG_RESOURCE refusal is logged", () -> logged("WRONG_RESOURCE"));
     }
 
     @Test
@@ -103,7 +103,7 @@ class PeerLinkRejectionTest {
             assertTrue(e.getMessage().contains("WRONG_PEER"), e.getMessage());
         }
         assertEquals(0, ra.connectedCount());
-        assertTrue(logged("WRONG_PEER"));
+        await("the WRONG_PEER refusal is logged", () -> logged("WRONG_PEER"));
     }
 
     /** A header with the right magic and checksum announcing a 2 GiB HELLO. */
