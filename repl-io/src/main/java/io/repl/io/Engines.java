@@ -28,13 +28,22 @@ public final class Engines {
      *     that was asked for by name cannot run here
      */
     public static BlockEngine open(Backing backing, long sizeBytes, EngineKind kind) throws IOException {
+        return open(backing, sizeBytes, kind, null);
+    }
+
+    /**
+     * As {@link #open(Backing, long, EngineKind)}; an io_uring engine runs on {@code loop}
+     * (null: on a thread of its own). The FileChannel engine always has threads of its own.
+     */
+    public static BlockEngine open(Backing backing, long sizeBytes, EngineKind kind, EngineLoop loop)
+            throws IOException {
         BlockEngine e;
         switch (kind) {
             case IO_URING:
-                e = openIoUring(backing, sizeBytes);
+                e = openIoUring(backing, sizeBytes, loop);
                 break;
             case AUTO:
-                e = openAuto(backing, sizeBytes);
+                e = openAuto(backing, sizeBytes, loop);
                 break;
             case FILECHANNEL:
             default:
@@ -45,24 +54,24 @@ public final class Engines {
         return e;
     }
 
-    private static BlockEngine openIoUring(Backing backing, long sizeBytes) throws IOException {
+    private static BlockEngine openIoUring(Backing backing, long sizeBytes, EngineLoop loop) throws IOException {
         String disabled = disabledReason();
         if (disabled != null) {
             throw new IOException("io-engine \"io_uring\" is " + disabled + "; use \"auto\" or \"filechannel\"");
         }
         try {
-            return IoUringEngine.open(backing, sizeBytes);
+            return IoUringEngine.open(backing, sizeBytes, IoUringEngine.RING_ENTRIES_DEFAULT, loop);
         } catch (IOException | LinkageError e) {
             throw new IOException("io-engine \"io_uring\" cannot run here: " + e.getMessage()
                     + "; use \"auto\" or \"filechannel\"", e);
         }
     }
 
-    private static BlockEngine openAuto(Backing backing, long sizeBytes) throws IOException {
+    private static BlockEngine openAuto(Backing backing, long sizeBytes, EngineLoop loop) throws IOException {
         String why = disabledReason();
         if (why == null) {
             try {
-                return IoUringEngine.open(backing, sizeBytes);
+                return IoUringEngine.open(backing, sizeBytes, IoUringEngine.RING_ENTRIES_DEFAULT, loop);
             } catch (IOException | LinkageError | RuntimeException e) {
                 // Whatever stops io_uring here, the portable engine can still serve the volume.
                 why = e.toString();

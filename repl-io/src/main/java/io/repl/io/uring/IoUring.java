@@ -17,6 +17,7 @@ final class IoUring implements AutoCloseable {
     private static final long OFF_CQ_RING = 0x8000000L;
     private static final long OFF_SQES = 0x10000000L;
     private static final long REGISTER_PROBE = 8;
+    private static final long REGISTER_EVENTFD = 4;
     private static final int PROBE_OPS = 256;
     private static final int PROBE_HEADER_BYTES = 16;
     private static final int PROBE_OP_BYTES = 8;
@@ -110,6 +111,19 @@ final class IoUring implements AutoCloseable {
     int enter(int toSubmit, int minComplete, int flags) {
         long r = sys.syscall(Syscalls.SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0);
         return r < 0 ? -Syscalls.lastErrno() : (int) r;
+    }
+
+    /**
+     * Has the kernel signal {@code eventFd} whenever it posts a CQE, so an event loop that
+     * polls the eventfd learns of completions without a thread blocked in the ring.
+     */
+    void registerEventFd(int eventFd) throws IOException {
+        ByteBuffer arg = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+        arg.putInt(0, eventFd);
+        long r = sys.syscall(Syscalls.SYS_IO_URING_REGISTER, fd, REGISTER_EVENTFD, NativeMemory.addressOf(arg), 1, 0, 0);
+        if (r < 0) {
+            throw new IOException("IORING_REGISTER_EVENTFD failed: " + Errno.name(Syscalls.lastErrno()));
+        }
     }
 
     /** Whether the kernel implements {@code opcode}, asked through IORING_REGISTER_PROBE. */

@@ -4,6 +4,7 @@ import io.repl.io.AlignedBuffers;
 import io.repl.io.Backing;
 import io.repl.io.BlockEngine;
 import io.repl.io.BlockRange;
+import io.repl.io.EngineLoop;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import io.repl.io.LibC;
@@ -14,12 +15,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The io_uring engine: one ring, one thread that submits in batches and reaps completions,
- * O_DIRECT where the backing allows it.
+ * The io_uring engine: one ring, driven either by a thread of its own or by the caller's
+ * {@link EngineLoop}, that submits in batches and reaps completions; O_DIRECT where the
+ * backing allows it.
  *
  * <p>Requests are checked on the caller's thread; a bad one completes there with -EINVAL (and
  * any request after {@link #close()} with -ESHUTDOWN) before the method returns. Good ones go
- * to the {@link RingLoop}, whose thread calls their callbacks.
+ * to the {@link RingLoop}, whose thread (the ring's own, or the loop's) calls their callbacks.
  */
 public final class IoUringEngine implements BlockEngine {
     /** Ring size: deep enough for a QD32 client per resource with room for resync traffic. */
@@ -34,19 +36,26 @@ public final class IoUringEngine implements BlockEngine {
     private final int ringEntries;
     private final AlignedBuffers buffers = new AlignedBuffers(4096);
     private final RingLoop loop;
+    /** The ring's own thread, or null when an event loop drives it. */
     private final Thread thread;
+    private final EngineLoop driver;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private IoUringEngine(Backing backing, long sizeBytes, int alignment, boolean direct, int ringEntries,
-                          RingLoop loop) {
+                          RingLoop loop, EngineLoop driver) {
         this.backing = backing;
         this.sizeBytes = sizeBytes;
         this.alignment = alignment;
         this.direct = direct;
         this.ringEntries = ringEntries;
         this.loop = loop;
-        this.thread = new Thread(loop, "io_uring-" + backing.path().getFileName());
-        this.thread.setDaemon(true);
+        this.driver = driver;
+        if (driver == null) {
+            this.thread = new Thread(loop, "io_uring-" + backing.path().getFileName());
+            this.thread.setDaemon(true);
+        } else {
+            this.thread = null;
+        }
     }
 
     /**
@@ -74,6 +83,19 @@ public final class IoUringEngine implements BlockEngine {
      *     backing cannot be opened or is too small, or the self-test fails
      */
     public static IoUringEngine open(Backing backing, long sizeBytes, int ringEntries) throws IOException {
+        return open(backing, sizeBytes, ringEntries, null);
+    }
+
+    /**
+     * As {@link #open(Backing, long, int)}, with the ring driven by {@code driver} (null: by a
+     * thread of its own). Must not be called on the driver's thread: the self-test waits for
+     * the loop to complete its I/O.
+     */
+    public static IoUringEngine open(Backing backing, long sizeBytes, int ringEntries, EngineLoop driver)
+            throws IOException {
+        if (driver != null && driver.inLoop()) {
+            throw new IllegalStateException("an engine cannot be opened on the event loop that drives it");
+        }
         if (ringEntries < 2 || ringEntries > 4096 || Integer.bitCount(ringEntries) != 1) {
             throw new IllegalArgumentException("ring entries must be a power of two in 2..4096, got " + ringEntries);
         }
@@ -98,7 +120,7 @@ public final class IoUringEngine implements BlockEngine {
                 throw new IOException("volume size " + sizeBytes + " is not a multiple of the "
                         + file.alignment + "-byte alignment of " + backing.path());
             }
-            eventFd = Syscalls.get().eventfd(0, Syscalls.EFD_CLOEXEC);
+            eventFd = Syscalls.get().eventfd(0, Syscalls.EFD_CLOEXEC | (driver != null ? Syscalls.EFD_NONBLOCK : 0));
             if (eventFd < 0) {
                 throw new IOException("eventfd failed: " + Errno.name(Syscalls.lastErrno()));
             }
@@ -114,8 +136,20 @@ public final class IoUringEngine implements BlockEngine {
         }
         BackingFile f = file;
         RingLoop loop = new RingLoop(ring, f.fd, eventFd, backing.path().toString(), f::close);
-        IoUringEngine engine = new IoUringEngine(backing, sizeBytes, f.alignment, f.direct, ringEntries, loop);
-        engine.thread.start();
+        if (driver != null) {
+            try {
+                loop.attach(driver);
+            } catch (IOException | RuntimeException e) {
+                Syscalls.get().close(eventFd);
+                f.close();
+                ring.close();
+                throw e;
+            }
+        }
+        IoUringEngine engine = new IoUringEngine(backing, sizeBytes, f.alignment, f.direct, ringEntries, loop, driver);
+        if (engine.thread != null) {
+            engine.thread.start();
+        }
         try {
             SelfTest.run(engine);
         } catch (IOException | RuntimeException e) {
@@ -234,12 +268,18 @@ public final class IoUringEngine implements BlockEngine {
             return;
         }
         loop.stop();
-        if (Thread.currentThread() == thread) {
+        if (thread == null ? driver.inLoop() : Thread.currentThread() == thread) {
             return;
         }
         try {
-            thread.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
-            if (thread.isAlive()) {
+            boolean done;
+            if (thread == null) {
+                done = loop.awaitReleased(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+            } else {
+                thread.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+                done = !thread.isAlive();
+            }
+            if (!done) {
                 LOG.log(System.Logger.Level.WARNING, backing.path() + ": I/O still running after "
                         + CLOSE_WAIT_SECONDS + " s at close");
             }
@@ -251,7 +291,7 @@ public final class IoUringEngine implements BlockEngine {
     @Override
     public String toString() {
         return "io_uring engine on " + backing + (direct ? ", O_DIRECT" : ", buffered") + ", "
-                + ringEntries + " ring entries";
+                + ringEntries + " ring entries" + (driver != null ? ", on the event loop" : ", own thread");
     }
 
     /** The backing opened for the ring: its descriptor and the alignment its mode needs. */

@@ -1,9 +1,14 @@
 package io.repl.io.uring;
 
+import io.repl.io.EngineLoop;
 import io.repl.io.Errno;
 import io.repl.io.LibC;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -11,7 +16,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The one thread that owns a ring: it moves accepted requests into SQEs, submits them in
  * batches, reaps completions, resubmits what is unfinished and calls each callback once.
  *
- * <p>Any thread may {@link #offer} a request. While the ring thread waits in
+ * <p>That thread is either the ring's own ({@link #run}) or an {@link EngineLoop}'s
+ * ({@link #attach}). On a loop, a request offered from the loop's thread is queued and a
+ * pump task is queued behind the events being handled, so the burst is submitted with one
+ * {@code io_uring_enter} that does not wait; the ring signals an eventfd the loop polls for
+ * each CQE, and the loop reaps them. Callbacks then run on the loop's thread. A request
+ * offered from another thread queues the pump task on the loop.
+ *
+ * <p>Any thread may {@link #offer} a request. While its own ring thread waits in
  * {@code io_uring_enter} it keeps a read of an eventfd in flight, so a submitter that finds it
  * asleep wakes it with one eventfd write; a busy ring thread is not woken at all and picks the
  * request up on its next pass, together with everything else that arrived meanwhile.
@@ -47,6 +59,13 @@ final class RingLoop implements Runnable {
     private volatile boolean closing;
     private volatile boolean terminated;
     private volatile int deadResult = -Errno.ESHUTDOWN;
+    private EngineLoop driver;
+    private EngineLoop.Watch watch;
+    private final AtomicBoolean pumpQueued = new AtomicBoolean();
+    private final Runnable pumpTask = this::pumpTask;
+    private final CountDownLatch released = new CountDownLatch(1);
+    /** Native scratch for draining the eventfd on the loop. */
+    private final ByteBuffer eventScratch = ByteBuffer.allocateDirect(8);
 
     RingLoop(IoUring ring, int fileFd, int eventFd, String label, Runnable releaseFile) {
         this.ring = ring;
@@ -82,6 +101,8 @@ final class RingLoop implements Runnable {
         if (terminated) {
             // The ring thread is gone and will never look again: finish it here, exactly once.
             drainQueued();
+        } else if (driver != null) {
+            schedulePump();
         } else if (sleeping.get() && sleeping.compareAndSet(true, false)) {
             wake();
         }
@@ -91,7 +112,111 @@ final class RingLoop implements Runnable {
     /** Lets the ring thread finish what was accepted, then exit and release everything. */
     void stop() {
         closing = true;
-        wake();
+        if (driver != null) {
+            schedulePump();
+        } else {
+            wake();
+        }
+    }
+
+    // ---- Driven by an event loop ----
+
+    /**
+     * Runs this ring on {@code loop} from now on: the kernel signals the (non-blocking)
+     * eventfd for every CQE and the loop reaps them. Called once, before any request.
+     */
+    void attach(EngineLoop loop) throws IOException {
+        ring.registerEventFd(eventFd);
+        this.driver = loop;
+        this.watch = loop.watch(eventFd, this::eventFdReadable);
+    }
+
+    /** Waits until a loop-driven ring has released the ring and the file. */
+    boolean awaitReleased(long timeout, TimeUnit unit) throws InterruptedException {
+        return released.await(timeout, unit);
+    }
+
+    private void schedulePump() {
+        if (pumpQueued.compareAndSet(false, true)) {
+            try {
+                driver.execute(pumpTask);
+            } catch (RejectedExecutionException e) {
+                // The loop is gone, and with it whoever would have reaped: nothing in flight
+                // can finish normally any more.
+                LOG.log(System.Logger.Level.ERROR, label + ": event loop shut down under the ring");
+                loopGone();
+            }
+        }
+    }
+
+    private void pumpTask() {
+        pumpQueued.set(false);
+        pump();
+    }
+
+    private void eventFdReadable() {
+        // One read resets the counter; a CQE posted after it signals again.
+        Syscalls.get().read(eventFd, NativeMemory.addressOf(eventScratch), 8);
+        pump();
+    }
+
+    /** Reaps, refills and submits without waiting, until nothing more is ready. */
+    private void pump() {
+        if (terminated) {
+            return;
+        }
+        try {
+            for (int round = 0; round < 4; round++) {
+                ring.cq.reap(this::completed);
+                fill();
+                int toSubmit = ring.sq.unconsumed();
+                if (toSubmit > 0) {
+                    int r = ring.enter(toSubmit, 0, 0);
+                    if (r < 0 && r != -Errno.EINTR && r != -Errno.EAGAIN && r != -Errno.EBUSY) {
+                        throw new IllegalStateException("io_uring_enter failed: " + Errno.name(r));
+                    }
+                    int left = ring.sq.unconsumed();
+                    if (left > 0 && left == inFlight) {
+                        // Short of kernel resources with nothing in flight to signal us: retry soon.
+                        schedulePump();
+                    }
+                }
+                if (ring.cq.ready() == 0) {
+                    break;
+                }
+            }
+            if (closing && inFlight == 0 && incoming.isEmpty()) {
+                release();
+            }
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, label + ": io_uring loop failed, failing all requests with EIO", t);
+            deadResult = -Errno.EIO;
+            failInFlight(-Errno.EIO);
+            release();
+        }
+    }
+
+    private void loopGone() {
+        deadResult = -Errno.ESHUTDOWN;
+        terminated = true;
+        drainQueued();
+        released.countDown();
+    }
+
+    /** Ends the ring for good: no more callbacks from it, and the kernel objects closed. */
+    private void release() {
+        terminated = true;
+        if (watch != null) {
+            watch.close();
+        }
+        drainQueued();
+        if (ring.cq.overflow() != 0) {
+            LOG.log(System.Logger.Level.ERROR, label + ": CQ overflowed " + ring.cq.overflow() + " times");
+        }
+        ring.close();
+        Syscalls.get().close(eventFd);
+        releaseFile.run();
+        released.countDown();
     }
 
     @Override
@@ -105,14 +230,7 @@ final class RingLoop implements Runnable {
             deadResult = -Errno.EIO;
             failInFlight(-Errno.EIO);
         } finally {
-            terminated = true;
-            drainQueued();
-            if (ring.cq.overflow() != 0) {
-                LOG.log(System.Logger.Level.ERROR, label + ": CQ overflowed " + ring.cq.overflow() + " times");
-            }
-            ring.close();
-            Syscalls.get().close(eventFd);
-            releaseFile.run();
+            release();
         }
     }
 

@@ -23,6 +23,8 @@ public interface Syscalls {
     long MAP_FAILED = -1L;
 
     int EFD_CLOEXEC = 0x80000;
+    int EFD_NONBLOCK = 0x800;
+    short POLLIN = 0x1;
 
     /** open(2) flag for direct I/O, which differs between architectures. */
     int O_DIRECT = "aarch64".equals(System.getProperty("os.arch")) ? 0x10000 : 0x4000;
@@ -47,6 +49,14 @@ public interface Syscalls {
 
     @SaveError
     int eventfd_write(int fd, long value);
+
+    /** Reads {@code count} bytes into native memory at {@code address}; used to drain an eventfd. */
+    @SaveError
+    long read(int fd, long address, long count);
+
+    /** poll(2) on {@code nfds} {@code struct pollfd} (8 bytes each) at {@code address}. */
+    @SaveError
+    int poll(long address, long nfds, int timeoutMs);
 
     @SaveError
     int close(int fd);

@@ -1,0 +1,100 @@
+package io.repl.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.repl.io.uring.IoUringEngine;
+import io.repl.io.uring.PollLoop;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine contract against the io_uring engine driven by an event loop instead of its own
+ * thread, the way the agent runs it: submissions and completions on the loop's thread.
+ */
+class IoUringLoopEngineContractTest extends BlockEngineContract {
+    private static PollLoop loop;
+
+    @BeforeAll
+    static void ioUringAvailable() {
+        String refused = IoUringEngine.kernelRefusal();
+        assumeTrue(refused == null, "io_uring refused on this machine: " + refused);
+        loop = new PollLoop("test-loop");
+    }
+
+    @AfterAll
+    static void stopLoop() throws InterruptedException {
+        if (loop != null) {
+            loop.close();
+        }
+    }
+
+    @Override
+    BlockEngine open(Backing backing, long sizeBytes) throws IOException {
+        return IoUringEngine.open(backing, sizeBytes, IoUringEngine.RING_ENTRIES_DEFAULT, loop);
+    }
+
+    @Override
+    String engineName() {
+        return "io_uring";
+    }
+
+    @Test
+    void requestsFromTheLoopCompleteOnTheLoop() throws Exception {
+        int n = 64;
+        CompletableFuture<Void> all = new CompletableFuture<>();
+        AtomicReference<Thread> wrongThread = new AtomicReference<>();
+        int[] left = {n};
+        int[] failed = {0};
+        loop.execute(() -> {
+            for (int i = 0; i < n; i++) {
+                ByteBuffer b = engine.buffers().acquire(4096);
+                b.putLong(0, i);
+                engine.write(i * 4096L, b, result -> {
+                    if (!loop.inLoop()) {
+                        wrongThread.set(Thread.currentThread());
+                    }
+                    if (result != 0) {
+                        failed[0]++;
+                    }
+                    engine.buffers().release(b);
+                    if (--left[0] == 0) {
+                        all.complete(null);
+                    }
+                });
+            }
+        });
+        all.get(30, TimeUnit.SECONDS);
+        assertEquals(null, wrongThread.get(), "a callback ran off the loop");
+        assertEquals(0, failed[0]);
+        for (int i = 0; i < n; i++) {
+            ByteBuffer b = engine.buffers().acquire(4096);
+            CompletableFuture<Integer> r = new CompletableFuture<>();
+            AtomicReference<Thread> on = new AtomicReference<>();
+            engine.read(i * 4096L, b, result -> {
+                on.set(Thread.currentThread());
+                r.complete(result);
+            });
+            assertEquals(0, r.get(30, TimeUnit.SECONDS));
+            assertSame(loop.thread(), on.get(), "completions are reaped by the loop");
+            assertEquals(i, b.getLong(0));
+            engine.buffers().release(b);
+        }
+    }
+
+    @Test
+    void cannotBeOpenedOnItsOwnLoop() throws Exception {
+        CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+        loop.execute(() -> thrown.complete(assertThrows(IllegalStateException.class,
+                () -> IoUringEngine.open(Backing.probe(file), VOLUME_BYTES, 8, loop))));
+        thrown.get(30, TimeUnit.SECONDS);
+    }
+}
