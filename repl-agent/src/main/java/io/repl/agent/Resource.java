@@ -1,6 +1,9 @@
 package io.repl.agent;
 
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.EventLoop;
+import io.netty.channel.IoEventLoop;
+import io.repl.agent.io.NettyEngineLoop;
 import io.repl.agent.config.ConfigException;
 import io.repl.agent.config.NodeConfig;
 import io.repl.agent.config.ResourceConfig;
@@ -111,17 +114,20 @@ public final class Resource implements Export {
             long size = plan.dataBytes();
             diskLock = DiskLock.acquire(me.disk(), name);
             openMetadata(plan);
-            e = Engines.open(b, size, config.disk().ioEngine());
+            // One event loop carries this resource's NBD sessions, its engine's completions,
+            // its replication core and its peer link, so a request never changes threads.
+            IoEventLoop home = (IoEventLoop) group.next();
+            e = Engines.open(b, size, config.disk().ioEngine(), new NettyEngineLoop(home));
             LOG.log(System.Logger.Level.INFO, name + ": I/O engine " + e.name() + (e.direct() ? " (O_DIRECT)" : " (buffered)")
                     + " on " + b);
             engine = e;
             if (config.standalone()) {
                 volume = new SubBlockVolume(new LocalVolume(e));
             } else {
-                driver = startDriver(e, size);
+                driver = startDriver(e, home);
                 volume = new SubBlockVolume(new ReplicatedVolume(driver, size));
             }
-            nbd = NbdServer.start(group, this, me.nbdSocket(), me.nbdListen());
+            nbd = NbdServer.start(group, home, this, me.nbdSocket(), me.nbdListen());
         } catch (IOException | RuntimeException ex) {
             volume = null;
             engine = null;
@@ -143,12 +149,12 @@ public final class Resource implements Export {
         }
     }
 
-    private CoreDriver startDriver(BlockEngine e, long size) throws IOException {
+    private CoreDriver startDriver(BlockEngine e, EventLoop home) throws IOException {
         try {
             PeerLinkConfig link = PeerLinkConfig.from(config, nodeName);
             String peer = config.peerOf(nodeName).orElseThrow().name();
             int peerId = config.nodeId(peer);
-            return CoreDriver.start(name, group.next(), e, metadata, config, link, peerId, hooks, s -> { });
+            return CoreDriver.start(name, home, e, metadata, config, link, peerId, hooks, s -> { });
         } catch (ConfigException ex) {
             throw new IOException(ex.getMessage(), ex);
         } catch (InterruptedException ex) {

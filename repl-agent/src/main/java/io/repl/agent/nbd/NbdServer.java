@@ -35,16 +35,17 @@ public final class NbdServer implements AutoCloseable {
     }
 
     /**
-     * Starts listening.
+     * Starts listening on {@code group}; every client session runs on {@code sessions}, the
+     * resource's own loop.
      *
      * @throws IOException if the socket path is taken by a live server or is not a socket, or
      *     the TCP address cannot be bound
      */
-    public static NbdServer start(EventLoopGroup group, Export export, Path socketPath, HostPort tcp)
-            throws IOException {
+    public static NbdServer start(EventLoopGroup group, EventLoopGroup sessions, Export export, Path socketPath,
+                                  HostPort tcp) throws IOException {
         NbdServer s = new NbdServer(export, socketPath);
         try {
-            s.bind(group, tcp);
+            s.bind(group, sessions, tcp);
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
@@ -52,15 +53,15 @@ public final class NbdServer implements AutoCloseable {
         return s;
     }
 
-    private void bind(EventLoopGroup group, HostPort tcp) throws IOException {
+    private void bind(EventLoopGroup group, EventLoopGroup sessions, HostPort tcp) throws IOException {
         UnixSockets.prepare(socketPath);
-        unixChannel = bootstrap(group, true).channel(EpollServerDomainSocketChannel.class)
+        unixChannel = bootstrap(group, sessions, true).channel(EpollServerDomainSocketChannel.class)
                 .bind(new DomainSocketAddress(socketPath.toFile())).syncUninterruptibly().channel();
         UnixSockets.restrict(socketPath, false);
         LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": serving on " + socketPath);
         if (tcp != null) {
             try {
-                tcpChannel = bootstrap(group, false).channel(EpollServerSocketChannel.class)
+                tcpChannel = bootstrap(group, sessions, false).channel(EpollServerSocketChannel.class)
                         .childOption(ChannelOption.TCP_NODELAY, true)
                         .bind(new InetSocketAddress(tcp.host(), tcp.port())).syncUninterruptibly().channel();
             } catch (RuntimeException e) {
@@ -70,8 +71,8 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
-    private ServerBootstrap bootstrap(EventLoopGroup group, boolean unix) {
-        return new ServerBootstrap().group(group)
+    private ServerBootstrap bootstrap(EventLoopGroup group, EventLoopGroup sessions, boolean unix) {
+        return new ServerBootstrap().group(group, sessions)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(8 << 20, 32 << 20))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override

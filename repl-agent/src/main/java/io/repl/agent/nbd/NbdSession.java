@@ -17,8 +17,9 @@ import java.util.concurrent.RejectedExecutionException;
  * complete, in any order. Every header field is checked before the volume sees the request;
  * a bad request gets an error reply and the connection stays usable.
  *
- * <p>All state is confined to the channel's event loop: completions from the I/O engine hop
- * back onto it before touching anything here.
+ * <p>All state is confined to the channel's event loop, which is also the loop of the
+ * resource's engine and replication core; a completion from any other thread hops back onto
+ * it before touching anything here.
  */
 public final class NbdSession extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(NbdSession.class.getName());
@@ -222,7 +223,15 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
 
     private IoCallback completion(NbdRequest r, ByteBuffer buf) {
         long bytes = r.type == Nbd.CMD_READ || r.type == Nbd.CMD_WRITE ? r.length : 0;
-        return result -> channel.eventLoop().execute(() -> finish(r, bytes, result, buf));
+        return result -> {
+            // The engine and the replication core run on this session's loop, so completions
+            // normally arrive here already; others hop over.
+            if (channel.eventLoop().inEventLoop()) {
+                finish(r, bytes, result, buf);
+            } else {
+                channel.eventLoop().execute(() -> finish(r, bytes, result, buf));
+            }
+        };
     }
 
     private void finish(NbdRequest r, long bytes, int result, ByteBuffer buf) {
@@ -246,8 +255,8 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Queues a reply; {@link #flushReplies} sends it. Completions arrive as a burst of
-     * event-loop tasks (one per request the engine reaped at once), so a flush queued behind
+     * Queues a reply; {@link #flushReplies} sends it. Completions arrive in bursts (every CQE
+     * the engine reaped at once, every ack of one peer frame burst), so a flush queued behind
      * them sends the whole burst in one socket write instead of one write per reply.
      */
     private void sendReply(long cookie, int error, ByteBuffer data) {
