@@ -3,6 +3,7 @@ package io.repl.agent;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.repl.agent.io.PollingSelectStrategy;
 import io.repl.agent.config.ConfigException;
 import io.repl.agent.config.ConfigLoader;
 import io.repl.agent.config.ResourceConfig;
@@ -62,7 +63,7 @@ public final class Agent implements AutoCloseable {
      */
     public void start() throws ConfigException, IOException {
         group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
-                EpollIoHandler.newFactory());
+                EpollIoHandler.newFactory(0, PollingSelectStrategy.factory(PollingSelectStrategy.configuredNanos())));
         ConfigLoader.Directory dir = loader.loadDirectory(configDir);
         // The control socket first: if another agent holds it, this one must not touch any disk.
         controlServer = ControlServer.start(group, controlSocket, this::handle, control);

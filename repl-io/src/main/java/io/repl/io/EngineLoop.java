@@ -35,6 +35,14 @@ public interface EngineLoop {
      */
     Watch watch(int fd, Runnable onReadable) throws IOException;
 
+    /**
+     * Told on the loop's thread, after each pass over the ring, how many of an engine's reads
+     * and writes are now in flight, as a change since the last report. A loop may poll for a
+     * short while instead of sleeping while completions are due; the default ignores it.
+     */
+    default void inFlightChanged(int delta) {
+    }
+
     /** A registration made by {@link #watch}. */
     interface Watch extends AutoCloseable {
         /** Stops polling the descriptor; safe from any thread, and more than once. */

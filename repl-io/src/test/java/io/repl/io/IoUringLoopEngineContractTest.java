@@ -3,6 +3,7 @@ package io.repl.io;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.repl.io.uring.IoUringEngine;
@@ -74,6 +75,7 @@ class IoUringLoopEngineContractTest extends BlockEngineContract {
         });
         all.get(30, TimeUnit.SECONDS);
         assertEquals(null, wrongThread.get(), "a callback ran off the loop");
+        assertTrue(loop.transfersInFlightMax() > 0, "the loop was told writes were in flight");
         assertEquals(0, failed[0]);
         for (int i = 0; i < n; i++) {
             ByteBuffer b = engine.buffers().acquire(4096);
@@ -88,6 +90,9 @@ class IoUringLoopEngineContractTest extends BlockEngineContract {
             assertEquals(i, b.getLong(0));
             engine.buffers().release(b);
         }
+        CompletableFuture<Integer> settled = new CompletableFuture<>();
+        loop.execute(() -> settled.complete(loop.transfersInFlight()));
+        assertEquals(0, settled.get(30, TimeUnit.SECONDS), "every transfer reported in flight was reported done");
     }
 
     @Test

@@ -36,6 +36,11 @@ public final class NettyEngineLoop implements EngineLoop {
     }
 
     @Override
+    public void inFlightChanged(int delta) {
+        PollingSelectStrategy.inFlightChanged(delta);
+    }
+
+    @Override
     public Watch watch(int fd, Runnable onReadable) throws IOException {
         Handle handle = new Handle(fd, onReadable);
         IoRegistration registration;

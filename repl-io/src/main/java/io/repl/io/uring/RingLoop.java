@@ -64,6 +64,13 @@ final class RingLoop implements Runnable {
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
     private final Runnable pumpTask = this::pumpTask;
     private final CountDownLatch released = new CountDownLatch(1);
+    /**
+     * Reads and writes in flight, which the device completes by interrupt, and the count last
+     * reported to the driver. Flushes and zeroing are left out: the kernel runs them on a
+     * worker thread, which a loop polling for them would only keep off the CPU.
+     */
+    private int transfersInFlight;
+    private int reportedInFlight;
     /** Native scratch for draining the eventfd on the loop. */
     private final ByteBuffer eventScratch = ByteBuffer.allocateDirect(8);
 
@@ -185,6 +192,10 @@ final class RingLoop implements Runnable {
                     break;
                 }
             }
+            if (transfersInFlight != reportedInFlight) {
+                driver.inFlightChanged(transfersInFlight - reportedInFlight);
+                reportedInFlight = transfersInFlight;
+            }
             if (closing && inFlight == 0 && incoming.isEmpty()) {
                 release();
             }
@@ -208,6 +219,10 @@ final class RingLoop implements Runnable {
         terminated = true;
         if (watch != null) {
             watch.close();
+        }
+        if (driver != null && reportedInFlight != 0 && driver.inLoop()) {
+            driver.inFlightChanged(-reportedInFlight);
+            reportedInFlight = 0;
         }
         drainQueued();
         if (ring.cq.overflow() != 0) {
@@ -290,6 +305,9 @@ final class RingLoop implements Runnable {
             int slot = freeSlots[--freeCount];
             slots[slot] = r;
             inFlight++;
+            if (r.kind == Request.Kind.READ || r.kind == Request.Kind.WRITE) {
+                transfersInFlight++;
+            }
             prepare(r, slot);
         }
         ring.sq.publish();
@@ -350,6 +368,9 @@ final class RingLoop implements Runnable {
         slots[slot] = null;
         freeSlots[freeCount++] = slot;
         inFlight--;
+        if (r.kind == Request.Kind.READ || r.kind == Request.Kind.WRITE) {
+            transfersInFlight--;
+        }
         complete(r, outcome);
     }
 

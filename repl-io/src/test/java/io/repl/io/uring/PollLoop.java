@@ -22,6 +22,8 @@ public final class PollLoop implements EngineLoop, AutoCloseable {
     private volatile int watchedFd = -1;
     private volatile Runnable onReadable;
     private volatile boolean stopped;
+    private volatile int transfersInFlight;
+    private volatile int transfersInFlightMax;
 
     public PollLoop(String name) {
         wakeFd = Syscalls.get().eventfd(0, Syscalls.EFD_CLOEXEC | Syscalls.EFD_NONBLOCK);
@@ -51,6 +53,24 @@ public final class PollLoop implements EngineLoop, AutoCloseable {
         if (!inLoop()) {
             Syscalls.get().eventfd_write(wakeFd, 1);
         }
+    }
+
+    @Override
+    public void inFlightChanged(int delta) {
+        if (!inLoop()) {
+            throw new IllegalStateException("in-flight change reported off the loop");
+        }
+        transfersInFlight += delta;
+        transfersInFlightMax = Math.max(transfersInFlightMax, transfersInFlight);
+    }
+
+    /** Reads and writes the engines report in flight now, and the most ever reported. */
+    public int transfersInFlight() {
+        return transfersInFlight;
+    }
+
+    public int transfersInFlightMax() {
+        return transfersInFlightMax;
     }
 
     @Override
