@@ -133,11 +133,15 @@ final class WritePath {
         }
         unretired.put(write.seq, write);
         localInFlight.add(write);
+        // DATA first: the peer's path (wire, its disk, the ack) is the longer one, so it starts
+        // before the local submission, which may run the kernel's block layer inline.
+        if (replicate) {
+            ctx.send(dataMessage(write));
+        }
         DiskIo.Kind kind = request.kind() == FrontRequest.Kind.WRITE ? DiskIo.Kind.WRITE : DiskIo.Kind.ZERO;
         ByteBuffer data = kind == DiskIo.Kind.WRITE ? request.data().duplicate() : null;
         ctx.io.submit(kind, write.range, data, request.fua(), (errno, ignored) -> onLocalDone(write, errno));
         if (replicate) {
-            ctx.send(dataMessage(write));
             epochWrites++;
             if (epochWrites >= ctx.config.epochWritesMax()) {
                 closeEpoch(false);
