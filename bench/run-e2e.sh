@@ -14,8 +14,10 @@
 #   BENCH_TARGETS="repl-uring repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C"
 #                         repl-A/B/C: two agents over loopback, protocol A/B/C, internal
 #                         metadata; raw-two-writers: fio io_uring on two files at once (P3's bound)
-#   BENCH_WORKLOADS="randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync write-1m-qd8"
-#   BENCH_REPL_WORKLOADS="randwrite-4k-qd32 randwrite-4k-qd1-sync write-1m-qd8"
+#   BENCH_WORKLOADS="randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8"
+#   BENCH_REPL_WORKLOADS="randwrite-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8"
+#                         fua-4k-qd1 is not fio: bench/e2e/fua_qd1.py sends QD1 4 KiB writes
+#                         with NBD's FUA flag through libnbd (P4); only NBD targets run it
 #                         the workloads the replicated targets run (if in BENCH_WORKLOADS)
 #   BENCH_TWO_WRITERS_WORKLOADS="write-1m-qd8"   the workloads raw-two-writers runs
 #   BENCH_WORK=bench/work  where backing files and raw fio output go (real file system, not tmpfs)
@@ -32,8 +34,8 @@ runtime="${BENCH_RUNTIME:-15}"
 ramp="${BENCH_RAMP:-3}"
 rounds="${BENCH_ROUNDS:-2}"
 targets="${BENCH_TARGETS:-repl-uring repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C}"
-workloads="${BENCH_WORKLOADS:-randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync write-1m-qd8}"
-repl_workloads="${BENCH_REPL_WORKLOADS:-randwrite-4k-qd32 randwrite-4k-qd1-sync write-1m-qd8}"
+workloads="${BENCH_WORKLOADS:-randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8}"
+repl_workloads="${BENCH_REPL_WORKLOADS:-randwrite-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8}"
 two_writers_workloads="${BENCH_TWO_WRITERS_WORKLOADS:-write-1m-qd8}"
 work="${BENCH_WORK:-$here/work}"
 out="${BENCH_OUT:-$here/RESULTS.md}"
@@ -45,10 +47,9 @@ die() { log "error: $*"; exit 1; }
 # --- tools -------------------------------------------------------------------------------------
 # Installs Debian packages only when a tool is missing, with one apt-get update per run.
 apt_updated=0
-need() {
-  local tool="$1" pkg="$2"
-  command -v "$tool" >/dev/null 2>&1 && return 0
-  command -v apt-get >/dev/null 2>&1 || die "$tool missing and no apt-get to install $pkg"
+apt_install() {
+  local pkg="$1" why="$2"
+  command -v apt-get >/dev/null 2>&1 || die "$why missing and no apt-get to install $pkg"
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   if [ "$apt_updated" -eq 0 ]; then
@@ -56,8 +57,13 @@ need() {
     $sudo apt-get update -qq >/dev/null
     apt_updated=1
   fi
-  log "installing $pkg (for $tool)"
+  log "installing $pkg (for $why)"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
+}
+need() {
+  local tool="$1" pkg="$2"
+  command -v "$tool" >/dev/null 2>&1 && return 0
+  apt_install "$pkg" "$tool"
   command -v "$tool" >/dev/null 2>&1 || die "installed $pkg but $tool is still missing"
 }
 need fio fio
@@ -66,6 +72,11 @@ need nbdinfo libnbd-bin
 need gnuplot gnuplot-nox
 need python3 python3
 need java openjdk-17-jdk-headless
+# The FUA client runs under the system python3, where Debian puts libnbd's nbd module.
+if ! /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
+  apt_install python3-libnbd "libnbd's python module"
+  /usr/bin/python3 -c 'import nbd' 2>/dev/null || die "installed python3-libnbd but /usr/bin/python3 cannot import nbd"
+fi
 fio --enghelp=nbd >/dev/null 2>&1 || die "this fio has no nbd engine (Debian's fio >= 3.24 has it)"
 
 # --- state and cleanup -------------------------------------------------------------------------
@@ -414,6 +425,7 @@ workload_args() {
     randread-4k-qd32) echo "--rw=randread --bs=4k --iodepth=32" ;;
     randwrite-4k-qd1-sync) echo "--rw=randwrite --bs=4k --iodepth=1" ;;
     write-1m-qd8) echo "--rw=write --bs=1M --iodepth=8" ;;
+    fua-4k-qd1) echo "" ;;
     *) die "unknown workload $1" ;;
   esac
 }
@@ -424,6 +436,7 @@ runs_workload() {
   case "$1" in
     repl-[ABC]) list="$repl_workloads" ;;
     raw-two-writers) list="$two_writers_workloads" ;;
+    raw-uring) [ "$2" != fua-4k-qd1 ]; return ;;
     *) return 0 ;;
   esac
   [[ " $list " == *" $2 "* ]]
@@ -434,6 +447,14 @@ run_fio() {
   local args target_args size="$size_bytes" group="--group_reporting"
   args="$(workload_args "$w")"
   [ -f "$d/size" ] && size="$(cat "$d/size")"
+  if [ "$w" = fua-4k-qd1 ]; then
+    local json="$wd/fio__${w}__${t}__r$round.json"
+    /usr/bin/python3 "$here/e2e/fua_qd1.py" "$(cat "$d/uri")" "$size" "$runtime" "$ramp" "$json" \
+        >"$wd/fio__${w}__${t}__r$round.log" 2>&1 \
+      || die "fua_qd1.py on $t failed; see $wd/fio__${w}__${t}__r$round.log"
+    log "  $w on $t (round $round): $(python3 "$here/e2e/summarise.py" --brief "$json")"
+    return
+  fi
   case "$t" in
     raw-uring)
       target_args="--ioengine=io_uring --direct=1 --filename=$d/disk.img"
