@@ -177,9 +177,22 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 break;
             }
             case WRITE: {
-                ByteBuffer src = engineReady(io.data());
-                IoCallback then = io.fua() ? flushThen(id) : r -> back(id, r, null);
-                engine.write(io.offset(), src, then);
+                ByteBuffer data = io.data();
+                ByteBuffer src = engineReady(data);
+                // A copy made for the engine goes back to the pool once the disk is done with
+                // it; otherwise every peer write would allocate direct memory for the GC to free.
+                ByteBuffer copy = src != data ? src : null;
+                IoCallback then = r -> {
+                    if (copy != null) {
+                        engine.buffers().release(copy);
+                    }
+                    back(id, r, null);
+                };
+                if (io.fua()) {
+                    engine.writeDurable(io.offset(), src, then);
+                } else {
+                    engine.write(io.offset(), src, then);
+                }
                 break;
             }
             case FLUSH:
