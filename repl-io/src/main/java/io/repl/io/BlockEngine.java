@@ -44,6 +44,21 @@ public interface BlockEngine extends AutoCloseable {
     /** Writes {@code src.remaining()} bytes from {@code src} at {@code offset}. */
     void write(long offset, ByteBuffer src, IoCallback done);
 
+    /**
+     * Writes {@code src.remaining()} bytes from {@code src} at {@code offset} and completes only
+     * once this write is on stable storage (NBD's FUA). Writes that completed earlier are not
+     * covered; {@link #flush} is for those. The default writes, then flushes.
+     */
+    default void writeDurable(long offset, ByteBuffer src, IoCallback done) {
+        write(offset, src, result -> {
+            if (result != 0) {
+                done.complete(result);
+            } else {
+                flush(done);
+            }
+        });
+    }
+
     /** Makes every write completed before this call durable (fdatasync). */
     void flush(IoCallback done);
 

@@ -2,6 +2,7 @@ package io.repl.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.repl.io.uring.IoUringEngine;
@@ -71,6 +72,50 @@ class IoUringEngineTest {
         for (int i = 0; i < count; i++) {
             assertEquals(1, writes[i].calls(), "callbacks of write #" + i);
             assertArrayEquals(data[i], Scratch.readPlain(file, i * 4096L, 4096), "block " + i);
+        }
+    }
+
+    /**
+     * On a block device a durable write is one RWF_DSYNC write (on files it is a write and an
+     * fsync, which the contract suite covers). Data and error results must be those of a write.
+     */
+    @Test
+    void durableWritesOnABlockDevice() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root for losetup");
+        Process p = new ProcessBuilder("losetup", "-f", "--show", "--direct-io=on", file.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        assumeTrue(p.waitFor() == 0 && out.startsWith("/dev/loop"), "no loop device: " + out);
+        Path loop = Path.of(out);
+        try {
+            Backing b = Backing.probe(loop);
+            assertTrue(b.blockDevice());
+            Random rnd = new Random(15);
+            try (IoUringEngine e = IoUringEngine.open(b, SIZE, 16)) {
+                for (int i = 0; i < 64; i++) {
+                    byte[] data = Scratch.random(rnd, 4096 * (1 + i % 4));
+                    long offset = 4096L * rnd.nextInt((int) (SIZE / 4096) - 4);
+                    ByteBuffer buf = e.buffers().acquire(data.length);
+                    buf.put(data).flip();
+                    Completion c = new Completion();
+                    e.writeDurable(offset, buf, c);
+                    assertEquals(0, c.await(), "durable write #" + i);
+                    assertEquals(1, c.calls());
+                    ByteBuffer back = e.buffers().acquire(data.length);
+                    Completion r = new Completion();
+                    e.read(offset, back, r);
+                    assertEquals(0, r.await());
+                    byte[] got = new byte[data.length];
+                    back.get(0, got);
+                    assertArrayEquals(data, got, "read back of durable write #" + i);
+                }
+                ByteBuffer buf = e.buffers().acquire(4096);
+                Completion past = new Completion();
+                e.writeDurable(SIZE, buf, past);
+                assertEquals(-Errno.EINVAL, past.await(), "durable write past the end");
+            }
+        } finally {
+            new ProcessBuilder("losetup", "-d", loop.toString()).start().waitFor();
         }
     }
 

@@ -35,7 +35,11 @@ public final class LocalVolume implements Volume {
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua, IoCallback done) {
-        engine.write(offset, src, fua ? thenFlush(done) : done);
+        if (fua) {
+            engine.writeDurable(offset, src, done);
+        } else {
+            engine.write(offset, src, done);
+        }
     }
 
     @Override

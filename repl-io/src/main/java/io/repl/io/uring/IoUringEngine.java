@@ -203,12 +203,31 @@ public final class IoUringEngine implements BlockEngine {
         transfer(Request.Kind.WRITE, offset, src, done);
     }
 
-    private void transfer(Request.Kind kind, long offset, ByteBuffer b, IoCallback done) {
-        if (!accepts(offset, b.remaining(), done)) {
+    /**
+     * On a block device, one SQE with RWF_DSYNC instead of a write and then an fsync: the fsync
+     * runs on an io-wq worker thread, one more wakeup per durable write, while a DSYNC O_DIRECT
+     * write goes down inline as a FUA write (or a write and a cache flush). On a file the
+     * write-then-fsync of the default stays: measured on ext4, every DSYNC write also wrote a
+     * journal block, and the p99 of QD1 FUA writes went from under 0.5 ms to 4 ms.
+     */
+    @Override
+    public void writeDurable(long offset, ByteBuffer src, IoCallback done) {
+        if (!backing.blockDevice() || !direct) {
+            BlockEngine.super.writeDurable(offset, src, done);
             return;
         }
-        if (!AlignedBuffers.isAligned(b, alignment)) {
-            done.complete(-Errno.EINVAL);
+        if (!transferable(offset, src, done)) {
+            return;
+        }
+        if (!src.hasRemaining()) {
+            flush(done);
+            return;
+        }
+        submit(Request.durableWrite(offset, src, NativeMemory.addressOf(src), done));
+    }
+
+    private void transfer(Request.Kind kind, long offset, ByteBuffer b, IoCallback done) {
+        if (!transferable(offset, b, done)) {
             return;
         }
         if (!b.hasRemaining()) {
@@ -216,6 +235,18 @@ public final class IoUringEngine implements BlockEngine {
             return;
         }
         submit(Request.transfer(kind, offset, b, NativeMemory.addressOf(b), done));
+    }
+
+    /** Range and buffer checks of a read or write; a refused request is completed here. */
+    private boolean transferable(long offset, ByteBuffer b, IoCallback done) {
+        if (!accepts(offset, b.remaining(), done)) {
+            return false;
+        }
+        if (!AlignedBuffers.isAligned(b, alignment)) {
+            done.complete(-Errno.EINVAL);
+            return false;
+        }
+        return true;
     }
 
     @Override

@@ -19,6 +19,8 @@ final class Request {
     /** Keeps the caller's direct buffer reachable while the kernel may use its address. */
     final ByteBuffer buffer;
     final boolean fastOnly;
+    /** A write that must be durable when it completes: submitted with RWF_DSYNC. */
+    final boolean dsync;
     long offset;
     long address;
     long remaining;
@@ -26,7 +28,7 @@ final class Request {
     int retries;
 
     private Request(Kind kind, IoCallback done, ByteBuffer buffer, long offset, long address, long remaining,
-                    ZeroStep zeroStep, boolean fastOnly) {
+                    ZeroStep zeroStep, boolean fastOnly, boolean dsync) {
         this.kind = kind;
         this.done = done;
         this.buffer = buffer;
@@ -35,18 +37,23 @@ final class Request {
         this.remaining = remaining;
         this.zeroStep = zeroStep;
         this.fastOnly = fastOnly;
+        this.dsync = dsync;
     }
 
     static Request transfer(Kind kind, long offset, ByteBuffer buffer, long address, IoCallback done) {
-        return new Request(kind, done, buffer, offset, address, buffer.remaining(), null, false);
+        return new Request(kind, done, buffer, offset, address, buffer.remaining(), null, false, false);
+    }
+
+    static Request durableWrite(long offset, ByteBuffer buffer, long address, IoCallback done) {
+        return new Request(Kind.WRITE, done, buffer, offset, address, buffer.remaining(), null, false, true);
     }
 
     static Request flush(IoCallback done) {
-        return new Request(Kind.FLUSH, done, null, 0, 0, 0, null, false);
+        return new Request(Kind.FLUSH, done, null, 0, 0, 0, null, false, false);
     }
 
     static Request zero(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
         ZeroStep first = mayUnmap ? ZeroStep.PUNCH_HOLE : ZeroStep.ZERO_RANGE;
-        return new Request(Kind.ZERO, done, null, offset, 0, length, first, fastOnly);
+        return new Request(Kind.ZERO, done, null, offset, 0, length, first, fastOnly, false);
     }
 }

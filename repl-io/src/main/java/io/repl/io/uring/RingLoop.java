@@ -320,7 +320,8 @@ final class RingLoop implements Runnable {
                 sq.readWrite(SubmissionQueue.OP_READ, fileFd, r.address, (int) r.remaining, r.offset, slot);
                 break;
             case WRITE:
-                sq.readWrite(SubmissionQueue.OP_WRITE, fileFd, r.address, (int) r.remaining, r.offset, slot);
+                sq.readWrite(SubmissionQueue.OP_WRITE, fileFd, r.address, (int) r.remaining, r.offset,
+                        r.dsync ? SubmissionQueue.RWF_DSYNC : 0, slot);
                 break;
             case FLUSH:
                 sq.fsync(fileFd, slot);

@@ -22,6 +22,8 @@ final class SubmissionQueue {
     static final byte OP_READ = 22;
     static final byte OP_WRITE = 23;
     static final int FSYNC_DATASYNC = 1;
+    /** rw_flags of a write: durable on completion, as if the file were opened O_DSYNC. */
+    static final int RWF_DSYNC = 0x2;
 
     private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
 
@@ -76,10 +78,16 @@ final class SubmissionQueue {
 
     /** A read or write of {@code length} bytes between {@code address} and file offset {@code offset}. */
     void readWrite(byte opcode, int fd, long address, int length, long offset, long userData) {
+        readWrite(opcode, fd, address, length, offset, 0, userData);
+    }
+
+    /** As above, with {@code rwFlags} (such as {@link #RWF_DSYNC}) for this request only. */
+    void readWrite(byte opcode, int fd, long address, int length, long offset, int rwFlags, long userData) {
         int base = next(opcode, fd, userData);
         sqes.putLong(base + SQE_OFF, offset);
         sqes.putLong(base + SQE_ADDR, address);
         sqes.putInt(base + SQE_LEN, length);
+        sqes.putInt(base + SQE_OP_FLAGS, rwFlags);
     }
 
     /** fdatasync of the whole file. */
