@@ -50,13 +50,22 @@ public interface BlockEngine extends AutoCloseable {
      * covered; {@link #flush} is for those. The default writes, then flushes.
      */
     default void writeDurable(long offset, ByteBuffer src, IoCallback done) {
-        write(offset, src, result -> {
+        write(offset, src, thenFlush(done));
+    }
+
+    /**
+     * A callback for a write or zeroing that, on success, flushes and passes the flush's result
+     * to {@code done}: FUA as write-then-flush, sound because the flush is issued after the
+     * write completed. A failure goes to {@code done} as it is.
+     */
+    default IoCallback thenFlush(IoCallback done) {
+        return result -> {
             if (result != 0) {
                 done.complete(result);
             } else {
                 flush(done);
             }
-        });
+        };
     }
 
     /** Makes every write completed before this call durable (fdatasync). */

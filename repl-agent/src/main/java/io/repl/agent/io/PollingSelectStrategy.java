@@ -23,6 +23,8 @@ public final class PollingSelectStrategy implements SelectStrategy {
     private static final ThreadLocal<int[]> IN_FLIGHT = ThreadLocal.withInitial(() -> new int[1]);
 
     private final long pollNanos;
+    /** This loop thread's counter, looked up on the first call (always from that thread). */
+    private int[] inFlight;
 
     private PollingSelectStrategy(long pollNanos) {
         this.pollNanos = pollNanos;
@@ -48,7 +50,10 @@ public final class PollingSelectStrategy implements SelectStrategy {
         if (hasTasks) {
             return selectNow.get();
         }
-        if (pollNanos > 0 && IN_FLIGHT.get()[0] > 0) {
+        if (inFlight == null) {
+            inFlight = IN_FLIGHT.get();
+        }
+        if (pollNanos > 0 && inFlight[0] > 0) {
             long deadline = System.nanoTime() + pollNanos;
             do {
                 int ready = selectNow.get();

@@ -199,7 +199,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 engine.flush(r -> back(id, r, null));
                 break;
             default:
-                engine.writeZeroes(io.offset(), io.length(), true, false, io.fua() ? flushThen(id) : r -> back(id, r, null));
+                IoCallback zeroed = r -> back(id, r, null);
+                engine.writeZeroes(io.offset(), io.length(), true, false, io.fua() ? engine.thenFlush(zeroed) : zeroed);
         }
     }
 
@@ -211,16 +212,6 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         ByteBuffer copy = engine.buffers().acquire(data.remaining());
         copy.put(data.duplicate()).flip();
         return copy;
-    }
-
-    private IoCallback flushThen(long id) {
-        return r -> {
-            if (r != 0) {
-                back(id, r, null);
-            } else {
-                engine.flush(f -> back(id, f, null));
-            }
-        };
     }
 
     /** An engine completion, reported to the core as a new event on the loop. */

@@ -50,17 +50,6 @@ public final class LocalVolume implements Volume {
     @Override
     public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, boolean fua,
                             IoCallback done) {
-        engine.writeZeroes(offset, length, mayUnmap, fastOnly, fua ? thenFlush(done) : done);
-    }
-
-    /** FUA as write-then-flush: the flush covers this write because it completed first. */
-    private IoCallback thenFlush(IoCallback done) {
-        return result -> {
-            if (result != 0) {
-                done.complete(result);
-            } else {
-                engine.flush(done);
-            }
-        };
+        engine.writeZeroes(offset, length, mayUnmap, fastOnly, fua ? engine.thenFlush(done) : done);
     }
 }
