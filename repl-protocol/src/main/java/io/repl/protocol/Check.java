@@ -85,6 +85,32 @@ final class Check {
         return name;
     }
 
+    /**
+     * Validates a human-readable text: at most {@code bytesMax} UTF-8 bytes and no control
+     * characters, which would let a peer forge lines in our logs.
+     */
+    static String text(String field, String text, int bytesMax) {
+        present(field, text);
+        int bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        range(field + "Length", bytes, 0, bytesMax);
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isISOControl(c) || Character.isSurrogate(c) && !validSurrogate(text, i)) {
+                throw new ProtocolException(field, String.format(
+                        "character U+%04X at index %d is not allowed (no control characters)", (int) c, i));
+            }
+        }
+        return text;
+    }
+
+    private static boolean validSurrogate(String s, int i) {
+        char c = s.charAt(i);
+        if (Character.isHighSurrogate(c)) {
+            return i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
+        }
+        return i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
+    }
+
     private static String printable(char c) {
         return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
     }

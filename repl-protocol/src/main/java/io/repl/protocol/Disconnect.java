@@ -15,25 +15,7 @@ public record Disconnect(DisconnectReason reason, String detail) implements Mess
 
     public Disconnect {
         Check.present("DISCONNECT.reason", reason);
-        Check.present("DISCONNECT.detail", detail);
-        int bytes = detail.getBytes(StandardCharsets.UTF_8).length;
-        Check.range("DISCONNECT.detailLength", bytes, 0, Limits.DETAIL_BYTES_MAX);
-        for (int i = 0; i < detail.length(); i++) {
-            char c = detail.charAt(i);
-            // Control characters would let a peer forge lines in our logs.
-            if (Character.isISOControl(c) || Character.isSurrogate(c) && !validSurrogate(detail, i)) {
-                throw new ProtocolException("DISCONNECT.detail", String.format(
-                        "character U+%04X at index %d is not allowed (no control characters)", (int) c, i));
-            }
-        }
-    }
-
-    private static boolean validSurrogate(String s, int i) {
-        char c = s.charAt(i);
-        if (Character.isHighSurrogate(c)) {
-            return i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
-        }
-        return i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
+        Check.text("DISCONNECT.detail", detail, Limits.DETAIL_BYTES_MAX);
     }
 
     @Override

@@ -9,7 +9,7 @@ import java.util.List;
  * @param current the current generation UUID
  * @param bitmap the generation the bitmap started in, 0 when the bitmap is unused
  * @param history older generations, newest first, at most {@link Limits#HISTORY_UUIDS_MAX}
- * @param flags {@link #CONSISTENT}, {@link #WAS_PRIMARY}, {@link #CRASHED_PRIMARY}
+ * @param flags {@link #CONSISTENT}, {@link #WAS_PRIMARY}, {@link #CRASHED_PRIMARY}, {@link #DEPOSED}
  * @param outOfSyncBlocks bits set in the sender's bitmap (4 KiB blocks)
  */
 public record GenerationUuids(long current, long bitmap, List<Long> history, int flags, long outOfSyncBlocks)
@@ -20,7 +20,13 @@ public record GenerationUuids(long current, long bitmap, List<Long> history, int
     public static final int WAS_PRIMARY = 1 << 1;
     /** The node crashed while Primary: its activity log must be resynced. */
     public static final int CRASHED_PRIMARY = 1 << 2;
-    public static final int FLAGS_KNOWN = CONSISTENT | WAS_PRIMARY | CRASHED_PRIMARY;
+    /**
+     * The witness granted the other node since this one last held the newest data: whatever
+     * this copy holds beyond the common generation was never acknowledged, so a split brain with
+     * it resolves with this node as the SyncTarget.
+     */
+    public static final int DEPOSED = 1 << 3;
+    public static final int FLAGS_KNOWN = CONSISTENT | WAS_PRIMARY | CRASHED_PRIMARY | DEPOSED;
     static final int FIXED_BYTES = 8 + 8 + 8 + 4 + 2;
     public static final int BODY_BYTES_MAX = FIXED_BYTES + Long.BYTES * Limits.HISTORY_UUIDS_MAX;
 

@@ -8,7 +8,7 @@ package io.repl.protocol;
 public sealed interface Message permits Hello, AuthResponse, PeerState, GenerationUuids, DeviceSizes,
         DataWrite, ReceiveAck, WriteAck, NegativeAck, Barrier, BarrierAck, Ping, PingAck, BitmapChunk,
         ResyncRequest, ResyncData, ResyncNegativeAck, ChecksumRequest, ChecksumReply, VerifyRequest,
-        VerifyReply, OutOfSync, Disconnect {
+        VerifyReply, OutOfSync, Disconnect, WitnessReport, WitnessRequest, WitnessVerdict {
 
     /** The wire type of this message. */
     MessageType type();

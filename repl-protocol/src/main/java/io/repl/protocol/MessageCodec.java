@@ -44,6 +44,9 @@ public final class MessageCodec {
             case OV_REPLY: return VerifyReply.decode(r);
             case OUT_OF_SYNC: return OutOfSync.decode(r);
             case DISCONNECT: return Disconnect.decode(r);
+            case WITNESS_REPORT: return WitnessReport.decode(r);
+            case WITNESS_REQUEST: return WitnessRequest.decode(r);
+            case WITNESS_VERDICT: return WitnessVerdict.decode(r);
             default: throw new IllegalStateException("no decoder for " + frame.type());
         }
     }

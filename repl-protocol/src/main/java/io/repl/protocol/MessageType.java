@@ -28,7 +28,10 @@ public enum MessageType {
     OV_REQUEST(20, Phase.SESSION, VerifyRequest.BODY_BYTES, false),
     OV_REPLY(21, Phase.SESSION, VerifyReply.BODY_BYTES_MAX, false),
     OUT_OF_SYNC(22, Phase.SESSION, OutOfSync.BODY_BYTES, false),
-    DISCONNECT(23, Phase.ANY, Disconnect.BODY_BYTES_MAX, false);
+    DISCONNECT(23, Phase.ANY, Disconnect.BODY_BYTES_MAX, false),
+    WITNESS_REPORT(24, Phase.SESSION, WitnessReport.BODY_BYTES_MAX, false),
+    WITNESS_REQUEST(25, Phase.SESSION, WitnessRequest.BODY_BYTES, false),
+    WITNESS_VERDICT(26, Phase.SESSION, WitnessVerdict.BODY_BYTES_MAX, false);
 
     /** When a message type may be sent. */
     public enum Phase {
@@ -40,7 +43,7 @@ public enum MessageType {
         ANY
     }
 
-    private static final MessageType[] BY_CODE = new MessageType[DISCONNECT.code + 1];
+    private static final MessageType[] BY_CODE = new MessageType[WITNESS_VERDICT.code + 1];
 
     static {
         for (MessageType type : values()) {
@@ -95,6 +98,6 @@ public enum MessageType {
 
     /** The smallest and largest known codes, for error messages. */
     static String knownCodes() {
-        return "1.." + DISCONNECT.code;
+        return "1.." + WITNESS_VERDICT.code;
     }
 }

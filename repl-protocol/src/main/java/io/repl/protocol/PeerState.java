@@ -6,14 +6,21 @@ package io.repl.protocol;
  *
  * @param role Primary or Secondary
  * @param disk the disk state
- * @param flags {@link #DISCARD_MY_DATA} and {@link #SYNC_PAUSED}
+ * @param flags {@link #DISCARD_MY_DATA}, {@link #SYNC_PAUSED}, {@link #GOODBYE}, {@link #GOODBYE_HELD}
  */
 public record PeerState(Role role, DiskState disk, int flags) implements Message {
     /** The operator asked this node to become SyncTarget whatever the UUIDs say. */
     public static final int DISCARD_MY_DATA = 1;
     /** An operator paused resync on this node. */
     public static final int SYNC_PAUSED = 1 << 1;
-    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED;
+    /**
+     * The sender will not write without the receiver until they meet again: an orderly
+     * handover (demotion, or going down). The receiver may then be promoted alone.
+     */
+    public static final int GOODBYE = 1 << 2;
+    /** The sender holds the receiver's goodbye (echo, so a newly promoted node knows it was seen). */
+    public static final int GOODBYE_HELD = 1 << 3;
+    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED | GOODBYE | GOODBYE_HELD;
     public static final int BODY_BYTES = 1 + 1 + 2;
 
     public PeerState {

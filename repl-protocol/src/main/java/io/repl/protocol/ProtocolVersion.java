@@ -8,10 +8,14 @@ package io.repl.protocol;
  * speak, so that any two builds can read each other's HELLO and then agree on a version.
  */
 public final class ProtocolVersion {
-    /** The oldest session protocol version this build speaks. */
-    public static final int MIN = 1;
+    /**
+     * The oldest session protocol version this build speaks. Version 2 added the goodbye, the
+     * deposed flag and the witness messages; a version 1 node never says goodbye and never
+     * outdates itself when it loses its Primary, so it cannot take part in failover safety.
+     */
+    public static final int MIN = 2;
     /** The newest session protocol version this build speaks. */
-    public static final int MAX = 1;
+    public static final int MAX = 2;
     /** The header version of every handshake-phase frame; frozen forever. */
     public static final int HANDSHAKE_FRAME_VERSION = 1;
     /** The largest value the 16-bit version fields can hold. */

@@ -53,45 +53,45 @@ class FrameHeaderValidationTest {
 
     @Test
     void wrongVersion() {
-        ProtocolException e = reject(RawFrames.frame(MAGIC, 2, MessageType.PING.code(), 0, 0, 8, new byte[8]),
+        ProtocolException e = reject(RawFrames.frame(MAGIC, 1, MessageType.PING.code(), 0, 0, 8, new byte[8]),
                 Samples.SESSION, "header.version");
-        assertTrue(e.getMessage().contains("frame version 2 but this connection uses 1"), e.getMessage());
+        assertTrue(e.getMessage().contains("frame version 1 but this connection uses 2"), e.getMessage());
     }
 
     @Test
     void unknownTypeZero() {
-        ProtocolException e = reject(RawFrames.frame(MAGIC, 1, 0, 0, 0, 0, new byte[0]), Samples.SESSION,
+        ProtocolException e = reject(RawFrames.frame(MAGIC, ProtocolVersion.MAX, 0, 0, 0, 0, new byte[0]), Samples.SESSION,
                 "header.type");
-        assertTrue(e.getMessage().contains("unknown message type 0; known types are 1..23"), e.getMessage());
+        assertTrue(e.getMessage().contains("unknown message type 0; known types are 1..26"), e.getMessage());
     }
 
     @Test
     void unknownTypeAboveTheLast() {
-        reject(RawFrames.frame(MAGIC, 1, 0xFFFF, 0, 0, 0, new byte[0]), Samples.SESSION, "header.type");
+        reject(RawFrames.frame(MAGIC, ProtocolVersion.MAX, 0xFFFF, 0, 0, 0, new byte[0]), Samples.SESSION, "header.type");
     }
 
     @Test
     void sessionTypeDuringHandshake() {
-        ProtocolException e = reject(RawFrames.frame(MessageType.DATA, new byte[0]), WireSettings.handshake(),
+        ProtocolException e = reject(RawFrames.frame(MessageType.DATA, new byte[0], 1), WireSettings.handshake(),
                 "header.type");
         assertTrue(e.getMessage().contains("DATA is not allowed in the HANDSHAKE phase"), e.getMessage());
     }
 
     @Test
     void handshakeTypeDuringSession() {
-        reject(RawFrames.frame(MessageType.HELLO, new byte[0]), Samples.SESSION, "header.type");
+        reject(RawFrames.frame(MessageType.HELLO, new byte[0], ProtocolVersion.MAX), Samples.SESSION, "header.type");
     }
 
     @Test
     void unknownFrameFlags() {
-        ProtocolException e = reject(RawFrames.frame(MAGIC, 1, MessageType.PING.code(), 4, 0, 8, new byte[8]),
+        ProtocolException e = reject(RawFrames.frame(MAGIC, ProtocolVersion.MAX, MessageType.PING.code(), 4, 0, 8, new byte[8]),
                 Samples.SESSION, "header.flags");
         assertTrue(e.getMessage().contains("unknown bits 0x4"), e.getMessage());
     }
 
     @Test
     void reservedNotZero() {
-        reject(RawFrames.frame(MAGIC, 1, MessageType.PING.code(), 0, 1, 8, new byte[8]), Samples.SESSION,
+        reject(RawFrames.frame(MAGIC, ProtocolVersion.MAX, MessageType.PING.code(), 0, 1, 8, new byte[8]), Samples.SESSION,
                 "header.reserved");
     }
 
@@ -111,7 +111,7 @@ class FrameHeaderValidationTest {
     @Test
     void dataOverTheAbsoluteLimitIsRefusedBeforeAllocating() {
         long length = DataWrite.FIELDS_BYTES + Limits.BLOCK_BYTES_MAX + 1L;
-        ByteBuffer header = RawFrames.frame(MAGIC, 1, MessageType.DATA.code(), 0, 0, length, new byte[0]);
+        ByteBuffer header = RawFrames.frame(MAGIC, ProtocolVersion.MAX, MessageType.DATA.code(), 0, 0, length, new byte[0]);
         FrameDecoder decoder = new FrameDecoder(Samples.SESSION);
         ProtocolException e = assertThrows(ProtocolException.class, () -> decoder.decode(header));
         assertEquals("header.bodyLength", e.field());
@@ -121,7 +121,7 @@ class FrameHeaderValidationTest {
 
     @Test
     void lengthOfFourGibibytesIsRefusedBeforeAllocating() {
-        ByteBuffer header = RawFrames.frame(MAGIC, 1, MessageType.DATA.code(), 0, 0, 0xFFFF_FFFFL, new byte[0]);
+        ByteBuffer header = RawFrames.frame(MAGIC, ProtocolVersion.MAX, MessageType.DATA.code(), 0, 0, 0xFFFF_FFFFL, new byte[0]);
         FrameDecoder decoder = new FrameDecoder(Samples.SESSION);
         assertEquals("header.bodyLength", assertThrows(ProtocolException.class, () -> decoder.decode(header)).field());
         assertEquals(0, decoder.bodyBytesPeak());

@@ -117,8 +117,8 @@ class MessageValidationTest {
                         "5 is outside 0..4"),
                 arguments("UUIDS count larger than the body", MessageType.UUIDS,
                         body().u64(1).u64(2).u64(0).u32(0).u16(2).zeros(8).done(), "UUIDS.history", "body ends early"),
-                arguments("UUIDS unknown flags", MessageType.UUIDS, body().u64(1).u64(2).u64(0).u32(8).u16(0).done(),
-                        "UUIDS.flags", "unknown bits 0x8"),
+                arguments("UUIDS unknown flags", MessageType.UUIDS, body().u64(1).u64(2).u64(0).u32(16).u16(0).done(),
+                        "UUIDS.flags", "unknown bits 0x10"),
                 arguments("UUIDS negative out-of-sync count", MessageType.UUIDS,
                         body().u64(1).u64(2).u64(-1).u32(0).u16(0).done(), "UUIDS.outOfSyncBlocks", "outside"),
                 // SIZES
@@ -209,7 +209,37 @@ class MessageValidationTest {
                 arguments("DISCONNECT detail not UTF-8", MessageType.DISCONNECT,
                         body().u16(1).u16(2).u8(0xC3).u8(0x28).done(), "DISCONNECT.detail", "not valid UTF-8"),
                 arguments("DISCONNECT detail with a control character", MessageType.DISCONNECT,
-                        body().u16(1).u16(3).bytes(ascii("a\rb")).done(), "DISCONNECT.detail", "U+000D at index 1"));
+                        body().u16(1).u16(3).bytes(ascii("a\rb")).done(), "DISCONNECT.detail", "U+000D at index 1"),
+                // WITNESS_REPORT
+                arguments("WITNESS_REPORT generation 0", MessageType.WITNESS_REPORT, body().u64(0).u16(1).u16(0).done(),
+                        "WITNESS_REPORT.current", "is 0"),
+                arguments("WITNESS_REPORT unknown flags", MessageType.WITNESS_REPORT, body().u64(1).u16(2).u16(0).done(),
+                        "WITNESS_REPORT.flags", "unknown bits 0x2"),
+                arguments("WITNESS_REPORT too many ancestors", MessageType.WITNESS_REPORT,
+                        body().u64(1).u16(0).u16(6).done(), "WITNESS_REPORT.ancestorCount", "outside 0..5"),
+                arguments("WITNESS_REPORT ancestor 0", MessageType.WITNESS_REPORT,
+                        body().u64(1).u16(0).u16(1).u64(0).done(), "WITNESS_REPORT.ancestors", "contains 0"),
+                arguments("WITNESS_REPORT count larger than the body", MessageType.WITNESS_REPORT,
+                        body().u64(1).u16(0).u16(2).u64(3).done(), "WITNESS_REPORT.ancestors", "body ends early"),
+                // WITNESS_REQUEST
+                arguments("WITNESS_REQUEST id 0", MessageType.WITNESS_REQUEST,
+                        body().u32(0).u8(1).zeros(3).u64(1).u64(2).done(), "WITNESS_REQUEST.requestId", "outside 1.."),
+                arguments("WITNESS_REQUEST unknown kind", MessageType.WITNESS_REQUEST,
+                        body().u32(1).u8(9).zeros(3).u64(1).u64(2).done(), "WITNESS_REQUEST.kind", "unknown request kind 9"),
+                arguments("WITNESS_REQUEST reserved", MessageType.WITNESS_REQUEST,
+                        body().u32(1).u8(1).u8(0).u8(1).u8(0).u64(1).u64(2).done(), "WITNESS_REQUEST.reserved", "must be 0"),
+                arguments("WITNESS_REQUEST same generations", MessageType.WITNESS_REQUEST,
+                        body().u32(1).u8(2).zeros(3).u64(5).u64(5).done(), "WITNESS_REQUEST.next", "two different"),
+                // WITNESS_VERDICT
+                arguments("WITNESS_VERDICT unknown outcome", MessageType.WITNESS_VERDICT,
+                        body().u32(1).u8(6).u8(0).u16(0).u64(1).u16(0).u16(0).done(), "WITNESS_VERDICT.outcome",
+                        "unknown outcome 6"),
+                arguments("WITNESS_VERDICT unknown flags", MessageType.WITNESS_VERDICT,
+                        body().u32(1).u8(0).u8(0).u16(0).u64(1).u16(4).u16(0).done(), "WITNESS_VERDICT.flags",
+                        "unknown bits 0x4"),
+                arguments("WITNESS_VERDICT detail with a control character", MessageType.WITNESS_VERDICT,
+                        body().u32(1).u8(0).u8(0).u16(1).u64(1).u16(0).u16(3).bytes(ascii("a\nb")).done(),
+                        "WITNESS_VERDICT.detail", "U+000A at index 1"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -26,8 +26,14 @@ final class RawFrames {
         return out.flip();
     }
 
+    /** A frame for the session phase (handshake-only types keep the handshake version). */
     static ByteBuffer frame(MessageType type, byte[] body) {
-        return frame(FrameHeader.MAGIC, 1, type.code(), 0, 0, body.length, body);
+        return frame(type, body, type.phase() == MessageType.Phase.HANDSHAKE ? ProtocolVersion.HANDSHAKE_FRAME_VERSION
+                : ProtocolVersion.MAX);
+    }
+
+    static ByteBuffer frame(MessageType type, byte[] body, int version) {
+        return frame(FrameHeader.MAGIC, version, type.code(), 0, 0, body.length, body);
     }
 
     /** Recomputes both checksums of a complete frame in place (for fuzzing past them). */

@@ -7,8 +7,8 @@ import java.util.Random;
 
 /** One or more valid instances of every message type, shared by the round-trip and fuzz tests. */
 final class Samples {
-    static final WireSettings SESSION = WireSettings.session(1, Features.KNOWN);
-    static final WireSettings SESSION_NO_LZ4 = WireSettings.session(1, Features.KNOWN & ~Features.LZ4);
+    static final WireSettings SESSION = WireSettings.session(ProtocolVersion.MAX, Features.KNOWN);
+    static final WireSettings SESSION_NO_LZ4 = WireSettings.session(ProtocolVersion.MAX, Features.KNOWN & ~Features.LZ4);
 
     private Samples() {
     }
@@ -79,7 +79,16 @@ final class Samples {
                 new VerifyRequest(0, 1 << 20, DigestAlgorithm.CRC32C),
                 new VerifyReply(0, 1 << 20, Digest.of(DigestAlgorithm.CRC32C, compressible(1 << 20))),
                 new OutOfSync(1L << 40, 4096),
-                new Disconnect(DisconnectReason.SPLIT_BRAIN, "split brain détecté: both were Primary"));
+                new Disconnect(DisconnectReason.SPLIT_BRAIN, "split brain détecté: both were Primary"),
+                new PeerState(Role.SECONDARY, DiskState.UP_TO_DATE, PeerState.GOODBYE | PeerState.GOODBYE_HELD),
+                new GenerationUuids(7, 8, List.of(9L), GenerationUuids.CONSISTENT | GenerationUuids.DEPOSED, 0),
+                new WitnessReport(0x1234L, WitnessReport.IN_SYNC, List.of(5L, 6L, 7L, 8L, 9L)),
+                new WitnessReport(-1L, 0, List.of()),
+                new WitnessRequest(1, WitnessRequest.Kind.OUTDATE_PEER, 5, 6),
+                new WitnessRequest(0xFFFF_FFFFL, WitnessRequest.Kind.PROMOTE, -1, 1),
+                new WitnessRequest(7, WitnessRequest.Kind.FORCED, 3, 4),
+                new WitnessVerdict(1, WitnessVerdict.Outcome.GRANTED, 6, 0b01, 0, "granted: alpha writes alone"),
+                new WitnessVerdict(0, WitnessVerdict.Outcome.DEPOSED, -7, 0b10, WitnessVerdict.FORCED, ""));
     }
 
     /** Encodes into one contiguous buffer. */

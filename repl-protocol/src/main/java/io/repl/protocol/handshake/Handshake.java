@@ -49,7 +49,20 @@ public final class Handshake {
     /** Domain separation: these MACs mean "a repl v1 handshake response" and nothing else. */
     static final byte[] RESPONSE_LABEL = "repl-handshake-v1 response".getBytes(StandardCharsets.US_ASCII);
 
-    private final HandshakeConfig config;
+    /**
+     * Chooses what a listener that serves several resources and nodes (the witness) expects,
+     * once the connecting node's HELLO has named itself and its resource.
+     */
+    public interface Resolver {
+        /**
+         * The configuration for {@code peerNode} on {@code resource}, or null if this listener
+         * does not serve that pair; the configuration's peer must be {@code peerNode}.
+         */
+        HandshakeConfig resolve(String resource, String peerNode);
+    }
+
+    private HandshakeConfig config;
+    private final Resolver resolver;
     private final RandomGenerator random;
     private final NonceHistory history;
     private final byte[] localNonce = new byte[Limits.NONCE_BYTES];
@@ -66,8 +79,26 @@ public final class Handshake {
      */
     public Handshake(HandshakeConfig config, RandomGenerator random, NonceHistory history) {
         this.config = config;
+        this.resolver = null;
         this.random = random;
         this.history = history;
+    }
+
+    private Handshake(Resolver resolver, RandomGenerator random, NonceHistory history) {
+        this.config = null;
+        this.resolver = resolver;
+        this.random = random;
+        this.history = history;
+    }
+
+    /**
+     * A handshake for a listener that learns the resource and the peer from the peer's HELLO
+     * (the witness). It sends nothing first: {@link #start()} is not called; the first
+     * {@link #receive} takes the peer's HELLO and answers with our HELLO and our
+     * AUTH_RESPONSE together. The connecting side cannot tell the difference.
+     */
+    public static Handshake responder(Resolver resolver, RandomGenerator random, NonceHistory history) {
+        return new Handshake(resolver, random, history);
     }
 
     public Handshake(HandshakeConfig config, RandomGenerator random) {
@@ -92,6 +123,9 @@ public final class Handshake {
      *     driver must hand later messages to the session, or close the connection
      */
     public HandshakeStep receive(Message message) {
+        if (status == Status.NEW && resolver != null) {
+            return onFirstHello(message);
+        }
         if (status != Status.AWAITING_HELLO && status != Status.AWAITING_AUTH) {
             throw new IllegalStateException("handshake is " + status + "; it accepts no more messages");
         }
@@ -124,6 +158,33 @@ public final class Handshake {
     /** The failure once {@link Status#FAILED}, else null. */
     public HandshakeFailure failure() {
         return failure;
+    }
+
+    private HandshakeStep onFirstHello(Message message) {
+        if (!(message instanceof Hello hello)) {
+            status = Status.AWAITING_HELLO;
+            return message instanceof Disconnect ? receive(message)
+                    : fail(HandshakeFailure.Reason.UNEXPECTED_MESSAGE, message.type() + " received before HELLO");
+        }
+        HandshakeConfig chosen = resolver.resolve(hello.resourceName(), hello.nodeName());
+        if (chosen == null) {
+            status = Status.AWAITING_HELLO;
+            return fail(HandshakeFailure.Reason.WRONG_RESOURCE, "this listener serves no resource '"
+                    + hello.resourceName() + "' with a node '" + hello.nodeName() + "'");
+        }
+        if (!chosen.peerNode().equals(hello.nodeName()) || !chosen.resource().equals(hello.resourceName())) {
+            throw new IllegalStateException("the resolver returned " + chosen + " for " + hello);
+        }
+        config = chosen;
+        Hello ours = start();
+        HandshakeStep answer = onHello(hello);
+        if (answer.failure() != null) {
+            return answer;
+        }
+        List<Message> out = new java.util.ArrayList<>();
+        out.add(ours);
+        out.addAll(answer.toSend());
+        return new HandshakeStep(List.copyOf(out), null, null);
     }
 
     private HandshakeStep onHello(Hello hello) {

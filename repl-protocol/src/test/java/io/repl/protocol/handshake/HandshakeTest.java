@@ -19,6 +19,7 @@ import io.repl.protocol.Message;
 import io.repl.protocol.MessageDecoder;
 import io.repl.protocol.PeerState;
 import io.repl.protocol.ProtocolException;
+import io.repl.protocol.ProtocolVersion;
 import io.repl.protocol.Role;
 import io.repl.protocol.WireSettings;
 import java.nio.ByteBuffer;
@@ -106,7 +107,7 @@ class HandshakeTest {
         Side[] sides = connect(ALPHA, BETA);
         for (Side side : sides) {
             assertEquals(Handshake.Status.SUCCEEDED, side.handshake.status());
-            assertEquals(1, side.handshake.result().version());
+            assertEquals(ProtocolVersion.MAX, side.handshake.result().version());
             assertEquals(Features.KNOWN, side.handshake.result().features());
             assertEquals(List.of(new PeerState(Role.SECONDARY, DiskState.UP_TO_DATE, 0)), side.sessionReceived);
         }
@@ -222,14 +223,14 @@ class HandshakeTest {
 
     @Test
     void sessionFramesAreRefusedByTheHandshakeDecoder() {
-        FrameEncoder session = new FrameEncoder(WireSettings.session(1, 0));
+        FrameEncoder session = new FrameEncoder(WireSettings.session(ProtocolVersion.MAX, 0));
         ByteBuffer state = session.encode(new PeerState(Role.PRIMARY, DiskState.UP_TO_DATE, 0)).toByteBuffer();
         // Session frames need session settings to be encoded at all ...
         assertThrows(IllegalStateException.class,
                 () -> new FrameEncoder().encode(new PeerState(Role.PRIMARY, DiskState.UP_TO_DATE, 0)));
-        // ... and a handshake-phase decoder refuses them from the header.
+        // ... and a handshake-phase decoder refuses them from the header (their version already).
         ProtocolException e = assertThrows(ProtocolException.class, () -> new MessageDecoder().decode(state));
-        assertEquals("header.type", e.field());
+        assertEquals("header.version", e.field());
     }
 
     @Test
@@ -237,7 +238,7 @@ class HandshakeTest {
         // Mallory claims to be alpha, cannot compute an answer, and sends beta's own answer back.
         Handshake b = new Handshake(BETA, new SplittableRandom(2));
         b.start();
-        HandshakeStep step = b.receive(new Hello(1, 1, Features.KNOWN, nonce(9), "alpha", "r0"));
+        HandshakeStep step = b.receive(new Hello(ProtocolVersion.MAX, ProtocolVersion.MAX, Features.KNOWN, nonce(9), "alpha", "r0"));
         AuthResponse betasOwnAnswer = (AuthResponse) step.toSend().get(0);
         HandshakeStep reflected = b.receive(betasOwnAnswer);
         assertEquals(HandshakeFailure.Reason.AUTH_FAILED, reflected.failure().reason());
@@ -254,8 +255,8 @@ class HandshakeTest {
         Hello b2 = session2.start();
         // In session 1 Mallory uses beta's session-2 nonce; in session 2, beta's session-1 nonce.
         // Beta's answer in session 2 then covers exactly the two nonces session 1 checks.
-        session1.receive(new Hello(1, 1, 0, b2.nonce(), "alpha", "r0"));
-        AuthResponse answer2 = (AuthResponse) session2.receive(new Hello(1, 1, 0, b1.nonce(), "alpha", "r0"))
+        session1.receive(new Hello(ProtocolVersion.MAX, ProtocolVersion.MAX, 0, b2.nonce(), "alpha", "r0"));
+        AuthResponse answer2 = (AuthResponse) session2.receive(new Hello(ProtocolVersion.MAX, ProtocolVersion.MAX, 0, b1.nonce(), "alpha", "r0"))
                 .toSend().get(0);
         HandshakeStep step = session1.receive(answer2);
         assertTrue(step.failed(), "the direction and names in the MAC make beta's own answer invalid");
@@ -266,7 +267,7 @@ class HandshakeTest {
     void helloCarryingOurOwnNonceIsRejected() {
         Handshake b = new Handshake(BETA, new SplittableRandom(2));
         Hello hb = b.start();
-        HandshakeStep step = b.receive(new Hello(1, 1, 0, hb.nonce(), "alpha", "r0"));
+        HandshakeStep step = b.receive(new Hello(ProtocolVersion.MAX, ProtocolVersion.MAX, 0, hb.nonce(), "alpha", "r0"));
         assertEquals(HandshakeFailure.Reason.BAD_NONCE, step.failure().reason());
         assertTrue(step.toSend().get(0) instanceof Disconnect);
     }

@@ -1,0 +1,77 @@
+package io.repl.protocol;
+
+/**
+ * WITNESS_REQUEST: a node asks the witness for a decision, or tells it of a forced promotion.
+ * Every kind moves the witness's record from generation {@code previous} to {@code next}, with
+ * the sender as the only holder, if the witness agrees (see docs/FAILOVER.md).
+ *
+ * @param requestId echoed by the verdict, so a late answer to an old request is recognised
+ * @param kind what is asked
+ * @param previous the generation the sender shared with its peer, not 0
+ * @param next the sender's new generation, not 0 and not {@code previous}
+ */
+public record WitnessRequest(long requestId, Kind kind, long previous, long next) implements Message {
+    public static final int BODY_BYTES = 4 + 1 + 3 + 8 + 8;
+
+    /** What a node asks of the witness. */
+    public enum Kind {
+        /** A Primary lost its peer and asks to write alone: record the peer as outdated. */
+        OUTDATE_PEER(1),
+        /** A Secondary lost its peer and asks to be promoted. */
+        PROMOTE(2),
+        /** An operator forced a promotion; the witness records it without judging it. */
+        FORCED(3);
+
+        private final int code;
+
+        Kind(int code) {
+            this.code = code;
+        }
+
+        public int code() {
+            return code;
+        }
+
+        static Kind fromCode(String field, int code) {
+            for (Kind k : values()) {
+                if (k.code == code) {
+                    return k;
+                }
+            }
+            throw new ProtocolException(field, "unknown request kind " + code + "; known are 1..3");
+        }
+    }
+
+    public WitnessRequest {
+        Check.range("WITNESS_REQUEST.requestId", requestId, 1, 0xFFFF_FFFFL);
+        Check.present("WITNESS_REQUEST.kind", kind);
+        if (previous == 0 || next == 0 || previous == next) {
+            throw new ProtocolException("WITNESS_REQUEST.next", "previous " + Long.toHexString(previous) + " and next "
+                    + Long.toHexString(next) + " must be two different, non-zero generations");
+        }
+    }
+
+    @Override
+    public MessageType type() {
+        return MessageType.WITNESS_REQUEST;
+    }
+
+    @Override
+    public void encode(BodyWriter body) {
+        body.u32(requestId);
+        body.u8(kind.code());
+        body.zeros(3);
+        body.u64(previous);
+        body.u64(next);
+    }
+
+    static WitnessRequest decode(BodyReader r) {
+        long id = r.u32("requestId");
+        Kind kind = Kind.fromCode(r.field("kind"), r.u8("kind"));
+        r.reserved("reserved", 3);
+        long previous = r.u64("previous");
+        long next = r.u64("next");
+        r.end();
+        return new WitnessRequest(id, kind, previous, next);
+    }
+}
