@@ -6,7 +6,7 @@ package io.repl.protocol;
  *
  * @param role Primary or Secondary
  * @param disk the disk state
- * @param flags {@link #DISCARD_MY_DATA}, {@link #SYNC_PAUSED}, {@link #GOODBYE}, {@link #GOODBYE_HELD}
+ * @param flags {@link #DISCARD_MY_DATA}, {@link #SYNC_PAUSED}, {@link #GOODBYE}, {@link #PRIMARY_SEEN}
  */
 public record PeerState(Role role, DiskState disk, int flags) implements Message {
     /** The operator asked this node to become SyncTarget whatever the UUIDs say. */
@@ -18,9 +18,13 @@ public record PeerState(Role role, DiskState disk, int flags) implements Message
      * handover (demotion, or going down). The receiver may then be promoted alone.
      */
     public static final int GOODBYE = 1 << 2;
-    /** The sender holds the receiver's goodbye (echo, so a newly promoted node knows it was seen). */
-    public static final int GOODBYE_HELD = 1 << 3;
-    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED | GOODBYE | GOODBYE_HELD;
+    /**
+     * The sender has seen the receiver as Primary (an echo): it will treat a loss of the
+     * connection as the loss of a Primary. Until a new Primary has seen this flag it must not
+     * write alone, because its peer may still think itself free to be promoted.
+     */
+    public static final int PRIMARY_SEEN = 1 << 3;
+    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED | GOODBYE | PRIMARY_SEEN;
     public static final int BODY_BYTES = 1 + 1 + 2;
 
     public PeerState {
