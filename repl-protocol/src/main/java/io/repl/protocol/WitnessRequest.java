@@ -7,7 +7,8 @@ package io.repl.protocol;
  *
  * @param requestId echoed by the verdict, so a late answer to an old request is recognised
  * @param kind what is asked
- * @param previous the generation the sender shared with its peer, not 0
+ * @param previous the generation the sender shared with its peer; not 0, except for a forced
+ *     promotion of a volume that had no generation yet
  * @param next the sender's new generation, not 0 and not {@code previous}
  */
 public record WitnessRequest(long requestId, Kind kind, long previous, long next) implements Message {
@@ -45,9 +46,10 @@ public record WitnessRequest(long requestId, Kind kind, long previous, long next
     public WitnessRequest {
         Check.range("WITNESS_REQUEST.requestId", requestId, 1, 0xFFFF_FFFFL);
         Check.present("WITNESS_REQUEST.kind", kind);
-        if (previous == 0 || next == 0 || previous == next) {
+        if (previous == 0 && kind != Kind.FORCED || next == 0 || previous == next) {
             throw new ProtocolException("WITNESS_REQUEST.next", "previous " + Long.toHexString(previous) + " and next "
-                    + Long.toHexString(next) + " must be two different, non-zero generations");
+                    + Long.toHexString(next) + " must be two different, non-zero generations (previous may be 0"
+                    + " only for a forced promotion)");
         }
     }
 

@@ -20,7 +20,13 @@ public enum SuperblockFlag {
     /** The whole device must be resynced at the next connect, whatever the identifiers say. */
     FULL_SYNC(1 << 6),
     /** The node was connected to its peer when the superblock was written. */
-    CONNECTED(1 << 7);
+    CONNECTED(1 << 7),
+    /**
+     * The witness granted the other node since this one last held the newest data
+     * (docs/FAILOVER.md): what this copy holds beyond the common generation was never
+     * acknowledged, so a split brain with it resolves with this node as SyncTarget.
+     */
+    DEPOSED(1 << 8);
 
     /** Every bit some flag uses; anything else in a stored flag word is an error. */
     public static final int KNOWN_BITS = knownBits();

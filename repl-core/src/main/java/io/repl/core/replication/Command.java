@@ -34,4 +34,27 @@ public sealed interface Command {
     /** {@code resume-sync}. */
     record ResumeSync() implements Command {
     }
+
+    /**
+     * {@code outdate}: a Secondary that is not connected marks its disk Outdated, as a remote
+     * fence-peer handler asks of it. Never promoted without --force afterwards, UpToDate again
+     * only through a resync.
+     */
+    record Outdate() implements Command {
+    }
+
+    /**
+     * {@code resume-io}: a Primary holding writes goes on alone now. The operator vouches that
+     * the peer cannot be promoted (it is down, or outdated by other means).
+     */
+    record ResumeIo() implements Command {
+    }
+
+    /**
+     * An orderly stop ({@code down}, SIGTERM): a Primary demotes, the node says goodbye to its
+     * peer after its last acknowledged write, and the connection closes. The driver stops the
+     * front end and lets writes drain first.
+     */
+    record Down() implements Command {
+    }
 }

@@ -38,4 +38,21 @@ public interface CoreActions {
 
     /** A line for the resource's log. */
     void log(String level, String message);
+
+    /**
+     * Send a message to the witness if it is connected (drop it otherwise: the core resends
+     * what matters when {@link ReplicationCore#onWitnessConnected} says the link is back).
+     * Only called when the resource has a witness.
+     */
+    void sendToWitness(Message message);
+
+    /**
+     * Run the fence-peer handler and report its exit code with
+     * {@link ReplicationCore#onFenceResult}; the core holds writes meanwhile
+     * (fencing resource-and-stonith).
+     */
+    void fencePeer(SortedMap<String, String> env);
+
+    /** A command that returned {@link CommandResult#pending()} has finished with {@code result}. */
+    void commandCompleted(CommandResult result);
 }

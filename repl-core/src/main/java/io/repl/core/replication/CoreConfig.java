@@ -18,11 +18,12 @@ package io.repl.core.replication;
  * @param requestTimeoutNanos a write, barrier or resync request unanswered this long stalls the link
  * @param connectOnStart whether the core wants a connection from the start (Connecting) or
  *     waits for {@code connect} (StandAlone)
+ * @param failover fencing, witness and quorum rules (docs/FAILOVER.md)
  */
 public record CoreConfig(String resourceName, ReplicationProtocol protocol, int requestBytesMax,
                          int writesInFlightMax, int queuedRequestsMax, int epochWritesMax, int resyncWindow,
                          int resyncFlushBlocks, long tickNanos, long pingIntervalNanos, long pingTimeoutNanos,
-                         long requestTimeoutNanos, boolean connectOnStart) {
+                         long requestTimeoutNanos, boolean connectOnStart, FailoverPolicy failover) {
 
     private static final long MILLIS = 1_000_000L;
 
@@ -36,18 +37,25 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
         check(resyncFlushBlocks >= 1, "resyncFlushBlocks >= 1");
         check(tickNanos > 0 && pingIntervalNanos >= tickNanos && pingTimeoutNanos >= tickNanos
                 && requestTimeoutNanos >= tickNanos, "timeouts must be at least one tick");
+        check(failover != null, "failover policy must be given");
     }
 
     /** Defaults close to DRBD's: ping every 10 s, 5 s to answer, 60 s for a request. */
     public static CoreConfig defaults(String resourceName, ReplicationProtocol protocol) {
         return new CoreConfig(resourceName, protocol, 1 << 20, 1024, 4096, 256, 16, 256,
-                100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true);
+                100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true, FailoverPolicy.defaults());
     }
 
     public CoreConfig withProtocol(ReplicationProtocol next) {
         return new CoreConfig(resourceName, next, requestBytesMax, writesInFlightMax, queuedRequestsMax,
                 epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart);
+                requestTimeoutNanos, connectOnStart, failover);
+    }
+
+    public CoreConfig withFailover(FailoverPolicy next) {
+        return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
+                epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
+                requestTimeoutNanos, connectOnStart, next);
     }
 
     private static void check(boolean ok, String message) {

@@ -30,6 +30,8 @@ final class CoreContext {
     ResyncTarget resyncTarget;
     Heartbeat heartbeat;
     Roles roles;
+    Failover failover;
+    WitnessClient witness;
 
     CoreContext(CoreConfig config, CoreActions actions, MetaStore meta) {
         this.config = config;
@@ -103,6 +105,21 @@ final class CoreContext {
         }
     }
 
+    /** The peer's name for messages: its configured name once known. */
+    String peerLabel() {
+        return state.peerName == null ? "the peer" : state.peerName;
+    }
+
+    /** Runs the fence-peer handler; its exit code comes back through onFenceResult. */
+    void fencePeer() {
+        java.util.SortedMap<String, String> env = new TreeMap<>();
+        env.put("REPL_RESOURCE", config.resourceName());
+        if (state.peerName != null) {
+            env.put("REPL_PEER", state.peerName);
+        }
+        actions.fencePeer(env);
+    }
+
     /** The peer broke a rule: close, and try again later (a fresh connection starts clean). */
     void protocolError(String detail) {
         close(DisconnectReason.PROTOCOL_ERROR, detail, false);
@@ -122,7 +139,7 @@ final class CoreContext {
         log("warn", "closing the connection (" + reason + "): " + detail);
         // DISCONNECT carries at most 512 bytes of detail; ours are ASCII sentences.
         actions.closeConnection(reason, detail.length() > DETAIL_CHARS_MAX ? detail.substring(0, DETAIL_CHARS_MAX) : detail);
-        peerLost();
+        peerLost(detail);
         state.wantConnect = !standAlone;
         state.connection = ConnectionState.DISCONNECTING;
     }
@@ -132,9 +149,12 @@ final class CoreContext {
      * a new one before anything else, so every write from now on is tracked against the old one
      * and the next handshake makes it the source.
      */
-    void peerLost() {
+    void peerLost(String cause) {
         boolean shared = state.replication == ReplicationState.ESTABLISHED || state.replication.isSource()
                 || handshake.active();
+        Role peerRole = state.peerRole;
+        DiskState peerDisk = state.peerDisk;
+        long previous = meta.uuids().current();
         state.connectionGeneration++;
         lastSentState = null;
         // Writes the peer has not flushed will be marked below; a node just demoted may hold
@@ -148,6 +168,9 @@ final class CoreContext {
         state.peerFlags = 0;
         handshake.reset();
         heartbeat.reset();
+        // Before the writes the peer never acknowledged are looked at: whether they may be
+        // acknowledged alone is what the failover rules decide here.
+        failover.onPeerLost(cause, peerRole, peerDisk, previous);
         resyncSource.onPeerLost();
         resyncTarget.onPeerLost();
         peerWrites.onPeerLost();

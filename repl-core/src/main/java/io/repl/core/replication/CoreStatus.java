@@ -10,21 +10,26 @@ import io.repl.protocol.Role;
  * @param peerRole null while not connected
  * @param peerDisk null while not connected
  * @param sync null unless a resync is running
+ * @param failover fencing, held writes, the witness
  */
 public record CoreStatus(Role role, DiskState disk, ConnectionState connection, ReplicationState replication,
                          String peerName, Role peerRole, DiskState peerDisk, long outOfSyncBytes,
-                         SyncProgress sync) {
+                         SyncProgress sync, FailoverStatus failover) {
 
     /** Whether the states (not the counters) equal those of {@code other}. */
     boolean sameStates(CoreStatus other) {
         return other != null && role == other.role && disk == other.disk && connection == other.connection
-                && replication == other.replication && peerRole == other.peerRole && peerDisk == other.peerDisk;
+                && replication == other.replication && peerRole == other.peerRole && peerDisk == other.peerDisk
+                && java.util.Objects.equals(failover.heldReason(), other.failover.heldReason())
+                && java.util.Objects.equals(failover.diskNote(), other.failover.diskNote());
     }
 
     @Override
     public String toString() {
         return role.displayName() + "/" + disk.displayName() + " " + connection.displayName() + "/"
                 + replication.displayName() + " peer " + (peerRole == null ? "-" : peerRole.displayName())
-                + "/" + (peerDisk == null ? "-" : peerDisk.displayName()) + " oos=" + outOfSyncBytes;
+                + "/" + (peerDisk == null ? "-" : peerDisk.displayName())
+                + (failover.heldReason() == null ? "" : " writes held (" + failover.heldReason() + ")")
+                + " oos=" + outOfSyncBytes;
     }
 }

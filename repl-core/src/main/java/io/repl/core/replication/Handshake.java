@@ -69,7 +69,7 @@ final class Handshake {
 
     PeerState stateMessage() {
         int flags = (ctx.state.discardMyData ? PeerState.DISCARD_MY_DATA : 0)
-                | (ctx.state.syncPausedLocally ? PeerState.SYNC_PAUSED : 0);
+                | (ctx.state.syncPausedLocally ? PeerState.SYNC_PAUSED : 0) | ctx.failover.stateFlags();
         return new PeerState(ctx.state.role, ctx.state.disk, flags);
     }
 
@@ -142,9 +142,29 @@ final class Handshake {
         }
     }
 
+    /**
+     * A split brain where exactly one side was deposed by the witness is no split brain: the
+     * deposed side never acknowledged a write alone after the other side's grant, so what it
+     * holds beyond the common generation was never acknowledged. It becomes the target.
+     */
+    private SyncDecision resolveDeposed(Verdict verdict) {
+        boolean self = ctx.meta.has(SuperblockFlag.DEPOSED);
+        boolean peer = peerUuids.has(io.repl.protocol.GenerationUuids.DEPOSED);
+        if (verdict.decision() != SyncDecision.SPLIT_BRAIN || self == peer) {
+            return verdict.decision();
+        }
+        boolean bitmap = verdict.rule() == DecisionRule.SPLIT_BRAIN_COMMON_BITMAP;
+        ctx.log("warn", "split brain (" + verdict.rule().label() + ") with " + (self ? "this node" : ctx.peerLabel())
+                + " deposed by the witness: " + (self ? "this node" : ctx.peerLabel()) + " becomes SyncTarget");
+        if (self) {
+            return bitmap ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.FULL_SYNC_TARGET;
+        }
+        return bitmap ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.FULL_SYNC_SOURCE;
+    }
+
     /** Applies discard-my-data at a split brain and the disk states the identifiers cannot see. */
     private SyncDecision adjust(Verdict verdict, PeerState state) {
-        SyncDecision decision = verdict.decision();
+        SyncDecision decision = resolveDeposed(verdict);
         boolean mine = ctx.state.discardMyData;
         boolean theirs = state.has(PeerState.DISCARD_MY_DATA);
         boolean discarding = decision == SyncDecision.SPLIT_BRAIN && mine != theirs;

@@ -143,10 +143,25 @@ final class MetaStore {
         generationShared = true;
     }
 
-    /** The data is now a full, current copy: consistent and up to date. */
+    /** The data is now a full, current copy: consistent and up to date (and no longer deposed). */
     void markUpToDate(GenerationUuids uuids) {
         update(s -> s.withUuids(uuids).with(SuperblockFlag.CONSISTENT, true)
-                .with(SuperblockFlag.WAS_UP_TO_DATE, true).with(SuperblockFlag.CRASHED_PRIMARY, false));
+                .with(SuperblockFlag.WAS_UP_TO_DATE, true).with(SuperblockFlag.CRASHED_PRIMARY, false)
+                .with(SuperblockFlag.DEPOSED, false));
+    }
+
+    /**
+     * A new generation would start now ({@link #newCurrent}): its identifier, drawn but not
+     * stored, so the witness can agree to it first.
+     */
+    long proposeNewCurrent() {
+        return metadata.superblock().uuids().newCurrent(random).current();
+    }
+
+    /** Starts the new generation {@code fresh}, which the witness agreed to. */
+    void adoptNewCurrent(long fresh) {
+        update(s -> s.withUuids(s.uuids().newCurrent(fresh)).with(SuperblockFlag.CRASHED_PRIMARY, false));
+        generationShared = false;
     }
 
     /** The data is about to be overwritten by a resync, or has a hole: not consistent. */

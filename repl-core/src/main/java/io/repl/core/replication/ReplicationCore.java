@@ -50,7 +50,10 @@ public final class ReplicationCore {
         ctx.resyncTarget = new ResyncTarget(ctx);
         ctx.heartbeat = new Heartbeat(ctx);
         ctx.roles = new Roles(ctx);
+        ctx.failover = new Failover(ctx);
+        ctx.witness = new WitnessClient(ctx);
         ctx.state.disk = diskFromMetadata(ctx.meta);
+        ctx.failover.noteAtStart(ctx.state.disk);
         ctx.state.wantConnect = config.connectOnStart();
         ctx.state.connection = config.connectOnStart() ? ConnectionState.CONNECTING : ConnectionState.STAND_ALONE;
     }
@@ -113,6 +116,7 @@ public final class ReplicationCore {
             ctx.state.peerName = peerName;
             ctx.state.peerNodeId = peerNodeId;
             ctx.state.connectionGeneration++;
+            ctx.failover.onConnected();
             ctx.heartbeat.onConnected();
             ctx.handshake.begin();
         } finally {
@@ -135,11 +139,19 @@ public final class ReplicationCore {
 
     /** The connection is gone: closed by the peer, by the network, or confirmed after our close. */
     public void onPeerDisconnected(long nowNanos) {
+        onPeerDisconnected("the connection closed", nowNanos);
+    }
+
+    /**
+     * The connection is gone; {@code cause} says how, as the driver saw it ("ping timeout",
+     * "connection reset"), for the log and for status.
+     */
+    public void onPeerDisconnected(String cause, long nowNanos) {
         enter(nowNanos);
         try {
             if (ctx.state.connected()) {
-                ctx.log("warn", "connection to " + ctx.state.peerName + " lost");
-                ctx.peerLost();
+                ctx.log("warn", "connection to " + ctx.state.peerName + " lost: " + cause);
+                ctx.peerLost(cause);
             }
             if (ctx.state.connection == ConnectionState.CONNECTED
                     || ctx.state.connection == ConnectionState.DISCONNECTING) {
@@ -151,11 +163,52 @@ public final class ReplicationCore {
         }
     }
 
+    /** The connection to the witness is up (authenticated); only with a witness configured. */
+    public void onWitnessConnected(long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.witness.onConnected();
+        } finally {
+            leave();
+        }
+    }
+
+    /** The connection to the witness is gone. */
+    public void onWitnessDisconnected(long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.witness.onDisconnected();
+        } finally {
+            leave();
+        }
+    }
+
+    /** A message from the witness. */
+    public void onWitnessMessage(Message message, long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.witness.onMessage(message);
+        } finally {
+            leave();
+        }
+    }
+
+    /** The fence-peer handler started by {@link CoreActions#fencePeer} exited with {@code exitCode}. */
+    public void onFenceResult(int exitCode, String output, long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.failover.onFenceResult(exitCode, output);
+        } finally {
+            leave();
+        }
+    }
+
     /** The timer armed with {@link CoreActions#armTimer} fired. */
     public void onTimer(long nowNanos) {
         enter(nowNanos);
         try {
             ctx.heartbeat.onTick();
+            ctx.witness.onTick();
             if (ctx.state.connected()) {
                 ctx.writePath.onTick();
             }
@@ -187,7 +240,7 @@ public final class ReplicationCore {
         SyncProgress sync = s.replication.isSource() ? ctx.resyncSource.progress()
                 : s.replication.isTarget() ? ctx.resyncTarget.progress() : null;
         return new CoreStatus(s.role, s.disk, s.connection, s.replication, s.peerName, s.peerRole, s.peerDisk,
-                ctx.meta.bitmap().dirtyBytes(), sync);
+                ctx.meta.bitmap().dirtyBytes(), sync, ctx.failover.status());
     }
 
     /** Whether no disk operation, write or resync step is pending (for tests and clean shutdown). */
@@ -226,6 +279,7 @@ public final class ReplicationCore {
         s.peerRole = message.role();
         s.peerDisk = message.disk();
         s.peerFlags = message.flags();
+        ctx.failover.onPeerState(message);
         if (ctx.handshake.onState(message)) {
             return;
         }
@@ -269,6 +323,8 @@ public final class ReplicationCore {
     /** Sends our STATE if it changed and publishes state changes, once per event. */
     private void leave() {
         try {
+            ctx.failover.afterEvent();
+            ctx.witness.maybeReport();
             if (ctx.state.connected()) {
                 PeerState current = ctx.handshake.stateMessage();
                 if (!current.equals(ctx.lastSentState)) {

@@ -17,6 +17,8 @@ import io.repl.protocol.Role;
  */
 final class Roles {
     private final CoreContext ctx;
+    /** A promotion waits for the witness's verdict. */
+    private boolean promoting;
 
     Roles(CoreContext ctx) {
         this.ctx = ctx;
@@ -47,6 +49,15 @@ final class Roles {
         if (command instanceof Command.ResumeSync) {
             return pause(false);
         }
+        if (command instanceof Command.Outdate) {
+            return ctx.failover.outdateCommand();
+        }
+        if (command instanceof Command.ResumeIo) {
+            return ctx.failover.resumeIo();
+        }
+        if (command instanceof Command.Down) {
+            return down();
+        }
         throw new IllegalArgumentException("unknown command " + command);
     }
 
@@ -54,6 +65,9 @@ final class Roles {
         NodeState state = ctx.state;
         if (state.role == Role.PRIMARY) {
             return CommandResult.ok();
+        }
+        if (promoting) {
+            return CommandResult.refused("a promotion is already waiting for the witness", "wait for its answer");
         }
         if (state.connected() && state.peerRole == Role.PRIMARY) {
             return CommandResult.refused("the peer " + state.peerName + " is Primary",
@@ -67,6 +81,9 @@ final class Roles {
             return CommandResult.refused("writes received from the peer are still being applied",
                     "retry in a moment");
         }
+        if (!force && !state.connected() && ctx.config.failover().witness()) {
+            return promoteThroughWitness();
+        }
         if (state.disk == DiskState.UP_TO_DATE) {
             if (!ctx.peerReceivesWrites() && ctx.meta.generationShared()) {
                 // Our writes from here on are ours alone: start a generation the peer lacks.
@@ -78,13 +95,119 @@ final class Roles {
         return forcePromote(force);
     }
 
+    /**
+     * With a witness, a node writes alone only with its grant: a promotion while disconnected
+     * asks it first, naming the new generation the node will start.
+     */
+    private CommandResult promoteThroughWitness() {
+        NodeState state = ctx.state;
+        if (state.disk != DiskState.UP_TO_DATE && state.disk != DiskState.CONSISTENT) {
+            return refusalWithoutData();
+        }
+        long current = ctx.meta.uuids().current();
+        long previous;
+        long next;
+        if (ctx.meta.generationShared()) {
+            previous = current;
+            next = ctx.meta.proposeNewCurrent();
+        } else {
+            // Our generation is already ours alone (a grant or a --force made it): the witness
+            // confirms it is still ours.
+            previous = ctx.meta.uuids().bitmap() != 0 ? ctx.meta.uuids().bitmap() : ctx.meta.uuids().history(0);
+            next = current;
+        }
+        if (current == 0 || previous == 0) {
+            return CommandResult.noUpToDateData("this copy has no generation the witness could know",
+                    "promote with --force to start one");
+        }
+        CommandResult refused = ctx.witness.askToPromote(previous, next);
+        if (refused != null) {
+            return refused;
+        }
+        promoting = true;
+        ctx.log("info", "asking the witness to promote this node (generation "
+                + io.repl.core.uuid.GenerationUuids.hex(previous) + " -> "
+                + io.repl.core.uuid.GenerationUuids.hex(next) + ")");
+        return CommandResult.pending();
+    }
+
+    /** The witness answered a promotion (or failed to: {@code verdict} null, {@code failure} says why). */
+    void onPromoteVerdict(io.repl.protocol.WitnessVerdict verdict, String failure) {
+        if (!promoting) {
+            return;
+        }
+        promoting = false;
+        String next = "bring the peer back, or use --force if this copy is known to be the newest (writes the"
+                + " peer made alone would then be lost in a split brain)";
+        if (verdict == null) {
+            ctx.actions.commandCompleted(CommandResult.noUpToDateData("the witness did not decide: " + failure, next));
+            return;
+        }
+        if (verdict.outcome() == io.repl.protocol.WitnessVerdict.Outcome.DEPOSED) {
+            if (ctx.state.role == Role.SECONDARY && ctx.state.disk != DiskState.INCONSISTENT) {
+                ctx.meta.setFlag(SuperblockFlag.WAS_UP_TO_DATE, false);
+                ctx.state.disk = DiskState.OUTDATED;
+                ctx.failover.note("the witness says " + ctx.peerLabel() + " holds newer data");
+            }
+            ctx.actions.commandCompleted(CommandResult.noUpToDateData("the witness refused: " + ctx.peerLabel()
+                    + " holds newer data (" + verdict.detail() + ")", "promote " + ctx.peerLabel()
+                    + ", or let this node resync from it"));
+            return;
+        }
+        if (!verdict.granted()) {
+            ctx.actions.commandCompleted(CommandResult.noUpToDateData("the witness refused: " + verdict.outcome()
+                    + " (" + verdict.detail() + ")", next));
+            return;
+        }
+        // The witness now names this node the only holder of the new generation: take it on
+        // disk before anything else, so a retry after a failure here asks for the same one.
+        if (verdict.generation() != ctx.meta.uuids().current()) {
+            ctx.meta.adoptNewCurrent(verdict.generation());
+        }
+        NodeState state = ctx.state;
+        if (state.role == Role.PRIMARY) {
+            ctx.actions.commandCompleted(CommandResult.ok());
+            return;
+        }
+        if (state.disk != DiskState.UP_TO_DATE && state.disk != DiskState.CONSISTENT || !ctx.peerWrites.idle()
+                || state.connected() && (state.peerRole == Role.PRIMARY || ctx.handshake.active())) {
+            ctx.actions.commandCompleted(CommandResult.refused("the state changed while the witness decided (now "
+                    + state.disk.displayName() + ", " + state.connection.displayName() + ")", "retry"));
+            return;
+        }
+        ctx.meta.markUpToDate(ctx.meta.uuids());
+        state.disk = DiskState.UP_TO_DATE;
+        becomePrimary();
+        ctx.log("info", "promoted with the witness's agreement");
+        if (state.connected()) {
+            // The peer reconnected while the witness decided: it must learn our new generation.
+            ctx.handshake.begin();
+        }
+        ctx.actions.commandCompleted(CommandResult.ok());
+    }
+
+    private CommandResult refusalWithoutData() {
+        NodeState state = ctx.state;
+        FailoverStatus f = ctx.failover.status();
+        String why = "the local disk is " + state.disk.displayName() + ", not UpToDate"
+                + (f.diskNote() == null ? "" : " (" + f.diskNote() + ")");
+        String next;
+        if (state.disk == DiskState.CONSISTENT) {
+            next = "this node cannot know whether " + ctx.peerLabel() + " wrote alone after the loss: wait for it to"
+                    + " come back, or use --force if it is known to be dead and to have written nothing this copy"
+                    + " lacks (its writes since the loss would be lost)"
+                    + (ctx.config.failover().witness() ? "" : "; a [witness] or fencing decides this automatically");
+        } else {
+            next = "wait for the resync (replctl wait-sync), promote the node with UpToDate data, or use"
+                    + " --force if this copy is the one to keep";
+        }
+        return CommandResult.noUpToDateData(why, next);
+    }
+
     private CommandResult forcePromote(boolean force) {
         NodeState state = ctx.state;
-        String next = "wait for the resync (replctl wait-sync), promote the node with UpToDate data, or use"
-                + " --force if this copy is the one to keep";
         if (!force) {
-            return CommandResult.noUpToDateData("the local disk is " + state.disk.displayName()
-                    + ", not UpToDate", next);
+            return refusalWithoutData();
         }
         boolean acceptable = state.disk == DiskState.INCONSISTENT || state.disk == DiskState.OUTDATED
                 || state.disk == DiskState.CONSISTENT;
@@ -100,10 +223,13 @@ final class Roles {
             return CommandResult.noUpToDateData("the peer " + state.peerName + " holds UpToDate data",
                     "promote the peer, or invalidate this node and let it resync");
         }
+        long previous = ctx.meta.uuids().current();
         ctx.meta.newCurrent();
         ctx.meta.markUpToDate(ctx.meta.uuids());
         state.disk = DiskState.UP_TO_DATE;
+        ctx.log("warn", "promoted with --force from " + io.repl.core.uuid.GenerationUuids.hex(previous));
         becomePrimary();
+        ctx.witness.tellForced(previous);
         if (state.connected()) {
             // The peer must learn our new generation; the handshake makes it a full SyncTarget.
             ctx.handshake.begin();
@@ -114,6 +240,7 @@ final class Roles {
     private void becomePrimary() {
         ctx.meta.setFlag(SuperblockFlag.PRIMARY, true);
         ctx.state.role = Role.PRIMARY;
+        ctx.failover.onPromoted();
         ctx.hook("after-promote");
     }
 
@@ -125,10 +252,43 @@ final class Roles {
             return CommandResult.refused("a writer holds the export",
                     "stop the application or unmount, or use --force (its writes then fail)");
         }
+        becomeSecondary();
+        return CommandResult.ok();
+    }
+
+    private void becomeSecondary() {
         ctx.state.role = Role.SECONDARY;
         ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
+        ctx.failover.onDemoted();
         ctx.writePath.onDemoted();
         ctx.hook("after-demote");
+    }
+
+    /** The witness deposed this Primary: it demotes at once, whatever its clients hold. */
+    void demoteDeposed() {
+        becomeSecondary();
+    }
+
+    /**
+     * An orderly stop: demote, say goodbye after the last acknowledged write, close. The
+     * driver has stopped the front end; writes still running fail rather than being
+     * acknowledged alone after the goodbye.
+     */
+    private CommandResult down() {
+        NodeState state = ctx.state;
+        if (state.role == Role.PRIMARY) {
+            becomeSecondary();
+        }
+        state.wantConnect = false;
+        if (state.connected()) {
+            ctx.failover.sayGoodbye();
+            io.repl.protocol.PeerState goodbye = ctx.handshake.stateMessage();
+            ctx.send(goodbye);
+            ctx.lastSentState = goodbye;
+            ctx.close(DisconnectReason.SHUTDOWN, "going down", true);
+        } else if (state.connection == ConnectionState.CONNECTING) {
+            state.connection = ConnectionState.STAND_ALONE;
+        }
         return CommandResult.ok();
     }
 

@@ -29,6 +29,9 @@ final class UuidMessages {
         if (meta.has(SuperblockFlag.CRASHED_PRIMARY)) {
             flags |= io.repl.protocol.GenerationUuids.CRASHED_PRIMARY;
         }
+        if (meta.has(SuperblockFlag.DEPOSED)) {
+            flags |= io.repl.protocol.GenerationUuids.DEPOSED;
+        }
         return new io.repl.protocol.GenerationUuids(uuids.current(), uuids.bitmap(), history, flags,
                 meta.bitmap().dirtyBlocks());
     }

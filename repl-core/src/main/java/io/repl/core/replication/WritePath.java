@@ -86,6 +86,12 @@ final class WritePath {
                 ctx.actions.completeRequest(head.requestId(), Errno.EROFS);
                 continue;
             }
+            if (!ctx.peerReceivesWrites() && !ctx.state.connected() && ctx.failover.failsAlone()) {
+                // No peer and no quorum under on-no-quorum io-error: fail rather than hold.
+                waiting.pollFirst();
+                ctx.actions.completeRequest(head.requestId(), Errno.EIO);
+                continue;
+            }
             if (!admissible(head)) {
                 return;
             }
@@ -97,6 +103,10 @@ final class WritePath {
     private boolean admissible(FrontRequest request) {
         if (ctx.state.connected() && ctx.state.replication == ReplicationState.OFF) {
             // The handshake compares generations and bitmaps; writes wait until it has decided.
+            return false;
+        }
+        if (!ctx.peerReceivesWrites() && !ctx.failover.acksAlone()) {
+            // The peer would not have it and this node may not write alone yet: held, in order.
             return false;
         }
         if (unretired.size() >= ctx.config.writesInFlightMax()) {
@@ -181,14 +191,25 @@ final class WritePath {
     }
 
     private void advance(PrimaryWrite write) {
-        if (!write.completed && write.localDone && (write.localErrno != 0 || !write.replicated || peerSatisfied(write))) {
-            write.completed = true;
-            ctx.actions.completeRequest(write.request.requestId(), write.localErrno != 0 ? Errno.EIO : Errno.OK);
-        }
-        if (!write.retired && write.localDone && (!write.replicated || write.barrierAcked)) {
-            if (!write.completed) {
-                throw new IllegalStateException("write " + write.seq + " retired before it was acknowledged");
+        if (!write.completed && write.localDone) {
+            int errno = -1;
+            if (write.localErrno != 0) {
+                errno = Errno.EIO;
+            } else if (write.replicated) {
+                errno = peerSatisfied(write) ? Errno.OK : -1;
+            } else if (ctx.failover.acksAlone()) {
+                errno = Errno.OK;
+            } else if (ctx.failover.failsAlone()) {
+                // The peer does not have it and this node may not write alone (demoted, deposed,
+                // or no quorum under io-error): its outcome is unknown to the client.
+                errno = Errno.EIO;
             }
+            if (errno >= 0) {
+                write.completed = true;
+                ctx.actions.completeRequest(write.request.requestId(), errno);
+            }
+        }
+        if (!write.retired && write.completed && write.localDone && (!write.replicated || write.barrierAcked)) {
             write.retired = true;
             unretired.remove(write.seq);
             ctx.meta.endWrite(write.range);
@@ -336,6 +357,17 @@ final class WritePath {
 
     /** Demotion: waiting writes are refused, the export is read-only now. */
     void onDemoted() {
+        onAloneAllowed();
+    }
+
+    /**
+     * The failover rules changed their answer for writes the peer does not have (a hold ended,
+     * or they must fail now): settle every such write, then admit what waited.
+     */
+    void onAloneAllowed() {
+        for (PrimaryWrite write : new ArrayList<>(unretired.values())) {
+            advance(write);
+        }
         pump();
     }
 

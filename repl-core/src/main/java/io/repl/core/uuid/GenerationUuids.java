@@ -101,7 +101,17 @@ public final class GenerationUuids {
      * current generation moves into history.
      */
     public GenerationUuids newCurrent(RandomGenerator random) {
-        long fresh = draw(random);
+        return newCurrent(draw(random));
+    }
+
+    /**
+     * {@link #newCurrent(RandomGenerator)} with an identifier chosen earlier (drawn by
+     * {@link #newCurrent(RandomGenerator)} on this set, then agreed with the witness).
+     */
+    public GenerationUuids newCurrent(long fresh) {
+        if (fresh == 0 || contains(fresh)) {
+            throw new IllegalArgumentException("new generation " + hex(fresh) + " is 0 or already one of " + this);
+        }
         if (bitmap == 0) {
             return new GenerationUuids(fresh, current, history.clone());
         }

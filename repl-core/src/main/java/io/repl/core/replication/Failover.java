@@ -1,0 +1,387 @@
+package io.repl.core.replication;
+
+import io.repl.core.metadata.SuperblockFlag;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.PeerState;
+import io.repl.protocol.Role;
+import io.repl.protocol.WitnessVerdict;
+
+/**
+ * The failover rules of docs/FAILOVER.md: goodbyes, what losing the peer means on either side
+ * under each fencing policy, and the writes a Primary holds while it may not write alone.
+ *
+ * <p>The one rule it keeps: a node acknowledges a write its peer does not have only once it
+ * knows the peer cannot be promoted without --force. A Secondary that loses its Primary
+ * without a goodbye makes itself unpromotable (Consistent) under {@code outdate}; a Primary
+ * that loses its peer writes alone only when the policy, the fence-peer handler, the witness
+ * or the operator says the peer cannot be promoted.
+ */
+final class Failover {
+    /** Why a Primary holds writes. */
+    enum HoldKind {
+        /** Waiting for the witness to record the peer as outdated. */
+        WITNESS,
+        /** Waiting for the fence-peer handler (resource-and-stonith). */
+        FENCE_PEER,
+        /** Promoted while connected, and the peer had not yet said it saw the promotion. */
+        UNCONFIRMED
+    }
+
+    private record Hold(HoldKind kind, String reason, long sinceNanos) {
+    }
+
+    private final CoreContext ctx;
+    private final FailoverPolicy policy;
+    /** We said goodbye on this connection: we will not write without the peer. */
+    private boolean goodbyeSent;
+    /** The peer's latest STATE on this connection says goodbye (and Secondary). */
+    private boolean peerGoodbye;
+    /** Promoted while connected; the peer has not yet echoed PRIMARY_SEEN. */
+    private boolean promotionUnconfirmed;
+    private String diskNote;
+    private long diskNoteNanos;
+    private Hold hold;
+    private boolean mayLoseWrites;
+    /** Counts fence-peer runs, so a late result of an old run is recognised. */
+    private long fenceRun;
+    private boolean fenceRunning;
+    /** We outdated the peer (fence-peer or the witness): unfence once it is in sync again. */
+    private boolean fencedPeer;
+
+    Failover(CoreContext ctx) {
+        this.ctx = ctx;
+        this.policy = ctx.config.failover();
+    }
+
+    FailoverPolicy policy() {
+        return policy;
+    }
+
+    // ---------------------------------------------------------------- goodbyes
+
+    /** A new connection: goodbyes belong to one connection. */
+    void onConnected() {
+        goodbyeSent = false;
+        peerGoodbye = false;
+        promotionUnconfirmed = false;
+    }
+
+    /** The STATE flags this node sends: its goodbye, and whether it sees the peer as Primary. */
+    int stateFlags() {
+        return (goodbyeSent ? PeerState.GOODBYE : 0) | (ctx.state.peerRole == Role.PRIMARY ? PeerState.PRIMARY_SEEN : 0);
+    }
+
+    void onPeerState(PeerState message) {
+        boolean goodbye = message.has(PeerState.GOODBYE) && message.role() == Role.SECONDARY;
+        if (goodbye && !peerGoodbye) {
+            // The peer hands the right to write alone to us: our own goodbye, if any, is void.
+            goodbyeSent = false;
+            ctx.log("info", ctx.state.peerName + " said goodbye: it will not write without this node");
+        }
+        peerGoodbye = goodbye;
+        if (message.has(PeerState.PRIMARY_SEEN)) {
+            promotionUnconfirmed = false;
+        }
+    }
+
+    void onPromoted() {
+        goodbyeSent = false;
+        diskNote = null;
+        diskNoteNanos = 0;
+        promotionUnconfirmed = ctx.state.connected();
+        mayLoseWrites = policy.fencing() == FailoverPolicy.Fencing.DONT_CARE && !ctx.state.connected();
+    }
+
+    /** Demoted: while connected, the demotion is our goodbye. */
+    void onDemoted() {
+        goodbyeSent = ctx.state.connected();
+        promotionUnconfirmed = false;
+        hold = null;
+        mayLoseWrites = false;
+    }
+
+    /**
+     * An orderly stop: say goodbye now. A Secondary whose peer is Primary outdates itself as
+     * well, because the Primary goes on without it.
+     */
+    void sayGoodbye() {
+        goodbyeSent = true;
+        if (ctx.state.peerRole == Role.PRIMARY && ctx.state.disk == DiskState.UP_TO_DATE) {
+            outdate("said goodbye to " + ctx.state.peerName + ", which stays Primary");
+        }
+    }
+
+    // ---------------------------------------------------------------- losing the peer
+
+    /**
+     * The connection ended. Called after the Primary started its new generation and before its
+     * unacknowledged writes are looked at, with what this node knew of the peer at that moment.
+     *
+     * @param previous the generation before the loss (the one shared with the peer)
+     */
+    void onPeerLost(String cause, Role peerRole, DiskState peerDisk, long previous) {
+        String peer = ctx.state.peerName == null ? "the peer" : ctx.state.peerName;
+        boolean goodbye = peerGoodbye;
+        boolean unconfirmed = promotionUnconfirmed;
+        goodbyeSent = false;
+        peerGoodbye = false;
+        promotionUnconfirmed = false;
+        if (ctx.state.role == Role.PRIMARY) {
+            primaryLost(peer, cause, goodbye, unconfirmed, previous);
+        } else {
+            secondaryLost(peer, cause, goodbye, peerRole, peerDisk);
+        }
+    }
+
+    private void secondaryLost(String peer, String cause, boolean goodbye, Role peerRole, DiskState peerDisk) {
+        if (ctx.state.disk != DiskState.UP_TO_DATE) {
+            return;
+        }
+        if (goodbye) {
+            note(peer + " said goodbye");
+            return;
+        }
+        boolean keeps = policy.fencing() != FailoverPolicy.Fencing.OUTDATE && !policy.witness();
+        if (keeps) {
+            note("lost " + peer + " (" + cause + "); fencing " + label(policy.fencing())
+                    + ": the disk stays UpToDate");
+            return;
+        }
+        // A peer that was a Secondary without UpToDate data cannot write alone: it could only be
+        // promoted with --force, and a promotion it started a moment ago would have to be
+        // confirmed by us (PRIMARY_SEEN) before it wrote alone.
+        boolean peerCouldWrite = peerRole == Role.PRIMARY || peerDisk == null || peerDisk == DiskState.UP_TO_DATE;
+        if (!peerCouldWrite) {
+            note("lost " + peer + " (" + cause + "), which was " + peerDisk.displayName()
+                    + ": this copy is the newest");
+            return;
+        }
+        ctx.state.disk = DiskState.CONSISTENT;
+        note("lost " + peer + " (" + cause + ") without a goodbye");
+        ctx.log("warn", "disk UpToDate -> Consistent: lost " + peer + " (" + cause
+                + ") without a goodbye; it may go on writing alone, so this node is promoted only with "
+                + (policy.witness() ? "the witness's agreement or " : "") + "--force");
+    }
+
+    private void primaryLost(String peer, String cause, boolean goodbye, boolean unconfirmed, long previous) {
+        if (policy.witness()) {
+            holdWrites(HoldKind.WITNESS, "lost " + peer + " (" + cause + "); asking the witness to record it as outdated");
+            ctx.witness.askToWriteAlone(previous);
+            return;
+        }
+        if (goodbye) {
+            ctx.log("info", "lost " + peer + " after its goodbye: writing alone");
+            return;
+        }
+        switch (policy.fencing()) {
+            case DONT_CARE:
+                mayLoseWrites = true;
+                ctx.log("warn", "lost " + peer + " (" + cause + "); fencing dont-care: writing alone, and a failover to "
+                        + peer + " would lose these writes");
+                return;
+            case RESOURCE_AND_STONITH:
+                holdWrites(HoldKind.FENCE_PEER, "lost " + peer + " (" + cause + "); waiting for the fence-peer handler");
+                fenceRun++;
+                fenceRunning = true;
+                ctx.fencePeer();
+                return;
+            default:
+                if (unconfirmed) {
+                    holdWrites(HoldKind.UNCONFIRMED, "lost " + peer + " (" + cause + ") before it saw this node's"
+                            + " promotion; it may still be promoted");
+                    return;
+                }
+                ctx.log("info", "lost " + peer + " (" + cause + "); fencing outdate: " + peer
+                        + " outdates itself, writing alone");
+                ctx.hook("fence-peer");
+        }
+    }
+
+    private void holdWrites(HoldKind kind, String reason) {
+        hold = new Hold(kind, reason, ctx.nowNanos);
+        ctx.log("warn", "writes held: " + reason);
+    }
+
+    /** The hold ends: writes go on alone (or were mirrored meanwhile). */
+    void release(String why) {
+        if (hold == null) {
+            return;
+        }
+        ctx.log("warn", "writes resume: " + why + " (held " + (ctx.nowNanos - hold.sinceNanos()) / 1_000_000
+                + " ms: " + hold.reason() + ")");
+        hold = null;
+        fenceRunning = false;
+        ctx.writePath.onAloneAllowed();
+    }
+
+    /** Whether a write the peer does not have may be acknowledged now. */
+    boolean acksAlone() {
+        return ctx.state.role == Role.PRIMARY && hold == null;
+    }
+
+    /** Whether a write the peer does not have must fail now instead of waiting. */
+    boolean failsAlone() {
+        if (ctx.state.role != Role.PRIMARY) {
+            return true;
+        }
+        return hold != null && hold.kind() == HoldKind.WITNESS && !ctx.witness.reachable()
+                && policy.onNoQuorum() == FailoverPolicy.OnNoQuorum.IO_ERROR;
+    }
+
+    boolean holding() {
+        return hold != null;
+    }
+
+    /** Once per event: the peer in sync again ends a hold, and unfences it. */
+    void afterEvent() {
+        boolean inSync = ctx.state.connected() && ctx.state.replication == ReplicationState.ESTABLISHED
+                && ctx.state.peerDisk == DiskState.UP_TO_DATE;
+        if (!inSync) {
+            return;
+        }
+        if (hold != null) {
+            release(ctx.state.peerName + " is in sync again");
+        }
+        mayLoseWrites = false;
+        if (fencedPeer) {
+            fencedPeer = false;
+            ctx.meta.setFlag(SuperblockFlag.PEER_OUTDATED, false);
+            ctx.hook("unfence-peer");
+        }
+    }
+
+    // ---------------------------------------------------------------- fence-peer and the witness
+
+    /** The fence-peer handler ended (resource-and-stonith). DRBD's exit codes apply. */
+    void onFenceResult(int exitCode, String output) {
+        if (hold == null || hold.kind() != HoldKind.FENCE_PEER || !fenceRunning) {
+            ctx.log("info", "fence-peer exited " + exitCode + " after the hold ended; ignored");
+            return;
+        }
+        fenceRunning = false;
+        String meaning = fenceMeaning(exitCode);
+        ctx.log(exitCode == 4 || exitCode == 7 || exitCode == 3 ? "info" : "warn", "fence-peer exited " + exitCode
+                + " (" + meaning + ")" + (output == null || output.isBlank() ? "" : ": " + output.strip()));
+        if (exitCode == 3 || exitCode == 4 || exitCode == 7) {
+            fencedPeer = true;
+            ctx.meta.setFlag(SuperblockFlag.PEER_OUTDATED, true);
+            release("fence-peer exited " + exitCode + " (" + meaning + ")");
+            return;
+        }
+        hold = new Hold(HoldKind.FENCE_PEER, "fence-peer exited " + exitCode + " (" + meaning + "); writes stay held:"
+                + " run replctl resume-io once the peer is known to be down or outdated", hold.sinceNanos());
+    }
+
+    private static String fenceMeaning(int exitCode) {
+        switch (exitCode) {
+            case 3: return "peer is Inconsistent";
+            case 4: return "peer outdated";
+            case 5: return "peer unreachable";
+            case 6: return "peer is Primary";
+            case 7: return "peer fenced by STONITH";
+            default: return "not a fence-peer result";
+        }
+    }
+
+    /** The witness answered our request to write alone. */
+    void onWriteAloneVerdict(WitnessVerdict verdict) {
+        if (hold == null || hold.kind() != HoldKind.WITNESS) {
+            return;
+        }
+        switch (verdict.outcome()) {
+            case GRANTED:
+                fencedPeer = true;
+                release("the witness recorded " + ctx.peerLabel() + " as outdated");
+                return;
+            case DEPOSED:
+                depose("the witness gave " + ctx.peerLabel() + " the newest generation: " + verdict.detail());
+                return;
+            default:
+                hold = new Hold(HoldKind.WITNESS, "the witness did not agree (" + verdict.outcome() + ": "
+                        + verdict.detail() + "); asking again", hold.sinceNanos());
+        }
+    }
+
+    /**
+     * The witness says the other node holds the newest data: this node's own changes since the
+     * common generation were never acknowledged. It demotes, fails what it held, and becomes an
+     * Outdated copy that resyncs from the peer even across a split brain.
+     */
+    void depose(String why) {
+        ctx.log("error", "deposed: " + why);
+        ctx.meta.update(s -> s.with(SuperblockFlag.DEPOSED, true).with(SuperblockFlag.WAS_UP_TO_DATE, false));
+        hold = null;
+        if (ctx.state.role == Role.PRIMARY) {
+            ctx.roles.demoteDeposed();
+        }
+        ctx.state.disk = DiskState.OUTDATED;
+        note("deposed: " + why);
+    }
+
+    // ---------------------------------------------------------------- operator commands
+
+    /** {@code resume-io}: the operator vouches that the peer cannot be promoted. */
+    CommandResult resumeIo() {
+        if (ctx.state.role != Role.PRIMARY || hold == null) {
+            return CommandResult.refused("no writes are held", "nothing to resume");
+        }
+        if (policy.witness()) {
+            ctx.witness.tellForced(ctx.witness.lastSharedGeneration());
+        }
+        release("replctl resume-io by the operator");
+        return CommandResult.ok();
+    }
+
+    /** {@code outdate}: as a remote fence-peer handler asks. */
+    CommandResult outdateCommand() {
+        if (ctx.state.role == Role.PRIMARY) {
+            return CommandResult.refused("a Primary cannot be outdated", "demote it first (it would answer a fence-peer"
+                    + " handler with exit 6)");
+        }
+        if (ctx.state.connected()) {
+            return CommandResult.refused("connected to " + ctx.state.peerName + ", which sees this disk as it is",
+                    "a fence-peer handler outdates a peer it cannot reach; disconnect first");
+        }
+        if (ctx.state.disk == DiskState.OUTDATED || ctx.state.disk == DiskState.INCONSISTENT
+                || ctx.state.disk == DiskState.FAILED || ctx.state.disk == DiskState.DISKLESS) {
+            return CommandResult.ok();
+        }
+        outdate("outdated by replctl outdate");
+        return CommandResult.ok();
+    }
+
+    private void outdate(String why) {
+        ctx.meta.setFlag(SuperblockFlag.WAS_UP_TO_DATE, false);
+        ctx.state.disk = DiskState.OUTDATED;
+        note(why);
+        ctx.log("warn", "disk -> Outdated: " + why);
+    }
+
+    // ---------------------------------------------------------------- status
+
+    void note(String text) {
+        diskNote = text;
+        diskNoteNanos = ctx.nowNanos;
+    }
+
+    /** At start, why a consistent disk is only Consistent or Outdated. */
+    void noteAtStart(DiskState disk) {
+        if (disk == DiskState.CONSISTENT) {
+            note("started without its peer: the peer may have written since");
+        } else if (disk == DiskState.OUTDATED) {
+            note(ctx.meta.has(SuperblockFlag.DEPOSED) ? "deposed by the witness before a restart"
+                    : "outdated before a restart");
+        }
+    }
+
+    FailoverStatus status() {
+        String noteNow = ctx.state.disk == DiskState.UP_TO_DATE && ctx.state.connected() ? null : diskNote;
+        return new FailoverStatus(policy.fencing(), noteNow, noteNow == null ? 0 : diskNoteNanos,
+                hold == null ? null : hold.reason(), hold == null ? 0 : hold.sinceNanos(),
+                mayLoseWrites && ctx.state.role == Role.PRIMARY, ctx.witness.view());
+    }
+
+    static String label(FailoverPolicy.Fencing fencing) {
+        return fencing.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+}

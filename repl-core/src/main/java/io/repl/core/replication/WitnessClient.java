@@ -1,0 +1,234 @@
+package io.repl.core.replication;
+
+import io.repl.core.uuid.GenerationUuids;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Message;
+import io.repl.protocol.WitnessReport;
+import io.repl.protocol.WitnessRequest;
+import io.repl.protocol.WitnessVerdict;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * This node's side of the conversation with the witness (docs/FAILOVER.md, section 5): reports
+ * while the pair is in sync, and one request at a time (write alone, promote, or the notice of a
+ * forced promotion), resent when the witness connection comes back. Without a witness it
+ * stays silent and reports itself unreachable.
+ */
+final class WitnessClient {
+    /** How long after a verdict that was neither a grant nor a deposition a request is asked again. */
+    static final long RETRY_NANOS = 1_000_000_000L;
+
+    /** Why a request was sent. */
+    private enum Purpose { WRITE_ALONE, PROMOTE, FORCED }
+
+    private record Pending(WitnessRequest request, Purpose purpose, long sentNanos) {
+    }
+
+    private final CoreContext ctx;
+    private final boolean configured;
+    private boolean reachable;
+    private long nextRequestId = 1;
+    private Pending pending;
+    /** A write-alone request to ask again at {@link #retryAtNanos}; 0 when none is due. */
+    private long retryAtNanos;
+    private long writeAlonePrevious;
+    private long writeAloneNext;
+    /** The generation last reported on this witness connection; 0 before the first. */
+    private long reportedCurrent;
+    private String lastAnswer;
+    private long recordGeneration;
+    private int recordHolders;
+    private boolean recordForced;
+
+    WitnessClient(CoreContext ctx) {
+        this.ctx = ctx;
+        this.configured = ctx.config.failover().witness();
+    }
+
+    boolean reachable() {
+        return configured && reachable;
+    }
+
+    FailoverStatus.WitnessView view() {
+        return configured ? new FailoverStatus.WitnessView(reachable, lastAnswer, recordGeneration, recordHolders,
+                recordForced) : null;
+    }
+
+    void onConnected() {
+        if (!configured) {
+            return;
+        }
+        reachable = true;
+        reportedCurrent = 0;
+        if (pending != null) {
+            ctx.actions.sendToWitness(pending.request());
+        }
+        maybeReport();
+    }
+
+    void onDisconnected() {
+        if (!configured || !reachable) {
+            return;
+        }
+        reachable = false;
+        if (pending != null && pending.purpose() == Purpose.PROMOTE) {
+            pending = null;
+            ctx.roles.onPromoteVerdict(null, "the connection to the witness closed before it answered");
+        }
+        if (ctx.failover.failsAlone()) {
+            // on-no-quorum io-error: what was held fails now.
+            ctx.writePath.onAloneAllowed();
+        }
+    }
+
+    void onMessage(Message message) {
+        if (!(message instanceof WitnessVerdict verdict)) {
+            ctx.log("warn", "the witness sent " + message.type() + "; only verdicts are expected from it");
+            return;
+        }
+        recordGeneration = verdict.generation();
+        recordHolders = verdict.holders();
+        recordForced = (verdict.flags() & WitnessVerdict.FORCED) != 0;
+        if (verdict.requestId() == 0) {
+            if (verdict.outcome() == WitnessVerdict.Outcome.GRANTED || lastAnswer == null) {
+                lastAnswer = "report " + describe(verdict);
+            }
+            return;
+        }
+        if (pending == null || pending.request().requestId() != verdict.requestId()) {
+            ctx.log("debug", "witness verdict for request " + verdict.requestId() + ", which is no longer pending");
+            return;
+        }
+        Pending answered = pending;
+        pending = null;
+        lastAnswer = answered.request().kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + " "
+                + describe(verdict);
+        ctx.log(verdict.granted() ? "info" : "warn", "witness: " + lastAnswer);
+        switch (answered.purpose()) {
+            case WRITE_ALONE:
+                if (!verdict.granted() && verdict.outcome() != WitnessVerdict.Outcome.DEPOSED) {
+                    retryAtNanos = ctx.nowNanos + RETRY_NANOS;
+                }
+                ctx.failover.onWriteAloneVerdict(verdict);
+                break;
+            case PROMOTE:
+                ctx.roles.onPromoteVerdict(verdict, null);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private static String describe(WitnessVerdict verdict) {
+        return verdict.outcome().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                + (verdict.detail().isEmpty() ? "" : ": " + verdict.detail());
+    }
+
+    /** A Primary lost its peer: ask to write alone, from {@code previous} to our current generation. */
+    void askToWriteAlone(long previous) {
+        long next = ctx.meta.uuids().current();
+        writeAlonePrevious = previous != next && previous != 0 ? previous : olderThan(next);
+        writeAloneNext = next;
+        retryAtNanos = 0;
+        send(WitnessRequest.Kind.OUTDATE_PEER, writeAlonePrevious, writeAloneNext, Purpose.WRITE_ALONE);
+    }
+
+    /** The generation shared with the peer before the latest loss (for a forced notice). */
+    long lastSharedGeneration() {
+        return writeAlonePrevious;
+    }
+
+    /**
+     * Asks to promote this node while it is disconnected; the answer comes through
+     * {@link Roles#onPromoteVerdict}. Returns null when the request went out, else the refusal.
+     */
+    CommandResult askToPromote(long previous, long next) {
+        if (!reachable) {
+            return CommandResult.noUpToDateData("the witness is not reachable, and with a witness configured"
+                            + " every promotion while disconnected needs its agreement",
+                    "bring the witness or the peer back, or use --force if this copy is known to be the newest"
+                            + " (writes the peer made alone would then be lost in a split brain)");
+        }
+        send(WitnessRequest.Kind.PROMOTE, previous, next, Purpose.PROMOTE);
+        return null;
+    }
+
+    /** An operator forced a promotion or resumed held writes: tell the witness, never ask it. */
+    void tellForced(long previous) {
+        if (!configured) {
+            return;
+        }
+        long next = ctx.meta.uuids().current();
+        long from = previous != next && previous != 0 ? previous : olderThan(next);
+        send(WitnessRequest.Kind.FORCED, from, next, Purpose.FORCED);
+    }
+
+    private void send(WitnessRequest.Kind kind, long previous, long next, Purpose purpose) {
+        WitnessRequest request = new WitnessRequest(nextRequestId, kind, previous, next);
+        nextRequestId = nextRequestId == 0xFFFF_FFFFL ? 1 : nextRequestId + 1;
+        pending = new Pending(request, purpose, ctx.nowNanos);
+        if (reachable) {
+            ctx.actions.sendToWitness(request);
+        }
+    }
+
+    /** The newest identifier before {@code current}: the bitmap's, else the newest history entry. */
+    private long olderThan(long current) {
+        GenerationUuids uuids = ctx.meta.uuids();
+        if (uuids.bitmap() != 0 && uuids.bitmap() != current) {
+            return uuids.bitmap();
+        }
+        for (int i = 0; i < GenerationUuids.HISTORY_SIZE; i++) {
+            if (uuids.history(i) != 0 && uuids.history(i) != current) {
+                return uuids.history(i);
+            }
+        }
+        return 0;
+    }
+
+    void onTick() {
+        if (!configured) {
+            return;
+        }
+        if (pending != null && pending.purpose() == Purpose.PROMOTE
+                && ctx.nowNanos - pending.sentNanos() > ctx.config.failover().witnessAnswerNanos()) {
+            pending = null;
+            ctx.roles.onPromoteVerdict(null, "the witness did not answer within "
+                    + ctx.config.failover().witnessAnswerNanos() / 1_000_000 + " ms");
+        }
+        if (retryAtNanos != 0 && ctx.nowNanos - retryAtNanos >= 0 && reachable && pending == null
+                && ctx.failover.holding()) {
+            retryAtNanos = 0;
+            send(WitnessRequest.Kind.OUTDATE_PEER, writeAlonePrevious, writeAloneNext, Purpose.WRITE_ALONE);
+        }
+        maybeReport();
+    }
+
+    /** Reports the generation while the pair is connected, in sync and both UpToDate. */
+    void maybeReport() {
+        if (!configured || !reachable) {
+            return;
+        }
+        NodeState s = ctx.state;
+        boolean inSync = s.connected() && s.replication == ReplicationState.ESTABLISHED
+                && s.disk == DiskState.UP_TO_DATE && s.peerDisk == DiskState.UP_TO_DATE;
+        long current = ctx.meta.uuids().current();
+        if (!inSync || current == 0 || current == reportedCurrent) {
+            return;
+        }
+        reportedCurrent = current;
+        GenerationUuids uuids = ctx.meta.uuids();
+        List<Long> ancestors = new ArrayList<>();
+        if (uuids.bitmap() != 0 && uuids.bitmap() != current) {
+            ancestors.add(uuids.bitmap());
+        }
+        for (int i = 0; i < GenerationUuids.HISTORY_SIZE; i++) {
+            long older = uuids.history(i);
+            if (older != 0 && older != current && !ancestors.contains(older)) {
+                ancestors.add(older);
+            }
+        }
+        ctx.actions.sendToWitness(new WitnessReport(current, WitnessReport.IN_SYNC, ancestors));
+    }
+}
