@@ -7,12 +7,20 @@ package io.repl.protocol;
  *
  * @param requestId echoed by the verdict, so a late answer to an old request is recognised
  * @param kind what is asked
- * @param previous the generation the sender shared with its peer; not 0, except for a forced
- *     promotion of a volume that had no generation yet
+ * @param flags {@link #IN_SYNC}
+ * @param previous the generation the sender shared with its peer; 0 when it has no older
+ *     generation at all (a volume forced into its first generation)
  * @param next the sender's new generation, not 0 and not {@code previous}
  */
-public record WitnessRequest(long requestId, Kind kind, long previous, long next) implements Message {
-    public static final int BODY_BYTES = 4 + 1 + 3 + 8 + 8;
+public record WitnessRequest(long requestId, Kind kind, int flags, long previous, long next) implements Message {
+    public static final int BODY_BYTES = 4 + 1 + 1 + 2 + 8 + 8;
+    /**
+     * The sender held {@code previous} in sync with its peer (connected, both UpToDate) until
+     * it lost the peer: as good as a report of {@code previous}, which the witness may have
+     * missed while the sender could not reach it.
+     */
+    public static final int IN_SYNC = 1;
+    public static final int FLAGS_KNOWN = IN_SYNC;
 
     /** What a node asks of the witness. */
     public enum Kind {
@@ -46,11 +54,15 @@ public record WitnessRequest(long requestId, Kind kind, long previous, long next
     public WitnessRequest {
         Check.range("WITNESS_REQUEST.requestId", requestId, 1, 0xFFFF_FFFFL);
         Check.present("WITNESS_REQUEST.kind", kind);
-        if (previous == 0 && kind != Kind.FORCED || next == 0 || previous == next) {
+        Check.knownFlags("WITNESS_REQUEST.flags", flags, FLAGS_KNOWN);
+        if (next == 0 || previous == next) {
             throw new ProtocolException("WITNESS_REQUEST.next", "previous " + Long.toHexString(previous) + " and next "
-                    + Long.toHexString(next) + " must be two different, non-zero generations (previous may be 0"
-                    + " only for a forced promotion)");
+                    + Long.toHexString(next) + " must differ, and next must not be 0");
         }
+    }
+
+    public boolean has(int flag) {
+        return (flags & flag) == flag;
     }
 
     @Override
@@ -62,7 +74,8 @@ public record WitnessRequest(long requestId, Kind kind, long previous, long next
     public void encode(BodyWriter body) {
         body.u32(requestId);
         body.u8(kind.code());
-        body.zeros(3);
+        body.u8(flags);
+        body.zeros(2);
         body.u64(previous);
         body.u64(next);
     }
@@ -70,10 +83,11 @@ public record WitnessRequest(long requestId, Kind kind, long previous, long next
     static WitnessRequest decode(BodyReader r) {
         long id = r.u32("requestId");
         Kind kind = Kind.fromCode(r.field("kind"), r.u8("kind"));
-        r.reserved("reserved", 3);
+        int flags = r.u8("flags");
+        r.reserved("reserved", 2);
         long previous = r.u64("previous");
         long next = r.u64("next");
         r.end();
-        return new WitnessRequest(id, kind, previous, next);
+        return new WitnessRequest(id, kind, flags, previous, next);
     }
 }

@@ -84,9 +84,9 @@ final class Samples {
                 new GenerationUuids(7, 8, List.of(9L), GenerationUuids.CONSISTENT | GenerationUuids.DEPOSED, 0),
                 new WitnessReport(0x1234L, WitnessReport.IN_SYNC, List.of(5L, 6L, 7L, 8L, 9L)),
                 new WitnessReport(-1L, 0, List.of()),
-                new WitnessRequest(1, WitnessRequest.Kind.OUTDATE_PEER, 5, 6),
-                new WitnessRequest(0xFFFF_FFFFL, WitnessRequest.Kind.PROMOTE, -1, 1),
-                new WitnessRequest(7, WitnessRequest.Kind.FORCED, 3, 4),
+                new WitnessRequest(1, WitnessRequest.Kind.OUTDATE_PEER, WitnessRequest.IN_SYNC, 5, 6),
+                new WitnessRequest(0xFFFF_FFFFL, WitnessRequest.Kind.PROMOTE, 0, -1, 1),
+                new WitnessRequest(7, WitnessRequest.Kind.FORCED, 0, 0, 4),
                 new WitnessVerdict(1, WitnessVerdict.Outcome.GRANTED, 6, 0b01, 0, "granted: alpha writes alone"),
                 new WitnessVerdict(0, WitnessVerdict.Outcome.DEPOSED, -7, 0b10, WitnessVerdict.FORCED, ""));
     }

@@ -20,6 +20,8 @@ final class CoreContext {
     final IoTable io;
     final NodeState state = new NodeState();
     long nowNanos;
+    /** A flush of what the last run may have left in the system's cache has not completed yet. */
+    boolean recoveryFlushPending;
     /** The last STATE sent on the current connection. */
     io.repl.protocol.PeerState lastSentState;
 
@@ -155,6 +157,8 @@ final class CoreContext {
         Role peerRole = state.peerRole;
         DiskState peerDisk = state.peerDisk;
         long previous = meta.uuids().current();
+        boolean inSync = state.replication == ReplicationState.ESTABLISHED && state.disk == DiskState.UP_TO_DATE
+                && peerDisk == DiskState.UP_TO_DATE;
         state.connectionGeneration++;
         lastSentState = null;
         // Writes the peer has not flushed will be marked below; a node just demoted may hold
@@ -170,7 +174,7 @@ final class CoreContext {
         heartbeat.reset();
         // Before the writes the peer never acknowledged are looked at: whether they may be
         // acknowledged alone is what the failover rules decide here.
-        failover.onPeerLost(cause, peerRole, peerDisk, previous);
+        failover.onPeerLost(cause, peerRole, peerDisk, previous, inSync);
         resyncSource.onPeerLost();
         resyncTarget.onPeerLost();
         peerWrites.onPeerLost();

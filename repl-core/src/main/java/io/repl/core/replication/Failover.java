@@ -47,6 +47,17 @@ final class Failover {
     private boolean fenceRunning;
     /** We outdated the peer (fence-peer or the witness): unfence once it is in sync again. */
     private boolean fencedPeer;
+    /**
+     * The peer was lost without a goodbye and not fenced since: under resource-and-stonith a
+     * promotion of this node must fence it first, as the Primary would.
+     */
+    private boolean peerUnfenced;
+    /** The running fence-peer handler was started for a promotion, not for a Primary's hold. */
+    private boolean fencingForPromotion;
+    /** resume-io waits for the witness to record the operator's decision. */
+    private boolean resumingIo;
+    /** The generation this node held in sync with its peer until the last loss, or 0. */
+    private long inSyncGeneration;
 
     Failover(CoreContext ctx) {
         this.ctx = ctx;
@@ -61,9 +72,11 @@ final class Failover {
 
     /** A new connection: goodbyes belong to one connection. */
     void onConnected() {
+        inSyncGeneration = 0;
         goodbyeSent = false;
         peerGoodbye = false;
         promotionUnconfirmed = false;
+        peerUnfenced = false;
     }
 
     /** The STATE flags this node sends: its goodbye, and whether it sees the peer as Primary. */
@@ -119,26 +132,39 @@ final class Failover {
      *
      * @param previous the generation before the loss (the one shared with the peer)
      */
-    void onPeerLost(String cause, Role peerRole, DiskState peerDisk, long previous) {
+    void onPeerLost(String cause, Role peerRole, DiskState peerDisk, long previous, boolean inSync) {
+        inSyncGeneration = inSync ? previous : 0;
         String peer = ctx.state.peerName == null ? "the peer" : ctx.state.peerName;
         boolean goodbye = peerGoodbye;
+        boolean saidGoodbye = goodbyeSent;
         boolean unconfirmed = promotionUnconfirmed;
         goodbyeSent = false;
         peerGoodbye = false;
         promotionUnconfirmed = false;
+        peerUnfenced = !goodbye;
         if (ctx.state.role == Role.PRIMARY) {
             primaryLost(peer, cause, goodbye, unconfirmed, previous);
         } else {
-            secondaryLost(peer, cause, goodbye, peerRole, peerDisk);
+            secondaryLost(peer, cause, goodbye, saidGoodbye, peerRole, peerDisk);
         }
     }
 
-    private void secondaryLost(String peer, String cause, boolean goodbye, Role peerRole, DiskState peerDisk) {
+    private void secondaryLost(String peer, String cause, boolean goodbye, boolean saidGoodbye, Role peerRole,
+                               DiskState peerDisk) {
         if (ctx.state.disk != DiskState.UP_TO_DATE) {
             return;
         }
         if (goodbye) {
             note(peer + " said goodbye");
+            return;
+        }
+        if (saidGoodbye && policy.fencing() != FailoverPolicy.Fencing.DONT_CARE) {
+            // We promised not to write without the peer, and it may be writing alone on the
+            // strength of that promise: this copy may fall behind, whatever the policy.
+            ctx.state.disk = DiskState.CONSISTENT;
+            note("said goodbye to " + peer + ", then lost it (" + cause + ")");
+            ctx.log("warn", "disk UpToDate -> Consistent: this node said goodbye to " + peer
+                    + ", which may write alone now");
             return;
         }
         boolean keeps = policy.fencing() != FailoverPolicy.Fencing.OUTDATE && !policy.witness();
@@ -147,12 +173,13 @@ final class Failover {
                     + ": the disk stays UpToDate");
             return;
         }
-        // A peer that was a Secondary without UpToDate data cannot write alone: it could only be
-        // promoted with --force, and a promotion it started a moment ago would have to be
-        // confirmed by us (PRIMARY_SEEN) before it wrote alone.
-        boolean peerCouldWrite = peerRole == Role.PRIMARY || peerDisk == null || peerDisk == DiskState.UP_TO_DATE;
+        // Only a peer whose disk failed or is gone can never write alone. One that looked
+        // Consistent or Inconsistent may have become UpToDate a moment ago (a handshake or a
+        // resync that ended), with its STATE still on the wire.
+        boolean peerCouldWrite = peerRole == Role.PRIMARY || peerDisk != DiskState.FAILED
+                && peerDisk != DiskState.DISKLESS;
         if (!peerCouldWrite) {
-            note("lost " + peer + " (" + cause + "), which was " + peerDisk.displayName()
+            note("lost " + peer + " (" + cause + "), whose disk was " + peerDisk.displayName()
                     + ": this copy is the newest");
             return;
         }
@@ -232,6 +259,11 @@ final class Failover {
         return hold != null;
     }
 
+    /** Whether this node held {@code generation} in sync with its peer until it lost it. */
+    boolean heldInSync(long generation) {
+        return generation != 0 && generation == inSyncGeneration;
+    }
+
     /** Once per event: the peer in sync again ends a hold, and unfences it. */
     void afterEvent() {
         boolean inSync = ctx.state.connected() && ctx.state.replication == ReplicationState.ESTABLISHED
@@ -252,8 +284,40 @@ final class Failover {
 
     // ---------------------------------------------------------------- fence-peer and the witness
 
+    /**
+     * Under resource-and-stonith a Secondary that lost its peer without a goodbye fences it
+     * before it is promoted, as DRBD does: a peer that is still Primary answers 6 and this node
+     * stays Secondary (and Outdated), so two nodes never both write alone.
+     */
+    boolean promotionNeedsFencing() {
+        return policy.fencing() == FailoverPolicy.Fencing.RESOURCE_AND_STONITH && peerUnfenced
+                && !ctx.state.connected();
+    }
+
+    void fenceForPromotion() {
+        fencingForPromotion = true;
+        fenceRun++;
+        ctx.log("info", "fencing " + ctx.peerLabel() + " before promotion (resource-and-stonith)");
+        ctx.fencePeer();
+    }
+
     /** The fence-peer handler ended (resource-and-stonith). DRBD's exit codes apply. */
     void onFenceResult(int exitCode, String output) {
+        if (fencingForPromotion) {
+            fencingForPromotion = false;
+            String meaning = fenceMeaning(exitCode);
+            ctx.log("info", "fence-peer for promotion exited " + exitCode + " (" + meaning + ")");
+            boolean fenced = exitCode == 3 || exitCode == 4 || exitCode == 7;
+            if (fenced) {
+                peerUnfenced = false;
+                fencedPeer = true;
+                ctx.meta.setFlag(SuperblockFlag.PEER_OUTDATED, true);
+            } else if (exitCode == 6 && ctx.state.role == Role.SECONDARY && ctx.state.disk == DiskState.UP_TO_DATE) {
+                outdate("fence-peer says " + ctx.peerLabel() + " is Primary");
+            }
+            ctx.roles.onPromotionFenced(fenced, "fence-peer exited " + exitCode + " (" + meaning + ")");
+            return;
+        }
         if (hold == null || hold.kind() != HoldKind.FENCE_PEER || !fenceRunning) {
             ctx.log("info", "fence-peer exited " + exitCode + " after the hold ended; ignored");
             return;
@@ -294,6 +358,12 @@ final class Failover {
                 release("the witness recorded " + ctx.peerLabel() + " as outdated");
                 return;
             case DEPOSED:
+                if (ctx.state.connected()) {
+                    // The peer came back meanwhile: the handshake, not the witness's older view,
+                    // decides who is newer, and the hold ends once the peer is in sync.
+                    ctx.log("info", "the witness's deposition came after " + ctx.peerLabel() + " reconnected; ignored");
+                    return;
+                }
                 depose("the witness gave " + ctx.peerLabel() + " the newest generation: " + verdict.detail());
                 return;
             default:
@@ -320,16 +390,45 @@ final class Failover {
 
     // ---------------------------------------------------------------- operator commands
 
-    /** {@code resume-io}: the operator vouches that the peer cannot be promoted. */
+    /**
+     * {@code resume-io}: the operator vouches that the peer cannot be promoted. With a witness
+     * that is not enough: the witness would still promote the peer, so it must record the
+     * peer as outdated first (a FORCED notice), and the command waits for that.
+     */
     CommandResult resumeIo() {
         if (ctx.state.role != Role.PRIMARY || hold == null) {
             return CommandResult.refused("no writes are held", "nothing to resume");
         }
         if (policy.witness()) {
-            ctx.witness.tellForced(ctx.witness.lastSharedGeneration());
+            if (!ctx.witness.reachable()) {
+                return CommandResult.refused("the witness is not reachable, and it would still promote "
+                        + ctx.peerLabel() + ", which lacks the writes this node would acknowledge alone",
+                        "bring the witness back (resume-io then records " + ctx.peerLabel()
+                                + " as outdated there), or let " + ctx.peerLabel() + " reconnect");
+            }
+            resumingIo = true;
+            ctx.witness.tellResumed(ctx.witness.lastSharedGeneration());
+            return CommandResult.pending();
         }
         release("replctl resume-io by the operator");
         return CommandResult.ok();
+    }
+
+    /** The witness recorded the operator's resume-io (or could not). */
+    void onResumeVerdict(WitnessVerdict verdict, String failure) {
+        if (!resumingIo) {
+            return;
+        }
+        resumingIo = false;
+        if (verdict != null && verdict.granted()) {
+            fencedPeer = true;
+            release("replctl resume-io by the operator; the witness recorded " + ctx.peerLabel() + " as outdated");
+            ctx.actions.commandCompleted(CommandResult.ok());
+            return;
+        }
+        ctx.actions.commandCompleted(CommandResult.refused("the witness did not record it: "
+                + (verdict == null ? failure : verdict.outcome() + " (" + verdict.detail() + ")"),
+                "writes stay held; retry once the witness answers"));
     }
 
     /** {@code outdate}: as a remote fence-peer handler asks. */

@@ -218,10 +218,12 @@ final class Handshake {
         active = false;
         ctx.meta.shareGeneration();
         ctx.state.replication = ReplicationState.ESTABLISHED;
-        // Same generation on both: a consistent copy is current (after a restart it was only
-        // Consistent). Two Consistent copies of one generation are both current.
+        // Same generation on both, nothing to resync: two consistent copies of one generation
+        // hold the same data, so both are current, whatever each feared while apart (Consistent
+        // after a loss or restart, Outdated by a fence handler or the witness). This is the
+        // resync of nothing that makes an Outdated copy UpToDate again.
         boolean sameGeneration = ctx.meta.uuids().current() != 0;
-        boolean peerCurrent = state.disk() == DiskState.UP_TO_DATE || state.disk() == DiskState.CONSISTENT;
+        boolean peerCurrent = consistent(state.disk());
         if (sameGeneration && peerCurrent && consistent(ctx.state.disk) && ctx.state.disk != DiskState.UP_TO_DATE) {
             ctx.state.disk = DiskState.UP_TO_DATE;
             ctx.meta.markUpToDate(ctx.meta.uuids());
@@ -282,9 +284,11 @@ final class Handshake {
             ctx.resyncTarget.start(UuidMessages.fromMessage(peerUuids));
         } else {
             ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_S : ReplicationState.SYNC_SOURCE;
-            if (ctx.state.disk == DiskState.CONSISTENT) {
-                // The handshake showed our copy is the newer one.
+            if (ctx.state.disk == DiskState.CONSISTENT || ctx.state.disk == DiskState.OUTDATED) {
+                // The handshake showed our copy is the newer one: whatever this node feared
+                // while apart (a loss, a restart, an outdate), the peer holds nothing newer.
                 ctx.state.disk = DiskState.UP_TO_DATE;
+                ctx.meta.markUpToDate(ctx.meta.uuids());
             }
             // The target takes our generation when it finishes, possibly before we hear of it.
             ctx.meta.shareGeneration();

@@ -74,6 +74,19 @@ public final class ReplicationCore {
     public void start(long nowNanos) {
         enter(nowNanos);
         try {
+            if (!ctx.meta.has(SuperblockFlag.AL_CLEAN)) {
+                // The agent did not stop cleanly. After a kill the system may still cache writes
+                // of the last run: make them durable before a resync sends them and clears
+                // their bits, or a later power loss would revert blocks no bitmap records.
+                ctx.recoveryFlushPending = true;
+                ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
+                    ctx.recoveryFlushPending = false;
+                    if (errno != Errno.OK) {
+                        ctx.log("error", "the flush after an unclean stop failed with errno " + errno);
+                    }
+                    ctx.resyncSource.pump();
+                });
+            }
             ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
             ctx.actions.armTimer(nowNanos + ctx.config.tickNanos());
         } finally {
@@ -118,6 +131,12 @@ public final class ReplicationCore {
             ctx.state.connectionGeneration++;
             ctx.failover.onConnected();
             ctx.heartbeat.onConnected();
+            if (ctx.roles.promoting()) {
+                // The witness is about to name this node the holder of a new generation; a
+                // handshake now would compare the old one. The peer comes back after the verdict.
+                ctx.close(DisconnectReason.OPERATOR, "a promotion waits for the witness's verdict; connect again", false);
+                return;
+            }
             ctx.handshake.begin();
         } finally {
             leave();

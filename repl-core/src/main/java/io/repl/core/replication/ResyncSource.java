@@ -1,5 +1,6 @@
 package io.repl.core.replication;
 
+import io.repl.protocol.DiskState;
 import io.repl.protocol.ResyncData;
 import io.repl.protocol.ResyncNegativeAck;
 import io.repl.protocol.ResyncRequest;
@@ -50,6 +51,9 @@ final class ResyncSource {
 
     /** Starts reads in request order while the head does not collide with a running write. */
     void pump() {
+        if (ctx.recoveryFlushPending) {
+            return;
+        }
         int budget = pending.size();
         while (!pending.isEmpty() && budget-- > 0) {
             ResyncRequest head = pending.peekFirst();
@@ -110,6 +114,9 @@ final class ResyncSource {
         meter.stop();
         ctx.meta.persistBitmap();
         ctx.meta.markUpToDate(ctx.meta.uuids().afterResyncAsSource());
+        // The peer now holds our data: whatever this node feared of it (a late verdict of the
+        // witness, an outdate), this copy is as current as the peer's.
+        ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
         ctx.log("info", "resync as source finished");
         ctx.hook("after-resync-source");

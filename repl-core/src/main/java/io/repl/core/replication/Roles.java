@@ -24,6 +24,11 @@ final class Roles {
         this.ctx = ctx;
     }
 
+    /** Whether a promotion waits for the witness or the fence-peer handler. */
+    boolean promoting() {
+        return promoting;
+    }
+
     CommandResult execute(Command command) {
         if (command instanceof Command.Primary primary) {
             return promote(primary.force());
@@ -84,6 +89,11 @@ final class Roles {
         if (!force && !state.connected() && ctx.config.failover().witness()) {
             return promoteThroughWitness();
         }
+        if (!force && state.disk == DiskState.UP_TO_DATE && ctx.failover.promotionNeedsFencing()) {
+            promoting = true;
+            ctx.failover.fenceForPromotion();
+            return CommandResult.pending();
+        }
         if (state.disk == DiskState.UP_TO_DATE) {
             if (!ctx.peerReceivesWrites() && ctx.meta.generationShared()) {
                 // Our writes from here on are ours alone: start a generation the peer lacks.
@@ -116,7 +126,7 @@ final class Roles {
             previous = ctx.meta.uuids().bitmap() != 0 ? ctx.meta.uuids().bitmap() : ctx.meta.uuids().history(0);
             next = current;
         }
-        if (current == 0 || previous == 0) {
+        if (current == 0) {
             return CommandResult.noUpToDateData("this copy has no generation the witness could know",
                     "promote with --force to start one");
         }
@@ -144,7 +154,7 @@ final class Roles {
             return;
         }
         if (verdict.outcome() == io.repl.protocol.WitnessVerdict.Outcome.DEPOSED) {
-            if (ctx.state.role == Role.SECONDARY && ctx.state.disk != DiskState.INCONSISTENT) {
+            if (ctx.state.role == Role.SECONDARY && ctx.state.disk != DiskState.INCONSISTENT && !ctx.state.connected()) {
                 ctx.meta.setFlag(SuperblockFlag.WAS_UP_TO_DATE, false);
                 ctx.state.disk = DiskState.OUTDATED;
                 ctx.failover.note("the witness says " + ctx.peerLabel() + " holds newer data");
@@ -170,7 +180,7 @@ final class Roles {
             return;
         }
         if (state.disk != DiskState.UP_TO_DATE && state.disk != DiskState.CONSISTENT || !ctx.peerWrites.idle()
-                || state.connected() && (state.peerRole == Role.PRIMARY || ctx.handshake.active())) {
+                || state.connected()) {
             ctx.actions.commandCompleted(CommandResult.refused("the state changed while the witness decided (now "
                     + state.disk.displayName() + ", " + state.connection.displayName() + ")", "retry"));
             return;
@@ -179,10 +189,34 @@ final class Roles {
         state.disk = DiskState.UP_TO_DATE;
         becomePrimary();
         ctx.log("info", "promoted with the witness's agreement");
-        if (state.connected()) {
-            // The peer reconnected while the witness decided: it must learn our new generation.
-            ctx.handshake.begin();
+        ctx.actions.commandCompleted(CommandResult.ok());
+    }
+
+    /** The fence-peer handler run for a promotion ended; {@code fenced} means the peer cannot write. */
+    void onPromotionFenced(boolean fenced, String what) {
+        if (!promoting) {
+            return;
         }
+        promoting = false;
+        NodeState state = ctx.state;
+        if (!fenced) {
+            ctx.actions.commandCompleted(CommandResult.noUpToDateData(what + ": " + ctx.peerLabel()
+                    + " may still write alone", "fence it by other means, then promote; or use --force"));
+            return;
+        }
+        if (state.role == Role.PRIMARY) {
+            ctx.actions.commandCompleted(CommandResult.ok());
+            return;
+        }
+        if (state.disk != DiskState.UP_TO_DATE || state.connected() || !ctx.peerWrites.idle()) {
+            ctx.actions.commandCompleted(CommandResult.refused("the state changed while fencing (now "
+                    + state.disk.displayName() + ", " + state.connection.displayName() + ")", "retry"));
+            return;
+        }
+        if (ctx.meta.generationShared()) {
+            ctx.meta.newCurrent();
+        }
+        becomePrimary();
         ctx.actions.commandCompleted(CommandResult.ok());
     }
 

@@ -20,7 +20,7 @@ final class WitnessClient {
     static final long RETRY_NANOS = 1_000_000_000L;
 
     /** Why a request was sent. */
-    private enum Purpose { WRITE_ALONE, PROMOTE, FORCED }
+    private enum Purpose { WRITE_ALONE, PROMOTE, FORCED, RESUME_IO }
 
     private record Pending(WitnessRequest request, Purpose purpose, long sentNanos) {
     }
@@ -75,6 +75,9 @@ final class WitnessClient {
         if (pending != null && pending.purpose() == Purpose.PROMOTE) {
             pending = null;
             ctx.roles.onPromoteVerdict(null, "the connection to the witness closed before it answered");
+        } else if (pending != null && pending.purpose() == Purpose.RESUME_IO) {
+            // The notice is resent on reconnect; the operator's command cannot wait that long.
+            ctx.failover.onResumeVerdict(null, "the connection to the witness closed before it answered");
         }
         if (ctx.failover.failsAlone()) {
             // on-no-quorum io-error: what was held fails now.
@@ -115,6 +118,9 @@ final class WitnessClient {
             case PROMOTE:
                 ctx.roles.onPromoteVerdict(verdict, null);
                 break;
+            case RESUME_IO:
+                ctx.failover.onResumeVerdict(verdict, null);
+                break;
             default:
                 break;
         }
@@ -154,18 +160,27 @@ final class WitnessClient {
         return null;
     }
 
-    /** An operator forced a promotion or resumed held writes: tell the witness, never ask it. */
+    /** An operator forced a promotion: tell the witness, never ask it (resent until it answers). */
     void tellForced(long previous) {
-        if (!configured) {
-            return;
+        if (configured) {
+            sendForced(previous, Purpose.FORCED);
         }
+    }
+
+    /** An operator resumed held writes: the witness must record it before they go on. */
+    void tellResumed(long previous) {
+        sendForced(previous, Purpose.RESUME_IO);
+    }
+
+    private void sendForced(long previous, Purpose purpose) {
         long next = ctx.meta.uuids().current();
         long from = previous != next && previous != 0 ? previous : olderThan(next);
-        send(WitnessRequest.Kind.FORCED, from, next, Purpose.FORCED);
+        send(WitnessRequest.Kind.FORCED, from, next, purpose);
     }
 
     private void send(WitnessRequest.Kind kind, long previous, long next, Purpose purpose) {
-        WitnessRequest request = new WitnessRequest(nextRequestId, kind, previous, next);
+        int flags = kind != WitnessRequest.Kind.FORCED && ctx.failover.heldInSync(previous) ? WitnessRequest.IN_SYNC : 0;
+        WitnessRequest request = new WitnessRequest(nextRequestId, kind, flags, previous, next);
         nextRequestId = nextRequestId == 0xFFFF_FFFFL ? 1 : nextRequestId + 1;
         pending = new Pending(request, purpose, ctx.nowNanos);
         if (reachable) {
@@ -191,11 +206,14 @@ final class WitnessClient {
         if (!configured) {
             return;
         }
-        if (pending != null && pending.purpose() == Purpose.PROMOTE
-                && ctx.nowNanos - pending.sentNanos() > ctx.config.failover().witnessAnswerNanos()) {
+        boolean late = pending != null && ctx.nowNanos - pending.sentNanos() > ctx.config.failover().witnessAnswerNanos();
+        String silence = "the witness did not answer within " + ctx.config.failover().witnessAnswerNanos() / 1_000_000
+                + " ms";
+        if (late && pending.purpose() == Purpose.PROMOTE) {
             pending = null;
-            ctx.roles.onPromoteVerdict(null, "the witness did not answer within "
-                    + ctx.config.failover().witnessAnswerNanos() / 1_000_000 + " ms");
+            ctx.roles.onPromoteVerdict(null, silence);
+        } else if (late && pending.purpose() == Purpose.RESUME_IO) {
+            ctx.failover.onResumeVerdict(null, silence);
         }
         if (retryAtNanos != 0 && ctx.nowNanos - retryAtNanos >= 0 && reachable && pending == null
                 && ctx.failover.holding()) {

@@ -96,6 +96,12 @@ public final class WitnessCore {
             return verdict(id, WitnessVerdict.Outcome.GRANTED, now, "granted already: " + hex(now.generation())
                     + " is held by this node alone");
         }
+        if (!now.holds(nodeId) && request.has(WitnessRequest.IN_SYNC) && now.generation() == request.previous()) {
+            // The sender held the record's own generation in sync with its peer until the loss:
+            // a report the witness missed. No grant can have excluded it, since every grant
+            // moves the record to a new generation.
+            now = new WitnessRecord(now.generation(), now.holders() | me, now.ancestry(), now.forced());
+        }
         if (!now.holds(nodeId)) {
             WitnessVerdict.Outcome outcome = now.forced() ? WitnessVerdict.Outcome.FORCED_ELSEWHERE
                     : WitnessVerdict.Outcome.DEPOSED;

@@ -66,6 +66,18 @@ class CoreContractTest {
         @Override
         public void log(String level, String message) {
         }
+
+        @Override
+        public void sendToWitness(io.repl.protocol.Message message) {
+        }
+
+        @Override
+        public void fencePeer(java.util.SortedMap<String, String> env) {
+        }
+
+        @Override
+        public void commandCompleted(io.repl.core.replication.CommandResult result) {
+        }
     }
 
     /** A metadata area in memory; every write is durable at once. */

@@ -18,7 +18,8 @@ import java.util.function.LongPredicate;
  */
 final class Invariants {
     /** What a flush promises: the writes acknowledged before it was issued, durable on both copies. */
-    private record FlushPromise(long[] versions, long[] values, long connectionId, boolean replicating) {
+    private record FlushPromise(long[] versions, long[] values, long connectionId, boolean replicating,
+                                java.util.Map<Integer, java.util.Set<Long>> reverted) {
     }
 
     private final Simulation simulation;
@@ -55,10 +56,49 @@ final class Invariants {
             uniqueWrites[node.index()]++;
         }
         SimNode other = nodes[1 - node.index()];
-        if (other.up() && other.status().role() == Role.PRIMARY) {
-            // Written by a node demoted with writes in flight while the other was promoted: if the
-            // link is down as well, both generations diverge (a split brain the core must detect).
-            model.invalidate(node.name() + " acknowledged a write while " + other.name() + " was Primary");
+        // A Primary that holds its writes, or still mirrors them to its peer (its view of the
+        // connection may lag), acknowledges nothing alone: only two Primaries both able to
+        // acknowledge alone are two writers.
+        if (!replicated && other.up() && writesAlone(other.status())) {
+            if (mustKeepPromise()) {
+                throw failure("two writers: " + node.name() + " acknowledged a write alone while " + other.name()
+                        + " was Primary (" + node.status() + " | " + other.status() + ")", null);
+            }
+            model.invalidate(node.name() + " acknowledged a write alone while " + other.name() + " was Primary");
+        }
+    }
+
+    private static boolean writesAlone(CoreStatus status) {
+        boolean mirroring = status.connection() == ConnectionState.CONNECTED
+                && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource())
+                && status.peerDisk() != DiskState.FAILED && status.peerDisk() != DiskState.DISKLESS;
+        return status.role() == Role.PRIMARY && status.failover().heldReason() == null && !mirroring;
+    }
+
+    /**
+     * Whether the failover promise binds this world now: protocol C, a fencing policy other
+     * than dont-care, and nothing forced or discarded that the model had to give up on.
+     */
+    boolean mustKeepPromise() {
+        return protocol == ReplicationProtocol.C && model.valid()
+                && simulation.failover.fencing() != io.repl.core.replication.FailoverPolicy.Fencing.DONT_CARE;
+    }
+
+    /**
+     * The promise itself: a node promoted without --force holds every acknowledged write (or a
+     * newer one still in flight), whatever happened before.
+     */
+    void checkPromotion(SimNode node) {
+        if (!mustKeepPromise()) {
+            return;
+        }
+        for (int block = 0; block < blocks; block++) {
+            long value = BlockPattern.versionOf(node.disk().block(block), block);
+            if (!model.allows(block, value)) {
+                throw failure("acknowledged write lost: " + node.name() + " was promoted without --force, but block "
+                        + block + " holds " + value + " while " + model.acked(block) + " was acknowledged ("
+                        + node.status() + ")", null);
+            }
         }
     }
 
@@ -125,11 +165,15 @@ final class Invariants {
     }
 
     void promiseDurability(long requestId, SimNode node) {
-        if (!model.valid()) {
+        SimNode other = nodes[1 - node.index()];
+        if (!model.valid() || other.up() && other.status().role() == Role.PRIMARY || uniqueWrites[other.index()] > 0) {
+            // A flush vouches for the writes its own node acknowledged. When the other node
+            // acknowledged writes alone (it had the witness's grant while this one held its
+            // writes), the model cannot tell them apart.
             return;
         }
         flushPromises.put(requestId, new FlushPromise(model.ackedVersions(), model.ackedValues(),
-                node.connectionId(), replicatingToUpToDatePeer(node.status())));
+                node.connectionId(), replicatingToUpToDatePeer(node.status()), model.revertedNow()));
     }
 
     private static boolean replicatingToUpToDatePeer(CoreStatus status) {
@@ -164,7 +208,11 @@ final class Invariants {
         boolean same = value == promise.values()[block];
         boolean newer = value > 0 && value >= promise.versions()[block];
         boolean zeroedSince = value == 0 && (model.allows(block, 0) || model.zeroedAfter(block, promise.versions()[block]));
-        if (!same && !newer && !zeroedSince) {
+        // A power loss may have left a torn block, which a resync then copied: compare whole blocks.
+        java.util.Set<Long> left = promise.reverted().get(block);
+        boolean reverted = left != null
+                && left.contains(BlockPattern.versionOf(node.disk().durableBlock(block), block));
+        if (!same && !newer && !zeroedSince && !reverted) {
             throw failure("flush broke its promise: block " + block + " on " + node.name() + " is durably "
                     + value + " but " + promise.values()[block] + " was acknowledged before the flush", null);
         }
@@ -184,9 +232,14 @@ final class Invariants {
                 }
             }
         }
-        if (primaries == 2 && nodes[0].status().replication() != ReplicationState.OFF
-                && nodes[1].status().replication() != ReplicationState.OFF) {
-            throw failure("two Primaries replicating to each other", null);
+        // Two nodes promoted at the same moment are both Primary until their STATEs cross; a
+        // Primary that has seen its peer as Primary must never go on replicating with it.
+        for (SimNode node : nodes) {
+            CoreStatus status = node.up() ? node.status() : null;
+            if (primaries == 2 && status != null && status.replication() != ReplicationState.OFF
+                    && status.peerRole() == Role.PRIMARY) {
+                throw failure("two Primaries replicating to each other: " + node.name() + " knows", null);
+            }
         }
         checkBitmapCoversDifferences(noRequestsOutstanding);
     }

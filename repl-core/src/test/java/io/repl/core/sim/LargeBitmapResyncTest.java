@@ -109,6 +109,18 @@ class LargeBitmapResyncTest {
             @Override
             public void log(String level, String message) {
             }
+
+            @Override
+            public void sendToWitness(io.repl.protocol.Message message) {
+            }
+
+            @Override
+            public void fencePeer(java.util.SortedMap<String, String> env) {
+            }
+
+            @Override
+            public void commandCompleted(io.repl.core.replication.CommandResult result) {
+            }
         }
 
         void connect() {
@@ -142,7 +154,9 @@ class LargeBitmapResyncTest {
         assertEquals(DiskState.UP_TO_DATE, loop.beta.core.status().disk());
         assertTrue(loop.alpha.core.onCommand(new Command.Disconnect(), 0).done());
         loop.disconnect();
-        assertTrue(loop.alpha.core.onCommand(new Command.Primary(false), 0).done());
+        // An operator's disconnect is a loss without goodbye: alpha is Consistent and needs --force.
+        assertEquals(17, loop.alpha.core.onCommand(new Command.Primary(false), 0).exitCode());
+        assertTrue(loop.alpha.core.onCommand(new Command.Primary(true), 0).done());
 
         // Alpha "wrote" every third block of the first 120 000, beta has its own crash extent.
         for (long block = 0; block < 120_000; block += 3) {

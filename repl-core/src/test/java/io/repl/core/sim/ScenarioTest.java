@@ -102,7 +102,11 @@ class ScenarioTest {
         for (int i = 0; i < writes.length; i++) {
             assertTrue(sim.valueOn(BETA, 3 * i) > 0, "acknowledged block " + 3 * i + " is on the Secondary");
         }
-        assertTrue(sim.node(BETA).command(new Command.Primary(false)).done(), "UpToDate Secondary promotes");
+        CommandResult refused = sim.node(BETA).command(new Command.Primary(false));
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(),
+                "lost without a goodbye: beta cannot know alpha did not write alone");
+        assertTrue(refused.reason().contains("lost alpha"), refused.reason());
+        assertTrue(sim.node(BETA).command(new Command.Primary(true)).done(), "the operator knows alpha is dead");
         long later = sim.write(BETA, 100, 3, false);
         awaitCompleted(sim, later);
         sim.node(ALPHA).boot();
@@ -138,7 +142,10 @@ class ScenarioTest {
         Simulation sim = inSyncPair(ReplicationProtocol.C);
         sim.network().partition(true, true);
         sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 1000 * MS, "cut");
-        assertTrue(sim.node(BETA).command(new Command.Primary(false)).done());
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.node(BETA).command(new Command.Primary(false)).exitCode(),
+                "beta lost its Primary without a goodbye");
+        // Only an operator's --force can make both write: the split brain is then detected.
+        assertTrue(sim.node(BETA).command(new Command.Primary(true)).done());
         awaitCompleted(sim, sim.write(ALPHA, 5, 1, false));
         awaitCompleted(sim, sim.write(BETA, 6, 1, false));
         sim.network().partition(false, false);
@@ -213,7 +220,8 @@ class ScenarioTest {
 
     @Test
     void differentSizesRefuseTheConnection() {
-        Simulation sim = new Simulation(7, new Simulation.Options(ReplicationProtocol.C, 1L << 20, 2L << 20, 0));
+        Simulation sim = new Simulation(7, new Simulation.Options(ReplicationProtocol.C, 1L << 20, 2L << 20, 0,
+                io.repl.core.replication.FailoverPolicy.defaults()));
         sim.bootPair();
         sim.waitFor(() -> status(sim, ALPHA).connection() == ConnectionState.STAND_ALONE
                 && status(sim, BETA).connection() == ConnectionState.STAND_ALONE, 1000 * MS, "refusal");

@@ -7,6 +7,11 @@ import java.util.SplittableRandom;
  * The link between the two nodes: at most one connection, FIFO per direction with a random
  * delay (TCP never reorders), dropped by either end, by a fault, or by a partition. Messages of a
  * connection that is gone are never delivered.
+ *
+ * <p>A partition holds messages per direction, as TCP retransmitting into a black hole does; a
+ * one-way partition holds only one direction. An end that closes tells the other end only if
+ * its messages get through: behind a one-way partition the other end learns of the loss from
+ * its own ping timeout, later, which is exactly the window the failover rules must survive.
  */
 final class SimNetwork {
     private final EventQueue events;
@@ -69,6 +74,20 @@ final class SimNetwork {
         return partitioned;
     }
 
+    /** Whether messages from node {@code from} to the other are held. */
+    boolean blockedFrom(int from) {
+        return held[1 - from];
+    }
+
+    /**
+     * A one-way partition: messages from {@code from} to the other node are held (and a close
+     * by {@code from} goes unnoticed); the other direction still flows.
+     */
+    void partitionOneWay(int from, boolean on) {
+        hold(1 - from, on);
+        partitioned = held[0] || held[1];
+    }
+
     boolean connected() {
         return connectionId != 0;
     }
@@ -107,7 +126,8 @@ final class SimNetwork {
 
     /** Connects when both ends want a connection, are up, and no partition separates them. */
     void tryConnect() {
-        if (connectionId != 0 || partitioned || !nodes[0].wantsConnection() || !nodes[1].wantsConnection()) {
+        if (connectionId != 0 || partitioned || held[0] || held[1] || !nodes[0].wantsConnection()
+                || !nodes[1].wantsConnection()) {
             return;
         }
         long id = nextConnectionId++;
@@ -121,24 +141,63 @@ final class SimNetwork {
             if (connectionId != id) {
                 return;
             }
-            if (!nodes[0].wantsConnection() || !nodes[1].wantsConnection() || partitioned) {
+            if (!nodes[0].wantsConnection() || !nodes[1].wantsConnection() || partitioned || held[0] || held[1]) {
                 // One end changed its mind (or died) while connecting: the attempt fails unseen.
                 connectionId = 0;
                 open[0] = false;
                 open[1] = false;
                 return;
             }
-            nodes[0].connected(nodes[1].name(), 1);
-            nodes[1].connected(nodes[0].name(), 0);
+            // Both ends learn the same id, even if the first closes it from inside the event.
+            nodes[0].connected(nodes[1].name(), 1, id);
+            if (nodes[1].up()) {
+                nodes[1].connected(nodes[0].name(), 0, id);
+                if (connectionId != id && open[1] && !held[1]) {
+                    // The first end closed at once (a promotion waiting for the witness).
+                    open[1] = false;
+                    SimNode second = nodes[1];
+                    events.at(Math.max(events.now() + delay(), lastDeliveryNanos[1] + 1), () -> {
+                        if (second.up() && second.connectionId() == id) {
+                            second.disconnected();
+                        }
+                    });
+                }
+            }
         });
     }
 
-    /** Node {@code by} closes: it gets its confirmation, the other end notices a little later. */
+    /**
+     * Node {@code by} closes: it gets its confirmation; the other end notices a little later, or,
+     * if messages from {@code by} are held, only by its own timeout.
+     */
     void close(int by) {
-        if (connectionId == 0) {
+        if (open[by]) {
+            long id = nodes[by].connectionId();
+            open[by] = false;
+            if (connectionId == id) {
+                connectionId = 0;
+            }
+            SimNode node = nodes[by];
+            events.at(Math.max(events.now() + delay(), lastDeliveryNanos[by] + 1), () -> {
+                if (node.up() && node.connectionId() == id && id != 0) {
+                    node.disconnected();
+                }
+            });
+            int other = 1 - by;
+            if (open[other] && !held[other] && nodes[other].connectionId() == id) {
+                open[other] = false;
+                SimNode peer = nodes[other];
+                events.at(Math.max(events.now() + delay(), lastDeliveryNanos[other] + 1), () -> {
+                    if (peer.up() && peer.connectionId() == id) {
+                        peer.disconnected();
+                    }
+                });
+            }
             return;
         }
-        drop(by, delay(), delay());
+        if (connectionId != 0) {
+            drop(by, delay(), delay());
+        }
     }
 
     /** A fault cuts the connection; each end notices after its own delay. */

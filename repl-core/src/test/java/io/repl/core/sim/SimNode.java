@@ -34,6 +34,12 @@ final class SimNode implements CoreActions {
         void stateChanged(SimNode node, CoreStatus status);
 
         void hookRan(SimNode node, String name, SortedMap<String, String> env);
+
+        /** A command that answered "pending" finished (a promotion the witness decided). */
+        void commandCompleted(SimNode node, CommandResult result);
+
+        /** The core asks for the fence-peer handler; answer with {@link #fenceResult}. */
+        void fenceRequested(SimNode node);
     }
 
     /** {@code -Dsim.trace=true} logs every message and disk operation (for replaying one seed). */
@@ -63,6 +69,8 @@ final class SimNode implements CoreActions {
     /** While stalled, disk operations wait (scripted tests make a slow disk with this). */
     private boolean stalled;
     private final ArrayDeque<Runnable> stalledIo = new ArrayDeque<>();
+    /** The witness connections, or null when this world has no witness. */
+    private SimWitnessNet witnessNet;
 
     SimNode(int index, String name, EventQueue events, SimNetwork network, SplittableRandom random,
             CoreConfig config, long dataBytes, double writeErrorRate, Observer observer) {
@@ -96,6 +104,18 @@ final class SimNode implements CoreActions {
 
     int index() {
         return index;
+    }
+
+    void attachWitness(SimWitnessNet net) {
+        this.witnessNet = net;
+    }
+
+    int incarnation() {
+        return incarnation;
+    }
+
+    CoreConfig config() {
+        return config;
     }
 
     String name() {
@@ -155,6 +175,9 @@ final class SimNode implements CoreActions {
         core = null;
         stalledIo.clear();
         network.crashed(index, true);
+        if (witnessNet != null) {
+            witnessNet.nodeGone(index);
+        }
         note("restart");
         boot();
     }
@@ -169,7 +192,27 @@ final class SimNode implements CoreActions {
         disk.crash(random);
         metaDevice.crash(random);
         network.crashed(index, resetSeen);
+        if (witnessNet != null) {
+            witnessNet.nodeGone(index);
+        }
         note("CRASH");
+    }
+
+    /**
+     * kill -9 of the agent: the core and its pending I/O vanish, but what reached the kernel
+     * (the disk's cache, the metadata device's) stays, as it does for a killed process.
+     */
+    void kill(boolean resetSeen) {
+        up = false;
+        incarnation++;
+        core = null;
+        stalledIo.clear();
+        metadata = null;
+        network.crashed(index, resetSeen);
+        if (witnessNet != null) {
+            witnessNet.nodeGone(index);
+        }
+        note("KILL");
     }
 
     void stall(boolean on) {
@@ -188,6 +231,9 @@ final class SimNode implements CoreActions {
         incarnation++;
         core = null;
         network.crashed(index, true);
+        if (witnessNet != null) {
+            witnessNet.nodeGone(index);
+        }
         createMetadata();
         note("create-md");
         unrelatedSeen = false;
@@ -205,10 +251,37 @@ final class SimNode implements CoreActions {
     CommandResult command(Command command) {
         note("command " + command);
         CommandResult result = core.onCommand(command, events.now());
-        if (!result.done()) {
-            note("  refused: " + result.reason());
+        if (result.isPending()) {
+            note("  pending");
+        } else if (!result.done()) {
+            note("  refused (" + result.exitCode() + "): " + result.reason());
         }
         return result;
+    }
+
+    void witnessConnected() {
+        note("witness connected");
+        core.onWitnessConnected(events.now());
+    }
+
+    void witnessDisconnected() {
+        note("witness disconnected");
+        core.onWitnessDisconnected(events.now());
+    }
+
+    void witnessMessage(Message message) {
+        if (TRACE) {
+            note("witness says " + message);
+        }
+        core.onWitnessMessage(message, events.now());
+    }
+
+    /** The fence-peer handler of incarnation {@code life} exited with {@code exitCode}. */
+    void fenceResult(int life, int exitCode) {
+        if (up && incarnation == life) {
+            note("fence-peer exited " + exitCode);
+            core.onFenceResult(exitCode, "", events.now());
+        }
     }
 
     void request(FrontRequest request) {
@@ -226,8 +299,8 @@ final class SimNode implements CoreActions {
         core.onPeerMessage(message, events.now());
     }
 
-    void connected(String peerName, int peerNodeId) {
-        connectionId = network.currentId();
+    void connected(String peerName, int peerNodeId, long id) {
+        connectionId = id;
         closing = false;
         note("connected to " + peerName);
         core.onPeerConnected(peerName, peerNodeId, events.now());
@@ -237,7 +310,7 @@ final class SimNode implements CoreActions {
         connectionId = 0;
         closing = false;
         note("disconnected");
-        core.onPeerDisconnected(events.now());
+        core.onPeerDisconnected("connection closed or timed out", events.now());
     }
 
     private void later(long delayNanos, Runnable action) {
@@ -356,6 +429,28 @@ final class SimNode implements CoreActions {
             unrelatedSeen = true;
         }
         note(level + ": " + message);
+    }
+
+    @Override
+    public void sendToWitness(Message message) {
+        if (TRACE) {
+            note("to witness " + message);
+        }
+        if (witnessNet != null) {
+            witnessNet.send(index, message);
+        }
+    }
+
+    @Override
+    public void fencePeer(SortedMap<String, String> env) {
+        note("fence-peer " + env);
+        observer.fenceRequested(this);
+    }
+
+    @Override
+    public void commandCompleted(CommandResult result) {
+        note("command completed (" + result.exitCode() + ")" + (result.done() ? "" : ": " + result.reason()));
+        observer.commandCompleted(this, result);
     }
 
     void note(String line) {

@@ -6,50 +6,48 @@ import io.repl.core.replication.ConnectionState;
 import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.CoreStatus;
 import io.repl.core.replication.Errno;
+import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.FrontRequest;
 import io.repl.core.replication.ReplicationProtocol;
 import io.repl.core.replication.ReplicationState;
 import io.repl.protocol.DiskState;
 import io.repl.protocol.Role;
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.ArrayDeque;
+import java.util.EnumSet;
 import java.util.SortedMap;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 
 /**
- * One seeded run: two nodes, a network, a random workload, and the invariants checked after
- * every step. Everything derives from the seed, so a failing seed replays bit for bit.
+ * One seeded run: two nodes, optionally a witness, the networks between them, a random workload
+ * of writes, faults and operator actions ({@link FaultPlan}), the invariants checked after every
+ * step ({@link Invariants}), and the healing at the end ({@link Healing}). Everything derives from
+ * the seed, so a failing seed replays bit for bit.
  */
 final class Simulation implements SimNode.Observer {
     static final long MS = 1_000_000L;
-    private static final long HEAL_NANOS_MAX = 120_000 * MS;
-    private static final int OUTSTANDING_MAX = 12;
+    static final int OUTSTANDING_MAX = 12;
 
     /** A front-end request the workload has issued and not seen completed. */
-    private record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
+    record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
     }
 
+    /**
+     * A scripted world: fixed protocol, sizes and failover policy, no random workload.
+     *
+     * @param dataBytesPeer the second node's size (equal to {@code dataBytes} unless a test
+     *     wants mismatched devices)
+     */
+    record Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
+                   FailoverPolicy failover) {
+        static Options of(ReplicationProtocol protocol) {
+            return new Options(protocol, 1L << 20, 1L << 20, 0, FailoverPolicy.defaults());
+        }
 
-    final long seed;
-    private final SplittableRandom random;
-    private final EventQueue events = new EventQueue();
-    private final SimNetwork network;
-    private final SimNode[] nodes = new SimNode[2];
-    private final ReplicationProtocol protocol;
-    private final int blocks;
-    private final int steps;
-    private final DataModel model;
-    private final Invariants invariants;
-    private final TreeMap<Long, Pending> outstanding = new TreeMap<>();
-    /** Completed requests and their errno, for scripted tests. */
-    private final TreeMap<Long, Integer> completions = new TreeMap<>();
-    private final boolean[] splitBrainSeen = new boolean[2];
-    private long nextRequestId = 1;
-    private long nextVersion = 1;
-    private int step;
-    private final Stats stats = new Stats();
+        Options with(FailoverPolicy next) {
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next);
+        }
+    }
 
     /** What a run did, for the test's report. */
     static final class Stats {
@@ -60,19 +58,39 @@ final class Simulation implements SimNode.Observer {
         long resyncsFinished;
         long heals;
         long events;
+        long promotionsChecked;
     }
 
-    /**
-     * A scripted world: fixed protocol and sizes, no random workload.
-     *
-     * @param dataBytesPeer the second node's size (equal to {@code dataBytes} unless a test
-     *     wants mismatched devices)
-     */
-    record Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate) {
-        static Options of(ReplicationProtocol protocol) {
-            return new Options(protocol, 1L << 20, 1L << 20, 0);
-        }
-    }
+    final long seed;
+    final SplittableRandom random;
+    final EventQueue events = new EventQueue();
+    final SimNetwork network;
+    final SimNode[] nodes = new SimNode[2];
+    /** The witness and its connections, or null in a world without one. */
+    final SimWitness witness;
+    final SimWitnessNet witnessNet;
+    final ReplicationProtocol protocol;
+    final FailoverPolicy failover;
+    final int blocks;
+    final DataModel model;
+    final Invariants invariants;
+    final TreeMap<Long, Pending> outstanding = new TreeMap<>();
+    /** Completed requests and their errno, for scripted tests. */
+    private final TreeMap<Long, Integer> completions = new TreeMap<>();
+    final boolean[] splitBrainSeen = new boolean[2];
+    /** Per node: the command that answered "pending" and waits for its result, or null. */
+    private final Command[] waitingCommand = new Command[2];
+    /** Per node: the result of the command that waited, once it came. */
+    private final CommandResult[] waitedResult = new CommandResult[2];
+    final Stats stats = new Stats();
+    final EnumSet<Fault> exercised = EnumSet.noneOf(Fault.class);
+    private final ArrayDeque<String> witnessLog = new ArrayDeque<>();
+    private final int steps;
+    private final FaultPlan plan;
+    private final Healing healing;
+    private long nextRequestId = 1;
+    private long nextVersion = 1;
+    private int step;
 
     Simulation(long seed) {
         this(seed, null);
@@ -87,29 +105,67 @@ final class Simulation implements SimNode.Observer {
         ReplicationProtocol randomProtocol = protocolChoice < 7 ? ReplicationProtocol.C
                 : protocolChoice < 9 ? ReplicationProtocol.B : ReplicationProtocol.A;
         long randomBytes = (1L << 20) << sizeChoice;
+        FailoverPolicy randomPolicy = randomPolicy(random);
         Options options = scripted != null ? scripted
-                : new Options(randomProtocol, randomBytes, randomBytes, randomErrorRate);
+                : new Options(randomProtocol, randomBytes, randomBytes, randomErrorRate, randomPolicy);
         this.protocol = options.protocol();
+        this.failover = options.failover();
         this.blocks = (int) (options.dataBytes() / BlockPattern.BLOCK_BYTES);
         this.steps = 150 + random.nextInt(250);
         this.model = new DataModel(blocks);
-        this.invariants = new Invariants(this, nodes, model, protocol, blocks);
         this.network = new SimNetwork(events, random.split(), 1 + random.nextLong(2 * MS));
-        CoreConfig config = simConfig(protocol, random.nextInt(4) + 2);
+        CoreConfig config = simConfig(protocol, random.nextInt(4) + 2, failover);
         for (int i = 0; i < 2; i++) {
             nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(), config,
                     i == 0 ? options.dataBytes() : options.dataBytesPeer(), options.writeErrorRate(), this);
         }
         network.attach(nodes[0], nodes[1]);
+        if (failover.witness()) {
+            witness = new SimWitness(witnessLog);
+            witnessNet = new SimWitnessNet(events, random.split(), witness);
+            witnessNet.attach(nodes[0], nodes[1]);
+            nodes[0].attachWitness(witnessNet);
+            nodes[1].attachWitness(witnessNet);
+        } else {
+            witness = null;
+            witnessNet = null;
+        }
+        this.invariants = new Invariants(this, nodes, model, protocol, blocks);
+        this.plan = new FaultPlan(this);
+        this.healing = new Healing(this);
     }
 
-    static CoreConfig simConfig(ReplicationProtocol protocol, int resyncWindow) {
+    /** Four in ten seeds run with a witness; the rest spread over the fencing policies. */
+    private static FailoverPolicy randomPolicy(SplittableRandom random) {
+        int dice = random.nextInt(20);
+        FailoverPolicy policy = FailoverPolicy.defaults().withWitness(false);
+        if (dice < 8) {
+            policy = policy.withWitness(true);
+        } else if (dice < 17) {
+            policy = policy.withFencing(dice < 13 ? FailoverPolicy.Fencing.OUTDATE
+                    : FailoverPolicy.Fencing.RESOURCE_AND_STONITH);
+        } else {
+            policy = policy.withFencing(FailoverPolicy.Fencing.DONT_CARE);
+        }
+        if (random.nextInt(3) == 0) {
+            policy = policy.withOnNoQuorum(FailoverPolicy.OnNoQuorum.IO_ERROR);
+        }
+        return new FailoverPolicy(policy.fencing(), policy.witness(), policy.onNoQuorum(), 1000 * MS);
+    }
+
+    static CoreConfig simConfig(ReplicationProtocol protocol, int resyncWindow, FailoverPolicy failover) {
+        FailoverPolicy scaled = new FailoverPolicy(failover.fencing(), failover.witness(), failover.onNoQuorum(),
+                Math.min(failover.witnessAnswerNanos(), 1000 * MS));
         return new CoreConfig("r0", protocol, 64 * 1024, 32, 64, 8, resyncWindow, 16,
-                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true);
+                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true, scaled);
     }
 
     SimNode node(int index) {
         return nodes[index];
+    }
+
+    SimNode other(SimNode node) {
+        return nodes[1 - node.index()];
     }
 
     Stats stats() {
@@ -124,16 +180,23 @@ final class Simulation implements SimNode.Observer {
         return events.now();
     }
 
+    int step() {
+        return step;
+    }
+
     /** The whole run: set up, random steps, heal, final checks. */
     void run() {
         try {
             setUp();
             for (step = 1; step <= steps; step++) {
-                randomStep();
+                plan.randomStep();
                 invariants.checkEveryStep(outstanding.isEmpty());
             }
             step = steps + 1;
             heal();
+            if (witness != null && witness.grants > 0) {
+                exercised.add(Fault.WITNESS_GRANTED);
+            }
         } catch (SimulationFailure failure) {
             throw failure;
         } catch (RuntimeException | Error e) {
@@ -146,7 +209,7 @@ final class Simulation implements SimNode.Observer {
         nodes[0].boot();
         nodes[1].boot();
         runFor(5 * MS);
-        waitFor(() -> bothConnectedEstablished(), 2000 * MS, "initial connect");
+        waitFor(this::bothConnectedEstablished, 2000 * MS, "initial connect");
         if (random.nextInt(3) == 0) {
             // Two fresh zeroed disks are identical: skip the initial sync (documented use).
             expectDone(nodes[0].command(new Command.NewCurrentUuidClearBitmap()));
@@ -158,38 +221,10 @@ final class Simulation implements SimNode.Observer {
         runFor(2 * MS);
     }
 
-    // ---------------------------------------------------------------- the workload
+    // ---------------------------------------------------------------- requests
 
-    private void randomStep() {
-        int dice = random.nextInt(1000);
-        if (dice < 620) {
-            issueWrite();
-        } else if (dice < 680) {
-            issueFlush();
-        } else if (dice < 700) {
-            network.cut();
-        } else if (dice < 712) {
-            toggleOperatorConnection();
-        } else if (dice < 722) {
-            togglePartition();
-        } else if (dice < 730) {
-            crashAndFailover();
-        } else if (dice < 745) {
-            switchover();
-        } else if (dice < 750) {
-            promoteWhilePartitioned();
-        } else if (dice < 760) {
-            togglePause();
-        } else if (dice < 765) {
-            invalidateSecondary();
-        } else if (dice < 790) {
-            ensurePrimary();
-        }
-        long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
-        runFor(wait);
-    }
-
-    private SimNode primary() {
+    /** A node that is Primary now (a random one if both are), or null. */
+    SimNode primary() {
         SimNode chosen = null;
         for (SimNode node : nodes) {
             if (node.up() && node.status().role() == Role.PRIMARY && (chosen == null || random.nextBoolean())) {
@@ -199,11 +234,8 @@ final class Simulation implements SimNode.Observer {
         return chosen;
     }
 
-    private void issueWrite() {
-        SimNode node = primary();
-        if (node == null || outstanding.size() >= OUTSTANDING_MAX) {
-            return;
-        }
+    /** Issues a write of random blocks on {@code node}: data, or (rarely) zeroes. */
+    void issueRandomWrite(SimNode node) {
         int length = random.nextInt(8) == 0 ? 1 + random.nextInt(16) : 1 + random.nextInt(3);
         int first = random.nextInt(blocks - length + 1);
         boolean zeroes = random.nextInt(30) == 0;
@@ -225,194 +257,83 @@ final class Simulation implements SimNode.Observer {
         node.request(request);
     }
 
-    private void issueFlush() {
-        SimNode node = primary();
-        if (node == null || outstanding.size() >= OUTSTANDING_MAX) {
-            return;
-        }
-        long id = nextRequestId++;
-        outstanding.put(id, new Pending(node.index(), FrontRequest.Kind.FLUSH, 0, new long[0], new long[0]));
-        invariants.promiseDurability(id, node);
-        node.request(FrontRequest.flush(id));
+    void issueRandomFlush(SimNode node) {
+        flush(node.index());
     }
 
-    private void toggleOperatorConnection() {
-        SimNode node = nodes[random.nextInt(2)];
-        if (!node.up()) {
-            return;
-        }
-        if (node.status().connection() == ConnectionState.STAND_ALONE) {
-            if (!splitBrainSeen[node.index()]) {
-                node.command(new Command.Connect(false));
-            }
-        } else {
-            node.command(new Command.Disconnect());
-        }
-    }
-
-    private void togglePartition() {
-        network.partition(!network.partitioned(), random.nextBoolean());
-    }
-
-    /** The Primary loses power; the Secondary is promoted if it holds UpToDate data. */
-    private void crashAndFailover() {
-        SimNode victim = primary();
-        if (victim == null || !nodes[1 - victim.index()].up()) {
-            return;
-        }
-        SimNode survivor = nodes[1 - victim.index()];
-        boolean mustHold = invariants.survivorMustHoldAcknowledged(victim, survivor);
-        if (mustHold && protocol == ReplicationProtocol.C) {
-            invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
-        }
-        forgetOutstanding(victim.index());
-        victim.crash(random.nextBoolean());
-        stats.crashes++;
-        if (!mustHold && protocol != ReplicationProtocol.C) {
-            model.invalidate("protocol " + protocol + " Primary crashed: acknowledged writes may be lost");
-        }
-        long restartDelay = 300 * MS + random.nextLong(400 * MS);
-        events.after(restartDelay, () -> {
-            if (!victim.up()) {
-                victim.boot();
-            }
-        });
-        // The survivor notices by a reset or its ping timeout; only then can it be promoted.
-        runFor(5 * MS);
-        for (int wait = 0; wait < 50 && survivor.status().connection() == ConnectionState.CONNECTED; wait++) {
-            runFor(5 * MS);
-        }
-        // What the survivor received it writes even after the loss (protocol B acknowledged it);
-        // it can be promoted once that is done.
-        for (int wait = 0; wait < 50 && !survivor.idle(); wait++) {
-            runFor(5 * MS);
-        }
-        if (mustHold && protocol == ReplicationProtocol.B) {
-            if (survivor.idle() && survivor.status().disk() == DiskState.UP_TO_DATE) {
-                invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
-            } else {
-                model.invalidate("protocol B survivor could not apply what it received");
-            }
-        }
-        CoreStatus status = survivor.status();
-        boolean promotable = status.disk() == DiskState.UP_TO_DATE && status.role() == Role.SECONDARY
-                && status.connection() != ConnectionState.CONNECTED;
-        if (promotable && invariants.uniqueWrites[victim.index()] > 0) {
-            model.invalidate("failover while the crashed Primary held writes the survivor lacked: split brain");
-        }
-        if (promotable && survivor.command(new Command.Primary(false)).done()) {
-            stats.failovers++;
-        } else if (status.role() == Role.SECONDARY) {
-            // The crashed node will come back as the source of its activity-log extents, and
-            // writes it acknowledged but never flushed may be gone with its cache (NBD semantics).
-            model.invalidate("no failover after the Primary crashed: unflushed acknowledged writes may be lost");
-        }
-    }
-
-
-    private void forgetOutstanding(int node) {
+    /** Forgets what the workload waited for on {@code node}: it crashed, its clients are gone. */
+    void forgetOutstanding(int node) {
         invariants.forgetFlushes(id -> outstanding.containsKey(id) && outstanding.get(id).node() == node);
         outstanding.values().removeIf(p -> p.node() == node);
     }
 
-    /** A planned role switch: demote the Primary, promote the peer. */
-    private void switchover() {
-        SimNode from = primary();
-        if (from == null) {
-            return;
+    // ---------------------------------------------------------------- promotions
+
+    /**
+     * An operator runs {@code primary} on {@code node} (never --force outside set-up and
+     * healing). A promotion the witness or the fence-peer handler must decide answers later;
+     * this waits for it up to {@code waitNanos}. Returns the final answer, or null if none came.
+     */
+    CommandResult promote(SimNode node, boolean force, long waitNanos) {
+        SimNode other = other(node);
+        boolean otherPrimary = other.up() && other.status().role() == Role.PRIMARY;
+        boolean apart = node.status().connection() != ConnectionState.CONNECTED;
+        boolean already = node.status().role() == Role.PRIMARY;
+        Answer answer = command(node, new Command.Primary(force), waitNanos);
+        if (answer != null && answer.done() && !answer.waited() && !already) {
+            promoted(node, force, otherPrimary, apart);
         }
-        SimNode to = nodes[1 - from.index()];
-        boolean writers = outstanding.values().stream().anyMatch(p -> p.node() == from.index());
-        boolean force = random.nextInt(4) == 0;
-        CommandResult demoted = from.command(new Command.Secondary(force, writers));
-        if (writers && !force && demoted.exitCode() != CommandResult.REFUSED) {
-            throw failure("secondary was not refused while writers were open: " + demoted, null);
+        return answer == null ? null : answer.result();
+    }
+
+    /** A command's answer, and whether it came later (the observer then saw it first). */
+    private record Answer(CommandResult result, boolean waited) {
+        boolean done() {
+            return result.done();
         }
-        if (!demoted.done() || !to.up()) {
-            return;
+    }
+
+    /**
+     * Runs {@code command} on {@code node}; one that answers "pending" (the witness or the
+     * fence-peer handler decides) is waited for up to {@code waitNanos}.
+     */
+    private Answer command(SimNode node, Command command, long waitNanos) {
+        CommandResult result = node.command(command);
+        if (!result.isPending()) {
+            return new Answer(result, false);
         }
-        // An operator waits for the peer to see the demotion; STATE follows every DATA sent before it.
-        for (int wait = 0; wait < 10 && to.up() && network.inFlightTo(to.index()) > 0; wait++) {
+        int i = node.index();
+        waitingCommand[i] = command;
+        waitedResult[i] = null;
+        long deadline = events.now() + waitNanos;
+        while (waitingCommand[i] != null && events.now() < deadline && node.up()) {
             runFor(5 * MS);
         }
-        if (!to.up()) {
+        waitingCommand[i] = null;
+        return waitedResult[i] == null ? null : new Answer(waitedResult[i], true);
+    }
+
+    /** {@code command} on {@code node}, waiting for a pending answer; null if none came in time. */
+    CommandResult commandAndWait(SimNode node, Command command, long waitNanos) {
+        Answer answer = command(node, command, waitNanos);
+        return answer == null ? null : answer.result();
+    }
+
+    /** Every successful promotion goes through here: the checker looks at the new Primary. */
+    private void promoted(SimNode node, boolean force, boolean otherWasPrimary, boolean apart) {
+        if (force) {
             return;
         }
-        boolean sawDemotion = to.status().connection() == ConnectionState.CONNECTED
-                && network.inFlightTo(to.index()) == 0 && to.status().peerRole() == Role.SECONDARY;
-        if (!sawDemotion && protocol != ReplicationProtocol.C) {
-            model.invalidate("switchover under protocol " + protocol + " before the new Primary saw the demotion");
-        }
-        promote(to, false);
-    }
-
-    /** Promotes the Secondary while a partition hides the Primary: a split brain in the making. */
-    private void promoteWhilePartitioned() {
-        SimNode current = primary();
-        if (current == null || !network.partitioned()) {
-            return;
-        }
-        SimNode other = nodes[1 - current.index()];
-        if (other.up() && other.status().disk() == DiskState.UP_TO_DATE
-                && other.status().connection() != ConnectionState.CONNECTED) {
-            if (other.command(new Command.Primary(false)).done()) {
-                model.invalidate("both nodes promoted while partitioned");
-            }
-        }
-    }
-
-    private void togglePause() {
-        SimNode node = nodes[random.nextInt(2)];
-        if (node.up()) {
-            node.command(random.nextBoolean() ? new Command.PauseSync() : new Command.ResumeSync());
-        }
-    }
-
-    private void invalidateSecondary() {
-        for (SimNode node : nodes) {
-            SimNode other = nodes[1 - node.index()];
-            boolean otherGood = other.up() && other.status().disk() == DiskState.UP_TO_DATE;
-            if (otherGood && node.up() && node.status().role() == Role.SECONDARY
-                    && node.status().replication() == ReplicationState.ESTABLISHED) {
-                if (node.command(new Command.Invalidate()).done()) {
-                    invariants.discarding[node.index()] = true;
-                }
-                return;
-            }
-        }
-    }
-
-    /** If nobody is Primary, promote a node with UpToDate data (never forcing). */
-    private void ensurePrimary() {
-        if (primary() != null) {
-            return;
-        }
-        for (SimNode node : nodes) {
-            if (node.up() && node.status().disk() == DiskState.UP_TO_DATE) {
-                promote(node, false);
-                return;
-            }
-        }
-    }
-
-    private void promote(SimNode node, boolean force) {
-        SimNode other = nodes[1 - node.index()];
-        boolean otherPrimary = other.up() && other.status().role() == Role.PRIMARY;
-        CommandResult result = node.command(new Command.Primary(force));
-        if (!result.done()) {
-            return;
-        }
-        if (otherPrimary) {
-            model.invalidate("two Primaries");
-        }
-        boolean apart = node.status().connection() != ConnectionState.CONNECTED;
-        if (other.up() && invariants.uniqueWrites[other.index()] > 0 && apart) {
-            model.invalidate("promoted while the peer held unreplicated writes: split brain");
+        stats.promotionsChecked++;
+        boolean dontCare = failover.fencing() == FailoverPolicy.Fencing.DONT_CARE;
+        if (dontCare && (otherWasPrimary || apart && invariants.uniqueWrites[1 - node.index()] > 0)) {
+            model.invalidate("promoted under fencing dont-care while the peer held writes it lacks");
         }
         if (apart && protocol != ReplicationProtocol.C) {
             model.invalidate("promoted while apart under protocol " + protocol
                     + ": writes the old Primary acknowledged may not have arrived");
         }
+        invariants.checkPromotion(node);
     }
 
     // ---------------------------------------------------------------- scripted API
@@ -463,9 +384,17 @@ final class Simulation implements SimNode.Observer {
         return nodes[node].command(new Command.Connect(true));
     }
 
+    /** Power loss of {@code node}: what it did not flush may be gone. */
     void crash(int node, boolean resetSeen) {
         forgetOutstanding(node);
         nodes[node].crash(resetSeen);
+        model.powerLoss(nodes[node].disk());
+    }
+
+    /** kill -9 of {@code node}'s agent: the disk keeps what reached it. */
+    void kill(int node, boolean resetSeen) {
+        forgetOutstanding(node);
+        nodes[node].kill(resetSeen);
     }
 
     SimNetwork network() {
@@ -497,6 +426,13 @@ final class Simulation implements SimNode.Observer {
         if (invariants.onStateChanged(node, status)) {
             stats.resyncsFinished++;
         }
+        if (status.failover().heldReason() != null) {
+            exercised.add(Fault.WRITES_HELD);
+        }
+        if (status.disk() == DiskState.OUTDATED && status.failover().diskNote() != null
+                && status.failover().diskNote().startsWith("deposed")) {
+            exercised.add(Fault.DEPOSED);
+        }
     }
 
     @Override
@@ -507,134 +443,44 @@ final class Simulation implements SimNode.Observer {
         }
     }
 
-    // ---------------------------------------------------------------- invariants
+    @Override
+    public void commandCompleted(SimNode node, CommandResult result) {
+        int i = node.index();
+        Command waited = waitingCommand[i];
+        waitingCommand[i] = null;
+        waitedResult[i] = result;
+        if (result.done() && (waited == null || waited instanceof Command.Primary)) {
+            // A promotion that waited (the witness or the fence-peer handler decided it).
+            SimNode other = other(node);
+            promoted(node, false, other.up() && other.status().role() == Role.PRIMARY, true);
+        }
+    }
 
+    @Override
+    public void fenceRequested(SimNode node) {
+        plan.fencePeer(node);
+    }
 
+    // ---------------------------------------------------------------- healing and running
 
-
-
-
-
-    /**
-     * Ends all faults, restarts crashed nodes, resolves a split brain the way an operator would
-     * (discard the changes of the node that is not Primary), and waits until both copies are
-     * UpToDate and Established; then they must be byte-identical and hold every acknowledged write.
-     */
     void heal() {
-        network.partition(false, false);
-        for (SimNode node : nodes) {
-            if (!node.up()) {
-                node.boot();
-            }
-        }
-        long deadline = events.now() + HEAL_NANOS_MAX;
-        while (!converged()) {
-            if (events.now() > deadline) {
-                throw failure("did not converge after healing: " + nodes[0].status() + " | " + nodes[1].status(), null);
-            }
-            resolveStandAlone();
-            ensurePrimary();
-            runFor(20 * MS);
-        }
-        stats.heals++;
-        invariants.checkHealed();
-        if (!model.valid()) {
-            model.rebase(nodes[0].disk());
-        }
-        invariants.uniqueWrites[0] = 0;
-        invariants.uniqueWrites[1] = 0;
+        healing.heal();
     }
-
-    private boolean converged() {
-        for (SimNode node : nodes) {
-            CoreStatus status = node.status();
-            if (status.connection() != ConnectionState.CONNECTED || status.replication() != ReplicationState.ESTABLISHED
-                    || status.disk() != DiskState.UP_TO_DATE || status.peerDisk() != DiskState.UP_TO_DATE
-                    || !node.idle()) {
-                return false;
-            }
-        }
-        return outstanding.isEmpty();
-    }
-
-    private void resolveStandAlone() {
-        for (SimNode node : nodes) {
-            if (node.status().disk() == DiskState.FAILED) {
-                forgetOutstanding(node.index());
-                node.restartProcess();
-            }
-        }
-        boolean noGoodData = true;
-        for (SimNode node : nodes) {
-            noGoodData &= node.status().disk() != DiskState.UP_TO_DATE;
-        }
-        if (noGoodData && nodes[0].status().replication() == ReplicationState.ESTABLISHED) {
-            // Both copies were thrown away (invalidate on both sides of a partition): the
-            // operator picks one and forces it.
-            model.invalidate("both copies invalidated; alpha forced");
-            nodes[0].command(new Command.Primary(true));
-        }
-        for (SimNode node : nodes) {
-            ReplicationState replication = node.status().replication();
-            if (replication == ReplicationState.PAUSED_SYNC_S || replication == ReplicationState.PAUSED_SYNC_T) {
-                node.command(new Command.ResumeSync());
-            }
-        }
-        boolean anyStandAlone = false;
-        for (SimNode node : nodes) {
-            anyStandAlone |= node.status().connection() == ConnectionState.STAND_ALONE;
-        }
-        if (!anyStandAlone) {
-            return;
-        }
-        if (nodes[0].unrelatedSeen() || nodes[1].unrelatedSeen()) {
-            // After a long split brain the histories may no longer meet: create-md on the victim.
-            int victim = nodes[0].status().role() == Role.PRIMARY ? 1 : 0;
-            invariants.discarding[victim] = true;
-            model.invalidate("unrelated data resolved by create-md on " + nodes[victim].name());
-            forgetOutstanding(victim);
-            nodes[victim].recreateMetadata();
-            nodes[1 - victim].clearUnrelated();
-            splitBrainSeen[0] = false;
-            splitBrainSeen[1] = false;
-        }
-        if (splitBrainSeen[0] || splitBrainSeen[1]) {
-            // Keep a consistent copy: discard the inconsistent one, else the one not Primary.
-            int victim = nodes[0].status().role() == Role.PRIMARY ? 1 : 0;
-            if (nodes[victim].status().disk() == DiskState.UP_TO_DATE
-                    || nodes[victim].status().disk() == DiskState.CONSISTENT) {
-                DiskState other = nodes[1 - victim].status().disk();
-                if (other == DiskState.INCONSISTENT || other == DiskState.FAILED) {
-                    victim = 1 - victim;
-                }
-            }
-            if (nodes[victim].status().role() == Role.PRIMARY) {
-                nodes[victim].command(new Command.Secondary(true, false));
-            }
-            invariants.discarding[victim] = true;
-            model.invalidate("split brain resolved by discarding " + nodes[victim].name() + "'s changes");
-            if (nodes[victim].status().connection() == ConnectionState.STAND_ALONE) {
-                nodes[victim].command(new Command.Connect(true));
-            }
-            splitBrainSeen[0] = false;
-            splitBrainSeen[1] = false;
-        }
-        for (SimNode node : nodes) {
-            if (node.status().connection() == ConnectionState.STAND_ALONE) {
-                node.command(new Command.Connect(false));
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------- running
 
     void runFor(long nanos) {
         long until = events.now() + nanos;
         while (events.now() < until) {
-            network.tryConnect();
+            tryConnect();
             events.runUntil(Math.min(until, events.now() + 5 * MS));
         }
+        tryConnect();
+    }
+
+    private void tryConnect() {
         network.tryConnect();
+        if (witnessNet != null) {
+            witnessNet.tryConnect();
+        }
     }
 
     void waitFor(java.util.function.BooleanSupplier condition, long nanosMax, String what) {
@@ -653,16 +499,19 @@ final class Simulation implements SimNode.Observer {
                 && nodes[1].status().replication() == ReplicationState.ESTABLISHED;
     }
 
-    private void expectDone(CommandResult result) {
+    void expectDone(CommandResult result) {
         if (!result.done()) {
             throw failure("command refused: " + result, null);
         }
     }
 
     SimulationFailure failure(String message, Throwable cause) {
-        return new SimulationFailure("seed " + seed + " step " + step + " (protocol " + protocol + ", " + blocks
-                + " blocks, t=" + events.now() / MS + " ms): " + message + "\nreplay with -Dsim.seed=" + seed
+        String policy = "fencing " + failover.fencing() + (failover.witness() ? " + witness" : "")
+                + ", on-no-quorum " + failover.onNoQuorum();
+        return new SimulationFailure("seed " + seed + " step " + step + " (protocol " + protocol + ", " + policy + ", "
+                + blocks + " blocks, t=" + events.now() / MS + " ms): " + message + "\nreplay with -Dsim.seed=" + seed
                 + "\n--- " + nodes[0].name() + "\n" + nodes[0].recentLog() + "\n--- " + nodes[1].name() + "\n"
-                + nodes[1].recentLog(), cause);
+                + nodes[1].recentLog() + (witness == null ? "" : "\n--- witness\n" + String.join("\n", witnessLog)),
+                cause);
     }
 }

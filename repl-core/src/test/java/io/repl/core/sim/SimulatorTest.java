@@ -1,17 +1,22 @@
 package io.repl.core.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.EnumMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs the seeded simulator. By default as many seeds as fit in about 60 s (at most 10 000);
- * {@code -Dsim.seeds=N} runs exactly N seeds, {@code -Dsim.seed=N} replays one seed,
- * {@code -Dsim.firstSeed=N} moves the start.
+ * Runs the seeded simulator: 10 000 seeds by default, every invariant checked after every
+ * step, and then how many seeds exercised each class of fault, which must all be reached
+ * (a fault the simulator stopped reaching proves nothing). {@code -Dsim.seeds=N} runs N seeds,
+ * {@code -Dsim.firstSeed=N} moves the start, {@code -Dsim.seed=N} replays one seed.
  */
 class SimulatorTest {
-    private static final long BUDGET_NANOS = Long.getLong("sim.budgetMillis", 60_000L) * 1_000_000L;
-    private static final int SEEDS_MAX_DEFAULT = 10_000;
+    private static final int SEEDS_DEFAULT = 10_000;
+    /** Each class must be hit by at least this share of the seeds run. */
+    private static final double SHARE_MIN = 0.002;
 
     @Test
     void seeds() {
@@ -21,25 +26,30 @@ class SimulatorTest {
             return;
         }
         long first = Long.getLong("sim.firstSeed", 1L);
-        long explicit = Long.getLong("sim.seeds", -1L);
-        long seedsMax = explicit > 0 ? explicit : SEEDS_MAX_DEFAULT;
+        long count = Long.getLong("sim.seeds", SEEDS_DEFAULT);
         long start = System.nanoTime();
-        long ran = 0;
         Simulation.Stats total = new Simulation.Stats();
-        for (long seed = first; seed < first + seedsMax; seed++) {
-            if (explicit <= 0 && System.nanoTime() - start > BUDGET_NANOS) {
-                break;
-            }
+        Map<Fault, Long> seedsPerFault = new EnumMap<>(Fault.class);
+        for (Fault fault : Fault.values()) {
+            seedsPerFault.put(fault, 0L);
+        }
+        for (long seed = first; seed < first + count; seed++) {
             Simulation simulation = new Simulation(seed);
             simulation.run();
             add(total, simulation.stats());
-            ran++;
+            simulation.exercised.forEach(f -> seedsPerFault.merge(f, 1L, Long::sum));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("simulator: %d seeds in %.1f s (%.0f seeds/min); writes acked %d, crashes %d, "
-                        + "failovers %d, split brains %d, resyncs %d, events %d%n", ran, seconds, ran * 60 / seconds,
-                total.writesAcked, total.crashes, total.failovers, total.splitBrains, total.resyncsFinished,
-                total.events);
+                        + "failovers %d, split brains %d, resyncs %d, promotions checked %d, events %d%n", count,
+                seconds, count * 60 / seconds, total.writesAcked, total.crashes, total.failovers, total.splitBrains,
+                total.resyncsFinished, total.promotionsChecked, total.events);
+        System.out.println("simulator: seeds per fault class " + seedsPerFault);
+        long needed = Math.max(1, (long) Math.ceil(count * SHARE_MIN));
+        for (Map.Entry<Fault, Long> e : seedsPerFault.entrySet()) {
+            assertTrue(e.getValue() >= needed, e.getKey() + " was exercised by " + e.getValue() + " of " + count
+                    + " seeds; at least " + needed + " must reach it: " + seedsPerFault);
+        }
     }
 
     @Test
@@ -51,6 +61,7 @@ class SimulatorTest {
         assertEquals(first.stats().events, second.stats().events);
         assertEquals(first.stats().writesAcked, second.stats().writesAcked);
         assertEquals(first.now(), second.now());
+        assertEquals(first.exercised, second.exercised);
     }
 
     private static void add(Simulation.Stats total, Simulation.Stats one) {
@@ -59,6 +70,7 @@ class SimulatorTest {
         total.failovers += one.failovers;
         total.splitBrains += one.splitBrains;
         total.resyncsFinished += one.resyncsFinished;
+        total.promotionsChecked += one.promotionsChecked;
         total.events += one.events;
     }
 }

@@ -1,0 +1,37 @@
+package io.repl.core.sim;
+
+/**
+ * The classes of fault and operator action a seed can exercise. {@link SimulatorTest} counts the
+ * seeds that hit each one and asserts that every class was exercised, so a change that quietly
+ * stops the simulator from reaching a fault fails the build.
+ */
+enum Fault {
+    PEER_PARTITION,
+    PEER_ONE_WAY_PARTITION,
+    PEER_CUT,
+    WITNESS_PARTITION,
+    WITNESS_ONE_WAY_PARTITION,
+    WITNESS_CRASH,
+    PRIMARY_KILL,
+    PRIMARY_POWER_LOSS,
+    SECONDARY_KILL,
+    SECONDARY_POWER_LOSS,
+    /** A Secondary promoted at a random moment (never forced) and refused. */
+    PROMOTE_REFUSED,
+    /** A Secondary promoted at a random moment (never forced) and accepted. */
+    PROMOTE_ACCEPTED,
+    SWITCHOVER,
+    ORDERLY_DOWN,
+    WRITES_HELD,
+    WITNESS_GRANTED,
+    DEPOSED,
+    FENCE_PEER_OUTDATED,
+    FENCE_PEER_UNREACHABLE,
+    FENCE_PEER_PRIMARY,
+    FENCE_PEER_STONITH,
+    RESUME_IO,
+    /** Availability, with a witness: the Secondary of a crashed Primary was promoted without --force. */
+    FAILOVER_THROUGH_WITNESS,
+    /** Availability, with a witness: the Primary of a crashed Secondary went on writing. */
+    PRIMARY_WENT_ON_ALONE
+}

@@ -1,0 +1,442 @@
+package io.repl.core.sim;
+
+import static io.repl.core.sim.Simulation.MS;
+
+import io.repl.core.replication.Command;
+import io.repl.core.replication.CommandResult;
+import io.repl.core.replication.ConnectionState;
+import io.repl.core.replication.CoreStatus;
+import io.repl.core.replication.ReplicationProtocol;
+import io.repl.core.replication.ReplicationState;
+import io.repl.core.witness.WitnessRecord;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Role;
+import java.util.SplittableRandom;
+
+/**
+ * The random steps of a run: writes and flushes, faults (partitions of any pair, one-way ones
+ * included, cuts, kills and power losses of either node, crashes of the witness), and what an
+ * operator does (promotions at random moments, never forced; switchovers; orderly stops;
+ * disconnects; invalidate; resume-io when the peer is known down). Also the fence-peer handler
+ * of the resource-and-stonith policy, which acts on the world as a real one would.
+ *
+ * <p>Two availability checks run here, where the conditions are known: with a witness, the
+ * Secondary of a crashed Primary must be promotable without --force, and the Primary of a
+ * crashed Secondary must go on writing.
+ */
+final class FaultPlan {
+    private static final long AVAILABILITY_WAIT_NANOS = 1500 * MS;
+
+    private final Simulation sim;
+    private final SplittableRandom random;
+
+    FaultPlan(Simulation sim) {
+        this.sim = sim;
+        this.random = sim.random;
+    }
+
+    void randomStep() {
+        int dice = random.nextInt(1000);
+        if (dice < 560) {
+            write();
+        } else if (dice < 610) {
+            flush();
+        } else if (dice < 625) {
+            sim.network.cut();
+            sim.exercised.add(Fault.PEER_CUT);
+        } else if (dice < 635) {
+            toggleOperatorConnection();
+        } else if (dice < 650) {
+            togglePeerPartition();
+        } else if (dice < 662) {
+            togglePeerOneWay();
+        } else if (dice < 676) {
+            toggleWitnessPartition();
+        } else if (dice < 682) {
+            crashWitness();
+        } else if (dice < 696) {
+            primaryFails();
+        } else if (dice < 706) {
+            secondaryFails();
+        } else if (dice < 720) {
+            switchover();
+        } else if (dice < 727) {
+            orderlyDown();
+        } else if (dice < 745) {
+            promoteAtRandom();
+        } else if (dice < 752) {
+            togglePause();
+        } else if (dice < 757) {
+            invalidateSecondary();
+        } else if (dice < 780) {
+            ensurePrimary();
+        } else if (dice < 786) {
+            resumeIoWithPeerDown();
+        }
+        long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
+        sim.runFor(wait);
+    }
+
+    // ---------------------------------------------------------------- the workload
+
+    private void write() {
+        SimNode node = sim.primary();
+        if (node != null && sim.outstanding.size() < Simulation.OUTSTANDING_MAX) {
+            sim.issueRandomWrite(node);
+        }
+    }
+
+    private void flush() {
+        SimNode node = sim.primary();
+        if (node != null && sim.outstanding.size() < Simulation.OUTSTANDING_MAX) {
+            sim.issueRandomFlush(node);
+        }
+    }
+
+    // ---------------------------------------------------------------- networks
+
+    private void toggleOperatorConnection() {
+        SimNode node = sim.nodes[random.nextInt(2)];
+        if (!node.up()) {
+            return;
+        }
+        if (node.status().connection() == ConnectionState.STAND_ALONE) {
+            if (!sim.splitBrainSeen[node.index()]) {
+                node.command(new Command.Connect(false));
+            }
+        } else {
+            node.command(new Command.Disconnect());
+        }
+    }
+
+    private void togglePeerPartition() {
+        boolean on = !sim.network.partitioned();
+        sim.network.partition(on, random.nextBoolean());
+        if (on) {
+            sim.exercised.add(Fault.PEER_PARTITION);
+        }
+    }
+
+    private void togglePeerOneWay() {
+        if (sim.network.partitioned()) {
+            sim.network.partition(false, false);
+            return;
+        }
+        sim.network.partitionOneWay(random.nextInt(2), true);
+        sim.exercised.add(Fault.PEER_ONE_WAY_PARTITION);
+    }
+
+    private void toggleWitnessPartition() {
+        if (sim.witnessNet == null) {
+            return;
+        }
+        int node = random.nextInt(2);
+        if (sim.witnessNet.blocked(node)) {
+            sim.witnessNet.partition(node, false, false);
+            return;
+        }
+        int kind = random.nextInt(3);
+        sim.witnessNet.partition(node, kind != 1, kind != 2);
+        sim.exercised.add(kind == 0 ? Fault.WITNESS_PARTITION : Fault.WITNESS_ONE_WAY_PARTITION);
+    }
+
+    private void crashWitness() {
+        SimWitness witness = sim.witness;
+        if (witness == null || !witness.up()) {
+            return;
+        }
+        witness.crash();
+        sim.witnessNet.witnessCrashed();
+        sim.exercised.add(Fault.WITNESS_CRASH);
+        sim.events.after(100 * MS + random.nextLong(700 * MS), witness::restart);
+    }
+
+    // ---------------------------------------------------------------- node failures
+
+    private void restartLater(SimNode node) {
+        long delay = 300 * MS + random.nextLong(400 * MS);
+        sim.events.after(delay, () -> {
+            if (!node.up()) {
+                node.boot();
+            }
+        });
+    }
+
+    /** kill -9 (seven in ten) or power loss of {@code node}; it restarts a little later. */
+    private boolean takeDown(SimNode node, Fault kill, Fault powerLoss) {
+        boolean power = random.nextInt(10) < 3;
+        boolean resetSeen = random.nextBoolean();
+        if (power) {
+            sim.crash(node.index(), resetSeen);
+            sim.exercised.add(powerLoss);
+        } else {
+            sim.kill(node.index(), resetSeen);
+            sim.exercised.add(kill);
+        }
+        sim.stats.crashes++;
+        restartLater(node);
+        return power;
+    }
+
+    /** The Primary dies; an operator promotes the survivor without --force, if it is allowed. */
+    private void primaryFails() {
+        SimNode victim = sim.primary();
+        if (victim == null || !sim.other(victim).up()) {
+            return;
+        }
+        SimNode survivor = sim.other(victim);
+        boolean mustHold = sim.invariants.survivorMustHoldAcknowledged(victim, survivor);
+        if (mustHold && sim.protocol == ReplicationProtocol.C) {
+            sim.invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
+        }
+        boolean witnessWillGrant = witnessWouldGrant(survivor) && inSyncWith(survivor);
+        takeDown(victim, Fault.PRIMARY_KILL, Fault.PRIMARY_POWER_LOSS);
+        // The survivor notices by a reset or its ping timeout; only then can it be promoted.
+        sim.runFor(5 * MS);
+        for (int wait = 0; wait < 60 && survivor.status().connection() == ConnectionState.CONNECTED; wait++) {
+            sim.runFor(5 * MS);
+        }
+        // What the survivor received it writes even after the loss (protocol B acknowledged it).
+        for (int wait = 0; wait < 50 && !survivor.idle(); wait++) {
+            sim.runFor(5 * MS);
+        }
+        if (mustHold && sim.protocol == ReplicationProtocol.B) {
+            if (survivor.idle() && survivor.status().disk() != DiskState.INCONSISTENT) {
+                sim.invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
+            } else {
+                sim.model.invalidate("protocol B survivor could not apply what it received");
+            }
+        }
+        if (!mustHold && sim.protocol != ReplicationProtocol.C) {
+            sim.model.invalidate("protocol " + sim.protocol + " Primary died: acknowledged writes may be lost");
+        }
+        CommandResult result = failover(survivor);
+        boolean promoted = result != null && result.done();
+        if (promoted) {
+            sim.stats.failovers++;
+        }
+        if (witnessWillGrant && sim.witness.up() && !sim.witnessNet.blocked(survivor.index())) {
+            if (!promoted) {
+                throw sim.failure("availability: with the witness reachable and holding " + survivor.name()
+                        + "'s generation, " + survivor.name() + " was not promoted after its Primary died: "
+                        + (result == null ? "no answer" : result.exitCode() + " " + result.reason()), null);
+            }
+            sim.exercised.add(Fault.FAILOVER_THROUGH_WITNESS);
+        }
+    }
+
+    /** {@code primary} on the survivor, retried while writes from the dead Primary still land. */
+    private CommandResult failover(SimNode survivor) {
+        CommandResult result = null;
+        for (int attempt = 0; attempt < 20 && survivor.up(); attempt++) {
+            result = sim.promote(survivor, false, AVAILABILITY_WAIT_NANOS);
+            if (result == null || result.exitCode() != CommandResult.REFUSED) {
+                return result;
+            }
+            sim.runFor(10 * MS);
+        }
+        return result;
+    }
+
+    /** A Secondary dies; with a witness the Primary must go on writing after a bounded pause. */
+    private void secondaryFails() {
+        SimNode primary = sim.primary();
+        if (primary == null || !sim.other(primary).up()) {
+            return;
+        }
+        SimNode victim = sim.other(primary);
+        if (victim.status().role() != Role.SECONDARY) {
+            return;
+        }
+        boolean witnessWillGrant = witnessWouldGrant(primary) && inSyncWith(primary);
+        takeDown(victim, Fault.SECONDARY_KILL, Fault.SECONDARY_POWER_LOSS);
+        if (!witnessWillGrant) {
+            return;
+        }
+        long deadline = sim.now() + AVAILABILITY_WAIT_NANOS;
+        while (sim.now() < deadline && primary.up() && !wentOnAlone(primary)) {
+            sim.runFor(5 * MS);
+        }
+        if (!sim.witness.up() || sim.witnessNet.blocked(primary.index()) || !primary.up()) {
+            return;
+        }
+        if (!wentOnAlone(primary)) {
+            throw sim.failure("availability: with the witness reachable and holding its generation, the Primary "
+                    + primary.name() + " still holds writes " + AVAILABILITY_WAIT_NANOS / MS
+                    + " ms after its Secondary died: " + primary.status(), null);
+        }
+        sim.exercised.add(Fault.PRIMARY_WENT_ON_ALONE);
+    }
+
+    private static boolean wentOnAlone(SimNode primary) {
+        CoreStatus status = primary.status();
+        return status.role() == Role.PRIMARY && status.connection() != ConnectionState.CONNECTED
+                && status.failover().heldReason() == null;
+    }
+
+    /** The witness is up, reachable from {@code node}, and names it a holder of its generation. */
+    private boolean witnessWouldGrant(SimNode node) {
+        if (sim.witness == null || !sim.witness.up() || !node.up() || sim.witnessNet.blocked(node.index())
+                || !sim.witnessNet.connected(node.index())) {
+            return false;
+        }
+        WitnessRecord record = sim.witness.record();
+        long current = node.metadata().superblock().uuids().current();
+        return record.holds(node.index()) && record.generation() == current;
+    }
+
+    private boolean inSyncWith(SimNode node) {
+        CoreStatus status = node.status();
+        return status.connection() == ConnectionState.CONNECTED && status.replication() == ReplicationState.ESTABLISHED
+                && status.disk() == DiskState.UP_TO_DATE && status.peerDisk() == DiskState.UP_TO_DATE;
+    }
+
+    // ---------------------------------------------------------------- operator actions
+
+    /** An operator promotes a Secondary at a random moment, never with --force. */
+    private void promoteAtRandom() {
+        SimNode node = sim.nodes[random.nextInt(2)];
+        if (!node.up() || node.status().role() != Role.SECONDARY) {
+            return;
+        }
+        CommandResult result = sim.promote(node, false, AVAILABILITY_WAIT_NANOS);
+        sim.exercised.add(result != null && result.done() ? Fault.PROMOTE_ACCEPTED : Fault.PROMOTE_REFUSED);
+    }
+
+    /** A planned role switch: demote the Primary (its goodbye), promote the peer. */
+    private void switchover() {
+        SimNode from = sim.primary();
+        if (from == null) {
+            return;
+        }
+        SimNode to = sim.other(from);
+        boolean writers = sim.outstanding.values().stream().anyMatch(p -> p.node() == from.index());
+        boolean force = random.nextInt(4) == 0;
+        CommandResult demoted = from.command(new Command.Secondary(force, writers));
+        if (writers && !force && demoted.exitCode() != CommandResult.REFUSED) {
+            throw sim.failure("secondary was not refused while writers were open: " + demoted, null);
+        }
+        if (!demoted.done() || !to.up()) {
+            return;
+        }
+        sim.exercised.add(Fault.SWITCHOVER);
+        // An operator waits for the peer to see the demotion; STATE follows every DATA sent before it.
+        for (int wait = 0; wait < 10 && to.up() && sim.network.inFlightTo(to.index()) > 0; wait++) {
+            sim.runFor(5 * MS);
+        }
+        if (to.up()) {
+            sim.promote(to, false, AVAILABILITY_WAIT_NANOS);
+        }
+    }
+
+    /** {@code down} (or SIGTERM) of the Primary's agent: goodbye, then the process ends; it restarts later. */
+    private void orderlyDown() {
+        SimNode node = sim.primary();
+        if (node == null) {
+            return;
+        }
+        // The driver stops the front end and lets writes drain before the goodbye.
+        for (int wait = 0; wait < 40 && !node.idle(); wait++) {
+            sim.runFor(5 * MS);
+        }
+        sim.expectDone(node.command(new Command.Down()));
+        sim.exercised.add(Fault.ORDERLY_DOWN);
+        sim.runFor(5 * MS);
+        sim.kill(node.index(), true);
+        restartLater(node);
+        SimNode other = sim.other(node);
+        if (other.up()) {
+            sim.runFor(20 * MS);
+            sim.promote(other, false, AVAILABILITY_WAIT_NANOS);
+        }
+    }
+
+    /**
+     * resume-io on a Primary that holds writes, by an operator who knows the peer is down (it
+     * is: the simulator only does it then). The peer comes back Consistent (restarted alone),
+     * and a witness has been told.
+     */
+    private void resumeIoWithPeerDown() {
+        SimNode node = sim.primary();
+        if (node == null || sim.other(node).up() || node.status().failover().heldReason() == null) {
+            return;
+        }
+        CommandResult result = sim.commandAndWait(node, new Command.ResumeIo(), AVAILABILITY_WAIT_NANOS);
+        if (result != null && result.done()) {
+            sim.exercised.add(Fault.RESUME_IO);
+        }
+    }
+
+    private void togglePause() {
+        SimNode node = sim.nodes[random.nextInt(2)];
+        if (node.up()) {
+            node.command(random.nextBoolean() ? new Command.PauseSync() : new Command.ResumeSync());
+        }
+    }
+
+    private void invalidateSecondary() {
+        for (SimNode node : sim.nodes) {
+            SimNode other = sim.other(node);
+            boolean otherGood = other.up() && other.status().disk() == DiskState.UP_TO_DATE;
+            if (otherGood && node.up() && node.status().role() == Role.SECONDARY
+                    && node.status().replication() == ReplicationState.ESTABLISHED) {
+                if (node.command(new Command.Invalidate()).done()) {
+                    sim.invariants.discarding[node.index()] = true;
+                }
+                return;
+            }
+        }
+    }
+
+    /** If nobody is Primary, promote a node (never forcing): UpToDate ones first. */
+    void ensurePrimary() {
+        if (sim.primary() != null) {
+            return;
+        }
+        for (DiskState wanted : new DiskState[] {DiskState.UP_TO_DATE, DiskState.CONSISTENT}) {
+            for (SimNode node : sim.nodes) {
+                if (node.up() && node.status().disk() == wanted && node.status().role() == Role.SECONDARY) {
+                    CommandResult result = sim.promote(node, false, AVAILABILITY_WAIT_NANOS);
+                    if (result != null && result.done()) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the fence-peer handler
+
+    /**
+     * The fence-peer handler of resource-and-stonith, as a real one would act through another
+     * network: a peer that is down is reported shot (7) or unreachable (5); a live peer is
+     * sometimes shot (power off, then 7), sometimes unreachable (5), refuses if Primary (6),
+     * and is otherwise told to outdate itself (4 if it did).
+     */
+    void fencePeer(SimNode node) {
+        SimNode peer = sim.other(node);
+        int life = node.incarnation();
+        sim.events.after(5 * MS + random.nextLong(55 * MS), () -> {
+            if (!node.up() || node.incarnation() != life) {
+                return;
+            }
+            int exit;
+            if (!peer.up()) {
+                exit = random.nextBoolean() ? 7 : 5;
+            } else if (random.nextInt(6) == 0) {
+                sim.crash(peer.index(), true);
+                restartLater(peer);
+                exit = 7;
+            } else if (random.nextInt(5) == 0) {
+                exit = 5;
+            } else if (peer.status().role() == Role.PRIMARY) {
+                exit = 6;
+            } else {
+                exit = peer.command(new Command.Outdate()).done() ? 4 : 5;
+            }
+            sim.exercised.add(exit == 4 ? Fault.FENCE_PEER_OUTDATED : exit == 5 ? Fault.FENCE_PEER_UNREACHABLE
+                    : exit == 6 ? Fault.FENCE_PEER_PRIMARY : Fault.FENCE_PEER_STONITH);
+            node.fenceResult(life, exit);
+        });
+    }
+}

@@ -1,0 +1,154 @@
+package io.repl.core.sim;
+
+import io.repl.protocol.Message;
+import io.repl.protocol.WitnessVerdict;
+import java.util.SplittableRandom;
+
+/**
+ * The two connections between the nodes and the witness. Each is FIFO with a random delay, and
+ * either direction can be blocked (a partition, or a one-way one). A blocked direction breaks
+ * the connection after a detection delay like a ping timeout: messages sent into it are lost,
+ * so a request may reach the witness and its verdict never come back, which the node's resend
+ * on reconnect must survive.
+ */
+final class SimWitnessNet {
+    private static final long DETECT_MIN_NANOS = 100_000_000L;
+
+    private final EventQueue events;
+    private final SplittableRandom random;
+    private final SimWitness witness;
+    private final SimNode[] nodes = new SimNode[2];
+    /** Per node: the current connection id (0: none). */
+    private final long[] connection = new long[2];
+    /** Per node: messages node -> witness blocked, and witness -> node blocked. */
+    private final boolean[] toWitnessBlocked = new boolean[2];
+    private final boolean[] fromWitnessBlocked = new boolean[2];
+    private final long[] lastToWitness = new long[2];
+    private final long[] lastFromWitness = new long[2];
+    private long nextId = 1;
+    private final boolean[] connecting = new boolean[2];
+
+    SimWitnessNet(EventQueue events, SplittableRandom random, SimWitness witness) {
+        this.events = events;
+        this.random = random;
+        this.witness = witness;
+    }
+
+    void attach(SimNode a, SimNode b) {
+        nodes[0] = a;
+        nodes[1] = b;
+    }
+
+    private long delay() {
+        return 20_000 + random.nextLong(1_000_000);
+    }
+
+    boolean blocked(int node) {
+        return toWitnessBlocked[node] || fromWitnessBlocked[node];
+    }
+
+    boolean connected(int node) {
+        return connection[node] != 0;
+    }
+
+    /** Blocks (or unblocks) one or both directions between {@code node} and the witness. */
+    void partition(int node, boolean toWitness, boolean fromWitness) {
+        toWitnessBlocked[node] = toWitness;
+        fromWitnessBlocked[node] = fromWitness;
+        if ((toWitness || fromWitness) && connection[node] != 0) {
+            long id = connection[node];
+            // Each end gives up after its own timeout, unless the partition heals first (TCP
+            // then recovers what it retransmitted); to the node it is one event.
+            events.after(DETECT_MIN_NANOS + random.nextLong(DETECT_MIN_NANOS), () -> {
+                if (blocked(node)) {
+                    drop(node, id);
+                }
+            });
+        }
+    }
+
+    void healAll() {
+        for (int node = 0; node < 2; node++) {
+            toWitnessBlocked[node] = false;
+            fromWitnessBlocked[node] = false;
+        }
+    }
+
+    /** The witness crashed: both connections end; the nodes notice after a short while. */
+    void witnessCrashed() {
+        for (int node = 0; node < 2; node++) {
+            long id = connection[node];
+            int n = node;
+            if (id != 0) {
+                events.after(delay() + random.nextLong(DETECT_MIN_NANOS), () -> drop(n, id));
+            }
+        }
+    }
+
+    /** A node crashed or restarted: its connection is gone at once for both ends. */
+    void nodeGone(int node) {
+        connection[node] = 0;
+        connecting[node] = false;
+    }
+
+    private void drop(int node, long id) {
+        if (connection[node] != id) {
+            return;
+        }
+        connection[node] = 0;
+        if (nodes[node].up()) {
+            nodes[node].witnessDisconnected();
+        }
+    }
+
+    /** Connects every node that has no connection, when nothing stands in the way. */
+    void tryConnect() {
+        for (int node = 0; node < 2; node++) {
+            if (connection[node] != 0 || connecting[node] || !nodes[node].up() || !witness.up() || blocked(node)) {
+                continue;
+            }
+            connecting[node] = true;
+            int n = node;
+            int life = witness.incarnation();
+            events.after(delay() + delay(), () -> {
+                connecting[n] = false;
+                if (!nodes[n].up() || !witness.up() || witness.incarnation() != life || blocked(n)
+                        || connection[n] != 0) {
+                    return;
+                }
+                long id = nextId++;
+                connection[n] = id;
+                lastToWitness[n] = events.now();
+                lastFromWitness[n] = events.now();
+                nodes[n].witnessConnected();
+            });
+        }
+    }
+
+    /** A node sends to the witness; the witness decides and answers on the same connection. */
+    void send(int node, Message message) {
+        long id = connection[node];
+        if (id == 0 || toWitnessBlocked[node]) {
+            return;
+        }
+        int life = witness.incarnation();
+        long at = Math.max(lastToWitness[node], events.now() + delay());
+        lastToWitness[node] = at;
+        events.at(at, () -> {
+            if (connection[node] != id || !witness.up() || witness.incarnation() != life) {
+                return;
+            }
+            WitnessVerdict verdict = witness.decide(node, message);
+            if (fromWitnessBlocked[node]) {
+                return;
+            }
+            long back = Math.max(lastFromWitness[node], events.now() + delay());
+            lastFromWitness[node] = back;
+            events.at(back, () -> {
+                if (connection[node] == id && nodes[node].up()) {
+                    nodes[node].witnessMessage(verdict);
+                }
+            });
+        });
+    }
+}
