@@ -21,7 +21,9 @@ public record CoreStatus(Role role, DiskState disk, ConnectionState connection, 
         return other != null && role == other.role && disk == other.disk && connection == other.connection
                 && replication == other.replication && peerRole == other.peerRole && peerDisk == other.peerDisk
                 && java.util.Objects.equals(failover.heldReason(), other.failover.heldReason())
-                && java.util.Objects.equals(failover.diskNote(), other.failover.diskNote());
+                && java.util.Objects.equals(failover.diskNote(), other.failover.diskNote())
+                && failover.mayLoseWrites() == other.failover.mayLoseWrites()
+                && java.util.Objects.equals(failover.witness(), other.failover.witness());
     }
 
     @Override

@@ -262,6 +262,14 @@ public final class ReplicationCore {
                 ctx.meta.bitmap().dirtyBytes(), sync, ctx.failover.status());
     }
 
+    /**
+     * Whether no front-end write or flush is pending and every write from the peer is applied:
+     * what an orderly stop waits for before its goodbye (a resync in progress does not count).
+     */
+    public boolean writesIdle() {
+        return ctx.writePath.idle() && ctx.peerWrites.idle();
+    }
+
     /** Whether no disk operation, write or resync step is pending (for tests and clean shutdown). */
     public boolean idle() {
         return ctx.io.inFlight() == 0 && ctx.writePath.idle() && ctx.peerWrites.idle()

@@ -230,7 +230,9 @@ final class Roles {
             next = "this node cannot know whether " + ctx.peerLabel() + " wrote alone after the loss: wait for it to"
                     + " come back, or use --force if it is known to be dead and to have written nothing this copy"
                     + " lacks (its writes since the loss would be lost)"
-                    + (ctx.config.failover().witness() ? "" : "; a [witness] or fencing decides this automatically");
+                    + (ctx.config.failover().witness() ? ""
+                            : "; a [witness], or fencing resource-and-stonith with a fence-peer handler, decides this"
+                            + " automatically");
         } else {
             next = "wait for the resync (replctl wait-sync), promote the node with UpToDate data, or use"
                     + " --force if this copy is the one to keep";

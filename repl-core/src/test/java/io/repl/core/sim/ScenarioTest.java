@@ -40,11 +40,7 @@ class ScenarioTest {
     }
 
     private static void awaitInSync(Simulation sim) {
-        sim.waitFor(() -> status(sim, ALPHA).disk() == DiskState.UP_TO_DATE
-                && status(sim, BETA).disk() == DiskState.UP_TO_DATE
-                && status(sim, ALPHA).replication() == ReplicationState.ESTABLISHED
-                && status(sim, BETA).replication() == ReplicationState.ESTABLISHED
-                && sim.node(ALPHA).idle() && sim.node(BETA).idle(), 5000 * MS, "both UpToDate");
+        sim.awaitInSync();
     }
 
     private static void awaitCompleted(Simulation sim, long request) {

@@ -40,6 +40,9 @@ final class SimNode implements CoreActions {
 
         /** The core asks for the fence-peer handler; answer with {@link #fenceResult}. */
         void fenceRequested(SimNode node);
+
+        /** An operator promoted {@code node} with --force, and it worked. */
+        void forcedPromotion(SimNode node);
     }
 
     /** {@code -Dsim.trace=true} logs every message and disk operation (for replaying one seed). */
@@ -251,6 +254,9 @@ final class SimNode implements CoreActions {
     CommandResult command(Command command) {
         note("command " + command);
         CommandResult result = core.onCommand(command, events.now());
+        if (command instanceof Command.Primary primary && primary.force() && result.done()) {
+            observer.forcedPromotion(this);
+        }
         if (result.isPending()) {
             note("  pending");
         } else if (!result.done()) {

@@ -6,10 +6,10 @@ import java.util.SplittableRandom;
 
 /**
  * The two connections between the nodes and the witness. Each is FIFO with a random delay, and
- * either direction can be blocked (a partition, or a one-way one). A blocked direction breaks
- * the connection after a detection delay like a ping timeout: messages sent into it are lost,
- * so a request may reach the witness and its verdict never come back, which the node's resend
- * on reconnect must survive.
+ * either direction can be blocked (a partition, or a one-way one). Messages sent into a blocked
+ * direction wait, as TCP retransmits them; a partition that outlasts the detection delay (a ping
+ * timeout) breaks the connection and they are lost, so a request may reach the witness and its
+ * verdict never come back, which the node's resend on reconnect must survive.
  */
 final class SimWitnessNet {
     private static final long DETECT_MIN_NANOS = 100_000_000L;
@@ -27,6 +27,13 @@ final class SimWitnessNet {
     private final long[] lastFromWitness = new long[2];
     private long nextId = 1;
     private final boolean[] connecting = new boolean[2];
+    /** Per node: deliveries held in each direction while it is blocked, in order. */
+    @SuppressWarnings("unchecked")
+    private final java.util.ArrayDeque<Runnable>[] heldToWitness = new java.util.ArrayDeque[] {
+        new java.util.ArrayDeque<Runnable>(), new java.util.ArrayDeque<Runnable>()};
+    @SuppressWarnings("unchecked")
+    private final java.util.ArrayDeque<Runnable>[] heldFromWitness = new java.util.ArrayDeque[] {
+        new java.util.ArrayDeque<Runnable>(), new java.util.ArrayDeque<Runnable>()};
 
     SimWitnessNet(EventQueue events, SplittableRandom random, SimWitness witness) {
         this.events = events;
@@ -55,6 +62,7 @@ final class SimWitnessNet {
     void partition(int node, boolean toWitness, boolean fromWitness) {
         toWitnessBlocked[node] = toWitness;
         fromWitnessBlocked[node] = fromWitness;
+        release(node);
         if ((toWitness || fromWitness) && connection[node] != 0) {
             long id = connection[node];
             // Each end gives up after its own timeout, unless the partition heals first (TCP
@@ -71,6 +79,17 @@ final class SimWitnessNet {
         for (int node = 0; node < 2; node++) {
             toWitnessBlocked[node] = false;
             fromWitnessBlocked[node] = false;
+            release(node);
+        }
+    }
+
+    /** What waited in a direction that is open again goes on, in order (TCP retransmitted it). */
+    private void release(int node) {
+        while (!toWitnessBlocked[node] && !heldToWitness[node].isEmpty()) {
+            heldToWitness[node].pollFirst().run();
+        }
+        while (!fromWitnessBlocked[node] && !heldFromWitness[node].isEmpty()) {
+            heldFromWitness[node].pollFirst().run();
         }
     }
 
@@ -89,6 +108,8 @@ final class SimWitnessNet {
     void nodeGone(int node) {
         connection[node] = 0;
         connecting[node] = false;
+        heldToWitness[node].clear();
+        heldFromWitness[node].clear();
     }
 
     private void drop(int node, long id) {
@@ -96,6 +117,8 @@ final class SimWitnessNet {
             return;
         }
         connection[node] = 0;
+        heldToWitness[node].clear();
+        heldFromWitness[node].clear();
         if (nodes[node].up()) {
             nodes[node].witnessDisconnected();
         }
@@ -128,9 +151,18 @@ final class SimWitnessNet {
     /** A node sends to the witness; the witness decides and answers on the same connection. */
     void send(int node, Message message) {
         long id = connection[node];
-        if (id == 0 || toWitnessBlocked[node]) {
+        if (id == 0) {
             return;
         }
+        Runnable toWitness = () -> deliverToWitness(node, id, message);
+        if (toWitnessBlocked[node]) {
+            heldToWitness[node].addLast(toWitness);
+        } else {
+            toWitness.run();
+        }
+    }
+
+    private void deliverToWitness(int node, long id, Message message) {
         int life = witness.incarnation();
         long at = Math.max(lastToWitness[node], events.now() + delay());
         lastToWitness[node] = at;
@@ -139,16 +171,22 @@ final class SimWitnessNet {
                 return;
             }
             WitnessVerdict verdict = witness.decide(node, message);
+            Runnable back = () -> deliverToNode(node, id, verdict);
             if (fromWitnessBlocked[node]) {
-                return;
+                heldFromWitness[node].addLast(back);
+            } else {
+                back.run();
             }
-            long back = Math.max(lastFromWitness[node], events.now() + delay());
-            lastFromWitness[node] = back;
-            events.at(back, () -> {
-                if (connection[node] == id && nodes[node].up()) {
-                    nodes[node].witnessMessage(verdict);
-                }
-            });
+        });
+    }
+
+    private void deliverToNode(int node, long id, WitnessVerdict verdict) {
+        long back = Math.max(lastFromWitness[node], events.now() + delay());
+        lastFromWitness[node] = back;
+        events.at(back, () -> {
+            if (connection[node] == id && nodes[node].up()) {
+                nodes[node].witnessMessage(verdict);
+            }
         });
     }
 }

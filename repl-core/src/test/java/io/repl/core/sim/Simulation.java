@@ -85,12 +85,17 @@ final class Simulation implements SimNode.Observer {
     final Stats stats = new Stats();
     final EnumSet<Fault> exercised = EnumSet.noneOf(Fault.class);
     private final ArrayDeque<String> witnessLog = new ArrayDeque<>();
+    /** Scripted worlds answer the fence-peer handler themselves: the requests wait here. */
+    private final boolean scriptedFencing;
+    final java.util.List<SimNode> fenceRequests = new java.util.ArrayList<>();
     private final int steps;
     private final FaultPlan plan;
     private final Healing healing;
     private long nextRequestId = 1;
     private long nextVersion = 1;
     private int step;
+    /** The initial sync's --force on fresh disks risks nothing. */
+    private boolean settingUp;
 
     Simulation(long seed) {
         this(seed, null);
@@ -98,6 +103,7 @@ final class Simulation implements SimNode.Observer {
 
     Simulation(long seed, Options scripted) {
         this.seed = seed;
+        this.scriptedFencing = scripted != null;
         this.random = new SplittableRandom(seed);
         int sizeChoice = random.nextInt(3);
         int protocolChoice = random.nextInt(10);
@@ -216,7 +222,9 @@ final class Simulation implements SimNode.Observer {
             waitFor(() -> nodes[1].status().disk() == DiskState.UP_TO_DATE, 1000 * MS, "clear-bitmap on the peer");
             expectDone(nodes[random.nextInt(2)].command(new Command.Primary(false)));
         } else {
+            settingUp = true;
             expectDone(nodes[0].command(new Command.Primary(true)));
+            settingUp = false;
         }
         runFor(2 * MS);
     }
@@ -458,7 +466,27 @@ final class Simulation implements SimNode.Observer {
 
     @Override
     public void fenceRequested(SimNode node) {
-        plan.fencePeer(node);
+        if (scriptedFencing) {
+            fenceRequests.add(node);
+        } else {
+            plan.fencePeer(node);
+        }
+    }
+
+    @Override
+    public void forcedPromotion(SimNode node) {
+        if (!settingUp) {
+            // The operator's word against the rules: what the other node wrote alone may go.
+            model.invalidate(node.name() + " promoted with --force");
+        }
+    }
+
+    /** Scripted: the fence-peer handler {@code node} ran exits with {@code exitCode}. */
+    void answerFence(int node, int exitCode) {
+        if (!fenceRequests.remove(nodes[node])) {
+            throw new IllegalStateException(nodes[node].name() + " ran no fence-peer handler");
+        }
+        nodes[node].fenceResult(nodes[node].incarnation(), exitCode);
     }
 
     // ---------------------------------------------------------------- healing and running
@@ -491,6 +519,20 @@ final class Simulation implements SimNode.Observer {
             }
             runFor(5 * MS);
         }
+    }
+
+    /** Waits until both copies are UpToDate, Established and idle (scripted tests). */
+    void awaitInSync() {
+        waitFor(() -> {
+            for (SimNode node : nodes) {
+                CoreStatus status = node.status();
+                if (status.disk() != DiskState.UP_TO_DATE || status.replication() != ReplicationState.ESTABLISHED
+                        || !node.idle()) {
+                    return false;
+                }
+            }
+            return true;
+        }, 5000 * MS, "both UpToDate");
     }
 
     boolean bothConnectedEstablished() {

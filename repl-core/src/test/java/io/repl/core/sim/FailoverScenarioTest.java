@@ -1,0 +1,348 @@
+package io.repl.core.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.repl.core.replication.Command;
+import io.repl.core.replication.CommandResult;
+import io.repl.core.replication.ConnectionState;
+import io.repl.core.replication.CoreStatus;
+import io.repl.core.replication.Errno;
+import io.repl.core.replication.FailoverPolicy;
+import io.repl.core.replication.FailoverPolicy.Fencing;
+import io.repl.core.replication.ReplicationProtocol;
+import io.repl.core.replication.ReplicationState;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Role;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The failover rules of docs/FAILOVER.md, one scripted scenario each, on the simulator's world
+ * (real cores, simulated disks, network and witness): goodbyes, losses without one under each
+ * fencing policy, the fence-peer handler's exit codes, the witness's grants and refusals,
+ * resume-io, outdate, and a node restarting alone.
+ */
+class FailoverScenarioTest {
+    private static final long MS = Simulation.MS;
+    private static final int ALPHA = 0;
+    private static final int BETA = 1;
+
+    private static Simulation world(FailoverPolicy policy) {
+        Simulation sim = new Simulation(11, Simulation.Options.of(ReplicationProtocol.C).with(policy));
+        sim.bootPair();
+        sim.waitFor(sim::bothConnectedEstablished, 1000 * MS, "first handshake");
+        sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap());
+        awaitInSync(sim);
+        assertTrue(sim.node(ALPHA).command(new Command.Primary(false)).done());
+        sim.runFor(20 * MS);
+        return sim;
+    }
+
+    private static Simulation world(Fencing fencing) {
+        return world(FailoverPolicy.defaults().withFencing(fencing));
+    }
+
+    private static Simulation witnessWorld(FailoverPolicy.OnNoQuorum onNoQuorum) {
+        Simulation sim = world(FailoverPolicy.defaults().withWitness(true).withOnNoQuorum(onNoQuorum));
+        sim.waitFor(() -> sim.witness.record().holders() == 0b11, 1000 * MS, "both nodes reported to the witness");
+        return sim;
+    }
+
+    private static CoreStatus status(Simulation sim, int node) {
+        return sim.node(node).status();
+    }
+
+    private static void awaitInSync(Simulation sim) {
+        sim.awaitInSync();
+    }
+
+    private static void awaitAcknowledged(Simulation sim, long request) {
+        sim.waitFor(() -> sim.completion(request) != null, 2000 * MS, "request " + request);
+        assertEquals(Errno.OK, sim.completion(request));
+    }
+
+    private static void awaitApart(Simulation sim) {
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED
+                && status(sim, BETA).connection() != ConnectionState.CONNECTED, 2000 * MS, "both notice the loss");
+    }
+
+    /** A partition that resets the connection; writes since are alone. */
+    private static void partition(Simulation sim) {
+        sim.network().partition(true, true);
+        awaitApart(sim);
+    }
+
+    // ---------------------------------------------------------------- goodbyes
+
+    @Test
+    void afterADemotionsGoodbyeTheSecondaryIsPromotedAloneAndTheOldPrimaryIsNot() {
+        Simulation sim = world(Fencing.OUTDATE);
+        awaitAcknowledged(sim, sim.write(ALPHA, 3, 2, false));
+        assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());
+        sim.runFor(10 * MS);
+        partition(sim);
+        assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk(), "beta holds alpha's goodbye");
+        assertEquals("alpha said goodbye", status(sim, BETA).failover().diskNote());
+        assertEquals(DiskState.CONSISTENT, status(sim, ALPHA).disk(), "alpha gave the right away");
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.node(ALPHA).command(new Command.Primary(false)).exitCode());
+        assertTrue(sim.node(BETA).command(new Command.Primary(false)).done());
+        awaitAcknowledged(sim, sim.write(BETA, 3, 1, false));
+        sim.heal();
+    }
+
+    @Test
+    void anOrderlyDownOfThePrimarySaysGoodbyeAfterItsLastWrite() {
+        Simulation sim = world(Fencing.OUTDATE);
+        for (int i = 0; i < 10; i++) {
+            awaitAcknowledged(sim, sim.write(ALPHA, 10 + i, 1, false));
+        }
+        assertTrue(sim.node(ALPHA).command(new Command.Down()).done());
+        assertEquals(Role.SECONDARY, status(sim, ALPHA).role(), "down demotes the Primary first");
+        sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 1000 * MS, "the close");
+        assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk());
+        sim.kill(ALPHA, true);
+        assertTrue(sim.node(BETA).command(new Command.Primary(false)).done(), "no --force after a goodbye");
+        for (int i = 0; i < 10; i++) {
+            assertTrue(sim.valueOn(BETA, 10 + i) > 0, "block " + (10 + i) + " reached beta before the goodbye");
+        }
+        sim.heal();
+    }
+
+    @Test
+    void aSecondaryGoingDownOutdatesItselfAndLetsThePrimaryGoOnWithoutFencing() {
+        Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
+        assertTrue(sim.node(BETA).command(new Command.Down()).done());
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED, 1000 * MS, "the close");
+        assertEquals(DiskState.OUTDATED, status(sim, BETA).disk(), "beta knows alpha goes on without it");
+        assertNull(status(sim, ALPHA).failover().heldReason(), "beta's goodbye needs no fencing");
+        assertTrue(sim.fenceRequests.isEmpty());
+        awaitAcknowledged(sim, sim.write(ALPHA, 1, 1, false));
+        sim.heal();
+    }
+
+    // ---------------------------------------------------------------- outdate (the default)
+
+    @Test
+    void aLossWithoutGoodbyeMakesTheSecondaryConsistentAndItsPromotionNeedsForce() {
+        Simulation sim = world(Fencing.OUTDATE);
+        awaitAcknowledged(sim, sim.write(ALPHA, 1, 1, false));
+        partition(sim);
+        assertEquals(DiskState.CONSISTENT, status(sim, BETA).disk());
+        assertTrue(status(sim, BETA).failover().diskNote().startsWith("lost alpha"), status(sim, BETA).failover().diskNote());
+        long alone = sim.write(ALPHA, 2, 1, false);
+        awaitAcknowledged(sim, alone);
+        assertNull(status(sim, ALPHA).failover().heldReason(), "the Primary writes alone at once");
+        CommandResult refused = sim.node(BETA).command(new Command.Primary(false));
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode());
+        assertTrue(refused.reason().contains("Consistent") && refused.reason().contains("lost alpha"), refused.reason());
+        assertTrue(refused.nextStep().contains("--force") && refused.nextStep().contains("witness"), refused.nextStep());
+        sim.heal();
+    }
+
+    @Test
+    void aNodeRestartingAloneIsConsistent() {
+        Simulation sim = world(Fencing.OUTDATE);
+        assertTrue(sim.node(BETA).command(new Command.Disconnect()).done());
+        sim.node(ALPHA).command(new Command.Disconnect());
+        sim.kill(BETA, true);
+        sim.node(BETA).boot();
+        assertEquals(DiskState.CONSISTENT, status(sim, BETA).disk());
+        assertTrue(status(sim, BETA).failover().diskNote().startsWith("started without its peer"));
+        sim.node(ALPHA).command(new Command.Connect(false));
+        sim.heal();
+    }
+
+    @Test
+    void aPromotionThePeerHasNotSeenHoldsWritesAfterALoss() {
+        Simulation sim = world(Fencing.OUTDATE);
+        assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());
+        awaitInSync(sim);
+        // Alpha is promoted again, but its STATE never reaches beta before the link breaks.
+        sim.network().hold(BETA, true);
+        assertTrue(sim.node(ALPHA).command(new Command.Primary(false)).done());
+        sim.network().partition(true, true);
+        awaitApart(sim);
+        long write = sim.write(ALPHA, 4, 1, false);
+        sim.runFor(100 * MS);
+        assertNull(sim.completion(write), "beta may still think itself free to be promoted");
+        assertNotNull(status(sim, ALPHA).failover().heldReason());
+        CommandResult resumed = sim.node(ALPHA).command(new Command.ResumeIo());
+        assertTrue(resumed.done(), resumed.toString());
+        awaitAcknowledged(sim, write);
+        sim.heal();
+    }
+
+    @Test
+    void outdateMarksASecondaryThatNeverPromotesWithoutForceAndResyncsToUpToDate() {
+        Simulation sim = world(Fencing.OUTDATE);
+        assertEquals(CommandResult.REFUSED, sim.node(BETA).command(new Command.Outdate()).exitCode(),
+                "refused while connected");
+        assertEquals(CommandResult.REFUSED, sim.node(ALPHA).command(new Command.Outdate()).exitCode(),
+                "refused on a Primary");
+        partition(sim);
+        assertTrue(sim.node(BETA).command(new Command.Outdate()).done());
+        assertEquals(DiskState.OUTDATED, status(sim, BETA).disk());
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.node(BETA).command(new Command.Primary(false)).exitCode());
+        sim.kill(BETA, true);
+        sim.node(BETA).boot();
+        assertEquals(DiskState.OUTDATED, status(sim, BETA).disk(), "persisted");
+        awaitAcknowledged(sim, sim.write(ALPHA, 5, 1, false));
+        sim.network().partition(false, false);
+        awaitInSync(sim);
+        sim.heal();
+    }
+
+    // ---------------------------------------------------------------- resource-and-stonith
+
+    @ParameterizedTest(name = "fence-peer exit {0}")
+    @ValueSource(ints = {3, 4, 5, 6, 7, 1})
+    void resourceAndStonithHoldsWritesUntilTheFencePeerHandlerConfirms(int exit) {
+        Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
+        partition(sim);
+        assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk(), "the Primary fences; beta stays UpToDate");
+        assertEquals(1, sim.fenceRequests.size(), "alpha ran fence-peer");
+        long held = sim.write(ALPHA, 7, 1, false);
+        sim.runFor(100 * MS);
+        assertNull(sim.completion(held), "held: acknowledged nowhere, failed nowhere");
+        sim.answerFence(ALPHA, exit);
+        sim.runFor(20 * MS);
+        boolean resumes = exit == 3 || exit == 4 || exit == 7;
+        if (resumes) {
+            awaitAcknowledged(sim, held);
+        } else {
+            assertNull(sim.completion(held), "exit " + exit + " keeps the writes held");
+            assertTrue(status(sim, ALPHA).failover().heldReason().contains("exited " + exit),
+                    status(sim, ALPHA).failover().heldReason());
+            assertTrue(sim.node(ALPHA).command(new Command.ResumeIo()).done(), "the operator overrides");
+            awaitAcknowledged(sim, held);
+        }
+        sim.heal();
+    }
+
+    @Test
+    void resourceAndStonithFencesTheOldPrimaryBeforeASecondaryIsPromoted() {
+        Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
+        partition(sim);
+        sim.answerFence(ALPHA, 5);
+        CommandResult pending = sim.node(BETA).command(new Command.Primary(false));
+        assertTrue(pending.isPending(), pending.toString());
+        sim.answerFence(BETA, 6);
+        sim.runFor(5 * MS);
+        assertEquals(Role.SECONDARY, status(sim, BETA).role(), "alpha is still Primary: beta stays Secondary");
+        assertEquals(DiskState.OUTDATED, status(sim, BETA).disk());
+        sim.heal();
+    }
+
+    // ---------------------------------------------------------------- dont-care
+
+    @Test
+    void dontCareWritesAloneAndSaysItCanLoseWrites() {
+        Simulation sim = world(Fencing.DONT_CARE);
+        partition(sim);
+        awaitAcknowledged(sim, sim.write(ALPHA, 1, 1, false));
+        assertTrue(status(sim, ALPHA).failover().mayLoseWrites());
+        assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk(), "no fencing: beta stays promotable");
+        sim.heal();
+        assertFalse(status(sim, ALPHA).failover().mayLoseWrites(), "in sync again");
+    }
+
+    // ---------------------------------------------------------------- the witness
+
+    @Test
+    void withAWitnessTheSecondaryOfAKilledPrimaryIsPromotedWithoutForce() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        for (int i = 0; i < 8; i++) {
+            awaitAcknowledged(sim, sim.write(ALPHA, 20 + i, 1, false));
+        }
+        sim.kill(ALPHA, false);
+        sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 1000 * MS, "ping timeout");
+        assertEquals(DiskState.CONSISTENT, status(sim, BETA).disk());
+        CommandResult result = sim.promote(sim.node(BETA), false, 1000 * MS);
+        assertNotNull(result);
+        assertTrue(result.done(), result.toString());
+        assertEquals(1 << BETA, sim.witness.record().holders(), "the witness records alpha as deposed");
+        sim.node(ALPHA).boot();
+        sim.waitFor(() -> status(sim, ALPHA).replication().isTarget() || status(sim, ALPHA).disk()
+                == DiskState.UP_TO_DATE, 2000 * MS, "alpha comes back as a target");
+        sim.heal();
+    }
+
+    @Test
+    void withAWitnessThePrimaryWritesAloneOnlyAfterItsGrantAndTheSecondaryIsThenRefused() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        partition(sim);
+        long alone = sim.write(ALPHA, 30, 1, false);
+        awaitAcknowledged(sim, alone);
+        assertEquals(1 << ALPHA, sim.witness.record().holders(), "the grant came first");
+        CommandResult refused = sim.promote(sim.node(BETA), false, 1000 * MS);
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode());
+        assertTrue(refused.reason().contains("witness refused"), refused.reason());
+        assertEquals(DiskState.OUTDATED, status(sim, BETA).disk());
+        sim.heal();
+        assertTrue(sim.valueOn(BETA, 30) > 0, "the write made alone reached beta in the resync");
+    }
+
+    @Test
+    void aPrimaryCutOffFromPeerAndWitnessHoldsItsWrites() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        sim.witnessNet.partition(ALPHA, true, true);
+        partition(sim);
+        long held = sim.write(ALPHA, 40, 1, false);
+        sim.runFor(300 * MS);
+        assertNull(sim.completion(held), "no quorum: held");
+        sim.witnessNet.partition(ALPHA, false, false);
+        awaitAcknowledged(sim, held);
+        sim.heal();
+    }
+
+    @Test
+    void onNoQuorumIoErrorFailsTheWritesInstead() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.IO_ERROR);
+        sim.witnessNet.partition(ALPHA, true, true);
+        sim.runFor(400 * MS);
+        partition(sim);
+        long failed = sim.write(ALPHA, 41, 1, false);
+        sim.waitFor(() -> sim.completion(failed) != null, 1000 * MS, "the write's answer");
+        assertEquals(Errno.EIO, sim.completion(failed));
+        sim.heal();
+    }
+
+    @Test
+    void aDeposedPrimaryDemotesAndResyncsFromTheWinnerAcrossTheSplitBrain() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        sim.witnessNet.partition(ALPHA, true, true);
+        partition(sim);
+        long held = sim.write(ALPHA, 50, 1, false);
+        CommandResult promoted = sim.promote(sim.node(BETA), false, 1000 * MS);
+        assertTrue(promoted.done(), promoted.toString());
+        awaitAcknowledged(sim, sim.write(BETA, 51, 1, false));
+        sim.witnessNet.partition(ALPHA, false, false);
+        sim.waitFor(() -> status(sim, ALPHA).role() == Role.SECONDARY, 2000 * MS, "alpha hears it was deposed");
+        assertEquals(Errno.EROFS, sim.completion(held), "what alpha held fails: its export is read-only now");
+        assertEquals(DiskState.OUTDATED, status(sim, ALPHA).disk());
+        sim.network().partition(false, false);
+        awaitInSync(sim);
+        assertTrue(sim.valueOn(ALPHA, 51) > 0, "alpha resynced from beta although both had new generations");
+        assertEquals(0, sim.valueOn(ALPHA, 50), "alpha's unacknowledged write was discarded");
+        sim.heal();
+    }
+
+    @Test
+    void theWitnessSurvivesItsRestartAndStillRefusesTheDeposedNode() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        partition(sim);
+        awaitAcknowledged(sim, sim.write(ALPHA, 60, 1, false));
+        sim.witness.crash();
+        sim.witnessNet.witnessCrashed();
+        sim.runFor(300 * MS);
+        sim.witness.restart();
+        CommandResult refused = sim.promote(sim.node(BETA), false, 1000 * MS);
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(), String.valueOf(refused));
+        sim.heal();
+    }
+}
