@@ -1,6 +1,7 @@
 package io.repl.agent;
 
 import io.repl.agent.config.ConfigException;
+import io.repl.agent.witness.WitnessDaemon;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,13 +9,25 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** {@code repl-agent}: runs every resource of a config directory until SIGTERM. */
+/**
+ * {@code repl-agent}: runs every resource of a config directory until SIGTERM; with
+ * {@code --witness}, runs the witness of those resources instead (docs/FAILOVER.md, section 5).
+ */
 @Command(name = "repl-agent", mixinStandardHelpOptions = true, version = "repl-agent 0.1.0",
         description = "Serves and mirrors the resources configured in a directory (one NAME.toml each).")
 public final class AgentMain implements Callable<Integer> {
     public static final String DEFAULT_CONTROL_SOCKET = "/run/repl/control.sock";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--witness", description = "Run as the witness of the resources with a [witness] section, "
+            + "on a third machine; takes no --node and no --control-socket.")
+    boolean witness;
 
     @Option(names = "--config-dir", required = true, description = "Directory of resource files (*.toml).")
     Path configDir;
@@ -38,6 +51,9 @@ public final class AgentMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (witness) {
+            return witness();
+        }
         String name = node != null ? node : hostName();
         System.Logger log = System.getLogger(AgentMain.class.getName());
         Files.createDirectories(stateDir);
@@ -64,6 +80,18 @@ public final class AgentMain implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    private int witness() {
+        // The witness is no node of any resource and takes no operator commands: an option
+        // that would mean something to an agent is a mistake worth stopping for.
+        for (String option : new String[] {"--node", "--control-socket"}) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), option + " cannot be used with "
+                        + "--witness: the witness is not a node of any resource and has no control socket");
+            }
+        }
+        return WitnessDaemon.run(configDir, stateDir);
     }
 
     static String hostName() {

@@ -10,9 +10,9 @@ package io.repl.agent.peer;
  * after that, the peer is dead. Deadlines compare by subtraction so they survive
  * {@link System#nanoTime()} wrapping.
  */
-final class Liveness {
+public final class Liveness {
     /** What the driver must do after {@link #poll}. */
-    enum Action { NONE, PING, DEAD }
+    public enum Action { NONE, PING, DEAD }
 
     private final long intervalNs;
     private final long timeoutNs;
@@ -23,7 +23,7 @@ final class Liveness {
     private long token;
     private long rttNs = -1;
 
-    Liveness(long intervalNs, long timeoutNs, long nowNs, long bytesIn) {
+    public Liveness(long intervalNs, long timeoutNs, long nowNs, long bytesIn) {
         if (intervalNs <= 0 || timeoutNs <= 0) {
             throw new IllegalArgumentException("interval and timeout must be positive: " + intervalNs + ", "
                     + timeoutNs);
@@ -35,7 +35,7 @@ final class Liveness {
     }
 
     /** Looks at the clock and the received byte count and says what to do now. */
-    Action poll(long nowNs, long bytesIn) {
+    public Action poll(long nowNs, long bytesIn) {
         if (bytesIn != bytesSeen) {
             bytesSeen = bytesIn;
             heardNs = nowNs;
@@ -52,13 +52,13 @@ final class Liveness {
     }
 
     /** Counts the peer as heard now, for example while we ourselves are not reading. */
-    void heard(long nowNs) {
+    public void heard(long nowNs) {
         heardNs = nowNs;
         pingOutstanding = false;
     }
 
     /** Records a PING sent outside {@link #poll} (the decider pings as soon as it chooses). */
-    long pingNow(long nowNs) {
+    public long pingNow(long nowNs) {
         pingSent(nowNs);
         return token;
     }
@@ -70,29 +70,29 @@ final class Liveness {
     }
 
     /** The token of the latest PING. */
-    long token() {
+    public long token() {
         return token;
     }
 
     /** Measures the round trip when {@code ackToken} answers the latest PING. */
-    void pingAcked(long ackToken, long nowNs) {
+    public void pingAcked(long ackToken, long nowNs) {
         if (ackToken == token) {
             rttNs = nowNs - pingSentNs;
         }
     }
 
     /** The latest measured round trip, or -1 before the first. */
-    long rttNs() {
+    public long rttNs() {
         return rttNs;
     }
 
     /** When {@link #poll} next has something to decide. */
-    long nextDeadlineNs() {
+    public long nextDeadlineNs() {
         return pingOutstanding ? pingSentNs + timeoutNs : heardNs + intervalNs;
     }
 
     /** The silence that made the peer dead, for the log. */
-    long timeoutNs() {
+    public long timeoutNs() {
         return timeoutNs;
     }
 }

@@ -5,10 +5,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.repl.agent.config.HostPort;
 import io.repl.protocol.Disconnect;
 import io.repl.protocol.DisconnectReason;
-import io.repl.protocol.Limits;
 import io.repl.protocol.handshake.HandshakeResult;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -93,7 +91,7 @@ final class PeerConnection {
             channel.close();
             return;
         }
-        channel.writeAndFlush(new Disconnect(wireReason, wireDetail(reason))).addListener(ChannelFutureListener.CLOSE);
+        channel.writeAndFlush(Disconnect.fitting(wireReason, reason)).addListener(ChannelFutureListener.CLOSE);
         Channel ch = channel;
         channel.eventLoop().schedule(() -> ch.close(), graceMs, TimeUnit.MILLISECONDS);
     }
@@ -112,27 +110,5 @@ final class PeerConnection {
             where = new HostPort(a.getHostString(), a.getPort()).toString();
         }
         return "#" + id + (outbound ? " outbound to " : " inbound from ") + where;
-    }
-
-    /**
-     * Makes a log reason fit DISCONNECT's detail: no control characters (they could forge log
-     * lines on the peer) and at most {@link Limits#DETAIL_BYTES_MAX} UTF-8 bytes.
-     */
-    static String wireDetail(String text) {
-        StringBuilder b = new StringBuilder(Math.min(text.length(), Limits.DETAIL_BYTES_MAX));
-        int bytes = 0;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (Character.isISOControl(c) || Character.isSurrogate(c)) {
-                c = '?';
-            }
-            int n = String.valueOf(c).getBytes(StandardCharsets.UTF_8).length;
-            if (bytes + n > Limits.DETAIL_BYTES_MAX) {
-                break;
-            }
-            b.append(c);
-            bytes += n;
-        }
-        return b.toString();
     }
 }

@@ -21,17 +21,17 @@ import java.util.List;
  * after us closes the connection and names the field); from then on every byte is dropped,
  * because nothing more from that peer is believed.
  */
-final class PeerFrameDecoder extends ByteToMessageDecoder {
+public final class PeerFrameDecoder extends ByteToMessageDecoder {
     private final MessageDecoder decoder = new MessageDecoder();
     private final TrafficCounters counters;
     private boolean failed;
 
-    PeerFrameDecoder(TrafficCounters counters) {
+    public PeerFrameDecoder(TrafficCounters counters) {
         this.counters = counters;
     }
 
     /** Applies negotiated settings to every frame whose header is not yet complete. */
-    void update(WireSettings settings) {
+    public void update(WireSettings settings) {
         decoder.update(settings);
     }
 

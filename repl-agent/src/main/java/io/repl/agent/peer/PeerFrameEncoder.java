@@ -19,17 +19,17 @@ import java.util.List;
  * copies any buffer that is not entirely direct, so keeping the (usually direct) block apart
  * from the small heap header keeps the 1 MiB payload from being copied.
  */
-final class PeerFrameEncoder extends MessageToMessageEncoder<Message> {
+public final class PeerFrameEncoder extends MessageToMessageEncoder<Message> {
     private final FrameEncoder encoder = new FrameEncoder();
     private final TrafficCounters counters;
 
-    PeerFrameEncoder(TrafficCounters counters) {
+    public PeerFrameEncoder(TrafficCounters counters) {
         super(Message.class);
         this.counters = counters;
     }
 
     /** Applies negotiated settings to every later frame. */
-    void update(WireSettings settings) {
+    public void update(WireSettings settings) {
         encoder.update(settings);
     }
 

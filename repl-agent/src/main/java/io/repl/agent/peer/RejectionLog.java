@@ -13,7 +13,7 @@ import java.util.function.LongSupplier;
  * <p>Confined to the link's event loop. The number of reasons is bounded: past
  * {@link #REASONS_MAX} they all share one slot.
  */
-final class RejectionLog {
+public final class RejectionLog {
     static final int REASONS_MAX = 64;
     private static final String OVERFLOW = "(other reasons)";
 
@@ -26,7 +26,7 @@ final class RejectionLog {
         long suppressed;
     }
 
-    RejectionLog(long windowNs, LongSupplier clockNs) {
+    public RejectionLog(long windowNs, LongSupplier clockNs) {
         this.windowNs = windowNs;
         this.clockNs = clockNs;
     }
@@ -35,7 +35,7 @@ final class RejectionLog {
      * Returns null when this rejection should not be logged, otherwise a suffix for the log
      * line: empty, or a note of how many like it were left out since the last line.
      */
-    String admit(String reason) {
+    public String admit(String reason) {
         long now = clockNs.getAsLong();
         String key = slots.containsKey(reason) || slots.size() < REASONS_MAX - 1 ? reason : OVERFLOW;
         Slot slot = slots.get(key);

@@ -12,7 +12,7 @@ import io.repl.protocol.ResyncData;
  * plain volatile fields are enough: readers on other threads see recent values, and no update
  * is lost because there is a single writer.
  */
-final class TrafficCounters {
+public final class TrafficCounters {
     private final TrafficCounters parent;
     private volatile long bytesIn;
     private volatile long bytesOut;
@@ -21,18 +21,18 @@ final class TrafficCounters {
     private volatile long blockBytesIn;
     private volatile long blockBytesOut;
 
-    TrafficCounters(TrafficCounters parent) {
+    public TrafficCounters(TrafficCounters parent) {
         this.parent = parent;
     }
 
-    void received(long bytes) {
+    public void received(long bytes) {
         bytesIn += bytes;
         if (parent != null) {
             parent.received(bytes);
         }
     }
 
-    void receivedMessage(Message m) {
+    public void receivedMessage(Message m) {
         messagesIn++;
         blockBytesIn += blockBytes(m);
         if (parent != null) {
@@ -40,7 +40,7 @@ final class TrafficCounters {
         }
     }
 
-    void sent(Message m, long frameBytes) {
+    public void sent(Message m, long frameBytes) {
         bytesOut += frameBytes;
         messagesOut++;
         blockBytesOut += blockBytes(m);
@@ -49,16 +49,16 @@ final class TrafficCounters {
         }
     }
 
-    long bytesIn() {
+    public long bytesIn() {
         return bytesIn;
     }
 
-    PeerCounters snapshot() {
+    public PeerCounters snapshot() {
         return new PeerCounters(bytesIn, bytesOut, messagesIn, messagesOut, blockBytesIn, blockBytesOut);
     }
 
     /** The uncompressed size of the block a message carries, 0 for messages without one. */
-    static long blockBytes(Message m) {
+    public static long blockBytes(Message m) {
         if (m instanceof DataWrite d) {
             return d.data().remaining();
         }
