@@ -4,14 +4,19 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A real agent process started through bin/repl-agent, as an operator would, with its own
- * config directory, control socket and log file under a test directory.
+ * config directory, control socket and log file under a test directory. {@link #witness}
+ * makes the third process of a pair instead: {@code repl-agent --witness}, with no node name
+ * and no control socket, ready when a {@link Readiness} says so.
  */
 final class AgentProcess implements AutoCloseable {
     static final Path ROOT = findRoot();
@@ -25,6 +30,19 @@ final class AgentProcess implements AutoCloseable {
     /** A network namespace to run the agent in, or null for this one. */
     private final String netns;
     private Process process;
+    /** Null for an agent; for a witness, what start() waits for. */
+    private final Readiness witnessReady;
+    private long startedNanos;
+    private volatile boolean frozen;
+
+    /** When a started process counts as ready; it may throw while it is not yet. */
+    interface Readiness {
+        boolean ready(AgentProcess p) throws Exception;
+
+        default Readiness and(Readiness other) {
+            return p -> ready(p) && other.ready(p);
+        }
+    }
 
     AgentProcess(Path dir, String node) throws IOException {
         this(dir, node, Map.of());
@@ -35,13 +53,70 @@ final class AgentProcess implements AutoCloseable {
     }
 
     AgentProcess(Path dir, String node, Map<String, String> env, String netns) throws IOException {
+        this(dir, node, env, netns, null);
+    }
+
+    private AgentProcess(Path dir, String node, Map<String, String> env, String netns, Readiness witnessReady)
+            throws IOException {
         this.dir = dir;
         this.node = node;
         this.env = env;
         this.netns = netns;
+        this.witnessReady = witnessReady;
         this.configDir = Files.createDirectories(dir.resolve("conf-" + node));
         this.controlSocket = dir.resolve(node + ".ctl");
         this.log = dir.resolve(node + ".log");
+    }
+
+    /**
+     * A witness, {@code bin/repl-agent --witness --config-dir DIR --state-dir DIR}, run in
+     * {@code netns} (null: this namespace), with its files under {@code dir} as
+     * {@code conf-witness/}, {@code state-witness/} and {@code witness.log}. By default
+     * {@link #start} waits until {@code host:port} (its {@code [witness] address}) accepts a TCP
+     * connection from inside its namespace and the process has been alive for a second: the
+     * port proves it listens whatever its log says, and the second catches a witness that
+     * binds and then dies on its configuration.
+     */
+    static AgentProcess witness(Path dir, String netns, String host, int port) throws IOException {
+        return witness(dir, netns, Map.of(), aliveFor(Duration.ofSeconds(1)).and(acceptsTcp(host, port)));
+    }
+
+    /** A witness that is ready when {@code ready} says so, e.g. {@code logLine("witness", "listening")}. */
+    static AgentProcess witness(Path dir, String netns, Map<String, String> env, Readiness ready)
+            throws IOException {
+        return new AgentProcess(dir, "witness", env, netns, ready);
+    }
+
+    /** Ready once one line of the log contains every one of {@code words} (ignoring case). */
+    static Readiness logLine(String... words) {
+        return p -> {
+            for (String line : p.log().split("\n")) {
+                String l = line.toLowerCase(Locale.ROOT);
+                if (Arrays.stream(words).allMatch(w -> l.contains(w.toLowerCase(Locale.ROOT)))) {
+                    return true;
+                }
+            }
+            return false;
+        };
+    }
+
+    /** Ready once {@code host:port} accepts a TCP connection from inside the process's namespace. */
+    static Readiness acceptsTcp(String host, int port) {
+        return p -> NetnsHosts.tcpConnectsIn(p.netns, host, port, Duration.ofSeconds(1));
+    }
+
+    /** Ready once the process has been running for {@code d}. */
+    static Readiness aliveFor(Duration d) {
+        return p -> System.nanoTime() - p.startedNanos >= d.toNanos();
+    }
+
+    boolean isWitness() {
+        return witnessReady != null;
+    }
+
+    /** The network namespace the process runs in, null for this one. */
+    String netns() {
+        return netns;
     }
 
     private static Path findRoot() {
@@ -62,6 +137,9 @@ final class AgentProcess implements AutoCloseable {
 
     /** Starts the agent and waits until its control socket answers. */
     AgentProcess start() throws IOException, InterruptedException {
+        if (isWitness()) {
+            return startWitness();
+        }
         List<String> argv = new ArrayList<>();
         if (netns != null) {
             argv.addAll(List.of("ip", "netns", "exec", netns));
@@ -88,8 +166,77 @@ final class AgentProcess implements AutoCloseable {
         }
     }
 
+    /** Starts the witness and waits (60 s at most) until its readiness predicate holds. */
+    private AgentProcess startWitness() throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>();
+        if (netns != null) {
+            argv.addAll(List.of("ip", "netns", "exec", netns));
+        }
+        argv.addAll(List.of(ROOT.resolve("bin/repl-agent").toString(), "--witness", "--config-dir",
+                configDir.toString(), "--state-dir", dir.resolve("state-" + node).toString()));
+        ProcessBuilder pb = new ProcessBuilder(argv)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(env);
+        startedNanos = System.nanoTime();
+        process = pb.start();
+        long deadline = startedNanos + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            boolean ready;
+            try {
+                ready = witnessReady.ready(this);
+            } catch (Exception notYet) {
+                ready = false;
+            }
+            // Checked after the predicate: a witness that passed it and died at once is not ready.
+            if (!process.isAlive()) {
+                throw new AssertionError("witness exited with " + process.exitValue() + " during start:\n" + log());
+            }
+            if (ready) {
+                return this;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("witness was not ready within 60 s:\n" + log());
+            }
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
+    }
+
+    /**
+     * Sends {@code sig} ("STOP", "CONT", "TERM", ...) to the process and everything it started.
+     * STOP freezes it: its sockets stay open and nothing answers, as a hung host would. A
+     * frozen process is thawed before {@link #stop} and {@link #close} so they can end it.
+     */
+    void signal(String sig) throws IOException, InterruptedException {
+        if (process == null || !process.isAlive()) {
+            throw new IllegalStateException(node + " is not running");
+        }
+        List<String> argv = new ArrayList<>(List.of("kill", "-s", sig, Long.toString(process.pid())));
+        // The launchers exec, so the pid is the JVM; a child they might start gets the signal too.
+        process.descendants().forEach(d -> argv.add(Long.toString(d.pid())));
+        Cmd.run(argv.toArray(String[]::new)).ok();
+        if ("STOP".equals(sig) || "SIGSTOP".equals(sig)) {
+            frozen = true;
+        } else if ("CONT".equals(sig) || "SIGCONT".equals(sig)) {
+            frozen = false;
+        }
+    }
+
+    /** A frozen process ignores SIGTERM until it is thawed. */
+    private void thawQuietly() throws InterruptedException {
+        if (frozen && process != null && process.isAlive()) {
+            try {
+                signal("CONT");
+            } catch (IOException | RuntimeException | AssertionError e) {
+                // it died meanwhile; SIGTERM or SIGKILL will find out
+            }
+        }
+    }
+
     /** Runs bin/replctl against this agent. */
     Cmd.Result ctl(String... args) throws IOException, InterruptedException {
+        if (isWitness()) {
+            throw new IllegalStateException("the witness has no control socket");
+        }
         List<String> argv = new ArrayList<>();
         argv.add(ROOT.resolve("bin/replctl").toString());
         argv.add("--control-socket");
@@ -123,6 +270,7 @@ final class AgentProcess implements AutoCloseable {
         if (process == null) {
             return -1;
         }
+        thawQuietly();
         process.destroy();
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor();
@@ -134,6 +282,7 @@ final class AgentProcess implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         if (process != null && process.isAlive()) {
+            thawQuietly();
             process.destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly().waitFor();

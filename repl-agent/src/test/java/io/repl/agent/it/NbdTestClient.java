@@ -10,6 +10,7 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A deliberately raw NBD client for tests: it can speak the protocol correctly, and it can
@@ -39,6 +40,8 @@ final class NbdTestClient implements AutoCloseable {
     static final int ENOSPC = 28;
 
     private static final long TIMEOUT_MS = 30_000;
+    /** A deadline for the overloads that take one: wait as long as it takes. */
+    static final long NO_TIMEOUT = Long.MAX_VALUE;
 
     private final SocketChannel ch;
     private final Selector selector;
@@ -137,21 +140,42 @@ final class NbdTestClient implements AutoCloseable {
 
     long request(int flags, int type, long offset, long length, byte[] payload) throws IOException {
         long cookie = nextCookie++;
+        request(cookie, flags, type, offset, length, payload, TIMEOUT_MS);
+        return cookie;
+    }
+
+    /**
+     * A request with the caller's own cookie, so a pipelining caller can record what it sends
+     * under that cookie before the reply can possibly arrive; {@code sendTimeoutMs} bounds how
+     * long the server may stop reading from us ({@link #NO_TIMEOUT}: forever). The caller keeps
+     * its cookies unique; do not mix with {@link #request(int, int, long, long, byte[])} on one
+     * connection unless the ranges cannot collide.
+     */
+    void request(long cookie, int flags, int type, long offset, long length, byte[] payload, long sendTimeoutMs)
+            throws IOException {
         ByteBuffer b = ByteBuffer.allocate(28 + (payload == null ? 0 : payload.length));
         b.putInt(REQUEST_MAGIC).putShort((short) flags).putShort((short) type).putLong(cookie).putLong(offset)
                 .putInt((int) length);
         if (payload != null) {
             b.put(payload);
         }
-        send(b.flip());
-        return cookie;
+        send(b.flip(), sendTimeoutMs);
     }
 
     /** A simple reply; data only when the caller expects read data and the error is zero. */
     record Reply(int error, long cookie, byte[] data) {}
 
     Reply reply(int readLength) throws IOException {
-        ByteBuffer h = readFully(16);
+        return reply(readLength, TIMEOUT_MS);
+    }
+
+    /**
+     * A simple reply, waiting up to {@code timeoutMs} for each part of it ({@link #NO_TIMEOUT}:
+     * forever, for a server that holds requests on purpose). A reply cut short by the deadline
+     * leaves the stream out of step: the connection is then good only for closing.
+     */
+    Reply reply(int readLength, long timeoutMs) throws IOException {
+        ByteBuffer h = readFully(16, timeoutMs);
         int magic = h.getInt();
         if (magic != SIMPLE_REPLY_MAGIC) {
             throw new IOException("bad reply magic 0x" + Integer.toHexString(magic));
@@ -161,7 +185,7 @@ final class NbdTestClient implements AutoCloseable {
         byte[] data = null;
         if (error == 0 && readLength > 0) {
             data = new byte[readLength];
-            readFully(readLength).get(data);
+            readFully(readLength, timeoutMs).get(data);
         }
         return new Reply(error, cookie, data);
     }
@@ -187,14 +211,25 @@ final class NbdTestClient implements AutoCloseable {
     }
 
     void send(ByteBuffer b) throws IOException {
-        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+        send(b, TIMEOUT_MS);
+    }
+
+    /** Sends all of {@code b}, waiting up to {@code timeoutMs} ({@link #NO_TIMEOUT}: forever) for room. */
+    void send(ByteBuffer b, long timeoutMs) throws IOException {
+        long start = System.currentTimeMillis();
         while (b.hasRemaining()) {
             if (ch.write(b) == 0) {
                 sawBackpressure = true;
-                if (System.currentTimeMillis() > deadline) {
-                    throw new IOException("server stopped reading for " + TIMEOUT_MS + " ms");
+                long waited = System.currentTimeMillis() - start;
+                if (waited > timeoutMs) {
+                    throw new IOException("server stopped reading for " + timeoutMs + " ms");
                 }
-                Thread.onSpinWait();
+                if (waited > 1000) {
+                    // A long hold (a server that stopped on purpose): stop burning a core on it.
+                    LockSupport.parkNanos(1_000_000);
+                } else {
+                    Thread.onSpinWait();
+                }
             }
         }
     }
@@ -204,13 +239,19 @@ final class NbdTestClient implements AutoCloseable {
     }
 
     ByteBuffer readFully(int n) throws IOException {
+        return readFully(n, TIMEOUT_MS);
+    }
+
+    /** Reads exactly {@code n} bytes, waiting up to {@code timeoutMs} ({@link #NO_TIMEOUT}: forever). */
+    ByteBuffer readFully(int n, long timeoutMs) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(n);
-        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+        long start = System.currentTimeMillis();
         while (b.hasRemaining()) {
-            long left = deadline - System.currentTimeMillis();
-            if (left <= 0) {
-                throw new IOException("no answer from the server within " + TIMEOUT_MS + " ms");
+            long left = timeoutMs == NO_TIMEOUT ? 0 : timeoutMs - (System.currentTimeMillis() - start);
+            if (timeoutMs != NO_TIMEOUT && left <= 0) {
+                throw new IOException("no answer from the server within " + timeoutMs + " ms");
             }
+            // select(0) blocks until the socket is readable (or the selector is closed).
             selector.select(left);
             selector.selectedKeys().clear();
             if (ch.read(b) < 0) {
