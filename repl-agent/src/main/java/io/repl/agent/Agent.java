@@ -142,10 +142,15 @@ public final class Agent implements AutoCloseable {
                     return ControlResponse.ok(one(req).command(new Command.PauseSync(), "pause-sync"));
                 case "resume-sync":
                     return ControlResponse.ok(one(req).command(new Command.ResumeSync(), "resume-sync"));
+                case "outdate":
+                    return ControlResponse.ok(one(req).command(new Command.Outdate(), "outdate"));
+                case "resume-io":
+                    return ControlResponse.ok(one(req).command(new Command.ResumeIo(), "resume-io"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
-                            + "connect, disconnect, invalidate, new-current-uuid, pause-sync, resume-sync");
+                            + "connect, disconnect, invalidate, new-current-uuid, pause-sync, resume-sync, outdate, "
+                            + "resume-io");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());

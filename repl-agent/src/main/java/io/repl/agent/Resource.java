@@ -48,6 +48,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Resource implements Export {
     private static final System.Logger LOG = System.getLogger(Resource.class.getName());
+    /** How long an orderly stop lets writes in flight finish before it says goodbye anyway. */
+    private static final long DRAIN_NANOS_MAX = TimeUnit.SECONDS.toNanos(10);
+    private static final long DRAIN_POLL_MILLIS = 10;
 
     private final String name;
     private final String nodeName;
@@ -207,7 +210,11 @@ public final class Resource implements Export {
         return status();
     }
 
-    /** Stops the export, drops its clients, flushes and releases the disk. */
+    /**
+     * Stops the export, drops its clients, lets the writes in flight finish, says goodbye to
+     * the peer (docs/FAILOVER.md, section 2), then flushes and releases the disk. SIGTERM
+     * comes here too.
+     */
     synchronized void down() {
         if (!isUp()) {
             return;
@@ -223,6 +230,10 @@ public final class Resource implements Export {
         CoreDriver d = driver;
         String was = d == null ? "role Primary, disk UpToDate" : "role " + d.status().role().displayName()
                 + ", disk " + d.status().disk().displayName();
+        if (d != null) {
+            drain(d);
+            sayGoodbye(d);
+        }
         stopDriver();
         BlockEngine e = engine;
         engine = null;
@@ -240,6 +251,50 @@ public final class Resource implements Export {
         closeMetadata(true);
         releaseDiskLock();
         LOG.log(System.Logger.Level.INFO, name + ": down (was " + was + "), disk Diskless");
+    }
+
+    /**
+     * Waits until the writes already accepted have finished, so that the goodbye follows the
+     * last write this node acknowledged. Held writes cannot finish without the peer: the
+     * goodbye fails them instead, unacknowledged.
+     */
+    private void drain(CoreDriver d) {
+        long deadline = System.nanoTime() + DRAIN_NANOS_MAX;
+        try {
+            while (!d.writesIdle()) {
+                String held = d.status().failover().heldReason();
+                if (held != null) {
+                    LOG.log(System.Logger.Level.WARNING, name + ": going down with writes held (" + held
+                            + "); they fail unacknowledged");
+                    return;
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    LOG.log(System.Logger.Level.WARNING, name + ": writes still in flight after "
+                            + TimeUnit.NANOSECONDS.toSeconds(DRAIN_NANOS_MAX) + " s; going down anyway ("
+                            + d.status() + ")");
+                    return;
+                }
+                Thread.sleep(DRAIN_POLL_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, name + ": could not see whether writes drained: " + e);
+        }
+    }
+
+    /** The core demotes a Primary, sends its goodbye STATE and closes the peer connection. */
+    private void sayGoodbye(CoreDriver d) {
+        try {
+            CommandResult r = d.command(new Command.Down());
+            if (!r.done()) {
+                LOG.log(System.Logger.Level.WARNING, name + ": no goodbye: " + r.reason());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, name + ": no goodbye: " + e);
+        }
     }
 
     /** Opens and recovers this node's metadata, unless the resource runs without any. */
@@ -419,6 +474,7 @@ public final class Resource implements Export {
             m.put("outOfSyncBytes", md == null ? 0L : md.bitmap().dirtyBytes());
             m.put("sync", null);
         }
+        FailoverFields.addTo(m, config, cs, FailoverFields.Clocks.system());
         NbdServer n = nbd;
         m.put("nbd", up && n != null ? n.uri() : null);
         BlockEngine e = engine;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import io.repl.core.replication.FailoverPolicy;
 import io.repl.io.EngineKind;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -11,11 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -31,11 +34,17 @@ public final class ConfigLoader {
     /** One file may not be larger than this: a resource file is a few hundred bytes. */
     private static final long FILE_BYTES_MAX = 1 << 20;
 
-    private static final Set<String> TOP_KEYS = Set.of("protocol", "net", "disk", "handlers", "node");
+    private static final Set<String> TOP_KEYS = Set.of("protocol", "net", "disk", "handlers", "node", "witness");
     private static final Set<String> NET_KEYS = Set.of("shared-secret", "compression", "ping-interval",
             "ping-timeout", "connect-retry", "timeout");
     private static final Set<String> DISK_KEYS = Set.of("fencing", "csums", "io-engine", "size");
     private static final Set<String> NODE_KEYS = Set.of("address", "disk", "meta-disk", "nbd-socket", "nbd-listen");
+    private static final Set<String> WITNESS_KEYS = Set.of("address", "on-no-quorum");
+    /**
+     * The {@code [disk] fencing} values in the order the messages list them. {@code resource-only}
+     * is DRBD's name for the same rule as {@code outdate}, accepted so DRBD files carry over.
+     */
+    private static final Map<String, FailoverPolicy.Fencing> FENCING = fencingNames();
     /** The events a handler can be attached to. */
     public static final Set<String> HANDLERS = Set.of("before-promote", "after-promote", "before-demote",
             "after-demote", "split-brain", "fence-peer", "unfence-peer", "out-of-sync", "before-resync-target",
@@ -122,7 +131,62 @@ public final class ConfigLoader {
             ResourceConfig.Net net = net(table(root, "net", "net"), nodes.size() == 2);
             ResourceConfig.Disk disk = disk(table(root, "disk", "disk"));
             Map<String, String> handlers = handlers(table(root, "handlers", "handlers"));
-            return new ResourceConfig(name, file, protocol, net, disk, handlers, nodes);
+            Optional<ResourceConfig.Witness> witness = witness(table(root, "witness", "witness"), nodes);
+            checkFencing(disk.fencing(), handlers, witness.isPresent());
+            return new ResourceConfig(name, file, protocol, net, disk, handlers, nodes, witness);
+        }
+
+        /** The {@code [witness]} section, if any: only for a pair, with an address of its own. */
+        private Optional<ResourceConfig.Witness> witness(JsonNode n, Map<String, NodeConfig> nodes)
+                throws ConfigException {
+            if (n == null) {
+                return Optional.empty();
+            }
+            checkKeys(n, "witness.", WITNESS_KEYS);
+            if (nodes.size() != 2) {
+                throw error("witness", "a standalone resource (one [node] section) has no peer that could be "
+                        + "promoted; a witness decides between two nodes, so remove [witness] or add the second node");
+            }
+            if (nodes.containsKey("witness")) {
+                throw error("node.witness", "\"witness\" is the witness's own name in the handshake; with a "
+                        + "[witness] section the nodes need other names");
+            }
+            String addr = string(n, "address", "witness.address", null);
+            if (addr == null) {
+                throw error("witness.address", "missing; give the witness's HOST:PORT (repl-agent --witness "
+                        + "listens there)");
+            }
+            HostPort address = HostPort.parse(addr);
+            if (address == null) {
+                throw error("witness.address", "\"" + addr + "\" is not HOST:PORT with a port 1-65535");
+            }
+            for (NodeConfig node : nodes.values()) {
+                if (address.equals(node.address())) {
+                    throw error("witness.address", "is node." + node.name() + ".address as well; the witness "
+                            + "runs on a third machine with an address of its own");
+                }
+            }
+            FailoverPolicy.OnNoQuorum onNoQuorum = choice(n, "on-no-quorum", "witness.on-no-quorum",
+                    FailoverPolicy.OnNoQuorum.class, FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+            return Optional.of(new ResourceConfig.Witness(address, onNoQuorum));
+        }
+
+        /**
+         * The rules between sections: a policy that waits for the fence-peer handler needs one,
+         * and a witness is the fencing itself, so it goes only with {@code outdate}.
+         */
+        private void checkFencing(FailoverPolicy.Fencing fencing, Map<String, String> handlers, boolean witness)
+                throws ConfigException {
+            if (witness && fencing != FailoverPolicy.Fencing.OUTDATE) {
+                throw error("disk.fencing", "\"" + spelling(fencing) + "\" cannot be combined with [witness]: the "
+                        + "witness is the fencing (it records which node may write alone); use \"outdate\" (the "
+                        + "default) or remove [witness]");
+            }
+            if (fencing == FailoverPolicy.Fencing.RESOURCE_AND_STONITH && !handlers.containsKey("fence-peer")) {
+                throw error("disk.fencing", "\"resource-and-stonith\" holds writes until the fence-peer handler "
+                        + "answers; set handlers.fence-peer (a command that exits 3, 4 or 7 once the peer is "
+                        + "Inconsistent, outdated or shot)");
+            }
         }
 
         private Map<String, NodeConfig> nodes(JsonNode section) throws ConfigException {
@@ -226,8 +290,7 @@ public final class ConfigLoader {
 
         private ResourceConfig.Disk disk(JsonNode n) throws ConfigException {
             checkKeys(n, "disk.", DISK_KEYS);
-            ResourceConfig.Fencing fencing = choice(n, "fencing", "disk.fencing", ResourceConfig.Fencing.class,
-                    ResourceConfig.Fencing.DONT_CARE);
+            FailoverPolicy.Fencing fencing = fencing(n);
             boolean csums = bool(n, "csums", "disk.csums", true);
             String engine = string(n, "io-engine", "disk.io-engine", "auto");
             EngineKind kind = EngineKind.parse(engine);
@@ -264,6 +327,18 @@ public final class ConfigLoader {
                 out.put(e.getKey(), cmd);
             }
             return out;
+        }
+
+        private FailoverPolicy.Fencing fencing(JsonNode n) throws ConfigException {
+            String s = string(n, "fencing", "disk.fencing", null);
+            if (s == null) {
+                return FailoverPolicy.Fencing.OUTDATE;
+            }
+            FailoverPolicy.Fencing f = FENCING.get(s);
+            if (f == null) {
+                throw error("disk.fencing", "\"" + s + "\" is not one of " + String.join(", ", FENCING.keySet()));
+            }
+            return f;
         }
 
         private JsonNode table(JsonNode parent, String key, String at) throws ConfigException {
@@ -354,6 +429,15 @@ public final class ConfigLoader {
         private static String describe(JsonNode v) {
             return v.getNodeType().toString().toLowerCase(Locale.ROOT) + " " + v;
         }
+    }
+
+    private static Map<String, FailoverPolicy.Fencing> fencingNames() {
+        Map<String, FailoverPolicy.Fencing> m = new LinkedHashMap<>();
+        m.put("outdate", FailoverPolicy.Fencing.OUTDATE);
+        m.put("resource-only", FailoverPolicy.Fencing.OUTDATE);
+        m.put("resource-and-stonith", FailoverPolicy.Fencing.RESOURCE_AND_STONITH);
+        m.put("dont-care", FailoverPolicy.Fencing.DONT_CARE);
+        return Collections.unmodifiableMap(m);
     }
 
     /** How a config enum value is written: {@code DONT_CARE} is {@code dont-care}, {@code C} stays {@code C}. */

@@ -1,21 +1,25 @@
 package io.repl.agent.config;
 
+import io.repl.core.replication.FailoverPolicy;
 import io.repl.io.EngineKind;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
-/** One resource, as read from {@code NAME.toml}; identical on both nodes. */
+/**
+ * One resource, as read from {@code NAME.toml}; identical on both nodes.
+ *
+ * @param witness the {@code [witness]} section, empty when the file has none
+ */
 public record ResourceConfig(String name, Path file, Protocol protocol, Net net, Disk disk,
-                             Map<String, String> handlers, Map<String, NodeConfig> nodes) {
+                             Map<String, String> handlers, Map<String, NodeConfig> nodes,
+                             Optional<Witness> witness) {
 
     /** Replication protocol: when a write is acknowledged. */
     public enum Protocol { A, B, C }
 
     public enum Compression { NONE, LZ4 }
-
-    public enum Fencing { DONT_CARE, RESOURCE_ONLY, RESOURCE_AND_STONITH }
 
     /** The {@code [net]} section. */
     public record Net(String sharedSecret, Compression compression, Duration pingInterval,
@@ -24,9 +28,19 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
     /**
      * The {@code [disk]} section.
      *
+     * @param fencing what losing the peer without a goodbye means (docs/FAILOVER.md);
+     *     {@code resource-only} in the file is {@code OUTDATE} here
      * @param sizeBytes the usable size; 0 means all the backing disk offers
      */
-    public record Disk(Fencing fencing, boolean csums, EngineKind ioEngine, long sizeBytes) {}
+    public record Disk(FailoverPolicy.Fencing fencing, boolean csums, EngineKind ioEngine, long sizeBytes) {}
+
+    /**
+     * The {@code [witness]} section: the third process that decides which node may write alone.
+     *
+     * @param address where the witness listens
+     * @param onNoQuorum what a Primary does with writes while it has neither its peer nor the witness
+     */
+    public record Witness(HostPort address, FailoverPolicy.OnNoQuorum onNoQuorum) {}
 
     /** True for a resource with a single node section: a local volume with no peer. */
     public boolean standalone() {

@@ -24,7 +24,8 @@ import picocli.CommandLine.ParentCommand;
         subcommands = {ReplCtl.Status.class, ReplCtl.Up.class, ReplCtl.Down.class, ReplCtl.CreateMd.class,
             ReplCtl.DumpMd.class, ReplCtl.Primary.class, ReplCtl.Secondary.class, ReplCtl.Connect.class,
             ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
-            ReplCtl.ResumeSync.class, ReplCtl.WaitConnect.class, ReplCtl.WaitSync.class})
+            ReplCtl.ResumeSync.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
+            ReplCtl.WaitSync.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
 
@@ -90,7 +91,9 @@ public final class ReplCtl {
     static final class Up extends OnResource {
     }
 
-    @Command(name = "down", description = "Stop the export, flush and detach the disk; RES may be 'all'.")
+    @Command(name = "down", description = "Stop the export, let writes in flight finish, say goodbye to the peer "
+            + "(a Primary demotes, so the peer may be promoted without --force), flush and detach the disk; RES may "
+            + "be 'all'.")
     static final class Down extends OnResource {
     }
 
@@ -144,9 +147,11 @@ public final class ReplCtl {
     }
 
     @Command(name = "primary", description = "Promote: serve the export read-write. Refused (17) without "
-            + "up-to-date data, (11) while the peer is Primary.")
+            + "up-to-date data (also after losing the Primary without a goodbye: the peer may have written "
+            + "alone), (11) while the peer is Primary.")
     static final class Primary extends OnResource {
-        @Option(names = "--force", description = "Promote even without up-to-date data (starts a full sync of the peer).")
+        @Option(names = "--force", description = "Promote even without up-to-date data (starts a full sync of the "
+                + "peer; writes the peer made alone since the loss are lost).")
         boolean force;
 
         @Override
@@ -203,6 +208,18 @@ public final class ReplCtl {
 
     @Command(name = "resume-sync", description = "Resume a paused resync.")
     static final class ResumeSync extends OnResource {
+    }
+
+    @Command(name = "outdate", description = "Mark this disconnected Secondary's disk Outdated (persisted), as a "
+            + "fence-peer handler on the other node asks: it is then promoted only with --force and becomes "
+            + "UpToDate again only through a resync. Refused on a Primary.")
+    static final class Outdate extends OnResource {
+    }
+
+    @Command(name = "resume-io", description = "A Primary holding writes (fencing, witness, no quorum) goes on "
+            + "writing alone now. Only when the peer is known to be down or outdated: otherwise the peer may "
+            + "be promoted too, and one side's writes are lost.")
+    static final class ResumeIo extends OnResource {
     }
 
     /** Waits by polling status: the agent never blocks its control thread for a waiter. */

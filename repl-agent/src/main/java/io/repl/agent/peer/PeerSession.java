@@ -236,12 +236,19 @@ public final class PeerSession {
 
     /** Marks the session over; later sends return false and the timer stops. */
     void end() {
+        if (!ended) {
+            // What the owner sent before it ended the session goes out now, ahead of the
+            // DISCONNECT that follows: a goodbye STATE sent in the same event as the close is
+            // worth something only if it arrives.
+            drain();
+        }
         ended = true;
         if (livenessTimer != null) {
             livenessTimer.cancel(false);
             livenessTimer = null;
         }
-        // Messages still queued are dropped by the drain that is already scheduled for them.
+        // Messages sent from now on are refused; any still queued by another thread are
+        // dropped by the drain already scheduled for them.
     }
 
     PeerConnection connection() {

@@ -6,6 +6,8 @@ import io.repl.agent.config.ResourceConfig;
 import io.repl.agent.peer.PeerLink;
 import io.repl.agent.peer.PeerLinkConfig;
 import io.repl.agent.peer.PeerSession;
+import io.repl.agent.witness.WitnessLink;
+import io.repl.agent.witness.WitnessLinkConfig;
 import io.repl.core.metadata.Metadata;
 import io.repl.core.replication.Command;
 import io.repl.core.replication.CommandResult;
@@ -14,6 +16,7 @@ import io.repl.core.replication.CoreActions;
 import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.CoreStatus;
 import io.repl.core.replication.DiskIo;
+import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.FrontRequest;
 import io.repl.core.replication.ReplicationCore;
 import io.repl.core.replication.ReplicationProtocol;
@@ -26,14 +29,14 @@ import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
 import io.repl.protocol.handshake.HandshakeResult;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -53,15 +56,25 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
      * peer that stops answering writes.
      */
     private static final long CORE_PING_OFF_NANOS = TimeUnit.DAYS.toNanos(365);
+    /** How long the control thread waits for the core's immediate answer to a command. */
+    private static final long COMMAND_ANSWER_SECONDS = 60;
+    /** Beyond the core's own deadline for a pending command, for the tick that notices it. */
+    private static final long PENDING_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final String name;
     private final EventLoop loop;
     private final BlockEngine engine;
     private final ResourceConfig config;
-    private final HookRunner hooks;
+    private final ResourceHandlers handlers;
     private final Consumer<CoreStatus> onStatus;
     private final ReplicationCore core;
     private final PeerLink link;
+    /** Null without a {@code [witness]}; checked before anything starts. */
+    private final WitnessLinkConfig witnessConfig;
+    /** Null without a {@code [witness]}; started once the core runs. */
+    private WitnessLink witness;
+    private final PendingCommand pending;
+    private final long pendingWaitNanos;
     private final int peerNodeId;
     private final boolean copyPayloads;
     private final Map<Long, IoCallback> requests = new HashMap<>();
@@ -77,16 +90,41 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         this.loop = loop;
         this.engine = engine;
         this.config = config;
-        this.hooks = hooks;
+        this.handlers = new ResourceHandlers(name, linkConfig.localNode(), linkConfig.peerAddress(),
+                config.handlers(), hooks);
         this.onStatus = onStatus;
         this.peerNodeId = peerNodeId;
         this.copyPayloads = config.protocol() == ResourceConfig.Protocol.A;
         CoreConfig d = CoreConfig.defaults(name, ReplicationProtocol.valueOf(config.protocol().name()));
+        FailoverPolicy failover = failoverPolicy(config);
         CoreConfig cc = new CoreConfig(name, d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
                 d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
-                CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true);
+                CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failover);
+        this.witnessConfig = config.witness().isPresent() ? witnessLinkConfig(config, linkConfig) : null;
         this.core = new ReplicationCore(cc, metadata, this, new SecureRandom());
         this.link = PeerLink.create(loop, linkConfig, this);
+        this.pending = new PendingCommand(name, loop);
+        // A pending promotion waits for the witness or for the fence-peer handler, whichever
+        // the policy involves; the core answers within that time, this adds a margin.
+        long decisionNanos = Math.max(failover.witnessAnswerNanos(), ResourceHandlers.FENCE_PEER_DEADLINE.toNanos());
+        this.pendingWaitNanos = decisionNanos + PENDING_MARGIN_NANOS;
+    }
+
+    /** The resource's fencing, witness and quorum rules, as the core takes them. */
+    static FailoverPolicy failoverPolicy(ResourceConfig config) {
+        FailoverPolicy p = FailoverPolicy.defaults().withFencing(config.disk().fencing());
+        if (config.witness().isPresent()) {
+            p = p.withWitness(true).withOnNoQuorum(config.witness().get().onNoQuorum());
+        }
+        return p;
+    }
+
+    /** The witness link's settings: the resource's shared secret and its [net] timers. */
+    private static WitnessLinkConfig witnessLinkConfig(ResourceConfig config, PeerLinkConfig linkConfig) {
+        ResourceConfig.Net net = config.net();
+        return new WitnessLinkConfig(config.name(), linkConfig.localNode(), config.witness().orElseThrow().address(),
+                net.sharedSecret().getBytes(StandardCharsets.UTF_8), net.connectRetry(), net.timeout(),
+                net.pingInterval(), net.pingTimeout());
     }
 
     /** Creates the driver and starts the core on {@code loop}; the peer link starts connecting. */
@@ -101,6 +139,9 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 d.core.start(now());
                 d.status = d.core.status();
                 d.followConnection(d.status);
+                if (d.witnessConfig != null) {
+                    d.witness = WitnessLink.start(loop, d.witnessConfig, d.new WitnessEvents());
+                }
                 made.complete(d);
             } catch (RuntimeException e) {
                 made.completeExceptionally(e);
@@ -125,13 +166,31 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         return link;
     }
 
-    /** Runs an operator command on the core's loop and waits for its answer. */
+    /**
+     * Runs an operator command on the core's loop and waits for its answer. A command the core
+     * answers later (a promotion that asks the witness or fences the peer first) is waited for
+     * here, on the calling control thread, never on the loop.
+     */
     public CommandResult command(Command c) throws InterruptedException, ExecutionException, TimeoutException {
-        return loop.submit(() -> {
-            CommandResult r = core.onCommand(c, now());
+        FirstAnswer first = loop.submit(() -> {
+            CompletableFuture<CommandResult> later = pending.expect();
+            CommandResult now = core.onCommand(c, now());
+            if (!now.isPending()) {
+                pending.settled(later);
+            }
             status = core.status();
-            return r;
-        }).get(60, TimeUnit.SECONDS);
+            return new FirstAnswer(now, later);
+        }).get(COMMAND_ANSWER_SECONDS, TimeUnit.SECONDS);
+        if (!first.result().isPending()) {
+            return first.result();
+        }
+        LOG.log(System.Logger.Level.INFO, name + ": " + c + " waits for a decision (at most "
+                + TimeUnit.NANOSECONDS.toSeconds(pendingWaitNanos) + " s)");
+        return pending.await(first.later(), pendingWaitNanos);
+    }
+
+    /** The core's answer to a command, and where a pending one's result will arrive. */
+    private record FirstAnswer(CommandResult result, CompletableFuture<CommandResult> later) {
     }
 
     // ---- The front end's requests: hop onto the loop, hand to the core. ----
@@ -267,7 +326,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         if (s != null) {
             s.close(reason, detail);
         } else {
-            loop.execute(() -> core.onPeerDisconnected(now()));
+            queue(() -> core.onPeerDisconnected(detail, now()));
         }
     }
 
@@ -315,14 +374,44 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     @Override
     public void runHook(String hook, SortedMap<String, String> env) {
-        String cmd = config.handlers().get(hook);
-        if (cmd == null) {
-            LOG.log(System.Logger.Level.INFO, name + ": event " + hook + " (no handler configured)");
-            return;
+        handlers.run(hook, env);
+    }
+
+    /** The handler's exit code reaches the core as an event of its own, on the loop. */
+    @Override
+    public void fencePeer(SortedMap<String, String> env) {
+        handlers.fencePeer(env).thenAccept(a -> queue(() -> core.onFenceResult(a.exitCode(), a.output(), now())));
+    }
+
+    @Override
+    public void commandCompleted(CommandResult result) {
+        pending.complete(result);
+    }
+
+    @Override
+    public void sendToWitness(Message message) {
+        WitnessLink w = witness;
+        if (w != null) {
+            w.send(message);
         }
-        SortedMap<String, String> all = new TreeMap<>(env);
-        all.put("REPL_RESOURCE", name);
-        hooks.run(name + "/" + hook, cmd, all, Duration.ofMinutes(5));
+    }
+
+    /**
+     * Runs a core event on the loop as a task of its own, unless the driver has stopped. Safe
+     * from any thread, and from inside an action (the event runs after the action returns).
+     */
+    private void queue(Runnable event) {
+        try {
+            loop.execute(() -> {
+                if (!closed) {
+                    event.run();
+                    publish();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // The agent is stopping and the loop with it: nobody is left to tell.
+            LOG.log(System.Logger.Level.DEBUG, name + ": event dropped at shutdown");
+        }
     }
 
     @Override
@@ -375,11 +464,32 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
             session = null;
             if (!closed) {
                 LOG.log(System.Logger.Level.INFO, name + ": peer connection ended: " + reason);
-                core.onPeerDisconnected(now());
+                core.onPeerDisconnected(reason, now());
                 publish();
                 followConnection(core.status());
             }
         });
+    }
+
+    // ---- WitnessLink.Listener: called on the link's loop, which is the core's loop. ----
+
+    /** Like the peer link's callbacks, each is queued: the link may call back from inside send. */
+    private final class WitnessEvents implements WitnessLink.Listener {
+        @Override
+        public void onConnected() {
+            queue(() -> core.onWitnessConnected(now()));
+        }
+
+        @Override
+        public void onMessage(Message m) {
+            queue(() -> core.onWitnessMessage(m, now()));
+        }
+
+        @Override
+        public void onDisconnected(String reason) {
+            LOG.log(System.Logger.Level.DEBUG, name + ": witness connection ended: " + reason);
+            queue(() -> core.onWitnessDisconnected(now()));
+        }
     }
 
     /**
@@ -408,11 +518,19 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         } catch (ExecutionException | TimeoutException e) {
             LOG.log(System.Logger.Level.WARNING, name + ": core loop did not stop cleanly: " + e);
         }
+        if (witness != null) {
+            witness.close();
+        }
         link.close();
     }
 
     /** Whether the core has nothing in flight (disk, peer, resync). */
     public boolean idle() throws InterruptedException, ExecutionException, TimeoutException {
         return loop.submit(core::idle).get(30, TimeUnit.SECONDS);
+    }
+
+    /** Whether every accepted write has finished and every write from the peer is applied. */
+    public boolean writesIdle() throws InterruptedException, ExecutionException, TimeoutException {
+        return loop.submit(core::writesIdle).get(30, TimeUnit.SECONDS);
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.repl.core.replication.FailoverPolicy;
 import io.repl.io.EngineKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +67,8 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofSeconds(2), c.net().pingInterval());
         assertEquals(Duration.ofMillis(500), c.net().timeout());
         assertEquals(Duration.ofSeconds(5), c.net().pingTimeout(), "default");
-        assertEquals(ResourceConfig.Fencing.RESOURCE_ONLY, c.disk().fencing());
+        assertEquals(FailoverPolicy.Fencing.OUTDATE, c.disk().fencing(), "resource-only is DRBD's name for outdate");
+        assertTrue(c.witness().isEmpty());
         assertEquals(false, c.disk().csums());
         assertEquals(EngineKind.FILECHANNEL, c.disk().ioEngine());
         assertEquals(64L << 20, c.disk().sizeBytes());
@@ -93,6 +95,8 @@ class ConfigLoaderTest {
         assertEquals(EngineKind.AUTO, c.disk().ioEngine());
         assertEquals(true, c.disk().csums());
         assertEquals(0, c.disk().sizeBytes());
+        assertEquals(FailoverPolicy.Fencing.OUTDATE, c.disk().fencing(), "the safe policy is the default");
+        assertTrue(c.witness().isEmpty());
         assertEquals(Path.of("/run/repl/data1.nbd"), c.local("alpha").nbdSocket());
         assertTrue(c.peerOf("alpha").isEmpty());
     }
@@ -107,7 +111,7 @@ class ConfigLoaderTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "unknown top key       | colour = \"red\"\\n[node.a]\\ndisk = \"/d\" | colour: unknown key; allowed here: disk, handlers, net, node, protocol",
+        "unknown top key       | colour = \"red\"\\n[node.a]\\ndisk = \"/d\" | colour: unknown key; allowed here: disk, handlers, net, node, protocol, witness",
         "unknown node key      | [node.a]\\ndisk = \"/d\"\\nsize = 1 | node.a.size: unknown key",
         "bad protocol          | protocol = \"D\"\\n[node.a]\\ndisk = \"/d\" | protocol: \"D\" is not one of A, B, C",
         "protocol not string   | protocol = 3\\n[node.a]\\ndisk = \"/d\" | protocol: must be a string in quotes",
@@ -126,7 +130,7 @@ class ConfigLoaderTest {
         "bad compression       | [net]\\ncompression = \"zstd\"\\n[node.a]\\ndisk = \"/d\" | net.compression: \"zstd\" is not one of none, lz4",
         "bad duration          | [net]\\nping-interval = \"5 seconds\"\\n[node.a]\\ndisk = \"/d\" | net.ping-interval: \"5 seconds\" is not a duration such as",
         "duration out of range | [net]\\ntimeout = \"1ms\"\\n[node.a]\\ndisk = \"/d\" | net.timeout: \"1ms\" is out of range; allowed 100ms to 10m",
-        "bad fencing           | [disk]\\nfencing = \"stonith\"\\n[node.a]\\ndisk = \"/d\" | disk.fencing: \"stonith\" is not one of dont-care, resource-only, resource-and-stonith",
+        "bad fencing           | [disk]\\nfencing = \"stonith\"\\n[node.a]\\ndisk = \"/d\" | disk.fencing: \"stonith\" is not one of outdate, resource-only, resource-and-stonith, dont-care",
         "csums not bool        | [disk]\\ncsums = \"yes\"\\n[node.a]\\ndisk = \"/d\" | disk.csums: must be true or false",
         "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, filechannel",
         "bad size              | [disk]\\nsize = \"ten gigs\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"ten gigs\" is not a size",
@@ -136,10 +140,84 @@ class ConfigLoaderTest {
         "net not a table       | net = 1\\n[node.a]\\ndisk = \"/d\" | net: must be a table",
         "bad node name         | [node.\"-x\"]\\ndisk = \"/d\" | node.-x: node name not allowed",
         "not toml              | [node.a\\ndisk = | not valid TOML at line",
+        "stonith needs handler | [disk]\\nfencing = \"resource-and-stonith\"\\n[node.a]\\ndisk = \"/d\" | disk.fencing: \"resource-and-stonith\" holds writes until the fence-peer handler answers; set handlers.fence-peer",
     })
     void everyMistakeNamesTheKeyAndWhatIsAllowed(String what, String toml, String expected) throws Exception {
         String m = error(toml.replace("\\n", "\n"));
         assertTrue(m.contains(expected), what + ": expected \"" + expected + "\" in: " + m);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "outdate              | outdate              | OUTDATE",
+        "resource-only        | resource-only        | OUTDATE",
+        "resource-and-stonith | resource-and-stonith | RESOURCE_AND_STONITH",
+        "dont-care            | dont-care            | DONT_CARE",
+    })
+    void everyFencingSpellingMapsToTheCorePolicy(String what, String spelled, FailoverPolicy.Fencing expected)
+            throws Exception {
+        String toml = PAIR.replace("fencing = \"resource-only\"", "fencing = \"" + spelled + "\"")
+                .replace("[handlers]\n", "[handlers]\nfence-peer = \"/usr/local/sbin/fence-peer\"\n");
+        assertEquals(expected, loader.load(write("r0", toml)).disk().fencing(), what);
+    }
+
+    /** PAIR with {@code [witness]} lines and the fencing line replaced by {@code fencing}. */
+    private static String pairWithWitness(String fencing, String witnessLines) {
+        return PAIR.replace("fencing = \"resource-only\"\n", fencing.isEmpty() ? "" : "fencing = \"" + fencing + "\"\n")
+                + "[witness]\n" + witnessLines;
+    }
+
+    @Test
+    void aWitnessSectionGivesTheAddressAndHoldsWritesWithoutQuorumByDefault() throws Exception {
+        ResourceConfig c = loader.load(write("r0", pairWithWitness("", "address = \"10.0.0.3:7790\"\n")));
+        ResourceConfig.Witness w = c.witness().orElseThrow();
+        assertEquals(new HostPort("10.0.0.3", 7790), w.address());
+        assertEquals(FailoverPolicy.OnNoQuorum.SUSPEND_IO, w.onNoQuorum());
+        assertEquals(FailoverPolicy.Fencing.OUTDATE, c.disk().fencing());
+
+        c = loader.load(write("r0", pairWithWitness("resource-only",
+                "address = \"witness.example:7790\"\non-no-quorum = \"io-error\"\n")));
+        assertEquals(FailoverPolicy.OnNoQuorum.IO_ERROR, c.witness().orElseThrow().onNoQuorum());
+        assertEquals(new HostPort("witness.example", 7790), c.witness().orElseThrow().address());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "no address            | outdate              | on-no-quorum = \"io-error\"   | witness.address: missing",
+        "bad address           | outdate              | address = \"w\"               | witness.address: \"w\" is not HOST:PORT with a port 1-65535",
+        "address of a node     | outdate              | address = \"10.0.0.1:7789\"   | witness.address: is node.alpha.address as well",
+        "unknown key           | outdate              | address = \"w:1\"\\nquorum = 2 | witness.quorum: unknown key; allowed here: address, on-no-quorum",
+        "bad on-no-quorum      | outdate              | address = \"w:1\"\\non-no-quorum = \"panic\" | witness.on-no-quorum: \"panic\" is not one of suspend-io, io-error",
+        "with dont-care        | dont-care            | address = \"w:1\"             | disk.fencing: \"dont-care\" cannot be combined with [witness]: the witness is the fencing",
+        "with stonith          | resource-and-stonith | address = \"w:1\"             | disk.fencing: \"resource-and-stonith\" cannot be combined with [witness]: the witness is the fencing",
+    })
+    void witnessMistakesNameTheKeyAndWhatIsAllowed(String what, String fencing, String lines, String expected)
+            throws Exception {
+        String m = error(pairWithWitness(fencing, lines.replace("\\n", "\n") + "\n"));
+        assertTrue(m.contains(expected), what + ": expected \"" + expected + "\" in: " + m);
+    }
+
+    @Test
+    void aStandaloneResourceCannotHaveAWitness() throws Exception {
+        String m = error("[witness]\naddress = \"w:1\"\n[node.a]\ndisk = \"/d\"\n");
+        assertTrue(m.contains("witness: a standalone resource (one [node] section)"), m);
+        assertTrue(m.contains("needs two nodes") || m.contains("decides between two nodes"), m);
+        m = error("witness = \"w:1\"\n[node.a]\ndisk = \"/d\"\n");
+        assertTrue(m.contains("witness: must be a table ([witness])"), m);
+    }
+
+    @Test
+    void withAWitnessNoNodeMayBeCalledWitness() throws Exception {
+        String m = error(PAIR.replace("[node.beta]", "[node.witness]") + "[witness]\naddress = \"w:1\"\n");
+        assertTrue(m.contains("node.witness: \"witness\" is the witness's own name"), m);
+    }
+
+    @Test
+    void resourceAndStonithWithAFencePeerHandlerIsAccepted() throws Exception {
+        ResourceConfig c = loader.load(write("r0", "[disk]\nfencing = \"resource-and-stonith\"\n"
+                + "[handlers]\nfence-peer = \"/usr/local/sbin/stonith-peer\"\n[node.a]\ndisk = \"/d\"\n"));
+        assertEquals(FailoverPolicy.Fencing.RESOURCE_AND_STONITH, c.disk().fencing());
+        assertEquals("/usr/local/sbin/stonith-peer", c.handlers().get("fence-peer"));
     }
 
     @Test

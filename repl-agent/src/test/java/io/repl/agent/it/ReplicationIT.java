@@ -114,7 +114,11 @@ class ReplicationIT {
             p.beta.ctl("disconnect", "r0").ok();
             NbdClientsIT.waitFor(() -> "StandAlone".equals(p.status(p.alpha).path("connection").asText())
                     && "StandAlone".equals(p.status(p.beta).path("connection").asText()), "both StandAlone");
-            p.beta.ctl("primary", "r0").ok();
+            // A disconnect is a loss without goodbye: beta's disk is only Consistent now (alpha may
+            // write alone), so promoting it takes --force, which is exactly how a split brain is made.
+            Cmd.Result refused = p.beta.ctl("primary", "r0");
+            assertEquals(17, refused.exit(), refused.err());
+            p.beta.ctl("primary", "--force", "r0").ok();
             Cmd.run("qemu-io", "-f", "raw", p.uri(p.alpha), "-c", "write -P 0xaa 0 64k").ok();
             Cmd.run("qemu-io", "-f", "raw", p.uri(p.beta), "-c", "write -P 0xbb 0 64k").ok();
             p.alpha.ctl("connect", "r0").ok();

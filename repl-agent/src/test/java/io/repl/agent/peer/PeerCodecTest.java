@@ -15,6 +15,7 @@ import io.repl.protocol.Features;
 import io.repl.protocol.Hello;
 import io.repl.protocol.Message;
 import io.repl.protocol.ProtocolException;
+import io.repl.protocol.ProtocolVersion;
 import io.repl.protocol.WireSettings;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
@@ -62,7 +63,7 @@ class PeerCodecTest {
     @Test
     void aBlockGoesOutAsItsOwnBufferUncopied() {
         PeerFrameEncoder encoder = new PeerFrameEncoder(counters);
-        encoder.update(WireSettings.session(1, 0));
+        encoder.update(WireSettings.session(ProtocolVersion.MAX, 0));
         EmbeddedChannel ch = new EmbeddedChannel(encoder);
         ByteBuffer block = ByteBuffer.allocateDirect(64 * 1024);
         ch.writeOutbound(DataWrite.of(1, 0, block, 0));
@@ -79,7 +80,7 @@ class PeerCodecTest {
     @Test
     void twoFramesInOneReadAreTwoMessagesInOrder() {
         PeerFrameEncoder encoder = new PeerFrameEncoder(counters);
-        encoder.update(WireSettings.session(1, 0));
+        encoder.update(WireSettings.session(ProtocolVersion.MAX, 0));
         EmbeddedChannel out = new EmbeddedChannel(encoder);
         byte[] data = new byte[512];
         data[7] = 7;
@@ -87,7 +88,7 @@ class PeerCodecTest {
         byte[] frames = written(out);
 
         PeerFrameDecoder decoder = new PeerFrameDecoder(counters);
-        decoder.update(WireSettings.session(1, 0));
+        decoder.update(WireSettings.session(ProtocolVersion.MAX, 0));
         EmbeddedChannel in = new EmbeddedChannel(decoder);
         in.writeInbound(Unpooled.wrappedBuffer(frames));
         Message first = in.readInbound();
