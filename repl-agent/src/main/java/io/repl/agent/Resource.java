@@ -408,6 +408,11 @@ public final class Resource implements Export {
             return Grant.readWrite(v);
         }
         CoreStatus s = d.status();
+        if (s.role() == Role.PRIMARY && s.failover().promotionPending()) {
+            return Grant.refused(name + " is being promoted and waits for " + (s.connection()
+                    == io.repl.core.replication.ConnectionState.CONNECTED ? "its peer to see it" : "an answer")
+                    + "; connect again once replctl primary has returned");
+        }
         if (s.role() == Role.PRIMARY) {
             return Grant.readWrite(v);
         }

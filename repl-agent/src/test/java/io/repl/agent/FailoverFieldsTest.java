@@ -49,7 +49,7 @@ class FailoverFieldsTest {
     @Test
     void aSecondaryThatLostItsPeerShowsTheReasonOnTheWallClock() throws Exception {
         FailoverStatus f = new FailoverStatus(FailoverPolicy.Fencing.OUTDATE,
-                "lost alpha (ping timeout) without a goodbye", CLOCKS.nowNanos() - 14 * SECOND, null, 0, false, null);
+                "lost alpha (ping timeout) without a goodbye", CLOCKS.nowNanos() - 14 * SECOND, null, 0, false, null, false);
         Map<String, Object> m = new LinkedHashMap<>();
         FailoverFields.addTo(m, load(PAIR), status(ConnectionState.CONNECTING, f), CLOCKS);
         assertEquals("outdate", m.get("fencing"));
@@ -68,7 +68,7 @@ class FailoverFieldsTest {
         FailoverStatus.WitnessView view = new FailoverStatus.WitnessView(true, "outdate-peer granted",
                 0x0123456789ABCDEFL, 0b10, false);
         FailoverStatus f = new FailoverStatus(FailoverPolicy.Fencing.OUTDATE, null, 0,
-                "lost beta (connection reset); asking the witness", CLOCKS.nowNanos() - 10 * SECOND, false, view);
+                "lost beta (connection reset); asking the witness", CLOCKS.nowNanos() - 10 * SECOND, false, view, false);
         Map<String, Object> m = new LinkedHashMap<>();
         FailoverFields.addTo(m, c, status(ConnectionState.CONNECTED, f), CLOCKS);
         Map<String, Object> suspended = (Map<String, Object>) m.get("suspended");

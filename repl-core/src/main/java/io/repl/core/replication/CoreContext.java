@@ -1,5 +1,6 @@
 package io.repl.core.replication;
 
+import io.repl.core.metadata.SuperblockFlag;
 import io.repl.protocol.DiskState;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
@@ -161,10 +162,17 @@ final class CoreContext {
                 && peerDisk == DiskState.UP_TO_DATE;
         state.connectionGeneration++;
         lastSentState = null;
+        // A promotion the peer never saw is undone first: this node wrote nothing alone.
+        boolean undone = roles.onPeerLost();
         // Writes the peer has not flushed will be marked below; a node just demoted may hold
         // them too, so it needs the new generation as much as a Primary does.
         if ((state.role == Role.PRIMARY && shared || writePath.awaitsPeer()) && meta.generationShared()) {
             meta.newCurrent();
+            if (undone) {
+                // What the new generation holds beyond the old one was never acknowledged: if
+                // the peer was promoted meanwhile, this copy yields to it, as a deposed one does.
+                meta.update(s -> s.with(SuperblockFlag.DEPOSED, true));
+            }
         }
         state.replication = ReplicationState.OFF;
         state.peerRole = null;
@@ -172,8 +180,8 @@ final class CoreContext {
         state.peerFlags = 0;
         handshake.reset();
         heartbeat.reset();
-        // Before the writes the peer never acknowledged are looked at: whether they may be
-        // acknowledged alone is what the failover rules decide here.
+        // The failover rules decide, before the writes the peer never acknowledged are looked at,
+        // whether those may go alone.
         failover.onPeerLost(cause, peerRole, peerDisk, previous, inSync);
         resyncSource.onPeerLost();
         resyncTarget.onPeerLost();

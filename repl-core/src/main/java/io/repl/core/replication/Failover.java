@@ -22,9 +22,7 @@ final class Failover {
         /** Waiting for the witness to record the peer as outdated. */
         WITNESS,
         /** Waiting for the fence-peer handler (resource-and-stonith). */
-        FENCE_PEER,
-        /** Promoted while connected, and the peer had not yet said it saw the promotion. */
-        UNCONFIRMED
+        FENCE_PEER
     }
 
     private record Hold(HoldKind kind, String reason, long sinceNanos) {
@@ -36,8 +34,6 @@ final class Failover {
     private boolean goodbyeSent;
     /** The peer's latest STATE on this connection says goodbye (and Secondary). */
     private boolean peerGoodbye;
-    /** Promoted while connected; the peer has not yet echoed PRIMARY_SEEN. */
-    private boolean promotionUnconfirmed;
     private String diskNote;
     private long diskNoteNanos;
     private Hold hold;
@@ -75,7 +71,6 @@ final class Failover {
         inSyncGeneration = 0;
         goodbyeSent = false;
         peerGoodbye = false;
-        promotionUnconfirmed = false;
         peerUnfenced = false;
     }
 
@@ -93,7 +88,7 @@ final class Failover {
         }
         peerGoodbye = goodbye;
         if (message.has(PeerState.PRIMARY_SEEN)) {
-            promotionUnconfirmed = false;
+            ctx.roles.onPromotionSeen();
         }
     }
 
@@ -101,14 +96,12 @@ final class Failover {
         goodbyeSent = false;
         diskNote = null;
         diskNoteNanos = 0;
-        promotionUnconfirmed = ctx.state.connected();
         mayLoseWrites = policy.fencing() == FailoverPolicy.Fencing.DONT_CARE && !ctx.state.connected();
     }
 
     /** Demoted: while connected, the demotion is our goodbye. */
     void onDemoted() {
         goodbyeSent = ctx.state.connected();
-        promotionUnconfirmed = false;
         hold = null;
         mayLoseWrites = false;
     }
@@ -137,13 +130,11 @@ final class Failover {
         String peer = ctx.state.peerName == null ? "the peer" : ctx.state.peerName;
         boolean goodbye = peerGoodbye;
         boolean saidGoodbye = goodbyeSent;
-        boolean unconfirmed = promotionUnconfirmed;
         goodbyeSent = false;
         peerGoodbye = false;
-        promotionUnconfirmed = false;
         peerUnfenced = !goodbye;
         if (ctx.state.role == Role.PRIMARY) {
-            primaryLost(peer, cause, goodbye, unconfirmed, previous);
+            primaryLost(peer, cause, goodbye, previous);
         } else {
             secondaryLost(peer, cause, goodbye, saidGoodbye, peerRole, peerDisk);
         }
@@ -154,17 +145,19 @@ final class Failover {
         if (ctx.state.disk != DiskState.UP_TO_DATE) {
             return;
         }
-        if (goodbye) {
-            note(peer + " said goodbye");
-            return;
-        }
         if (saidGoodbye && policy.fencing() != FailoverPolicy.Fencing.DONT_CARE) {
             // We promised not to write without the peer, and it may be writing alone on the
-            // strength of that promise: this copy may fall behind, whatever the policy.
+            // strength of that promise: this copy may fall behind, whatever the policy. A goodbye
+            // of the peer's that we still hold is older than ours (a newer one would have
+            // voided ours), so it does not count.
             ctx.state.disk = DiskState.CONSISTENT;
             note("said goodbye to " + peer + ", then lost it (" + cause + ")");
             ctx.log("warn", "disk UpToDate -> Consistent: this node said goodbye to " + peer
                     + ", which may write alone now");
+            return;
+        }
+        if (goodbye) {
+            note(peer + " said goodbye");
             return;
         }
         boolean keeps = policy.fencing() != FailoverPolicy.Fencing.OUTDATE && !policy.witness();
@@ -190,7 +183,7 @@ final class Failover {
                 + (policy.witness() ? "the witness's agreement or " : "") + "--force");
     }
 
-    private void primaryLost(String peer, String cause, boolean goodbye, boolean unconfirmed, long previous) {
+    private void primaryLost(String peer, String cause, boolean goodbye, long previous) {
         if (policy.witness()) {
             holdWrites(HoldKind.WITNESS, "lost " + peer + " (" + cause + "); asking the witness to record it as outdated");
             ctx.witness.askToWriteAlone(previous);
@@ -213,11 +206,6 @@ final class Failover {
                 ctx.fencePeer();
                 return;
             default:
-                if (unconfirmed) {
-                    holdWrites(HoldKind.UNCONFIRMED, "lost " + peer + " (" + cause + ") before it saw this node's"
-                            + " promotion; it may still be promoted");
-                    return;
-                }
                 ctx.log("info", "lost " + peer + " (" + cause + "); fencing outdate: " + peer
                         + " outdates itself, writing alone");
                 ctx.hook("fence-peer");
@@ -477,7 +465,8 @@ final class Failover {
         String noteNow = ctx.state.disk == DiskState.UP_TO_DATE && ctx.state.connected() ? null : diskNote;
         return new FailoverStatus(policy.fencing(), noteNow, noteNow == null ? 0 : diskNoteNanos,
                 hold == null ? null : hold.reason(), hold == null ? 0 : hold.sinceNanos(),
-                mayLoseWrites && ctx.state.role == Role.PRIMARY, ctx.witness.view());
+                mayLoseWrites && ctx.state.role == Role.PRIMARY, ctx.witness.view(),
+                ctx.roles.promoting() || ctx.roles.confirming());
     }
 
     static String label(FailoverPolicy.Fencing fencing) {

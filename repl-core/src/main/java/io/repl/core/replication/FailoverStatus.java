@@ -12,9 +12,12 @@ package io.repl.core.replication;
  * @param mayLoseWrites a Primary writes alone without any fencing (dont-care): a failover to the
  *     peer would lose those writes
  * @param witness the witness as seen from here, or null without one
+ * @param promotionPending a promotion waits for an answer (the peer seeing it, the witness, the
+ *     fence-peer handler): a Primary does not serve its export until it has one
  */
 public record FailoverStatus(FailoverPolicy.Fencing fencing, String diskNote, long diskNoteNanos, String heldReason,
-                             long heldSinceNanos, boolean mayLoseWrites, WitnessView witness) {
+                             long heldSinceNanos, boolean mayLoseWrites, WitnessView witness,
+                             boolean promotionPending) {
 
     /**
      * The witness as this node last heard from it.

@@ -19,6 +19,12 @@ final class Roles {
     private final CoreContext ctx;
     /** A promotion waits for the witness's verdict. */
     private boolean promoting;
+    /**
+     * Promoted while connected; the peer has not yet said it sees this node as Primary. Until it
+     * does, the connection may be dead without either side knowing, and the peer may have been
+     * promoted alone meanwhile: the command waits, and a loss now undoes the promotion.
+     */
+    private boolean confirming;
 
     Roles(CoreContext ctx) {
         this.ctx = ctx;
@@ -27,6 +33,40 @@ final class Roles {
     /** Whether a promotion waits for the witness or the fence-peer handler. */
     boolean promoting() {
         return promoting;
+    }
+
+    /** Whether a promotion made while connected waits for the peer to see it. */
+    boolean confirming() {
+        return confirming;
+    }
+
+    /** The peer's STATE says it sees this node as Primary: a promotion made while connected holds. */
+    void onPromotionSeen() {
+        if (confirming && ctx.state.role == Role.PRIMARY) {
+            confirming = false;
+            ctx.actions.commandCompleted(CommandResult.ok());
+        }
+    }
+
+    /**
+     * The connection ended before the peer saw the promotion: it may have been promoted alone
+     * meanwhile, and this node acknowledged nothing as Primary yet (every write needed the
+     * peer), so the promotion is undone.
+     */
+    boolean onPeerLost() {
+        if (!confirming) {
+            return false;
+        }
+        confirming = false;
+        ctx.log("warn", "the connection ended before " + ctx.peerLabel() + " saw this node's promotion; back to"
+                + " Secondary");
+        ctx.state.role = Role.SECONDARY;
+        ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
+        ctx.writePath.onDemoted();
+        ctx.hook("after-demote");
+        ctx.actions.commandCompleted(CommandResult.refused("the connection to " + ctx.peerLabel()
+                + " ended before it saw the promotion", "check the peer's state and retry"));
+        return true;
     }
 
     CommandResult execute(Command command) {
@@ -71,8 +111,8 @@ final class Roles {
         if (state.role == Role.PRIMARY) {
             return CommandResult.ok();
         }
-        if (promoting) {
-            return CommandResult.refused("a promotion is already waiting for the witness", "wait for its answer");
+        if (promoting || confirming) {
+            return CommandResult.refused("a promotion is already waiting for an answer", "wait for it");
         }
         if (state.connected() && state.peerRole == Role.PRIMARY) {
             return CommandResult.refused("the peer " + state.peerName + " is Primary",
@@ -95,11 +135,16 @@ final class Roles {
             return CommandResult.pending();
         }
         if (state.disk == DiskState.UP_TO_DATE) {
-            if (!ctx.peerReceivesWrites() && ctx.meta.generationShared()) {
+            boolean mirrored = ctx.peerReceivesWrites();
+            if (!mirrored && ctx.meta.generationShared()) {
                 // Our writes from here on are ours alone: start a generation the peer lacks.
                 ctx.meta.newCurrent();
             }
             becomePrimary();
+            if (mirrored) {
+                confirming = true;
+                return CommandResult.pending();
+            }
             return CommandResult.ok();
         }
         return forcePromote(force);
@@ -274,6 +319,8 @@ final class Roles {
     }
 
     private void becomePrimary() {
+        // From now on this copy may hold writes acknowledged here alone: it yields no more.
+        ctx.meta.setFlag(SuperblockFlag.DEPOSED, false);
         ctx.meta.setFlag(SuperblockFlag.PRIMARY, true);
         ctx.state.role = Role.PRIMARY;
         ctx.failover.onPromoted();

@@ -38,7 +38,7 @@ class FailoverScenarioTest {
         sim.waitFor(sim::bothConnectedEstablished, 1000 * MS, "first handshake");
         sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap());
         awaitInSync(sim);
-        assertTrue(sim.node(ALPHA).command(new Command.Primary(false)).done());
+        assertTrue(sim.promoteNow(ALPHA).done());
         sim.runFor(20 * MS);
         return sim;
     }
@@ -89,8 +89,8 @@ class FailoverScenarioTest {
         assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk(), "beta holds alpha's goodbye");
         assertEquals("alpha said goodbye", status(sim, BETA).failover().diskNote());
         assertEquals(DiskState.CONSISTENT, status(sim, ALPHA).disk(), "alpha gave the right away");
-        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.node(ALPHA).command(new Command.Primary(false)).exitCode());
-        assertTrue(sim.node(BETA).command(new Command.Primary(false)).done());
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.promoteNow(ALPHA).exitCode());
+        assertTrue(sim.promoteNow(BETA).done());
         awaitAcknowledged(sim, sim.write(BETA, 3, 1, false));
         sim.heal();
     }
@@ -106,7 +106,7 @@ class FailoverScenarioTest {
         sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 1000 * MS, "the close");
         assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk());
         sim.kill(ALPHA, true);
-        assertTrue(sim.node(BETA).command(new Command.Primary(false)).done(), "no --force after a goodbye");
+        assertTrue(sim.promoteNow(BETA).done(), "no --force after a goodbye");
         for (int i = 0; i < 10; i++) {
             assertTrue(sim.valueOn(BETA, 10 + i) > 0, "block " + (10 + i) + " reached beta before the goodbye");
         }
@@ -137,7 +137,7 @@ class FailoverScenarioTest {
         long alone = sim.write(ALPHA, 2, 1, false);
         awaitAcknowledged(sim, alone);
         assertNull(status(sim, ALPHA).failover().heldReason(), "the Primary writes alone at once");
-        CommandResult refused = sim.node(BETA).command(new Command.Primary(false));
+        CommandResult refused = sim.promoteNow(BETA);
         assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode());
         assertTrue(refused.reason().contains("Consistent") && refused.reason().contains("lost alpha"), refused.reason());
         assertTrue(refused.nextStep().contains("--force") && refused.nextStep().contains("witness"), refused.nextStep());
@@ -158,22 +158,34 @@ class FailoverScenarioTest {
     }
 
     @Test
-    void aPromotionThePeerHasNotSeenHoldsWritesAfterALoss() {
+    void aPromotionThePeerNeverSawIsUndoneWhenTheConnectionEnds() {
         Simulation sim = world(Fencing.OUTDATE);
         assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());
         awaitInSync(sim);
-        // Alpha is promoted again, but its STATE never reaches beta before the link breaks.
+        // Alpha is promoted again, but nothing it sends reaches beta any more.
         sim.network().hold(BETA, true);
-        assertTrue(sim.node(ALPHA).command(new Command.Primary(false)).done());
+        CommandResult pending = sim.node(ALPHA).command(new Command.Primary(false));
+        assertTrue(pending.isPending(), "a promotion while connected waits for the peer to see it");
+        assertTrue(status(sim, ALPHA).failover().promotionPending());
+        long write = sim.write(ALPHA, 4, 1, false);
         sim.network().partition(true, true);
         awaitApart(sim);
-        long write = sim.write(ALPHA, 4, 1, false);
-        sim.runFor(100 * MS);
-        assertNull(sim.completion(write), "beta may still think itself free to be promoted");
-        assertNotNull(status(sim, ALPHA).failover().heldReason());
-        CommandResult resumed = sim.node(ALPHA).command(new Command.ResumeIo());
-        assertTrue(resumed.done(), resumed.toString());
-        awaitAcknowledged(sim, write);
+        sim.waitFor(() -> sim.completion(write) != null, 1000 * MS, "the write's answer");
+        assertTrue(sim.completion(write) != Errno.OK, "nothing was acknowledged by a promotion nobody saw");
+        assertEquals(Role.SECONDARY, status(sim, ALPHA).role(), "undone");
+        assertEquals(DiskState.CONSISTENT, status(sim, ALPHA).disk(), "and alpha lost beta without a goodbye");
+        sim.heal();
+    }
+
+    @Test
+    void aPromotionWhileConnectedCompletesOnceThePeerSeesIt() {
+        Simulation sim = world(Fencing.OUTDATE);
+        assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());
+        awaitInSync(sim);
+        sim.waitFor(() -> status(sim, BETA).peerRole() == Role.SECONDARY, 1000 * MS, "beta sees the demotion");
+        CommandResult result = sim.promoteNow(BETA);
+        assertTrue(result.done(), result.toString());
+        assertEquals(Role.PRIMARY, status(sim, ALPHA).peerRole(), "alpha saw it before beta's command returned");
         sim.heal();
     }
 
@@ -187,7 +199,7 @@ class FailoverScenarioTest {
         partition(sim);
         assertTrue(sim.node(BETA).command(new Command.Outdate()).done());
         assertEquals(DiskState.OUTDATED, status(sim, BETA).disk());
-        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.node(BETA).command(new Command.Primary(false)).exitCode());
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.promoteNow(BETA).exitCode());
         sim.kill(BETA, true);
         sim.node(BETA).boot();
         assertEquals(DiskState.OUTDATED, status(sim, BETA).disk(), "persisted");

@@ -52,7 +52,7 @@ class ScenarioTest {
     void initialFullSyncMakesTheForcedPrimarysPeerIdentical() {
         Simulation sim = pair(ReplicationProtocol.C);
         assertEquals(DiskState.INCONSISTENT, status(sim, ALPHA).disk());
-        CommandResult refused = sim.node(ALPHA).command(new Command.Primary(false));
+        CommandResult refused = sim.promoteNow(ALPHA);
         assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode());
         assertTrue(sim.node(ALPHA).command(new Command.Primary(true)).done());
         sim.waitFor(() -> status(sim, BETA).replication() == ReplicationState.SYNC_TARGET, 500 * MS, "SyncTarget");
@@ -71,14 +71,14 @@ class ScenarioTest {
         assertTrue(sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap()).done());
         awaitInSync(sim);
         assertEquals(0, sim.network().count(MessageType.RS_REQUEST));
-        assertTrue(sim.node(BETA).command(new Command.Primary(false)).done());
+        assertTrue(sim.promoteNow(BETA).done());
     }
 
     private static Simulation inSyncPair(ReplicationProtocol protocol) {
         Simulation sim = pair(protocol);
         sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap());
         awaitInSync(sim);
-        assertTrue(sim.node(ALPHA).command(new Command.Primary(false)).done());
+        assertTrue(sim.promoteNow(ALPHA).done());
         sim.runFor(5 * MS);
         return sim;
     }
@@ -98,7 +98,7 @@ class ScenarioTest {
         for (int i = 0; i < writes.length; i++) {
             assertTrue(sim.valueOn(BETA, 3 * i) > 0, "acknowledged block " + 3 * i + " is on the Secondary");
         }
-        CommandResult refused = sim.node(BETA).command(new Command.Primary(false));
+        CommandResult refused = sim.promoteNow(BETA);
         assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(),
                 "lost without a goodbye: beta cannot know alpha did not write alone");
         assertTrue(refused.reason().contains("lost alpha"), refused.reason());
@@ -138,7 +138,7 @@ class ScenarioTest {
         Simulation sim = inSyncPair(ReplicationProtocol.C);
         sim.network().partition(true, true);
         sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 1000 * MS, "cut");
-        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.node(BETA).command(new Command.Primary(false)).exitCode(),
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, sim.promoteNow(BETA).exitCode(),
                 "beta lost its Primary without a goodbye");
         // Only an operator's --force can make both write: the split brain is then detected.
         assertTrue(sim.node(BETA).command(new Command.Primary(true)).done());
@@ -204,7 +204,7 @@ class ScenarioTest {
     @Test
     void refusalsCarryTheReasonAndTheExitCode() {
         Simulation sim = inSyncPair(ReplicationProtocol.C);
-        CommandResult twoPrimaries = sim.node(BETA).command(new Command.Primary(false));
+        CommandResult twoPrimaries = sim.promoteNow(BETA);
         assertEquals(CommandResult.REFUSED, twoPrimaries.exitCode());
         assertTrue(twoPrimaries.reason().contains("Primary"));
         assertFalse(twoPrimaries.nextStep().isEmpty());

@@ -220,7 +220,7 @@ final class Simulation implements SimNode.Observer {
             // Two fresh zeroed disks are identical: skip the initial sync (documented use).
             expectDone(nodes[0].command(new Command.NewCurrentUuidClearBitmap()));
             waitFor(() -> nodes[1].status().disk() == DiskState.UP_TO_DATE, 1000 * MS, "clear-bitmap on the peer");
-            expectDone(nodes[random.nextInt(2)].command(new Command.Primary(false)));
+            expectDone(promote(nodes[random.nextInt(2)], false, 500 * MS));
         } else {
             settingUp = true;
             expectDone(nodes[0].command(new Command.Primary(true)));
@@ -337,9 +337,9 @@ final class Simulation implements SimNode.Observer {
         if (dontCare && (otherWasPrimary || apart && invariants.uniqueWrites[1 - node.index()] > 0)) {
             model.invalidate("promoted under fencing dont-care while the peer held writes it lacks");
         }
-        if (apart && protocol != ReplicationProtocol.C) {
-            model.invalidate("promoted while apart under protocol " + protocol
-                    + ": writes the old Primary acknowledged may not have arrived");
+        if ((apart || network.inFlightTo(node.index()) > 0) && protocol != ReplicationProtocol.C) {
+            model.invalidate("promoted under protocol " + protocol + " while the old Primary's writes, which it"
+                    + " acknowledged, may not have arrived");
         }
         invariants.checkPromotion(node);
     }
@@ -458,9 +458,11 @@ final class Simulation implements SimNode.Observer {
         waitingCommand[i] = null;
         waitedResult[i] = result;
         if (result.done() && (waited == null || waited instanceof Command.Primary)) {
-            // A promotion that waited (the witness or the fence-peer handler decided it).
+            // A promotion that waited: the peer saw it, or the witness or the fence-peer
+            // handler decided it.
             SimNode other = other(node);
-            promoted(node, false, other.up() && other.status().role() == Role.PRIMARY, true);
+            promoted(node, false, other.up() && other.status().role() == Role.PRIMARY,
+                    node.status().connection() != ConnectionState.CONNECTED);
         }
     }
 
@@ -541,8 +543,14 @@ final class Simulation implements SimNode.Observer {
                 && nodes[1].status().replication() == ReplicationState.ESTABLISHED;
     }
 
+    /** {@code primary} on {@code node}, waiting for its answer (scripted tests). */
+    CommandResult promoteNow(int node) {
+        CommandResult result = promote(nodes[node], false, 1000 * MS);
+        return result == null ? CommandResult.refused("no answer", "") : result;
+    }
+
     void expectDone(CommandResult result) {
-        if (!result.done()) {
+        if (result == null || !result.done()) {
             throw failure("command refused: " + result, null);
         }
     }
