@@ -145,7 +145,7 @@ public final class Agent implements AutoCloseable {
                 case "outdate":
                     return ControlResponse.ok(one(req).command(new Command.Outdate(), "outdate"));
                 case "resume-io":
-                    return ControlResponse.ok(one(req).command(new Command.ResumeIo(), "resume-io"));
+                    return ControlResponse.ok(one(req).command(new Command.ResumeIo(req.flag("force")), "resume-io"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "

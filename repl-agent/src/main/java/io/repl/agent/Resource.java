@@ -444,6 +444,9 @@ public final class Resource implements Export {
             m.put("role", cs.role().displayName());
             m.put("disk", cs.disk().displayName());
             m.put("connection", cs.connection().displayName());
+            if (cs.standAloneReason() != null) {
+                m.put("connectionReason", cs.standAloneReason());
+            }
             m.put("replication", cs.replication().displayName());
             Map<String, Object> peer = new LinkedHashMap<>();
             peer.put("name", config.peerOf(nodeName).map(NodeConfig::name).orElse(cs.peerName()));

@@ -42,7 +42,7 @@ class FailoverFieldsTest {
 
     private static CoreStatus status(ConnectionState connection, FailoverStatus f) {
         return new CoreStatus(Role.SECONDARY, DiskState.CONSISTENT, connection, ReplicationState.OFF, "alpha", null, null,
-                0, null, f);
+                0, null, f, null);
     }
 
     @SuppressWarnings("unchecked")

@@ -218,8 +218,16 @@ public final class ReplCtl {
 
     @Command(name = "resume-io", description = "A Primary holding writes (fencing, witness, no quorum) goes on "
             + "writing alone now. Only when the peer is known to be down or outdated: otherwise the peer may "
-            + "be promoted too, and one side's writes are lost.")
+            + "be promoted too, and one side's writes are lost. With a witness, the witness records it first.")
     static final class ResumeIo extends OnResource {
+        @Option(names = "--force", description = "With a witness that is not reachable: go on without it (it is "
+                + "told once it is back; until then it could still promote the peer).")
+        boolean force;
+
+        @Override
+        Map<String, Object> options() {
+            return Map.of("force", force);
+        }
     }
 
     /** Waits by polling status: the agent never blocks its control thread for a waiter. */

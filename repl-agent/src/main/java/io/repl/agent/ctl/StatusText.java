@@ -37,6 +37,9 @@ final class StatusText {
             if (peer.isObject()) {
                 out.println("  " + peer.path("name").asText() + " connection:" + r.path("connection").asText()
                         + " role:" + peer.path("role").asText());
+                if (r.hasNonNull("connectionReason")) {
+                    out.println("    why StandAlone: " + r.path("connectionReason").asText());
+                }
                 out.println("    replication:" + r.path("replication").asText() + " peer-disk:"
                         + peer.path("disk").asText()
                         + (r.path("outOfSyncBytes").asLong() > 0 ? " out-of-sync:" + r.path("outOfSyncBytes").asLong()

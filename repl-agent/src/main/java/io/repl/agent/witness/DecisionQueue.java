@@ -41,6 +41,12 @@ final class DecisionQueue implements AutoCloseable {
     interface Reply {
         void verdict(WitnessVerdict v);
 
+        /**
+         * The record changed: {@code notice} (a verdict for no request) goes to the resource's
+         * other node, so that what its status shows of the witness is not a stale answer.
+         */
+        void recordChanged(WitnessVerdict notice);
+
         /** No verdict: the record could not be read or stored, or the message was not a question. */
         void failed(String why);
     }
@@ -135,6 +141,17 @@ final class DecisionQueue implements AutoCloseable {
                     + (changed ? "; record now " + describe(core.record(resource), nodes.get(resource)) : ""));
         }
         reply.verdict(v);
+        if (changed) {
+            WitnessRecord now = core.record(resource);
+            reply.recordChanged(new WitnessVerdict(0, WitnessVerdict.Outcome.GRANTED, now.generation(), now.holders(),
+                    now.forced() ? WitnessVerdict.FORCED : 0, "record now "
+                    + describe(now, nodes.get(resource)) + " (after " + node + "'s " + kind(m) + ")"));
+        }
+    }
+
+    private static String kind(Message m) {
+        return m instanceof WitnessRequest r ? r.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                : "report";
     }
 
     /** Stops taking messages and waits (with a deadline) for the ones queued. */

@@ -112,11 +112,14 @@ final class WitnessConnection extends ChannelInboundHandlerAdapter {
     void startLiveness(long intervalNs, long pingTimeoutNs) {
         long now = System.nanoTime();
         liveness = new Liveness(intervalNs, pingTimeoutNs, now, counters.bytesIn());
+        pingIntervalNs = intervalNs;
+        lastPingNs = now;
         arm(now);
     }
 
     private void arm(long now) {
-        long delayNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), liveness.nextDeadlineNs() - now);
+        long next = Math.min(liveness.nextDeadlineNs(), lastPingNs + pingIntervalNs);
+        long delayNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), next - now);
         timer = channel.eventLoop().schedule(this::tick, delayNs, TimeUnit.NANOSECONDS);
     }
 
@@ -127,17 +130,31 @@ final class WitnessConnection extends ChannelInboundHandlerAdapter {
         }
         long now = System.nanoTime();
         switch (liveness.poll(now, counters.bytesIn())) {
-            case PING -> channel.writeAndFlush(new Ping(liveness.token()), channel.voidPromise());
+            case PING -> ping(liveness.token(), now);
             case DEAD -> {
                 link.dead(this, "the witness is not answering: nothing received for "
                         + TimeUnit.NANOSECONDS.toMillis(liveness.timeoutNs()) + " ms after PING");
                 return;
             }
             default -> {
+                // The witness drops a node it has not heard from for interval + timeout, and
+                // hearing the witness (a verdict) says nothing about whether it hears us: ping
+                // every interval whatever arrived.
+                if (now - lastPingNs - pingIntervalNs >= 0) {
+                    ping(liveness.pingNow(now), now);
+                }
             }
         }
         arm(now);
     }
+
+    private void ping(long token, long now) {
+        lastPingNs = now;
+        channel.writeAndFlush(new Ping(token), channel.voidPromise());
+    }
+
+    private long pingIntervalNs;
+    private long lastPingNs;
 
     private void pingAcked(long token) {
         long now = System.nanoTime();

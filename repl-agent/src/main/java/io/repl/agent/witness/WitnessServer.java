@@ -444,6 +444,17 @@ public final class WitnessServer implements AutoCloseable {
         }
 
         @Override
+        public void recordChanged(WitnessVerdict notice) {
+            loop.execute(() -> {
+                for (NodeConnection other : sessions.values()) {
+                    if (other != c && other.resource.name().equals(c.resource.name()) && !other.ending) {
+                        other.channel.writeAndFlush(notice);
+                    }
+                }
+            });
+        }
+
+        @Override
         public void failed(String why) {
             loop.execute(() -> {
                 if (!c.ending) {

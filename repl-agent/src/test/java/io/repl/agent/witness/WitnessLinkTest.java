@@ -99,6 +99,11 @@ class WitnessLinkTest {
         assertEquals(WitnessVerdict.Outcome.GRANTED, second.outcome(), second.detail());
         assertEquals(G1, second.generation());
         assertEquals(0b11, second.holders());
+        // Alpha, whose report only waited, hears that the record changed.
+        WitnessVerdict notice = ra.awaitVerdict();
+        assertEquals(0, notice.requestId());
+        assertEquals(0b11, notice.holders(), notice.detail());
+        assertTrue(notice.detail().startsWith("record now 1111000000000001 held by alpha and beta"), notice.detail());
     }
 
     @Test
@@ -133,6 +138,9 @@ class WitnessLinkTest {
         assertEquals(G2, granted.generation());
         assertEquals(0b01, granted.holders(), "alpha (node id 0) alone");
         awaitLogged("witness r0: alpha OUTDATE_PEER 1111000000000001->2222000000000002", ": GRANTED (");
+        WitnessVerdict notice = rb.awaitVerdict();
+        assertEquals(0, notice.requestId(), "beta hears that the record changed");
+        assertEquals(0b01, notice.holders(), notice.detail());
 
         beta.send(request(1, WitnessRequest.Kind.PROMOTE, G1, G3));
         WitnessVerdict deposed = rb.awaitVerdict();
@@ -141,6 +149,21 @@ class WitnessLinkTest {
 
         Thread loopThread = alphaLoop.submit(Thread::currentThread).get();
         assertTrue(ra.threads.stream().allMatch(t -> t == loopThread), "every call on the link's loop: " + ra.threads);
+    }
+
+    @Test
+    void anIdleSessionThatHeardTheWitnessStillPingsAndIsNeverDropped() throws Exception {
+        startServer();
+        WitnessFixture.Recorder r = new WitnessFixture.Recorder();
+        WitnessLink alpha = link(WitnessFixture.link("r0", "alpha", port), r);
+        r.awaitConnections(1);
+        // The witness's answer is the last thing that moves on this session: the node must
+        // still ping, because the witness drops a node it has not heard from for 1 s.
+        alpha.send(inSync(G1));
+        r.awaitVerdict();
+        Thread.sleep(4_000);
+        assertEquals(0, r.count("disconnected"), "the session stayed up: " + r.events);
+        assertTrue(alpha.connected());
     }
 
     @Test

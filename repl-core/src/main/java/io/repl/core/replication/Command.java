@@ -44,10 +44,12 @@ public sealed interface Command {
     }
 
     /**
-     * {@code resume-io}: a Primary holding writes goes on alone now. The operator vouches that
-     * the peer cannot be promoted (it is down, or outdated by other means).
+     * {@code resume-io [--force]}: a Primary holding writes goes on alone now. The operator
+     * vouches that the peer cannot be promoted (it is down, or outdated by other means). With a
+     * witness, the witness must record that first; {@code force} goes on without it when it is
+     * unreachable (the witness is told once it is back).
      */
-    record ResumeIo() implements Command {
+    record ResumeIo(boolean force) implements Command {
     }
 
     /**

@@ -144,6 +144,7 @@ final class CoreContext {
         actions.closeConnection(reason, detail.length() > DETAIL_CHARS_MAX ? detail.substring(0, DETAIL_CHARS_MAX) : detail);
         peerLost(detail);
         state.wantConnect = !standAlone;
+        state.standAloneReason = standAlone ? detail : null;
         state.connection = ConnectionState.DISCONNECTING;
     }
 

@@ -11,10 +11,12 @@ import io.repl.protocol.Role;
  * @param peerDisk null while not connected
  * @param sync null unless a resync is running
  * @param failover fencing, held writes, the witness
+ * @param standAloneReason why the node stays StandAlone (a split brain, unrelated data, an
+ *     operator's disconnect), or null
  */
 public record CoreStatus(Role role, DiskState disk, ConnectionState connection, ReplicationState replication,
                          String peerName, Role peerRole, DiskState peerDisk, long outOfSyncBytes,
-                         SyncProgress sync, FailoverStatus failover) {
+                         SyncProgress sync, FailoverStatus failover, String standAloneReason) {
 
     /** Whether the states (not the counters) equal those of {@code other}. */
     boolean sameStates(CoreStatus other) {

@@ -383,16 +383,25 @@ final class Failover {
      * that is not enough: the witness would still promote the peer, so it must record the
      * peer as outdated first (a FORCED notice), and the command waits for that.
      */
-    CommandResult resumeIo() {
+    CommandResult resumeIo(boolean force) {
         if (ctx.state.role != Role.PRIMARY || hold == null) {
             return CommandResult.refused("no writes are held", "nothing to resume");
         }
         if (policy.witness()) {
+            if (!ctx.witness.reachable() && force) {
+                // The operator says the witness is gone for good (or will hear it in time): the
+                // notice waits for the witness, and the writes go on now.
+                ctx.witness.tellForced(ctx.witness.lastSharedGeneration());
+                release("replctl resume-io --force by the operator, without the witness");
+                return CommandResult.ok();
+            }
             if (!ctx.witness.reachable()) {
                 return CommandResult.refused("the witness is not reachable, and it would still promote "
                         + ctx.peerLabel() + ", which lacks the writes this node would acknowledge alone",
                         "bring the witness back (resume-io then records " + ctx.peerLabel()
-                                + " as outdated there), or let " + ctx.peerLabel() + " reconnect");
+                                + " as outdated there), or let " + ctx.peerLabel() + " reconnect; if the witness"
+                                + " is gone for good, resume-io --force (if it comes back before it hears of it,"
+                                + " it may still promote " + ctx.peerLabel() + ")");
             }
             resumingIo = true;
             ctx.witness.tellResumed(ctx.witness.lastSharedGeneration());

@@ -20,6 +20,8 @@ final class NodeState {
     boolean syncPausedLocally;
     /** Whether the driver should (re)connect once the current connection is gone. */
     boolean wantConnect;
+    /** Why the node went StandAlone (the close's detail), for status; null while it wants a connection. */
+    String standAloneReason;
     /** Changes on every connect and disconnect, so completions of an old connection send nothing. */
     long connectionGeneration;
 

@@ -259,7 +259,8 @@ public final class ReplicationCore {
         SyncProgress sync = s.replication.isSource() ? ctx.resyncSource.progress()
                 : s.replication.isTarget() ? ctx.resyncTarget.progress() : null;
         return new CoreStatus(s.role, s.disk, s.connection, s.replication, s.peerName, s.peerRole, s.peerDisk,
-                ctx.meta.bitmap().dirtyBytes(), sync, ctx.failover.status());
+                ctx.meta.bitmap().dirtyBytes(), sync, ctx.failover.status(),
+                s.connection == ConnectionState.STAND_ALONE ? s.standAloneReason : null);
     }
 
     /**

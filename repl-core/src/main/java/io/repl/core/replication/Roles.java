@@ -97,8 +97,8 @@ final class Roles {
         if (command instanceof Command.Outdate) {
             return ctx.failover.outdateCommand();
         }
-        if (command instanceof Command.ResumeIo) {
-            return ctx.failover.resumeIo();
+        if (command instanceof Command.ResumeIo resume) {
+            return ctx.failover.resumeIo(resume.force());
         }
         if (command instanceof Command.Down) {
             return down();
@@ -269,7 +269,7 @@ final class Roles {
         NodeState state = ctx.state;
         FailoverStatus f = ctx.failover.status();
         String why = "the local disk is " + state.disk.displayName() + ", not UpToDate"
-                + (f.diskNote() == null ? "" : " (" + f.diskNote() + ")");
+                + (f.diskNote() == null ? "" : " (" + f.diskNote() + ", " + ago(f.diskNoteNanos()) + ")");
         String next;
         if (state.disk == DiskState.CONSISTENT) {
             next = "this node cannot know whether " + ctx.peerLabel() + " wrote alone after the loss: wait for it to"
@@ -283,6 +283,16 @@ final class Roles {
                     + " --force if this copy is the one to keep";
         }
         return CommandResult.noUpToDateData(why, next);
+    }
+
+    /** How long ago {@code stampNanos} was, in words an operator reads at a glance. */
+    private String ago(long stampNanos) {
+        long seconds = Math.max(0, (ctx.nowNanos - stampNanos) / 1_000_000_000L);
+        if (seconds < 120) {
+            return seconds + " s ago";
+        }
+        long minutes = seconds / 60;
+        return minutes < 120 ? minutes + " min ago" : minutes / 60 + " h " + minutes % 60 + " min ago";
     }
 
     private CommandResult forcePromote(boolean force) {
@@ -397,6 +407,7 @@ final class Roles {
             return CommandResult.refused("a Primary cannot discard its data", "demote it first");
         }
         ctx.state.discardMyData = discardMyData;
+        ctx.state.standAloneReason = null;
         ctx.state.wantConnect = true;
         ctx.state.connection = ConnectionState.CONNECTING;
         return CommandResult.ok();

@@ -94,8 +94,9 @@ final class WitnessClient {
         recordHolders = verdict.holders();
         recordForced = (verdict.flags() & WitnessVerdict.FORCED) != 0;
         if (verdict.requestId() == 0) {
+            // An answer to a report, or a notice that the record changed (the other node's report).
             if (verdict.outcome() == WitnessVerdict.Outcome.GRANTED || lastAnswer == null) {
-                lastAnswer = "report " + describe(verdict);
+                lastAnswer = verdict.detail().startsWith("record now") ? verdict.detail() : "report " + describe(verdict);
             }
             return;
         }

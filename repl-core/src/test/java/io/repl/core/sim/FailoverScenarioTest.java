@@ -139,7 +139,8 @@ class FailoverScenarioTest {
         assertNull(status(sim, ALPHA).failover().heldReason(), "the Primary writes alone at once");
         CommandResult refused = sim.promoteNow(BETA);
         assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode());
-        assertTrue(refused.reason().contains("Consistent") && refused.reason().contains("lost alpha"), refused.reason());
+        assertTrue(refused.reason().contains("Consistent") && refused.reason().contains("lost alpha")
+                && refused.reason().contains(" s ago"), refused.reason());
         assertTrue(refused.nextStep().contains("--force") && refused.nextStep().contains("witness"), refused.nextStep());
         sim.heal();
     }
@@ -230,7 +231,7 @@ class FailoverScenarioTest {
             assertNull(sim.completion(held), "exit " + exit + " keeps the writes held");
             assertTrue(status(sim, ALPHA).failover().heldReason().contains("exited " + exit),
                     status(sim, ALPHA).failover().heldReason());
-            assertTrue(sim.node(ALPHA).command(new Command.ResumeIo()).done(), "the operator overrides");
+            assertTrue(sim.node(ALPHA).command(new Command.ResumeIo(false)).done(), "the operator overrides");
             awaitAcknowledged(sim, held);
         }
         sim.heal();
@@ -321,6 +322,26 @@ class FailoverScenarioTest {
         long failed = sim.write(ALPHA, 41, 1, false);
         sim.waitFor(() -> sim.completion(failed) != null, 1000 * MS, "the write's answer");
         assertEquals(Errno.EIO, sim.completion(failed));
+        sim.heal();
+    }
+
+    @Test
+    void resumeIoWithoutTheWitnessNeedsForceAndTheWitnessHearsOfItLater() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        sim.witnessNet.partition(ALPHA, true, true);
+        partition(sim);
+        long held = sim.write(ALPHA, 42, 1, false);
+        sim.runFor(300 * MS);
+        assertNull(sim.completion(held));
+        CommandResult refused = sim.node(ALPHA).command(new Command.ResumeIo(false));
+        assertEquals(CommandResult.REFUSED, refused.exitCode(), "the witness could still promote beta");
+        assertTrue(refused.nextStep().contains("--force"), refused.nextStep());
+        assertTrue(sim.node(ALPHA).command(new Command.ResumeIo(true)).done());
+        awaitAcknowledged(sim, held);
+        sim.witnessNet.partition(ALPHA, false, false);
+        sim.waitFor(() -> sim.witness.record().forced(), 1000 * MS, "the witness hears of the --force");
+        CommandResult promote = sim.promote(sim.node(BETA), false, 1000 * MS);
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, promote.exitCode(), String.valueOf(promote));
         sim.heal();
     }
 

@@ -361,7 +361,7 @@ final class FaultPlan {
         if (node == null || sim.other(node).up() || node.status().failover().heldReason() == null) {
             return;
         }
-        CommandResult result = sim.commandAndWait(node, new Command.ResumeIo(), AVAILABILITY_WAIT_NANOS);
+        CommandResult result = sim.commandAndWait(node, new Command.ResumeIo(false), AVAILABILITY_WAIT_NANOS);
         if (result != null && result.done()) {
             sim.exercised.add(Fault.RESUME_IO);
         }

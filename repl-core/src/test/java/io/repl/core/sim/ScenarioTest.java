@@ -149,6 +149,7 @@ class ScenarioTest {
                 && status(sim, BETA).connection() == ConnectionState.STAND_ALONE, 2000 * MS, "split brain");
         assertEquals(0, sim.network().count(MessageType.RS_DATA) + sim.network().count(MessageType.RS_REQUEST),
                 "nothing was resynced");
+        assertTrue(status(sim, ALPHA).standAloneReason().startsWith("split brain"), "status says why");
         assertTrue(sim.valueOn(ALPHA, 5) != sim.valueOn(BETA, 5));
         // The operator keeps alpha's changes: beta is demoted and discards its own.
         assertTrue(sim.node(BETA).command(new Command.Secondary(false, false)).done());
