@@ -71,6 +71,7 @@ final class RecordingWriter implements AutoCloseable {
     /** Why the connection ended, if it was not our own stop(). */
     private volatile Exception endedBy;
     private volatile int lastErrno;
+    private volatile int firstErrno;
     /** Guards the gap bookkeeping below, which the reply thread updates on every acknowledgement. */
     private final Object gaps = new Object();
     private long lastAckNanos;
@@ -78,6 +79,8 @@ final class RecordingWriter implements AutoCloseable {
     private long gapFloorNanos;
     private boolean measuringGaps;
     private Gap longestGap;
+    /** The first acknowledgement after the floor, null before it came. */
+    private Long firstAckAfterFloor;
 
     private RecordingWriter(NbdTestClient client, String name, int blocks, AckLedger ledger, Options options) {
         this.client = client;
@@ -164,7 +167,9 @@ final class RecordingWriter implements AutoCloseable {
                     noteAck(System.nanoTime());
                 } else {
                     lastErrno = r.error();
-                    failed.incrementAndGet();
+                    if (failed.incrementAndGet() == 1) {
+                        firstErrno = r.error();
+                    }
                 }
                 busyBlocks.remove(w.block());
                 window.release();
@@ -203,6 +208,9 @@ final class RecordingWriter implements AutoCloseable {
     private void noteAck(long now) {
         synchronized (gaps) {
             if (measuringGaps) {
+                if (firstAckAfterFloor == null) {
+                    firstAckAfterFloor = now;
+                }
                 // The ack before the floor does not count: the gap then began at the floor.
                 long from = lastAckNanos - gapFloorNanos > 0 ? lastAckNanos : gapFloorNanos;
                 if (longestGap == null || now - from > longestGap.endNanos() - longestGap.startNanos()) {
@@ -223,6 +231,7 @@ final class RecordingWriter implements AutoCloseable {
             gapFloorNanos = System.nanoTime();
             measuringGaps = true;
             longestGap = null;
+            firstAckAfterFloor = null;
         }
     }
 
@@ -233,6 +242,16 @@ final class RecordingWriter implements AutoCloseable {
     Gap longestGap() {
         synchronized (gaps) {
             return longestGap;
+        }
+    }
+
+    /**
+     * When ({@link System#nanoTime}) the first acknowledgement after the last
+     * {@link #resetLongestGap} came, or null if none has come since.
+     */
+    Long firstAckSinceReset() {
+        synchronized (gaps) {
+            return firstAckAfterFloor;
         }
     }
 
@@ -254,6 +273,11 @@ final class RecordingWriter implements AutoCloseable {
     /** The errno of the last failed write, 0 if none failed. */
     int lastErrno() {
         return lastErrno;
+    }
+
+    /** The errno of the first failed write, 0 if none failed. */
+    int firstErrno() {
+        return firstErrno;
     }
 
     /** True once the connection is gone, whether the server died or stop() closed it. */
