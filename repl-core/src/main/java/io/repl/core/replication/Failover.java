@@ -93,10 +93,19 @@ final class Failover {
     }
 
     void onPromoted() {
-        goodbyeSent = false;
+        // A promotion the peer has not seen yet may still be undone, and the peer still holds
+        // our goodbye meanwhile: the goodbye stands until the peer sees us as Primary.
+        if (!ctx.roles.confirming()) {
+            goodbyeSent = false;
+        }
         diskNote = null;
         diskNoteNanos = 0;
         mayLoseWrites = policy.fencing() == FailoverPolicy.Fencing.DONT_CARE && !ctx.state.connected();
+    }
+
+    /** The peer saw this node's promotion: its goodbye is void. */
+    void onPromotionConfirmed() {
+        goodbyeSent = false;
     }
 
     /** Demoted: while connected, the demotion is our goodbye. */

@@ -44,6 +44,7 @@ final class Roles {
     void onPromotionSeen() {
         if (confirming && ctx.state.role == Role.PRIMARY) {
             confirming = false;
+            ctx.failover.onPromotionConfirmed();
             ctx.actions.commandCompleted(CommandResult.ok());
         }
     }
@@ -140,12 +141,9 @@ final class Roles {
                 // Our writes from here on are ours alone: start a generation the peer lacks.
                 ctx.meta.newCurrent();
             }
+            confirming = mirrored;
             becomePrimary();
-            if (mirrored) {
-                confirming = true;
-                return CommandResult.pending();
-            }
-            return CommandResult.ok();
+            return mirrored ? CommandResult.pending() : CommandResult.ok();
         }
         return forcePromote(force);
     }

@@ -179,6 +179,23 @@ class FailoverScenarioTest {
     }
 
     @Test
+    void aGoodbyeStandsUntilThePeerSeesThePromotionThatVoidsIt() {
+        Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
+        assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());
+        awaitInSync(sim);
+        sim.network().hold(BETA, true);
+        assertTrue(sim.node(ALPHA).command(new Command.Primary(false)).isPending());
+        sim.network().partition(true, true);
+        awaitApart(sim);
+        assertEquals(Role.SECONDARY, status(sim, ALPHA).role());
+        assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk(), "beta still holds alpha's goodbye");
+        assertEquals(DiskState.CONSISTENT, status(sim, ALPHA).disk(),
+                "alpha's goodbye was never voided in beta's eyes: alpha keeps its promise");
+        assertTrue(sim.promoteNow(BETA).done(), "beta, holding the goodbye, needs no fencing");
+        sim.heal();
+    }
+
+    @Test
     void aPromotionWhileConnectedCompletesOnceThePeerSeesIt() {
         Simulation sim = world(Fencing.OUTDATE);
         assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());

@@ -1,0 +1,19 @@
+package io.repl.core.sim;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every seed that ever broke an invariant, replayed on every build: each found a real fault
+ * (in the core or in the simulator's model) that was then fixed. A seed drawn afresh by a
+ * changed simulator may no longer reach the same state, but it stays a cheap, deterministic
+ * scenario of its own.
+ */
+class RegressionSeedsTest {
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {4, 10, 32, 40, 55, 65, 80, 152, 168, 172, 376, 628, 644, 658, 1432, 1557, 1618, 1979,
+        2023, 3297, 5466, 7150, 8409, 8573, 11722, 15485, 24140, 29901})
+    void replays(long seed) {
+        new Simulation(seed).run();
+    }
+}
