@@ -18,10 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -369,20 +367,7 @@ final class NetnsPair implements AutoCloseable {
     String dataHash(AgentProcess a) throws Exception {
         long bytes = status(a).path("sizeBytes").asLong();
         assertTrue(bytes > 0, "sizeBytes");
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(disk(a))) {
-            byte[] buf = new byte[1 << 20];
-            long left = bytes;
-            while (left > 0) {
-                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-                if (n < 0) {
-                    break;
-                }
-                md.update(buf, 0, n);
-                left -= n;
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+        return PairFixture.sha256(disk(a), bytes);
     }
 
     /** Both backing files hold the same data area. */

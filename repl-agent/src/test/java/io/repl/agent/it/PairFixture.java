@@ -123,8 +123,13 @@ final class PairFixture implements AutoCloseable {
 
     /** SHA-256 of the first {@code bytes} of a node's backing file: the replicated data area. */
     String dataHash(AgentProcess a, long bytes) throws Exception {
+        return sha256(disk(a), bytes);
+    }
+
+    /** SHA-256 of the first {@code bytes} of {@code file}. */
+    static String sha256(Path file, long bytes) throws Exception {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = Files.newInputStream(disk(a))) {
+        try (InputStream in = Files.newInputStream(file)) {
             byte[] buf = new byte[1 << 20];
             long left = bytes;
             while (left > 0) {

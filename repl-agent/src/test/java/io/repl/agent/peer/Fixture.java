@@ -4,15 +4,13 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.repl.agent.config.HostPort;
-import java.io.ByteArrayOutputStream;
+import io.repl.agent.testing.LogCapture;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -77,32 +75,5 @@ final class Fixture {
 
     static boolean logged(String text) {
         return CAPTURE.lines.stream().anyMatch(l -> l.contains(text));
-    }
-
-    /** Passes stderr through and keeps each line. */
-    private static final class LogCapture extends OutputStream {
-        final List<String> lines = new CopyOnWriteArrayList<>();
-        private final PrintStream original;
-        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-
-        LogCapture(PrintStream original) {
-            this.original = original;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            original.write(b);
-            if (b == '\n') {
-                lines.add(line.toString(StandardCharsets.UTF_8));
-                line.reset();
-            } else {
-                line.write(b);
-            }
-        }
-
-        @Override
-        public void flush() {
-            original.flush();
-        }
     }
 }

@@ -4,13 +4,12 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.repl.agent.config.HostPort;
+import io.repl.agent.testing.LogCapture;
 import io.repl.protocol.Message;
 import io.repl.protocol.WitnessReport;
 import io.repl.protocol.WitnessRequest;
 import io.repl.protocol.WitnessVerdict;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -172,33 +171,6 @@ final class WitnessFixture {
                 throw new AssertionError("expected a verdict, got " + m);
             }
             return v;
-        }
-    }
-
-    /** Passes stderr through and keeps each line. */
-    private static final class LogCapture extends OutputStream {
-        final List<String> lines = new CopyOnWriteArrayList<>();
-        private final PrintStream original;
-        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-
-        LogCapture(PrintStream original) {
-            this.original = original;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            original.write(b);
-            if (b == '\n') {
-                lines.add(line.toString(StandardCharsets.UTF_8));
-                line.reset();
-            } else {
-                line.write(b);
-            }
-        }
-
-        @Override
-        public void flush() {
-            original.flush();
         }
     }
 }
