@@ -29,6 +29,7 @@ final class Invariants {
     private final int blocks;
     private final TreeMap<Long, FlushPromise> flushPromises = new TreeMap<>();
     private final ReplicationState[] lastReplication = {ReplicationState.OFF, ReplicationState.OFF};
+    private final DiskState[] lastDisk = {DiskState.DISKLESS, DiskState.DISKLESS};
     /** Per node: writes it acknowledged that its peer may never have received. */
     final int[] uniqueWrites = new int[2];
     /** Per node: the operator told it to give up its changes (discard-my-data, invalidate, create-md). */
@@ -109,7 +110,9 @@ final class Invariants {
     boolean onStateChanged(SimNode node, CoreStatus status) {
         int i = node.index();
         ReplicationState before = lastReplication[i];
+        DiskState diskBefore = lastDisk[i];
         lastReplication[i] = status.replication();
+        lastDisk[i] = status.disk();
         if (status.replication().isTarget() && !before.isTarget() && uniqueWrites[i] > 0 && !discarding[i]) {
             throw failure("silent merge: " + node.name() + " became SyncTarget although it acknowledged "
                     + uniqueWrites[i] + " writes its peer never received", null);
@@ -118,8 +121,11 @@ final class Invariants {
                 && uniqueWrites[0] > 0 && uniqueWrites[1] > 0) {
             throw failure("silent merge: Established although both nodes acknowledged writes the other lacks", null);
         }
-        boolean finished = before.isTarget() && status.replication() == ReplicationState.ESTABLISHED
-                && status.disk() == DiskState.UP_TO_DATE;
+        // A resync as target ends in Established and UpToDate: through SyncTarget, or at once
+        // when an Inconsistent node's handshake finds nothing left to fetch (an earlier resync,
+        // paused or cut off, had already written every block).
+        boolean finished = (before.isTarget() || before == ReplicationState.OFF && diskBefore == DiskState.INCONSISTENT)
+                && status.replication() == ReplicationState.ESTABLISHED && status.disk() == DiskState.UP_TO_DATE;
         if (finished) {
             uniqueWrites[i] = 0;
             uniqueWrites[1 - i] = 0;
