@@ -127,10 +127,17 @@ class WitnessProcessIT {
         assertEquals(WitnessVerdict.Outcome.IGNORED, a.awaitVerdict().outcome(), "waits for beta's report");
         beta.send(new WitnessReport(G1, WitnessReport.IN_SYNC, List.of()));
         assertEquals(WitnessVerdict.Outcome.GRANTED, b.awaitVerdict().outcome());
+        // The record changed with beta's report, and the witness tells alpha so.
+        WitnessVerdict notice = a.awaitNotice();
+        assertEquals(G1, notice.generation(), notice.toString());
+        assertTrue(notice.detail().startsWith("record now 1111000000000001 held by alpha and beta"), notice.detail());
         alpha.send(new WitnessRequest(5, WitnessRequest.Kind.OUTDATE_PEER, 0, G1, G2));
         WitnessVerdict granted = a.awaitVerdict();
         assertEquals(WitnessVerdict.Outcome.GRANTED, granted.outcome(), granted.detail());
         assertEquals(G2, granted.generation());
+        WitnessVerdict toBeta = b.awaitNotice();
+        assertEquals(G2, toBeta.generation(), toBeta.toString());
+        assertEquals("record now 2222000000000002 held by alpha (after alpha's outdate-peer)", toBeta.detail());
 
         // The grant was answered, so it is on the witness's disk: kill -9 cannot take it back.
         witness.kill();
@@ -182,6 +189,7 @@ class WitnessProcessIT {
         final AtomicInteger connections = new AtomicInteger();
         final AtomicInteger disconnections = new AtomicInteger();
         final BlockingQueue<Message> messages = new LinkedBlockingQueue<>();
+        final java.util.Queue<WitnessVerdict> notices = new java.util.ArrayDeque<>();
 
         @Override
         public void onConnected() {
@@ -206,12 +214,31 @@ class WitnessProcessIT {
             await(() -> disconnections.get() >= n, n + " disconnections from the witness");
         }
 
+        /** The next answer to a request or report: notices (request id 0) go aside. */
         WitnessVerdict awaitVerdict() throws InterruptedException {
-            Message m = messages.poll(WAIT_SECONDS, TimeUnit.SECONDS);
-            if (!(m instanceof WitnessVerdict v)) {
-                throw new AssertionError("expected a verdict within " + WAIT_SECONDS + " s, got " + m);
+            while (true) {
+                Message m = messages.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+                if (!(m instanceof WitnessVerdict v)) {
+                    throw new AssertionError("expected a verdict within " + WAIT_SECONDS + " s, got " + m);
+                }
+                if (v.requestId() != 0 || !v.detail().startsWith("record now ")) {
+                    return v;
+                }
+                notices.add(v);
             }
-            return v;
+        }
+
+        /** The next notice that the record changed by the other node's doing. */
+        WitnessVerdict awaitNotice() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+            while (notices.isEmpty()) {
+                Message m = messages.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (!(m instanceof WitnessVerdict v) || v.requestId() != 0 || !v.detail().startsWith("record now ")) {
+                    throw new AssertionError("expected a notice within " + WAIT_SECONDS + " s, got " + m);
+                }
+                notices.add(v);
+            }
+            return notices.remove();
         }
 
         private static void await(BooleanSupplier condition, String what)
