@@ -3,6 +3,7 @@ package io.repl.agent.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +37,19 @@ class FencingIT {
 
     @TempDir
     Path dir;
+    /** Where the unfence-peer handler leaves its environment when it runs. */
+    private Path unfenced;
+    private Path unfenceHandler;
+
+    @BeforeEach
+    void unfenceHandler() throws Exception {
+        unfenced = dir.resolve("unfence-peer.env");
+        unfenceHandler = Files.writeString(dir.resolve("unfence-peer.sh"), String.join("\n",
+                "#!/bin/sh",
+                "env | grep '^REPL_' | sort > " + unfenced + ".tmp && mv " + unfenced + ".tmp " + unfenced,
+                ""));
+        assertTrue(unfenceHandler.toFile().setExecutable(true));
+    }
 
     private static void report(String test, String what) {
         System.out.println("[FencingIT] " + test + ": " + what);
@@ -46,7 +61,7 @@ class FencingIT {
      */
     @Test
     void underOutdateThePrimaryGoesOnAloneAfterABoundedPause() throws Exception {
-        try (NetnsPair p = NetnsPair.create(dir, NetnsPair.Options.DEFAULTS).start()) {
+        try (NetnsPair p = NetnsPair.create(dir, NetnsPair.Options.DEFAULTS.unfencePeer(unfenceHandler)).start()) {
             assertEquals("outdate", p.status(p.alpha).path("fencing").asText());
             AckLedger ledger = new AckLedger(NetnsPair.BLOCKS);
             RecordingWriter w = p.writer(p.alpha, ledger);
@@ -56,7 +71,9 @@ class FencingIT {
             JsonNode alpha = p.status(p.alpha);
             assertTrue(alpha.path("suspended").isNull(), alpha.toString());
             assertFalse(alpha.path("mayLoseWrites").asBoolean(), alpha.toString());
-            restartSecondaryAndVerify(p, w, ledger);
+            // Nothing fenced beta: alpha went on because it saw beta go, and only a resync
+            // brings beta back; there is nothing to unfence.
+            restartSecondaryAndVerify(p, w, ledger, false);
         }
     }
 
@@ -66,7 +83,8 @@ class FencingIT {
      */
     @Test
     void withAWitnessThePrimaryGoesOnAloneOnceTheWitnessAgrees() throws Exception {
-        try (NetnsPair p = NetnsPair.create(dir, NetnsPair.Options.DEFAULTS.withWitness()).start()) {
+        try (NetnsPair p = NetnsPair.create(dir, NetnsPair.Options.DEFAULTS.withWitness()
+                .unfencePeer(unfenceHandler)).start()) {
             AckLedger ledger = new AckLedger(NetnsPair.BLOCKS);
             RecordingWriter w = p.writer(p.alpha, ledger);
             w.waitForAcks(2000, RESUME_DEADLINE);
@@ -80,7 +98,7 @@ class FencingIT {
             JsonNode alpha = p.status(p.alpha);
             String lastAnswer = alpha.path("quorum").path("witness").path("lastAnswer").asText();
             assertTrue(lastAnswer.startsWith("outdate-peer granted"), alpha.toString());
-            restartSecondaryAndVerify(p, w, ledger);
+            restartSecondaryAndVerify(p, w, ledger, true);
         }
     }
 
@@ -108,7 +126,7 @@ class FencingIT {
         assertTrue(handler.toFile().setExecutable(true));
         String test = "resource-and-stonith, exit " + exitCode;
         try (NetnsPair p = NetnsPair.create(dir, NetnsPair.Options.DEFAULTS.fencing("resource-and-stonith")
-                .fencePeer(handler)).start()) {
+                .fencePeer(handler).unfencePeer(unfenceHandler)).start()) {
             assertEquals("resource-and-stonith", p.status(p.alpha).path("fencing").asText());
             AckLedger ledger = new AckLedger(NetnsPair.BLOCKS);
             RecordingWriter w = p.writer(p.alpha, ledger);
@@ -127,11 +145,7 @@ class FencingIT {
             assertEquals(NetnsPair.DEPTH, w.outstanding(), "the client's queue stays full: " + w);
             assertEquals(0, w.failed(), w.toString());
 
-            Map<String, String> seen = new TreeMap<>();
-            for (String line : Files.readAllLines(env)) {
-                int eq = line.indexOf('=');
-                seen.put(line.substring(0, eq), line.substring(eq + 1));
-            }
+            Map<String, String> seen = handlerEnv(env);
             assertEquals("r0", seen.get("REPL_RESOURCE"), seen.toString());
             assertEquals("alpha", seen.get("REPL_NODE"), seen.toString());
             assertEquals("beta", seen.get("REPL_PEER"), seen.toString());
@@ -158,7 +172,9 @@ class FencingIT {
             report(test, "writes held: first acknowledgement " + (w.firstAckSinceReset() - killed) / 1_000_000
                     + " ms after the kill; longest stretch without one " + gap.length().toMillis() + " ms");
             assertEquals(0, w.failed(), w.toString());
-            restartSecondaryAndVerify(p, w, ledger);
+            // Exits 3, 4 and 7 fenced beta; after 5 and 6 the operator released the writes and
+            // nothing was fenced.
+            restartSecondaryAndVerify(p, w, ledger, exitCode == 3 || exitCode == 4 || exitCode == 7);
         }
     }
 
@@ -195,9 +211,11 @@ class FencingIT {
     /**
      * Restarts beta's agent; it reconnects and resyncs from alpha while the writer goes on.
      * Then the writer stops and every acknowledged write must be on both nodes, whose data
-     * areas must be identical.
+     * areas must be identical. Once beta is in sync again, alpha runs unfence-peer if it had
+     * fenced beta (with the resource, the peer and its address), and not otherwise.
      */
-    private static void restartSecondaryAndVerify(NetnsPair p, RecordingWriter w, AckLedger ledger) throws Exception {
+    private void restartSecondaryAndVerify(NetnsPair p, RecordingWriter w, AckLedger ledger, boolean unfence)
+            throws Exception {
         long restart = System.nanoTime();
         p.start(p.beta);
         p.waitInSync();
@@ -214,5 +232,25 @@ class FencingIT {
         p.verify(ledger, p.alpha).assertOk();
         p.verify(ledger, p.beta).assertOk();
         p.assertIdentical();
+        if (unfence) {
+            p.waitFor(() -> Files.exists(unfenced), "alpha to run unfence-peer once beta is in sync");
+            Map<String, String> seen = handlerEnv(unfenced);
+            assertEquals("r0", seen.get("REPL_RESOURCE"), seen.toString());
+            assertEquals("alpha", seen.get("REPL_NODE"), seen.toString());
+            assertEquals("beta", seen.get("REPL_PEER"), seen.toString());
+            assertEquals(p.address(p.beta), seen.get("REPL_PEER_ADDRESS"), seen.toString());
+        } else {
+            assertFalse(Files.exists(unfenced), "unfence-peer ran though nothing fenced beta");
+            assertNull(NetnsPair.logLine(p.alpha, "handler r0/unfence-peer"), p.alpha.log());
+        }
+    }
+
+    private static Map<String, String> handlerEnv(Path file) throws Exception {
+        Map<String, String> seen = new TreeMap<>();
+        for (String line : Files.readAllLines(file)) {
+            int eq = line.indexOf('=');
+            seen.put(line.substring(0, eq), line.substring(eq + 1));
+        }
+        return seen;
     }
 }

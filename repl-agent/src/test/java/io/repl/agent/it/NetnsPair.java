@@ -49,21 +49,27 @@ final class NetnsPair implements AutoCloseable {
     static final int DEPTH = 16;
 
     /** How the pair is configured. */
-    record Options(boolean witness, String fencing, String fencePeer, String onNoQuorum, long diskBytes) {
-        static final Options DEFAULTS = new Options(false, null, null, null, 64L << 20);
+    record Options(boolean witness, String fencing, String fencePeer, String unfencePeer, String onNoQuorum,
+                   long diskBytes) {
+        static final Options DEFAULTS = new Options(false, null, null, null, null, 64L << 20);
 
         Options withWitness() {
-            return new Options(true, fencing, fencePeer, onNoQuorum, diskBytes);
+            return new Options(true, fencing, fencePeer, unfencePeer, onNoQuorum, diskBytes);
         }
 
         /** {@code [disk] fencing}; null leaves it out (the default, outdate). */
         Options fencing(String f) {
-            return new Options(witness, f, fencePeer, onNoQuorum, diskBytes);
+            return new Options(witness, f, fencePeer, unfencePeer, onNoQuorum, diskBytes);
         }
 
         /** {@code [handlers] fence-peer}. */
         Options fencePeer(Path handler) {
-            return new Options(witness, fencing, handler.toString(), onNoQuorum, diskBytes);
+            return new Options(witness, fencing, handler.toString(), unfencePeer, onNoQuorum, diskBytes);
+        }
+
+        /** {@code [handlers] unfence-peer}. */
+        Options unfencePeer(Path handler) {
+            return new Options(witness, fencing, fencePeer, handler.toString(), onNoQuorum, diskBytes);
         }
     }
 
@@ -126,9 +132,14 @@ final class NetnsPair implements AutoCloseable {
             l.add("[disk]");
             l.add("fencing = \"" + options.fencing() + "\"");
         }
-        if (options.fencePeer() != null) {
+        if (options.fencePeer() != null || options.unfencePeer() != null) {
             l.add("[handlers]");
+        }
+        if (options.fencePeer() != null) {
             l.add("fence-peer = \"" + options.fencePeer() + "\"");
+        }
+        if (options.unfencePeer() != null) {
+            l.add("unfence-peer = \"" + options.unfencePeer() + "\"");
         }
         if (options.witness()) {
             l.add("[witness]");
