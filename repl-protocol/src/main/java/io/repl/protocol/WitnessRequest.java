@@ -29,7 +29,12 @@ public record WitnessRequest(long requestId, Kind kind, int flags, long previous
         /** A Secondary lost its peer and asks to be promoted. */
         PROMOTE(2),
         /** An operator forced a promotion; the witness records it without judging it. */
-        FORCED(3);
+        FORCED(3),
+        /**
+         * An operator resumed a Primary's held writes: recorded as FORCED is, unless the record
+         * already excludes the sender (the other node was granted since), which it then refuses.
+         */
+        RESUME(4);
 
         private final int code;
 
@@ -47,7 +52,7 @@ public record WitnessRequest(long requestId, Kind kind, int flags, long previous
                     return k;
                 }
             }
-            throw new ProtocolException(field, "unknown request kind " + code + "; known are 1..3");
+            throw new ProtocolException(field, "unknown request kind " + code + "; known are 1..4");
         }
     }
 

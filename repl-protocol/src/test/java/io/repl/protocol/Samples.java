@@ -87,6 +87,7 @@ final class Samples {
                 new WitnessRequest(1, WitnessRequest.Kind.OUTDATE_PEER, WitnessRequest.IN_SYNC, 5, 6),
                 new WitnessRequest(0xFFFF_FFFFL, WitnessRequest.Kind.PROMOTE, 0, -1, 1),
                 new WitnessRequest(7, WitnessRequest.Kind.FORCED, 0, 0, 4),
+                new WitnessRequest(8, WitnessRequest.Kind.RESUME, 0, 3, 4),
                 new WitnessVerdict(1, WitnessVerdict.Outcome.GRANTED, 6, 0b01, 0, "granted: alpha writes alone"),
                 new WitnessVerdict(0, WitnessVerdict.Outcome.DEPOSED, -7, 0b10, WitnessVerdict.FORCED, ""));
     }

@@ -432,6 +432,15 @@ final class Failover {
             ctx.actions.commandCompleted(CommandResult.ok());
             return;
         }
+        if (verdict != null && verdict.outcome() == WitnessVerdict.Outcome.DEPOSED && !ctx.state.connected()
+                && hold != null) {
+            // The peer was promoted through the witness: what this node holds was never
+            // acknowledged, and it is no longer the Primary of the newest data.
+            ctx.actions.commandCompleted(CommandResult.refused("the witness refused: " + verdict.detail(),
+                    "this node was deposed; it resyncs from " + ctx.peerLabel() + " when they reconnect"));
+            depose("the witness gave " + ctx.peerLabel() + " the newest generation: " + verdict.detail());
+            return;
+        }
         ctx.actions.commandCompleted(CommandResult.refused("the witness did not record it: "
                 + (verdict == null ? failure : verdict.outcome() + " (" + verdict.detail() + ")"),
                 "writes stay held; retry once the witness answers"));

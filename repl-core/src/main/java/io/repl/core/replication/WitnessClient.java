@@ -76,8 +76,7 @@ final class WitnessClient {
             pending = null;
             ctx.roles.onPromoteVerdict(null, "the connection to the witness closed before it answered");
         } else if (pending != null && pending.purpose() == Purpose.RESUME_IO) {
-            // The notice is resent on reconnect; the operator's command cannot wait that long.
-            ctx.failover.onResumeVerdict(null, "the connection to the witness closed before it answered");
+            resumeFailed("the connection to the witness closed before it answered");
         }
         if (ctx.failover.failsAlone()) {
             // on-no-quorum io-error: what was held fails now.
@@ -121,6 +120,9 @@ final class WitnessClient {
                 break;
             case RESUME_IO:
                 ctx.failover.onResumeVerdict(verdict, null);
+                if (!verdict.granted()) {
+                    askAgainIfHolding();
+                }
                 break;
             default:
                 break;
@@ -168,19 +170,44 @@ final class WitnessClient {
         }
     }
 
-    /** An operator resumed held writes: the witness must record it before they go on. */
+    /**
+     * An operator resumed held writes: the witness must record it before they go on, and
+     * refuses if it granted the peer since.
+     */
     void tellResumed(long previous) {
-        sendForced(previous, Purpose.RESUME_IO);
+        sendForced(WitnessRequest.Kind.RESUME, previous, Purpose.RESUME_IO);
     }
 
     private void sendForced(long previous, Purpose purpose) {
+        sendForced(WitnessRequest.Kind.FORCED, previous, purpose);
+    }
+
+    private void sendForced(WitnessRequest.Kind kind, long previous, Purpose purpose) {
         long next = ctx.meta.uuids().current();
         long from = previous != next && previous != 0 ? previous : olderThan(next);
-        send(WitnessRequest.Kind.FORCED, from, next, purpose);
+        send(kind, from, next, purpose);
+    }
+
+    /**
+     * The operator's resume-io got no answer: the command fails and the request is withdrawn,
+     * never resent later (by then the peer may have been promoted, and the operator told the
+     * writes stay held). The hold asks to write alone again, as before the command.
+     */
+    private void resumeFailed(String why) {
+        pending = null;
+        ctx.failover.onResumeVerdict(null, why);
+        askAgainIfHolding();
+    }
+
+    private void askAgainIfHolding() {
+        if (ctx.failover.holding() && writeAloneNext != 0) {
+            retryAtNanos = ctx.nowNanos;
+        }
     }
 
     private void send(WitnessRequest.Kind kind, long previous, long next, Purpose purpose) {
-        int flags = kind != WitnessRequest.Kind.FORCED && ctx.failover.heldInSync(previous) ? WitnessRequest.IN_SYNC : 0;
+        boolean asks = kind == WitnessRequest.Kind.OUTDATE_PEER || kind == WitnessRequest.Kind.PROMOTE;
+        int flags = asks && ctx.failover.heldInSync(previous) ? WitnessRequest.IN_SYNC : 0;
         WitnessRequest request = new WitnessRequest(nextRequestId, kind, flags, previous, next);
         nextRequestId = nextRequestId == 0xFFFF_FFFFL ? 1 : nextRequestId + 1;
         pending = new Pending(request, purpose, ctx.nowNanos);
@@ -214,7 +241,7 @@ final class WitnessClient {
             pending = null;
             ctx.roles.onPromoteVerdict(null, silence);
         } else if (late && pending.purpose() == Purpose.RESUME_IO) {
-            ctx.failover.onResumeVerdict(null, silence);
+            resumeFailed(silence);
         }
         if (retryAtNanos != 0 && ctx.nowNanos - retryAtNanos >= 0 && reachable && pending == null
                 && ctx.failover.holding()) {

@@ -84,6 +84,15 @@ public final class WitnessCore {
         WitnessRecord now = record(resource);
         long id = request.requestId();
         int me = 1 << nodeId;
+        if (request.kind() == WitnessRequest.Kind.RESUME && !now.empty() && !now.holds(nodeId)) {
+            // The operator vouched that the peer cannot be promoted, but it was granted since:
+            // writing alone now would make a second Primary.
+            return notAHolder(id, now, "this node may not resume alone");
+        }
+        if (request.kind() == WitnessRequest.Kind.RESUME) {
+            return save(resource, id, now.movedTo(request.next(), me, true), "resumed by an operator on node "
+                    + nodeId + ": " + hex(request.next()) + " is held by that node alone");
+        }
         if (request.kind() == WitnessRequest.Kind.FORCED) {
             return save(resource, id, now.movedTo(request.next(), me, true), "forced by an operator on node "
                     + nodeId + ": " + hex(request.next()) + " is held by that node alone");
@@ -103,10 +112,7 @@ public final class WitnessCore {
             now = new WitnessRecord(now.generation(), now.holders() | me, now.ancestry(), now.forced());
         }
         if (!now.holds(nodeId)) {
-            WitnessVerdict.Outcome outcome = now.forced() ? WitnessVerdict.Outcome.FORCED_ELSEWHERE
-                    : WitnessVerdict.Outcome.DEPOSED;
-            return verdict(id, outcome, now, "the other node holds the newest generation " + hex(now.generation())
-                    + (now.forced() ? " after an operator's --force" : "") + "; this node does not");
+            return notAHolder(id, now, "this node does not");
         }
         if (now.generation() != request.previous()) {
             return verdict(id, WitnessVerdict.Outcome.UNKNOWN_GENERATION, now, "the record is at "
@@ -115,6 +121,14 @@ public final class WitnessCore {
         String what = request.kind() == WitnessRequest.Kind.PROMOTE ? "promoted" : "writes alone";
         return save(resource, id, now.movedTo(request.next(), me, false), "node " + nodeId + " " + what + " in "
                 + hex(request.next()) + "; the other node is outdated");
+    }
+
+    /** The sender is not a holder: the other node was granted since (or forced its way). */
+    private static WitnessVerdict notAHolder(long id, WitnessRecord now, String consequence) {
+        WitnessVerdict.Outcome outcome = now.forced() ? WitnessVerdict.Outcome.FORCED_ELSEWHERE
+                : WitnessVerdict.Outcome.DEPOSED;
+        return verdict(id, outcome, now, "the other node holds the newest generation " + hex(now.generation())
+                + (now.forced() ? " after an operator's --force" : "") + "; " + consequence);
     }
 
     private WitnessVerdict save(String resource, long requestId, WitnessRecord next, String detail) {

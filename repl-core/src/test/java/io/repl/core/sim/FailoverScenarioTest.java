@@ -395,4 +395,67 @@ class FailoverScenarioTest {
         assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(), String.valueOf(refused));
         sim.heal();
     }
+
+    /**
+     * A resume-io the witness never answered fails, and is withdrawn: it is not sent again when
+     * the witness comes back, by which time the peer may have been promoted (simulator seed
+     * 37560, where the late notice made the witness record the old Primary as the only holder).
+     */
+    @Test
+    void aResumeIoTheWitnessNeverAnsweredIsNotSentLater() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        // alpha's requests wait in transit; its witness connection breaks 100-200 ms later.
+        sim.witnessNet.partition(ALPHA, true, false);
+        partition(sim);
+        long held = sim.write(ALPHA, 70, 1, false);
+        CommandResult resumed = sim.commandAndWait(sim.node(ALPHA), new Command.ResumeIo(false), 1000 * MS);
+        assertEquals(CommandResult.REFUSED, resumed.exitCode(), String.valueOf(resumed));
+        assertTrue(resumed.reason().contains("closed before it answered"), resumed.reason());
+        assertNull(sim.completion(held), "still held");
+
+        CommandResult promoted = sim.promote(sim.node(BETA), false, 1000 * MS);
+        assertTrue(promoted.done(), String.valueOf(promoted));
+        awaitAcknowledged(sim, sim.write(BETA, 71, 1, false));
+
+        sim.witnessNet.partition(ALPHA, false, false);
+        sim.waitFor(() -> status(sim, ALPHA).role() == Role.SECONDARY, 2000 * MS,
+                "alpha asks to write alone again and hears it was deposed");
+        assertEquals(DiskState.OUTDATED, status(sim, ALPHA).disk());
+        assertEquals(1 << BETA, sim.witness.record().holders(), "the witness still names beta alone");
+        assertFalse(sim.witness.record().forced(), "no operator's decision was recorded");
+        CommandResult refused = sim.promote(sim.node(ALPHA), false, 1000 * MS);
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(), String.valueOf(refused));
+        sim.network().partition(false, false);
+        awaitInSync(sim);
+        assertTrue(sim.valueOn(ALPHA, 71) > 0, "alpha resynced beta's write");
+        sim.heal();
+    }
+
+    /**
+     * resume-io is the operator vouching that the peer cannot be promoted; when the witness
+     * promoted it in the meantime, the witness refuses, and this node is deposed instead of
+     * becoming a second Primary.
+     */
+    @Test
+    void resumeIoIsRefusedOnceTheWitnessPromotedThePeer() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        sim.witnessNet.partition(ALPHA, true, false);
+        partition(sim);
+        long held = sim.write(ALPHA, 72, 1, false);
+        CommandResult promoted = sim.promote(sim.node(BETA), false, 50 * MS);
+        assertTrue(promoted.done(), String.valueOf(promoted));
+        assertEquals(1 << BETA, sim.witness.record().holders());
+        assertTrue(sim.witnessNet.connected(ALPHA), "alpha still thinks the witness is there");
+        // alpha's own request and the resume wait in transit, and arrive after beta's grant.
+        sim.events.after(2 * MS, () -> sim.witnessNet.partition(ALPHA, false, false));
+        CommandResult resumed = sim.commandAndWait(sim.node(ALPHA), new Command.ResumeIo(false), 1000 * MS);
+        assertEquals(CommandResult.REFUSED, resumed.exitCode(), String.valueOf(resumed));
+        assertTrue(resumed.reason().contains("witness refused"), resumed.reason());
+        sim.waitFor(() -> sim.completion(held) != null, 1000 * MS, "the held write's answer");
+        assertEquals(Errno.EROFS, sim.completion(held), "alpha never acknowledged it");
+        assertEquals(Role.SECONDARY, status(sim, ALPHA).role());
+        assertEquals(DiskState.OUTDATED, status(sim, ALPHA).disk());
+        assertFalse(sim.witness.record().forced());
+        sim.heal();
+    }
 }

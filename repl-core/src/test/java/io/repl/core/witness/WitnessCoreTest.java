@@ -173,6 +173,28 @@ class WitnessCoreTest {
     }
 
     @Test
+    void anOperatorsResumeIsRecordedWhileTheSenderHoldsTheRecord() {
+        bothHold(G1);
+        WitnessVerdict resumed = witness.onRequest(R, ALPHA, new WitnessRequest(1, WitnessRequest.Kind.RESUME, 0, G1, G2));
+        assertEquals(Outcome.GRANTED, resumed.outcome(), resumed.detail());
+        assertEquals(G2, witness.record(R).generation());
+        assertEquals(1 << ALPHA, witness.record(R).holders());
+        assertTrue(witness.record(R).forced());
+        assertEquals(Outcome.FORCED_ELSEWHERE, ask(BETA, WitnessRequest.Kind.PROMOTE, G1, G3).outcome());
+    }
+
+    @Test
+    void anOperatorsResumeIsRefusedOnceTheOtherNodeWasGranted() {
+        bothHold(G1);
+        assertEquals(Outcome.GRANTED, ask(BETA, WitnessRequest.Kind.PROMOTE, G1, G3).outcome());
+        WitnessVerdict resumed = witness.onRequest(R, ALPHA, new WitnessRequest(2, WitnessRequest.Kind.RESUME, 0, G1, G2));
+        assertEquals(Outcome.DEPOSED, resumed.outcome(), resumed.detail());
+        assertEquals(G3, witness.record(R).generation(), "the record did not move");
+        assertEquals(1 << BETA, witness.record(R).holders());
+        assertFalse(witness.record(R).forced());
+    }
+
+    @Test
     void anInSyncClaimOfTheRecordsGenerationStandsInForAMissedReport() {
         witness.onReport(R, ALPHA, inSync(G1));
         witness.onReport(R, BETA, inSync(G1));
