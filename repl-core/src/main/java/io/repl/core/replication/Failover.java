@@ -272,6 +272,9 @@ final class Failover {
             release(ctx.state.peerName + " is in sync again");
         }
         mayLoseWrites = false;
+        // In sync again: why the disk was Consistent or Outdated no longer applies.
+        diskNote = null;
+        diskNoteNanos = 0;
         if (fencedPeer) {
             fencedPeer = false;
             ctx.meta.setFlag(SuperblockFlag.PEER_OUTDATED, false);
@@ -489,7 +492,12 @@ final class Failover {
     }
 
     FailoverStatus status() {
-        String noteNow = ctx.state.disk == DiskState.UP_TO_DATE && ctx.state.connected() ? null : diskNote;
+        // A note explains a disk that is Consistent or Outdated, or UpToDate while apart (after a
+        // goodbye); a Failed or Inconsistent disk has a reason of its own.
+        DiskState disk = ctx.state.disk;
+        boolean explains = disk == DiskState.CONSISTENT || disk == DiskState.OUTDATED
+                || disk == DiskState.UP_TO_DATE && !ctx.state.connected();
+        String noteNow = explains ? diskNote : null;
         return new FailoverStatus(policy.fencing(), noteNow, noteNow == null ? 0 : diskNoteNanos,
                 hold == null ? null : hold.reason(), hold == null ? 0 : hold.sinceNanos(),
                 mayLoseWrites && ctx.state.role == Role.PRIMARY, ctx.witness.view(),

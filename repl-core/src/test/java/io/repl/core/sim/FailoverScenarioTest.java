@@ -154,7 +154,17 @@ class FailoverScenarioTest {
         sim.node(BETA).boot();
         assertEquals(DiskState.CONSISTENT, status(sim, BETA).disk());
         assertTrue(status(sim, BETA).failover().diskNote().startsWith("started without its peer"));
-        sim.node(ALPHA).command(new Command.Connect(false));
+        sim.waitFor(() -> status(sim, ALPHA).connection() == ConnectionState.STAND_ALONE, 1000 * MS,
+                "alpha's disconnect to finish");
+        CommandResult connect = sim.node(ALPHA).command(new Command.Connect(false));
+        assertTrue(connect.done(), connect.toString());
+        awaitInSync(sim);
+        // The note explained a Consistent disk; once in sync it no longer applies, and a disk
+        // that is then invalidated (or fails) does not carry it.
+        sim.network().partition(true, true);
+        sim.node(BETA).command(new Command.Invalidate());
+        assertEquals(DiskState.INCONSISTENT, status(sim, BETA).disk());
+        assertNull(status(sim, BETA).failover().diskNote(), status(sim, BETA).toString());
         sim.heal();
     }
 

@@ -215,7 +215,9 @@ final class FaultPlan {
         if (promoted) {
             sim.stats.failovers++;
         }
-        if (witnessWillGrant && sim.witness.up() && !sim.witnessNet.blocked(survivor.index())) {
+        // A survivor whose own disk failed meanwhile (a fault of its own) has nothing to serve.
+        boolean diskAlive = survivor.up() && survivor.status().disk() != DiskState.FAILED;
+        if (witnessWillGrant && diskAlive && sim.witness.up() && !sim.witnessNet.blocked(survivor.index())) {
             if (!promoted) {
                 throw sim.failure("availability: with the witness reachable and holding " + survivor.name()
                         + "'s generation, " + survivor.name() + " was not promoted after its Primary died: "
@@ -257,7 +259,8 @@ final class FaultPlan {
         while (sim.now() < deadline && primary.up() && !wentOnAlone(primary)) {
             sim.runFor(5 * MS);
         }
-        if (!sim.witness.up() || sim.witnessNet.blocked(primary.index()) || !primary.up()) {
+        if (!sim.witness.up() || sim.witnessNet.blocked(primary.index()) || !primary.up()
+                || primary.status().disk() == DiskState.FAILED) {
             return;
         }
         if (!wentOnAlone(primary)) {
