@@ -50,7 +50,6 @@ public final class Resource implements Export {
     private static final System.Logger LOG = System.getLogger(Resource.class.getName());
     /** How long an orderly stop lets writes in flight finish before it says goodbye anyway. */
     private static final long DRAIN_NANOS_MAX = TimeUnit.SECONDS.toNanos(10);
-    private static final long DRAIN_POLL_MILLIS = 10;
 
     private final String name;
     private final String nodeName;
@@ -259,26 +258,18 @@ public final class Resource implements Export {
      * goodbye fails them instead, unacknowledged.
      */
     private void drain(CoreDriver d) {
-        long deadline = System.nanoTime() + DRAIN_NANOS_MAX;
         try {
-            while (!d.writesIdle()) {
-                String held = d.status().failover().heldReason();
-                if (held != null) {
-                    LOG.log(System.Logger.Level.WARNING, name + ": going down with writes held (" + held
-                            + "); they fail unacknowledged");
-                    return;
-                }
-                if (System.nanoTime() - deadline > 0) {
-                    LOG.log(System.Logger.Level.WARNING, name + ": writes still in flight after "
-                            + TimeUnit.NANOSECONDS.toSeconds(DRAIN_NANOS_MAX) + " s; going down anyway ("
-                            + d.status() + ")");
-                    return;
-                }
-                Thread.sleep(DRAIN_POLL_MILLIS);
+            String held = d.whenWritesSettle().get(DRAIN_NANOS_MAX, TimeUnit.NANOSECONDS);
+            if (held != null) {
+                LOG.log(System.Logger.Level.WARNING, name + ": going down with writes held (" + held
+                        + "); they fail unacknowledged");
             }
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, name + ": writes still in flight after "
+                    + TimeUnit.NANOSECONDS.toSeconds(DRAIN_NANOS_MAX) + " s; going down anyway (" + d.status() + ")");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (java.util.concurrent.ExecutionException e) {
             LOG.log(System.Logger.Level.WARNING, name + ": could not see whether writes drained: " + e);
         }
     }

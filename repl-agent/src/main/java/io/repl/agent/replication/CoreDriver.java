@@ -31,7 +31,9 @@ import io.repl.protocol.handshake.HandshakeResult;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.concurrent.CompletableFuture;
@@ -83,6 +85,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private ScheduledFuture<?> timer;
     private volatile CoreStatus status;
     private boolean closed;
+    /** Waiting, on the loop, for the accepted writes to settle: see {@link #whenWritesSettle()}. */
+    private final List<CompletableFuture<String>> settleWaiters = new ArrayList<>();
 
     private CoreDriver(String name, EventLoop loop, BlockEngine engine, Metadata metadata, ResourceConfig config,
                        PeerLinkConfig linkConfig, int peerNodeId, HookRunner hooks, Consumer<CoreStatus> onStatus) {
@@ -178,7 +182,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
             if (!now.isPending()) {
                 pending.settled(later);
             }
-            status = core.status();
+            publish();
             return new FirstAnswer(now, later);
         }).get(COMMAND_ANSWER_SECONDS, TimeUnit.SECONDS);
         if (!first.result().isPending()) {
@@ -422,8 +426,21 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         LOG.log(l, name + ": " + message);
     }
 
+    /** After every event on the loop: the status others read, and any wait it ends. */
     private void publish() {
         status = core.status();
+        if (!settleWaiters.isEmpty()) {
+            settle();
+        }
+    }
+
+    private void settle() {
+        boolean idle = core.writesIdle();
+        String held = idle ? null : status.failover().heldReason();
+        if (idle || held != null) {
+            settleWaiters.forEach(f -> f.complete(held));
+            settleWaiters.clear();
+        }
     }
 
     // ---- PeerLink.Listener: called on the link's loop, which is the core's loop. ----
@@ -529,8 +546,17 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         return loop.submit(core::idle).get(30, TimeUnit.SECONDS);
     }
 
-    /** Whether every accepted write has finished and every write from the peer is applied. */
-    public boolean writesIdle() throws InterruptedException, ExecutionException, TimeoutException {
-        return loop.submit(core::writesIdle).get(30, TimeUnit.SECONDS);
+    /**
+     * Completes, on the event that brings it about, once every accepted write has finished and
+     * every write from the peer is applied (with null), or once writes are held, which cannot
+     * finish without the peer (with why they are held).
+     */
+    public CompletableFuture<String> whenWritesSettle() {
+        CompletableFuture<String> settled = new CompletableFuture<>();
+        loop.execute(() -> {
+            settleWaiters.add(settled);
+            publish();
+        });
+        return settled;
     }
 }

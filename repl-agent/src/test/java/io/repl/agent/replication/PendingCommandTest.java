@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -35,8 +36,12 @@ class PendingCommandTest {
     @Test
     void theAnswerDeliveredLaterOnTheLoopIsWhatTheControlThreadGets() throws Exception {
         CompletableFuture<CommandResult> later = expectOnLoop();
+        Thread control = Thread.currentThread();
         loop.execute(() -> {
-            sleep(200);
+            // The answer comes once the control thread is waiting for it.
+            while (control.getState() != Thread.State.TIMED_WAITING) {
+                LockSupport.parkNanos(1_000_000);
+            }
             pending.complete(CommandResult.noUpToDateData("the witness refused", "bring the peer back"));
         });
         CommandResult r = pending.await(later, TimeUnit.SECONDS.toNanos(10));
@@ -76,13 +81,5 @@ class PendingCommandTest {
             return later;
         });
         assertTrue(pending.await(f.get(), TimeUnit.SECONDS.toNanos(1)).done());
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
