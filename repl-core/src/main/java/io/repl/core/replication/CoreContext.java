@@ -44,7 +44,10 @@ final class CoreContext {
         // each bounded; this is their sum.
         this.io = new IoTable(actions, 2 * config.writesInFlightMax() + config.queuedRequestsMax()
                 + 4 * config.resyncWindow() + 64);
-        io.onDurable(() -> {
+        io.onDurable(errno -> {
+            if (errno != Errno.OK) {
+                failDisk("a flush of the data disk failed with errno " + errno, false);
+            }
             writePath.pump();
             peerWrites.pump();
         });
@@ -163,6 +166,9 @@ final class CoreContext {
                 && peerDisk == DiskState.UP_TO_DATE;
         state.connectionGeneration++;
         lastSentState = null;
+        // From here on nothing goes to the peer and no part may wait for a handshake: writes
+        // that waited for one are admitted (or failed) below, not left for a later event.
+        state.connection = ConnectionState.DISCONNECTING;
         // A promotion the peer never saw is undone first: this node wrote nothing alone.
         boolean undone = roles.onPeerLost();
         // Writes the peer has not flushed will be marked below; a node just demoted may hold
@@ -191,18 +197,47 @@ final class CoreContext {
     }
 
     /**
-     * The local disk failed a write the peer or a resync needed: this copy has a hole now, so it
-     * is marked inconsistent on disk before anything else, and the node stops replicating.
+     * A data write to the local disk failed (one the peer or a resync needed): this copy has a
+     * hole, so it is marked inconsistent first and resyncs in full or in part once repaired.
      */
     void failDisk(String why) {
+        failDisk(why, true);
+    }
+
+    /**
+     * The local disk can no longer be trusted: a write ({@code hole}), a flush or the metadata
+     * device failed. Every request still open fails with EIO, so none hangs. A copy with a hole
+     * is marked inconsistent (when the metadata still takes writes); after a failed flush or
+     * metadata write the data is not known to have one, and the next start treats it as after
+     * a crash. A Primary demotes: it cannot serve without its disk, and its goodbye (every write
+     * it acknowledged is on the peer, and it will acknowledge none again) lets the peer be
+     * promoted without --force. The node stays StandAlone with the reason in its status until
+     * it is brought down and up on a working disk.
+     */
+    void failDisk(String why, boolean hole) {
         if (state.disk == DiskState.FAILED) {
             return;
         }
         log("error", "local disk failed: " + why);
         state.disk = DiskState.FAILED;
-        meta.markInconsistent();
+        state.diskFailure = why;
+        state.diskFailureNanos = nowNanos;
+        if (hole) {
+            meta.markInconsistent();
+        }
         hook("local-io-error", "REPL_DETAIL", why);
+        writePath.failAll();
+        roles.demoteFailed();
         state.wantConnect = false;
-        close(DisconnectReason.LOCAL_ERROR, "disk failed: " + why, true);
+        if (state.connected()) {
+            failover.sayGoodbye();
+            io.repl.protocol.PeerState goodbye = handshake.stateMessage();
+            send(goodbye);
+            lastSentState = goodbye;
+            close(DisconnectReason.LOCAL_ERROR, "disk failed: " + why, true);
+        } else if (state.connection == ConnectionState.CONNECTING) {
+            state.connection = ConnectionState.STAND_ALONE;
+            state.standAloneReason = "disk failed: " + why;
+        }
     }
 }

@@ -493,12 +493,14 @@ final class Failover {
 
     FailoverStatus status() {
         // A note explains a disk that is Consistent or Outdated, or UpToDate while apart (after a
-        // goodbye); a Failed or Inconsistent disk has a reason of its own.
+        // goodbye); a Failed disk is explained by what failed.
         DiskState disk = ctx.state.disk;
         boolean explains = disk == DiskState.CONSISTENT || disk == DiskState.OUTDATED
                 || disk == DiskState.UP_TO_DATE && !ctx.state.connected();
-        String noteNow = explains ? diskNote : null;
-        return new FailoverStatus(policy.fencing(), noteNow, noteNow == null ? 0 : diskNoteNanos,
+        boolean failed = disk == DiskState.FAILED && ctx.state.diskFailure != null;
+        String noteNow = failed ? ctx.state.diskFailure : explains ? diskNote : null;
+        long noteNanos = failed ? ctx.state.diskFailureNanos : noteNow == null ? 0 : diskNoteNanos;
+        return new FailoverStatus(policy.fencing(), noteNow, noteNanos,
                 hold == null ? null : hold.reason(), hold == null ? 0 : hold.sinceNanos(),
                 mayLoseWrites && ctx.state.role == Role.PRIMARY, ctx.witness.view(),
                 ctx.roles.promoting() || ctx.roles.confirming());

@@ -5,7 +5,8 @@ package io.repl.core.replication;
  * writes are held and why, and what the witness said last.
  *
  * @param fencing the policy
- * @param diskNote why the disk is Consistent or Outdated (or UpToDate after a goodbye), or null
+ * @param diskNote why the disk is Consistent or Outdated (or UpToDate after a goodbye), what failed
+ *     on a Failed disk, or null
  * @param diskNoteNanos when that happened, on the driver's clock, or 0
  * @param heldReason why a Primary holds writes, or null when it does not
  * @param heldSinceNanos since when, or 0

@@ -60,6 +60,10 @@ final class FrontFlushes {
                     flush.localDone = true;
                     flush.errno = errno;
                     completeInOrder();
+                    if (errno != Errno.OK) {
+                        // Writes acknowledged before it may not be durable here: the disk failed.
+                        ctx.failDisk("a flush of the data disk failed with errno " + errno, false);
+                    }
                 });
             }
         }
@@ -79,6 +83,13 @@ final class FrontFlushes {
             flush.peerDone = true;
         }
         completeInOrder();
+    }
+
+    /** The disk failed: every FLUSH not answered yet fails with EIO; its local flush is ignored. */
+    void failAll() {
+        while (!pending.isEmpty()) {
+            ctx.actions.completeRequest(pending.pollFirst().requestId, Errno.EIO);
+        }
     }
 
     private void completeInOrder() {

@@ -24,7 +24,7 @@ final class IoTable {
     private long writesCompleted;
     private long writesFlushed;
     private boolean durabilityFlushRunning;
-    private Runnable onDurable = () -> { };
+    private java.util.function.IntConsumer onDurable = errno -> { };
 
     IoTable(CoreActions actions, int pendingMax) {
         this.actions = actions;
@@ -70,7 +70,8 @@ final class IoTable {
 
     /**
      * Asks for a data flush so the activity log may evict an extent; {@code onDurable} runs when
-     * it completed, to retry the admissions that waited.
+     * it completed, to retry the admissions that waited (or, if it failed, to fail the disk: the
+     * writes it was to make durable may not be).
      */
     void requestDurability() {
         if (durabilityFlushRunning) {
@@ -79,11 +80,12 @@ final class IoTable {
         durabilityFlushRunning = true;
         submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
             durabilityFlushRunning = false;
-            onDurable.run();
+            onDurable.accept(errno);
         });
     }
 
-    void onDurable(Runnable action) {
+    /** What runs when a durability flush ends, with its errno: a failed one fails the disk. */
+    void onDurable(java.util.function.IntConsumer action) {
         onDurable = action;
     }
 

@@ -17,12 +17,15 @@ import java.util.random.RandomGenerator;
  * step has finished before the next event. The driver gives the core a {@code MetaDevice} whose
  * calls block; the simulator gives it an in-memory device.
  *
- * <p>A metadata I/O error is not survivable for the resource (the dirty bitmap might no longer be
- * trustworthy): it surfaces as {@link MetadataFailure} and the driver takes the resource down.
+ * <p>A metadata I/O error is not survivable for the disk (the dirty bitmap might no longer be
+ * trustworthy). It does not unwind the event that met it, which would leave the core half way
+ * through a change: the failure is recorded, no further metadata write is attempted, no write
+ * is admitted, none is acknowledged, and as the event ends the core fails the disk
+ * ({@link CoreContext#failDisk}).
  */
 final class MetaStore {
 
-    /** A metadata read or write failed; the resource must stop. */
+    /** A metadata write failed: what, and the device's error. */
     static final class MetadataFailure extends UncheckedIOException {
         private static final long serialVersionUID = 1L;
 
@@ -40,6 +43,8 @@ final class MetaStore {
      * four history slots. Not persisted: after a restart it is assumed shared.
      */
     private boolean generationShared = true;
+    /** The first metadata failure: later writes are not attempted. */
+    private MetadataFailure failed;
 
     MetaStore(Metadata metadata, RandomGenerator random) {
         this.metadata = metadata;
@@ -82,6 +87,9 @@ final class MetaStore {
      * evicted while data writes are not yet flushed, "retry after the flush {@code io} starts".
      */
     boolean beginWrite(ByteRange range, IoTable io) {
+        if (failed != null) {
+            return false;
+        }
         try {
             boolean[] refused = new boolean[1];
             boolean admitted = metadata.beginWrite(range.offset(), range.length(), extent -> {
@@ -93,7 +101,8 @@ final class MetaStore {
             }
             return admitted;
         } catch (IOException e) {
-            throw new MetadataFailure("activity log transaction", e);
+            failed = new MetadataFailure("activity log transaction", e);
+            return false;
         }
     }
 
@@ -103,18 +112,24 @@ final class MetaStore {
 
     /** Makes bits set outside the activity log's protection (merges, full sync) durable. */
     void persistBitmap() {
+        if (failed != null) {
+            return;
+        }
         try {
             metadata.persistBitmap();
         } catch (IOException e) {
-            throw new MetadataFailure("bitmap write", e);
+            failed = new MetadataFailure("bitmap write", e);
         }
     }
 
     void update(UnaryOperator<Superblock> change) {
+        if (failed != null) {
+            return;
+        }
         try {
             metadata.updateSuperblock(change);
         } catch (IOException e) {
-            throw new MetadataFailure("superblock write", e);
+            failed = new MetadataFailure("superblock write", e);
         }
     }
 
@@ -167,6 +182,11 @@ final class MetaStore {
     /** The data is about to be overwritten by a resync, or has a hole: not consistent. */
     void markInconsistent() {
         update(s -> s.with(SuperblockFlag.CONSISTENT, false).with(SuperblockFlag.WAS_UP_TO_DATE, false));
+    }
+
+    /** The first metadata write that failed, or null while the device works. */
+    MetadataFailure failure() {
+        return failed;
     }
 
     RandomGenerator random() {

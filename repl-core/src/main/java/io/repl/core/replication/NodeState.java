@@ -24,6 +24,10 @@ final class NodeState {
     String standAloneReason;
     /** Changes on every connect and disconnect, so completions of an old connection send nothing. */
     long connectionGeneration;
+    /** Why the disk is Failed (a data write, a flush, the metadata device), or null. */
+    String diskFailure;
+    /** When the disk failed, on the driver's clock. */
+    long diskFailureNanos;
 
     boolean connected() {
         return connection == ConnectionState.CONNECTED;

@@ -82,7 +82,7 @@ public final class ReplicationCore {
                 ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
                     ctx.recoveryFlushPending = false;
                     if (errno != Errno.OK) {
-                        ctx.log("error", "the flush after an unclean stop failed with errno " + errno);
+                        ctx.failDisk("the flush after an unclean stop failed with errno " + errno, false);
                     }
                     ctx.resyncSource.pump();
                 });
@@ -243,10 +243,18 @@ public final class ReplicationCore {
     /** An operator command; a refusal is a value, never an exception. */
     public CommandResult onCommand(Command command, long nowNanos) {
         enter(nowNanos);
+        MetaStore.MetadataFailure metaFailedBefore = ctx.meta.failure();
         try {
             CommandResult result = ctx.roles.execute(command);
             if (!result.done()) {
                 ctx.log("info", "refused " + command + ": " + result.reason());
+            }
+            if (result.done() && metaFailedBefore == null && ctx.meta.failure() != null
+                    && !(command instanceof Command.Down)) {
+                // What the command changed could not be recorded: the disk fails as the event ends.
+                // (An orderly stop still stops.)
+                return CommandResult.refused(ctx.meta.failure().getMessage(),
+                        "repair or replace the metadata device, then down and up");
             }
             return result;
         } finally {
@@ -353,6 +361,10 @@ public final class ReplicationCore {
         try {
             ctx.failover.afterEvent();
             ctx.witness.maybeReport();
+            if (ctx.meta.failure() != null) {
+                // A metadata write failed during this event, which ran to its end without it.
+                ctx.failDisk(ctx.meta.failure().getMessage(), false);
+            }
             if (ctx.state.connected()) {
                 PeerState current = ctx.handshake.stateMessage();
                 if (!current.equals(ctx.lastSentState)) {

@@ -355,6 +355,14 @@ final class Roles {
         ctx.hook("after-demote");
     }
 
+    /** The disk failed: a Primary cannot serve without it, so it demotes, whatever its clients hold. */
+    void demoteFailed() {
+        if (ctx.state.role == Role.PRIMARY) {
+            ctx.log("warn", "demoted: the disk failed");
+            becomeSecondary();
+        }
+    }
+
     /** The witness deposed this Primary: it demotes at once, whatever its clients hold. */
     void demoteDeposed() {
         becomeSecondary();

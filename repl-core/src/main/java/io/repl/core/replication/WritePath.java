@@ -56,6 +56,9 @@ final class WritePath {
     }
 
     private int refusal(FrontRequest request) {
+        if (ctx.state.diskFailure != null || ctx.meta.failure() != null) {
+            return Errno.EIO;
+        }
         if (ctx.state.role != Role.PRIMARY) {
             return Errno.EROFS;
         }
@@ -193,7 +196,9 @@ final class WritePath {
     private void advance(PrimaryWrite write) {
         if (!write.completed && write.localDone) {
             int errno = -1;
-            if (write.localErrno != 0) {
+            if (write.localErrno != 0 || ctx.meta.failure() != null) {
+                // A write is acknowledged only while its record (activity log, generation,
+                // bitmap) can still be kept.
                 errno = Errno.EIO;
             } else if (write.replicated) {
                 errno = peerSatisfied(write) ? Errno.OK : -1;
@@ -369,6 +374,25 @@ final class WritePath {
             advance(write);
         }
         pump();
+    }
+
+    /**
+     * The disk failed: every request not answered yet fails with EIO, at once. Writes still
+     * running on the disk or awaiting the peer retire as their parts finish; they are not
+     * acknowledged later.
+     */
+    void failAll() {
+        while (!waiting.isEmpty()) {
+            ctx.actions.completeRequest(waiting.pollFirst().requestId(), Errno.EIO);
+        }
+        for (PrimaryWrite write : new ArrayList<>(unretired.values())) {
+            if (!write.completed) {
+                write.completed = true;
+                ctx.actions.completeRequest(write.request.requestId(), Errno.EIO);
+            }
+            advance(write);
+        }
+        flushes.failAll();
     }
 
     /** Whether some write went to the peer and has not been flushed there. */

@@ -33,5 +33,9 @@ enum Fault {
     /** Availability, with a witness: the Secondary of a crashed Primary was promoted without --force. */
     FAILOVER_THROUGH_WITNESS,
     /** Availability, with a witness: the Primary of a crashed Secondary went on writing. */
-    PRIMARY_WENT_ON_ALONE
+    PRIMARY_WENT_ON_ALONE,
+    /** A node's metadata device failed a write, and the node's disk went Failed because of it. */
+    METADATA_FAILURE,
+    /** A node's data disk failed a flush, and the node's disk went Failed because of it. */
+    FLUSH_FAILURE
 }

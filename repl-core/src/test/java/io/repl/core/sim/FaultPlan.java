@@ -72,6 +72,8 @@ final class FaultPlan {
             ensurePrimary();
         } else if (dice < 786) {
             resumeIoWithPeerDown();
+        } else if (dice < 790) {
+            diskDeviceFails();
         }
         long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
         sim.runFor(wait);
@@ -158,6 +160,39 @@ final class FaultPlan {
         sim.events.after(delay, () -> {
             if (!node.up()) {
                 node.boot();
+            }
+        });
+    }
+
+    /**
+     * The metadata device or the data disk's flushes of either node start failing. Once the
+     * node notices (its disk goes Failed), the operator repairs the device a little later:
+     * down, repair, up, which the simulator does as a restart of the process.
+     */
+    private void diskDeviceFails() {
+        SimNode node = sim.nodes[random.nextInt(2)];
+        if (!node.up() || node.status().disk() == DiskState.FAILED) {
+            return;
+        }
+        boolean metadata = random.nextBoolean();
+        if (metadata) {
+            node.failMetadata();
+        } else {
+            node.failFlushes();
+        }
+        Fault fault = metadata ? Fault.METADATA_FAILURE : Fault.FLUSH_FAILURE;
+        long check = 20 * MS + random.nextLong(200 * MS);
+        sim.events.after(check, () -> {
+            if (node.up() && node.status().disk() == DiskState.FAILED) {
+                sim.exercised.add(fault);
+            }
+        });
+        sim.events.after(check + 100 * MS + random.nextLong(500 * MS), () -> {
+            if (node.up() && node.status().disk() == DiskState.FAILED) {
+                if (sim.outstanding.values().stream().anyMatch(p -> p.node() == node.index())) {
+                    throw sim.failure(node.name() + ": a request is still unanswered on a Failed disk", null);
+                }
+                node.restartProcess();
             }
         });
     }

@@ -15,6 +15,8 @@ final class SimMetaDevice implements MetaDevice {
     private final byte[][] durable;
     private final List<long[]> volatileOrder = new ArrayList<>();
     private final List<byte[]> volatileData = new ArrayList<>();
+    /** A failing device: every write and flush fails with an I/O error, reads still work. */
+    boolean failing;
 
     SimMetaDevice(long blockCount) {
         this.durable = new byte[(int) blockCount][];
@@ -43,6 +45,9 @@ final class SimMetaDevice implements MetaDevice {
 
     @Override
     public void write(long blockIndex, byte[] src) throws IOException {
+        if (failing) {
+            throw new IOException("simulated metadata write error (EIO) at block " + blockIndex);
+        }
         if (src.length != BLOCK_BYTES || blockIndex < 0 || blockIndex >= durable.length) {
             throw new IllegalArgumentException("bad metadata write at " + blockIndex);
         }
@@ -51,7 +56,10 @@ final class SimMetaDevice implements MetaDevice {
     }
 
     @Override
-    public void flush() {
+    public void flush() throws IOException {
+        if (failing) {
+            throw new IOException("simulated metadata flush error (EIO)");
+        }
         for (int i = 0; i < volatileOrder.size(); i++) {
             durable[(int) volatileOrder.get(i)[0]] = volatileData.get(i);
         }

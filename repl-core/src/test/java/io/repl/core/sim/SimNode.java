@@ -60,6 +60,8 @@ final class SimNode implements CoreActions {
     private final Observer observer;
     private final ArrayDeque<String> log = new ArrayDeque<>();
     private final double writeErrorRate;
+    /** Every data-disk flush fails with EIO (until the operator restarts the process on a repaired disk). */
+    private boolean failingFlushes;
     private ReplicationCore core;
     private Metadata metadata;
     private boolean up;
@@ -155,6 +157,10 @@ final class SimNode implements CoreActions {
 
     /** Opens the metadata (recovering the activity log after a crash) and starts a new core. */
     void boot() {
+        // A node comes up only on working devices (up refuses a failing metadata device): the
+        // operator has repaired whatever failed.
+        metaDevice.failing = false;
+        failingFlushes = false;
         try {
             metadata = Metadata.open(metaDevice, layout, name);
         } catch (IOException | io.repl.core.metadata.MetadataException e) {
@@ -216,6 +222,18 @@ final class SimNode implements CoreActions {
             witnessNet.nodeGone(index);
         }
         note("KILL");
+    }
+
+    /** The metadata device starts failing every write and flush (a restart repairs it). */
+    void failMetadata() {
+        metaDevice.failing = true;
+        note("METADATA FAILING");
+    }
+
+    /** The data disk starts failing every flush (a restart repairs it). */
+    void failFlushes() {
+        failingFlushes = true;
+        note("FLUSHES FAILING");
     }
 
     void stall(boolean on) {
@@ -372,6 +390,9 @@ final class SimNode implements CoreActions {
             case READ:
                 return failing ? 5 : 0;
             default:
+                if (failingFlushes) {
+                    return 5;
+                }
                 disk.applyFlush(flush);
                 return 0;
         }

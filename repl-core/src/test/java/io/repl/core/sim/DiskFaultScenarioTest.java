@@ -1,0 +1,152 @@
+package io.repl.core.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.repl.core.replication.Command;
+import io.repl.core.replication.CommandResult;
+import io.repl.core.replication.ConnectionState;
+import io.repl.core.replication.CoreStatus;
+import io.repl.core.replication.Errno;
+import io.repl.core.replication.FailoverPolicy;
+import io.repl.core.replication.ReplicationProtocol;
+import io.repl.protocol.DiskState;
+import io.repl.protocol.Role;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A failing metadata device and a failing flush, scripted on the simulator: every request
+ * still open gets an answer (EIO), the node ends Failed with the reason in its status, a
+ * Primary hands over with a goodbye so its peer is promoted without --force, and after the
+ * operator restarts the node on a repaired disk the pair heals with every acknowledged write.
+ */
+class DiskFaultScenarioTest {
+    private static final long MS = Simulation.MS;
+    private static final int ALPHA = 0;
+    private static final int BETA = 1;
+    /** The simulator's activity-log extents are 1 MiB: 256 blocks of 4 KiB. */
+    private static final int EXTENT_BLOCKS = 256;
+    private static final int EXTENTS = 8;
+
+    /** An in-sync pair, alpha Primary, on volumes of several extents, so writes need AL transactions. */
+    private static Simulation world() {
+        long bytes = (long) EXTENTS * EXTENT_BLOCKS * 4096;
+        Simulation sim = new Simulation(23, new Simulation.Options(ReplicationProtocol.C, bytes, bytes, 0,
+                FailoverPolicy.defaults()));
+        sim.bootPair();
+        sim.waitFor(sim::bothConnectedEstablished, 1000 * MS, "first handshake");
+        sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap());
+        sim.awaitInSync();
+        assertTrue(sim.promoteNow(ALPHA).done());
+        sim.runFor(20 * MS);
+        return sim;
+    }
+
+    private static CoreStatus status(Simulation sim, int node) {
+        return sim.node(node).status();
+    }
+
+    /** One write into each extent, so that hot extents are evicted and the activity log is written. */
+    private static List<Long> writeAcrossExtents(Simulation sim, int node, int offsetInExtent) {
+        List<Long> ids = new ArrayList<>();
+        for (int e = 0; e < EXTENTS; e++) {
+            ids.add(sim.write(node, e * EXTENT_BLOCKS + offsetInExtent, 1, false));
+        }
+        return ids;
+    }
+
+    private static void awaitAnswers(Simulation sim, List<Long> ids) {
+        sim.waitFor(() -> ids.stream().allMatch(id -> sim.completion(id) != null), 2000 * MS, "every request answered");
+    }
+
+    private static List<Integer> acknowledgedBlocks(Simulation sim, List<Long> ids, int offsetInExtent) {
+        List<Integer> blocks = new ArrayList<>();
+        for (int e = 0; e < ids.size(); e++) {
+            if (sim.completion(ids.get(e)) == Errno.OK) {
+                blocks.add(e * EXTENT_BLOCKS + offsetInExtent);
+            }
+        }
+        return blocks;
+    }
+
+    @Test
+    void aFailingMetadataDeviceOnThePrimaryFailsItsOpenRequestsAndHandsOverWithAGoodbye() {
+        Simulation sim = world();
+        List<Long> before = writeAcrossExtents(sim, ALPHA, 1);
+        awaitAnswers(sim, before);
+        List<Integer> ackedBefore = acknowledgedBlocks(sim, before, 1);
+        assertEquals(EXTENTS, ackedBefore.size(), "a healthy pair acknowledges every write");
+
+        sim.node(ALPHA).failMetadata();
+        List<Long> during = writeAcrossExtents(sim, ALPHA, 2);
+        awaitAnswers(sim, during);
+        assertTrue(during.stream().anyMatch(id -> sim.completion(id) == Errno.EIO),
+                "a write whose activity-log transaction failed is answered with EIO");
+        sim.waitFor(() -> status(sim, ALPHA).disk() == DiskState.FAILED, 500 * MS, "alpha's disk Failed");
+        CoreStatus alpha = status(sim, ALPHA);
+        assertEquals(Role.SECONDARY, alpha.role(), "a Primary without a usable disk demotes");
+        assertEquals(ConnectionState.STAND_ALONE, alpha.connection());
+        assertNotNull(alpha.failover().diskNote(), "status says why the disk failed");
+        assertTrue(alpha.failover().diskNote().contains("metadata"), alpha.failover().diskNote());
+        long later = sim.write(ALPHA, 3, 1, false);
+        sim.waitFor(() -> sim.completion(later) != null, 500 * MS, "a later write answered");
+        assertEquals(Errno.EIO, sim.completion(later), "a Failed disk answers EIO, it does not hang");
+
+        sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 500 * MS, "beta sees the close");
+        assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk(), "the goodbye keeps beta UpToDate");
+        CommandResult refused = sim.node(ALPHA).command(new Command.Primary(true));
+        assertFalse(refused.done(), "a Failed disk is never promoted, not even with --force");
+        assertTrue(sim.promoteNow(BETA).done(), "beta is promoted without --force");
+        List<Integer> acked = new ArrayList<>(ackedBefore);
+        acked.addAll(acknowledgedBlocks(sim, during, 2));
+        for (int block : acked) {
+            assertTrue(sim.valueOn(BETA, block) > 0, "acknowledged block " + block + " is on beta");
+        }
+        List<Long> onBeta = writeAcrossExtents(sim, BETA, 4);
+        awaitAnswers(sim, onBeta);
+        assertEquals(EXTENTS, acknowledgedBlocks(sim, onBeta, 4).size(), "the new Primary serves");
+        // The operator repairs alpha's metadata device and restarts it: it resyncs from beta.
+        sim.heal();
+        for (int block : acked) {
+            assertEquals(sim.valueOn(BETA, block), sim.valueOn(ALPHA, block), "block " + block + " healed");
+        }
+    }
+
+    @Test
+    void aFailingMetadataDeviceOnTheSecondaryLeavesThePrimaryWritingAlone() {
+        Simulation sim = world();
+        sim.node(BETA).failMetadata();
+        List<Long> writes = writeAcrossExtents(sim, ALPHA, 1);
+        awaitAnswers(sim, writes);
+        sim.waitFor(() -> status(sim, BETA).disk() == DiskState.FAILED, 500 * MS, "beta's disk Failed");
+        assertTrue(status(sim, BETA).failover().diskNote().contains("metadata"), status(sim, BETA).failover().diskNote());
+        assertEquals(EXTENTS, acknowledgedBlocks(sim, writes, 1).size(),
+                "the Primary acknowledges alone once the Secondary's disk failed (it said goodbye)");
+        assertEquals(Role.PRIMARY, status(sim, ALPHA).role());
+        sim.heal();
+        for (int e = 0; e < EXTENTS; e++) {
+            int block = e * EXTENT_BLOCKS + 1;
+            assertEquals(sim.valueOn(ALPHA, block), sim.valueOn(BETA, block), "block " + block + " resynced");
+        }
+    }
+
+    @Test
+    void aFailingFlushAnswersTheClientsFlushWithEioAndFailsTheDisk() {
+        Simulation sim = world();
+        List<Long> writes = writeAcrossExtents(sim, ALPHA, 1);
+        awaitAnswers(sim, writes);
+        sim.node(ALPHA).failFlushes();
+        long flush = sim.flush(ALPHA);
+        sim.waitFor(() -> sim.completion(flush) != null, 500 * MS, "the FLUSH answered");
+        assertEquals(Errno.EIO, sim.completion(flush), "a flush that failed is not reported durable");
+        sim.waitFor(() -> status(sim, ALPHA).disk() == DiskState.FAILED, 500 * MS, "alpha's disk Failed");
+        assertTrue(status(sim, ALPHA).failover().diskNote().contains("flush"), status(sim, ALPHA).failover().diskNote());
+        sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 500 * MS, "beta sees the close");
+        assertTrue(sim.promoteNow(BETA).done(), "every acknowledged write is on beta, which alpha's goodbye says");
+        sim.heal();
+    }
+}
