@@ -85,6 +85,17 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private ScheduledFuture<?> timer;
     private volatile CoreStatus status;
     private boolean closed;
+    /**
+     * The core threw (a bug): it may be half way through a change, so it gets no further event.
+     * Requests fail with EIO, the peer connection closes, status says Failed and why; the agent
+     * and its other resources go on.
+     */
+    private RuntimeException broken;
+    /**
+     * The core asked to close the current session: frames that were already queued from it
+     * are not delivered (the core has left that connection), only its end is.
+     */
+    private boolean sessionClosing;
     /** Waiting, on the loop, for the accepted writes to settle: see {@link #whenWritesSettle()}. */
     private final List<CompletableFuture<String>> settleWaiters = new ArrayList<>();
 
@@ -178,7 +189,17 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     public CommandResult command(Command c) throws InterruptedException, ExecutionException, TimeoutException {
         FirstAnswer first = loop.submit(() -> {
             CompletableFuture<CommandResult> later = pending.expect();
-            CommandResult now = core.onCommand(c, now());
+            CommandResult now;
+            if (broken != null) {
+                now = brokenRefusal();
+            } else {
+                try {
+                    now = core.onCommand(c, now());
+                } catch (RuntimeException e) {
+                    broke(e);
+                    now = brokenRefusal();
+                }
+            }
             if (!now.isPending()) {
                 pending.settled(later);
             }
@@ -206,6 +227,10 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 done.complete(-io.repl.io.Errno.ESHUTDOWN);
                 return;
             }
+            if (broken != null) {
+                done.complete(-io.repl.io.Errno.EIO);
+                return;
+            }
             long id = nextRequestId++;
             requests.put(id, done);
             FrontRequest r;
@@ -215,7 +240,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 case ZEROES: r = FrontRequest.zeroes(id, offset, length, fua); break;
                 default: r = FrontRequest.trim(id, offset, length); break;
             }
-            core.onRequest(r, now());
+            event(() -> core.onRequest(r, now()));
         });
     }
 
@@ -279,12 +304,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     /** An engine completion, reported to the core as a new event on the loop. */
     private void back(long ioId, int result, ByteBuffer readData) {
-        loop.execute(() -> {
-            if (!closed) {
-                core.onIoCompleted(ioId, -result, readData, now());
-                publish();
-            }
-        });
+        loop.execute(() -> event(() -> core.onIoCompleted(ioId, -result, readData, now())));
     }
 
     @Override
@@ -328,6 +348,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     public void closeConnection(DisconnectReason reason, String detail) {
         PeerSession s = session;
         if (s != null) {
+            sessionClosing = true;
             s.close(reason, detail);
         } else {
             queue(() -> core.onPeerDisconnected(detail, now()));
@@ -340,12 +361,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
             timer.cancel(false);
         }
         long delay = Math.max(0, deadlineNanos - now());
-        timer = loop.schedule(() -> {
-            if (!closed) {
-                core.onTimer(now());
-                publish();
-            }
-        }, delay, TimeUnit.NANOSECONDS);
+        timer = loop.schedule(() -> event(() -> core.onTimer(now())), delay, TimeUnit.NANOSECONDS);
     }
 
     @Override
@@ -406,12 +422,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
      */
     private void queue(Runnable event) {
         try {
-            loop.execute(() -> {
-                if (!closed) {
-                    event.run();
-                    publish();
-                }
-            });
+            loop.execute(() -> event(event));
         } catch (RejectedExecutionException e) {
             // The agent is stopping and the loop with it: nobody is left to tell.
             LOG.log(System.Logger.Level.DEBUG, name + ": event dropped at shutdown");
@@ -424,6 +435,53 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 : "error".equalsIgnoreCase(level) ? System.Logger.Level.ERROR
                 : "debug".equalsIgnoreCase(level) ? System.Logger.Level.DEBUG : System.Logger.Level.INFO;
         LOG.log(l, name + ": " + message);
+    }
+
+    /** One core event, on the loop: skipped once stopped or broken; a throw breaks the driver. */
+    private void event(Runnable body) {
+        if (closed || broken != null) {
+            return;
+        }
+        try {
+            body.run();
+            publish();
+        } catch (RuntimeException e) {
+            broke(e);
+        }
+    }
+
+    /**
+     * The core threw: nothing more reaches it. Every open request fails with EIO, the peer
+     * connection closes (the peer sees it lost this node without a goodbye), and status shows
+     * the disk Failed with the error.
+     */
+    private void broke(RuntimeException e) {
+        broken = e;
+        LOG.log(System.Logger.Level.ERROR, name + ": internal error in the replication core; the resource"
+                + " stops serving (every open request fails with EIO) until 'replctl down " + name + "' and 'up'", e);
+        requests.values().forEach(cb -> cb.complete(-io.repl.io.Errno.EIO));
+        requests.clear();
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        link.disconnect();
+        CoreStatus last = status;
+        io.repl.core.replication.FailoverStatus f = last.failover();
+        status = new CoreStatus(io.repl.protocol.Role.SECONDARY, io.repl.protocol.DiskState.FAILED,
+                ConnectionState.STAND_ALONE, io.repl.core.replication.ReplicationState.OFF, last.peerName(), null, null,
+                last.outOfSyncBytes(), null,
+                new io.repl.core.replication.FailoverStatus(f.fencing(), "internal error: " + e, now(), null, 0, false,
+                        f.witness(), false),
+                "internal error");
+        onStatus.accept(status);
+        pending.abandon(brokenRefusal());
+        settleWaiters.forEach(w -> w.complete(null));
+        settleWaiters.clear();
+    }
+
+    private CommandResult brokenRefusal() {
+        return CommandResult.refused("the replication core failed: " + broken,
+                "see the agent's log; 'replctl down " + name + "' then 'up' restarts it");
     }
 
     /** After every event on the loop: the status others read, and any wait it ends. */
@@ -452,22 +510,21 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     @Override
     public void onConnected(PeerSession s, HandshakeResult r) {
         loop.execute(() -> {
-            if (closed || core.status().connection() != ConnectionState.CONNECTING) {
+            if (closed || broken != null || core.status().connection() != ConnectionState.CONNECTING) {
                 s.close("the resource does not want a connection now");
                 return;
             }
             session = s;
-            core.onPeerConnected(r.peerNode(), peerNodeId, now());
-            publish();
+            sessionClosing = false;
+            event(() -> core.onPeerConnected(r.peerNode(), peerNodeId, now()));
         });
     }
 
     @Override
     public void onMessage(PeerSession s, Message m) {
         loop.execute(() -> {
-            if (s == session && !closed) {
-                core.onPeerMessage(m, now());
-                publish();
+            if (s == session && !sessionClosing) {
+                event(() -> core.onPeerMessage(m, now()));
             }
         });
     }
@@ -479,11 +536,11 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 return;
             }
             session = null;
-            if (!closed) {
+            sessionClosing = false;
+            if (!closed && broken == null) {
                 LOG.log(System.Logger.Level.INFO, name + ": peer connection ended: " + reason);
-                core.onPeerDisconnected(reason, now());
-                publish();
-                followConnection(core.status());
+                event(() -> core.onPeerDisconnected(reason, now()));
+                followConnection(status);
             }
         });
     }
@@ -543,7 +600,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     /** Whether the core has nothing in flight (disk, peer, resync). */
     public boolean idle() throws InterruptedException, ExecutionException, TimeoutException {
-        return loop.submit(core::idle).get(30, TimeUnit.SECONDS);
+        return loop.submit(() -> broken == null && core.idle()).get(30, TimeUnit.SECONDS);
     }
 
     /**
@@ -554,6 +611,10 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     public CompletableFuture<String> whenWritesSettle() {
         CompletableFuture<String> settled = new CompletableFuture<>();
         loop.execute(() -> {
+            if (broken != null) {
+                settled.complete(null);
+                return;
+            }
             settleWaiters.add(settled);
             publish();
         });

@@ -52,6 +52,14 @@ final class PendingCommand {
         }
     }
 
+    /** On the loop: the core will not answer (it failed); a command still waiting gets {@code result}. */
+    void abandon(CommandResult result) {
+        if (awaited != null) {
+            awaited.complete(result);
+            awaited = null;
+        }
+    }
+
     /**
      * On the control thread: waits up to {@code timeoutNanos} for the answer. Past that, the
      * operator hears that the outcome is unknown, and a late answer is only logged.

@@ -47,8 +47,13 @@ final class RawPeer implements AutoCloseable {
     }
 
     void send(Message m) throws IOException {
+        sendRaw(bytes(m));
+    }
+
+    /** The frame {@link #send} would write for {@code m}, to write several in one go. */
+    byte[] bytes(Message m) {
         ByteBuffer frame = encoder.encode(m).toByteBuffer();
-        sendRaw(Arrays.copyOfRange(frame.array(), frame.position(), frame.limit()));
+        return Arrays.copyOfRange(frame.array(), frame.position(), frame.limit());
     }
 
     /** The next message, or null when the link closed the connection. */
