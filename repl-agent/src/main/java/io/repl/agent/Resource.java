@@ -212,44 +212,100 @@ public final class Resource implements Export {
     /**
      * Stops the export, drops its clients, lets the writes in flight finish, says goodbye to
      * the peer (docs/FAILOVER.md, section 2), then flushes and releases the disk. SIGTERM
-     * comes here too.
+     * comes here too. Whatever fails on the way, the disk and its lock are released and the
+     * resource ends down; the metadata is marked clean only when nothing was left in flight,
+     * the final flush succeeded and the disk had not failed, so that otherwise the next start
+     * recovers as after a crash.
      */
     synchronized void down() {
         if (!isUp()) {
             return;
         }
         volume = null;
-        if (nbd != null) {
-            nbd.close();
-            nbd = null;
+        String was = "role Primary, disk UpToDate";
+        boolean clean = true;
+        try {
+            if (nbd != null) {
+                nbd.close();
+                nbd = null;
+            }
+            for (NbdSession s : sessions) {
+                s.close();
+            }
+            CoreDriver d = driver;
+            if (d != null) {
+                was = "role " + d.status().role().displayName() + ", disk " + d.status().disk().displayName();
+                drain(d);
+                sayGoodbye(d);
+                clean = quiet(d);
+            }
+        } catch (RuntimeException ex) {
+            clean = false;
+            LOG.log(System.Logger.Level.WARNING, name + ": stopping the export and the core: " + ex, ex);
+        } finally {
+            try {
+                stopDriver();
+            } catch (RuntimeException ex) {
+                clean = false;
+                LOG.log(System.Logger.Level.WARNING, name + ": stopping the core: " + ex, ex);
+            }
+            clean &= releaseEngine();
+            closeMetadata(clean);
+            releaseDiskLock();
         }
-        for (NbdSession s : sessions) {
-            s.close();
+        LOG.log(System.Logger.Level.INFO, name + ": down (was " + was + "), disk Diskless"
+                + (clean ? "" : "; the next start recovers as after a crash"));
+    }
+
+    /** Whether the core has nothing in flight and its disk has not failed: a clean stop. */
+    private boolean quiet(CoreDriver d) {
+        try {
+            if (d.status().disk() == DiskState.FAILED) {
+                return false;
+            }
+            if (!d.idle()) {
+                LOG.log(System.Logger.Level.WARNING, name + ": disk operations still in flight at down: " + d.status());
+                return false;
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, name + ": could not see whether the core was idle: " + e);
+            return false;
         }
-        CoreDriver d = driver;
-        String was = d == null ? "role Primary, disk UpToDate" : "role " + d.status().role().displayName()
-                + ", disk " + d.status().disk().displayName();
-        if (d != null) {
-            drain(d);
-            sayGoodbye(d);
-        }
-        stopDriver();
+    }
+
+    /** Flushes and closes the engine; true if the final flush succeeded. */
+    private boolean releaseEngine() {
         BlockEngine e = engine;
         engine = null;
-        CompletableFuture<Integer> flushed = new CompletableFuture<>();
-        e.flush(flushed::complete);
+        if (e == null) {
+            return false;
+        }
+        boolean flushedOk = false;
         try {
+            CompletableFuture<Integer> flushed = new CompletableFuture<>();
+            e.flush(flushed::complete);
             int r = flushed.get(30, TimeUnit.SECONDS);
-            if (r != 0) {
+            flushedOk = r == 0;
+            if (!flushedOk) {
                 LOG.log(System.Logger.Level.WARNING, name + ": final flush failed: " + io.repl.io.Errno.name(r));
             }
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
         } catch (Exception ex) {
             LOG.log(System.Logger.Level.WARNING, name + ": final flush did not finish: " + ex);
+        } finally {
+            try {
+                e.close();
+            } catch (RuntimeException ex) {
+                flushedOk = false;
+                LOG.log(System.Logger.Level.WARNING, name + ": closing the I/O engine: " + ex, ex);
+            }
         }
-        e.close();
-        closeMetadata(true);
-        releaseDiskLock();
-        LOG.log(System.Logger.Level.INFO, name + ": down (was " + was + "), disk Diskless");
+        return flushedOk;
     }
 
     /**
