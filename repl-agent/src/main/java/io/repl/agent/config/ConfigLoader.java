@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import io.repl.core.replication.FailoverPolicy;
+import io.repl.core.replication.Hook;
 import io.repl.io.EngineKind;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -45,10 +46,21 @@ public final class ConfigLoader {
      * is DRBD's name for the same rule as {@code outdate}, accepted so DRBD files carry over.
      */
     private static final Map<String, FailoverPolicy.Fencing> FENCING = fencingNames();
-    /** The events a handler can be attached to. */
-    public static final Set<String> HANDLERS = Set.of("before-promote", "after-promote", "before-demote",
-            "after-demote", "split-brain", "fence-peer", "unfence-peer", "out-of-sync", "before-resync-target",
-            "after-resync-target", "resync-done");
+    /** The events a handler can be attached to: exactly those the core fires. */
+    public static final Set<String> HANDLERS = Hook.configNames();
+    /**
+     * Handler names DRBD users will look for that have no event here, with why: refused with
+     * that reason rather than accepted and never run.
+     */
+    private static final Map<String, String> NOT_HANDLERS = Map.of(
+            "before-promote", "there is no event before a promotion (handlers are not waited for, so they could "
+                    + "not veto it); after-promote exists, and the Pacemaker agent orders what must happen before "
+                    + "promotion",
+            "before-demote", "there is no event before a demotion (handlers are not waited for); after-demote "
+                    + "exists, and the Pacemaker agent orders what must happen before demotion",
+            "out-of-sync", "it comes with online verify, which is not implemented yet",
+            "resync-done", "use after-resync-target (on the node that received the data) or after-resync-source "
+                    + "(on the node that sent it)");
 
     private final TomlMapper mapper = new TomlMapper();
 
@@ -182,7 +194,8 @@ public final class ConfigLoader {
                         + "witness is the fencing (it records which node may write alone); use \"outdate\" (the "
                         + "default) or remove [witness]");
             }
-            if (fencing == FailoverPolicy.Fencing.RESOURCE_AND_STONITH && !handlers.containsKey("fence-peer")) {
+            if (fencing == FailoverPolicy.Fencing.RESOURCE_AND_STONITH
+                    && !handlers.containsKey(Hook.FENCE_PEER.configName())) {
                 throw error("disk.fencing", "\"resource-and-stonith\" holds writes until the fence-peer handler "
                         + "answers; set handlers.fence-peer (a command that exits 3, 4 or 7 once the peer is "
                         + "Inconsistent, outdated or shot)");
@@ -316,7 +329,7 @@ public final class ConfigLoader {
             if (n == null) {
                 return out;
             }
-            checkKeys(n, "handlers.", HANDLERS);
+            checkKeys(n, "handlers.", HANDLERS, NOT_HANDLERS);
             Iterator<Map.Entry<String, JsonNode>> it = n.fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
@@ -350,6 +363,12 @@ public final class ConfigLoader {
         }
 
         private void checkKeys(JsonNode n, String prefix, Set<String> allowed) throws ConfigException {
+            checkKeys(n, prefix, allowed, Map.of());
+        }
+
+        /** Refuses keys outside {@code allowed}; those in {@code refused} with their reason. */
+        private void checkKeys(JsonNode n, String prefix, Set<String> allowed, Map<String, String> refused)
+                throws ConfigException {
             if (n == null) {
                 return;
             }
@@ -357,8 +376,10 @@ public final class ConfigLoader {
             while (it.hasNext()) {
                 String k = it.next();
                 if (!allowed.contains(k)) {
-                    throw error(prefix + k, "unknown key; allowed here: " + String.join(", ", new TreeMap<>(
-                            toMap(allowed)).keySet()));
+                    String allowedHere = "allowed here: " + String.join(", ", new TreeMap<>(toMap(allowed)).keySet());
+                    String why = refused.get(k);
+                    throw error(prefix + k, why == null ? "unknown key; " + allowedHere
+                            : "not supported: " + why + "; " + allowedHere);
                 }
             }
         }

@@ -1,6 +1,7 @@
 package io.repl.agent.replication;
 
 import io.repl.agent.config.HostPort;
+import io.repl.core.replication.Hook;
 import io.repl.hooks.HookResult;
 import io.repl.hooks.HookRunner;
 import java.time.Duration;
@@ -64,7 +65,7 @@ final class ResourceHandlers {
      * keeps its writes held rather than an exception).
      */
     CompletableFuture<FenceAnswer> fencePeer(SortedMap<String, String> coreEnv) {
-        String cmd = commands.get("fence-peer");
+        String cmd = commands.get(Hook.FENCE_PEER.configName());
         if (cmd == null) {
             return CompletableFuture.completedFuture(new FenceAnswer(-1, "no fence-peer handler configured"));
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.repl.core.replication.FailoverPolicy;
+import io.repl.core.replication.Hook;
 import io.repl.io.EngineKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,7 +136,7 @@ class ConfigLoaderTest {
         "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, filechannel",
         "bad size              | [disk]\\nsize = \"ten gigs\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"ten gigs\" is not a size",
         "size not 4K multiple  | [disk]\\nsize = \"6000\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"6000\" is not a multiple of 4K",
-        "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote",
+        "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote, after-resync-source, after-resync-target, before-resync-source, before-resync-target, fence-peer, local-io-error, split-brain, unfence-peer",
         "empty handler         | [handlers]\\nafter-promote = \"  \"\\n[node.a]\\ndisk = \"/d\" | handlers.after-promote: empty",
         "net not a table       | net = 1\\n[node.a]\\ndisk = \"/d\" | net: must be a table",
         "bad node name         | [node.\"-x\"]\\ndisk = \"/d\" | node.-x: node name not allowed",
@@ -145,6 +146,35 @@ class ConfigLoaderTest {
     void everyMistakeNamesTheKeyAndWhatIsAllowed(String what, String toml, String expected) throws Exception {
         String m = error(toml.replace("\\n", "\n"));
         assertTrue(m.contains(expected), what + ": expected \"" + expected + "\" in: " + m);
+    }
+
+    @Test
+    void theHandlerNamesAreExactlyTheEventsTheCoreFires() throws Exception {
+        java.util.Set<String> fired = new java.util.TreeSet<>();
+        for (Hook h : Hook.values()) {
+            fired.add(h.configName());
+        }
+        assertEquals(fired, new java.util.TreeSet<>(ConfigLoader.HANDLERS));
+        for (String name : fired) {
+            ResourceConfig c = loader.load(write("r0", "[handlers]\n" + name + " = \"/bin/true\"\n[node.a]\ndisk = \"/d\"\n"));
+            assertEquals("/bin/true", c.handlers().get(name), name);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "before-promote | there is no event before a promotion | after-promote exists, and the Pacemaker agent orders",
+        "before-demote  | there is no event before a demotion  | after-demote exists, and the Pacemaker agent orders",
+        "out-of-sync    | it comes with online verify          | not implemented yet",
+        "resync-done    | use after-resync-target              | after-resync-source",
+    })
+    void drbdHandlerNamesWithoutAnEventAreRefusedWithWhy(String name, String why, String alternative)
+            throws Exception {
+        String m = error("[handlers]\n" + name + " = \"/bin/true\"\n[node.a]\ndisk = \"/d\"\n");
+        assertTrue(m.contains("handlers." + name + ": not supported: "), m);
+        assertTrue(m.contains(why), m);
+        assertTrue(m.contains(alternative), m);
+        assertTrue(m.contains("allowed here: after-demote, after-promote"), m);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -33,7 +33,10 @@ public interface CoreActions {
     /** A state or the sync progress changed. */
     void stateChanged(CoreStatus status);
 
-    /** Run handler {@code name} out of band (never on the replication path). */
+    /**
+     * Run handler {@code name} out of band (never on the replication path); {@code name} is
+     * always the {@link Hook#configName()} of one of the {@link Hook}s.
+     */
     void runHook(String name, SortedMap<String, String> env);
 
     /** A line for the resource's log. */

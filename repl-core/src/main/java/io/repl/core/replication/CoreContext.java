@@ -88,7 +88,8 @@ final class CoreContext {
         actions.log(level, message);
     }
 
-    void hook(String name, String... keyValues) {
+    /** Runs the handler of {@code hook}, if one is configured, with the core's variables and {@code keyValues}. */
+    void hook(Hook hook, String... keyValues) {
         SortedMap<String, String> env = new TreeMap<>();
         env.put("REPL_RESOURCE", config.resourceName());
         if (state.peerName != null) {
@@ -97,7 +98,7 @@ final class CoreContext {
         for (int i = 0; i + 1 < keyValues.length; i += 2) {
             env.put(keyValues[i], keyValues[i + 1]);
         }
-        actions.runHook(name, env);
+        actions.runHook(hook.configName(), env);
     }
 
     /** The local or the peer's pause flag changed: move between the running and paused states. */
@@ -225,7 +226,7 @@ final class CoreContext {
         if (hole) {
             meta.markInconsistent();
         }
-        hook("local-io-error", "REPL_DETAIL", why);
+        hook(Hook.LOCAL_IO_ERROR, "REPL_DETAIL", why);
         writePath.failAll();
         roles.demoteFailed();
         state.wantConnect = false;

@@ -217,7 +217,7 @@ final class Failover {
             default:
                 ctx.log("info", "lost " + peer + " (" + cause + "); fencing outdate: " + peer
                         + " outdates itself, writing alone");
-                ctx.hook("fence-peer");
+                ctx.hook(Hook.FENCE_PEER);
         }
     }
 
@@ -278,7 +278,7 @@ final class Failover {
         if (fencedPeer) {
             fencedPeer = false;
             ctx.meta.setFlag(SuperblockFlag.PEER_OUTDATED, false);
-            ctx.hook("unfence-peer");
+            ctx.hook(Hook.UNFENCE_PEER);
         }
     }
 

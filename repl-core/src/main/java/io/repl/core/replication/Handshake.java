@@ -127,7 +127,7 @@ final class Handshake {
                 established(state);
                 break;
             case SPLIT_BRAIN:
-                ctx.hook("split-brain", "REPL_RULE", verdict.rule().label());
+                ctx.hook(Hook.SPLIT_BRAIN, "REPL_RULE", verdict.rule().label());
                 refuse(DisconnectReason.SPLIT_BRAIN, "split brain (" + verdict.rule().label()
                         + "): both nodes wrote independently; nothing is merged. Choose the node whose"
                         + " changes to drop and run connect --discard-my-data on it");

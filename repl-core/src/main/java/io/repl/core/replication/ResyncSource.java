@@ -29,7 +29,7 @@ final class ResyncSource {
     void start(boolean peerUpToDate) {
         targetSeenSyncing = !peerUpToDate;
         meter.start(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
-        ctx.hook("before-resync-source");
+        ctx.hook(Hook.BEFORE_RESYNC_SOURCE);
     }
 
     void onRequest(ResyncRequest request) {
@@ -119,7 +119,7 @@ final class ResyncSource {
         ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
         ctx.log("info", "resync as source finished");
-        ctx.hook("after-resync-source");
+        ctx.hook(Hook.AFTER_RESYNC_SOURCE);
     }
 
     void onPeerLost() {

@@ -50,7 +50,7 @@ final class ResyncTarget {
         cursorBlock = 0;
         pass = 1;
         meter.start(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
-        ctx.hook("before-resync-target");
+        ctx.hook(Hook.BEFORE_RESYNC_TARGET);
         fill();
     }
 
@@ -184,7 +184,7 @@ final class ResyncTarget {
         ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
         ctx.log("info", "resync as target finished");
-        ctx.hook("after-resync-target");
+        ctx.hook(Hook.AFTER_RESYNC_TARGET);
     }
 
     void onPeerLost() {

@@ -64,7 +64,7 @@ final class Roles {
         ctx.state.role = Role.SECONDARY;
         ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
         ctx.writePath.onDemoted();
-        ctx.hook("after-demote");
+        ctx.hook(Hook.AFTER_DEMOTE);
         ctx.actions.commandCompleted(CommandResult.refused("the connection to " + ctx.peerLabel()
                 + " ended before it saw the promotion", "check the peer's state and retry"));
         return true;
@@ -332,7 +332,7 @@ final class Roles {
         ctx.meta.setFlag(SuperblockFlag.PRIMARY, true);
         ctx.state.role = Role.PRIMARY;
         ctx.failover.onPromoted();
-        ctx.hook("after-promote");
+        ctx.hook(Hook.AFTER_PROMOTE);
     }
 
     private CommandResult demote(boolean force, boolean writersOpen) {
@@ -352,7 +352,7 @@ final class Roles {
         ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
         ctx.failover.onDemoted();
         ctx.writePath.onDemoted();
-        ctx.hook("after-demote");
+        ctx.hook(Hook.AFTER_DEMOTE);
     }
 
     /** The disk failed: a Primary cannot serve without it, so it demotes, whatever its clients hold. */
