@@ -32,7 +32,7 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
      *     {@code resource-only} in the file is {@code OUTDATE} here
      * @param sizeBytes the usable size; 0 means all the backing disk offers
      */
-    public record Disk(FailoverPolicy.Fencing fencing, boolean csums, EngineKind ioEngine, long sizeBytes) {}
+    public record Disk(FailoverPolicy.Fencing fencing, EngineKind ioEngine, long sizeBytes) {}
 
     /**
      * The {@code [witness]} section: the third process that decides which node may write alone.

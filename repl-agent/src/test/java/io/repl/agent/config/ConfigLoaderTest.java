@@ -26,7 +26,6 @@ class ConfigLoaderTest {
             "timeout = \"500ms\"",
             "[disk]",
             "fencing = \"resource-only\"",
-            "csums = false",
             "io-engine = \"filechannel\"",
             "size = \"64M\"",
             "[handlers]",
@@ -70,7 +69,6 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofSeconds(5), c.net().pingTimeout(), "default");
         assertEquals(FailoverPolicy.Fencing.OUTDATE, c.disk().fencing(), "resource-only is DRBD's name for outdate");
         assertTrue(c.witness().isEmpty());
-        assertEquals(false, c.disk().csums());
         assertEquals(EngineKind.FILECHANNEL, c.disk().ioEngine());
         assertEquals(64L << 20, c.disk().sizeBytes());
         assertEquals("/usr/local/sbin/mount-data", c.handlers().get("after-promote"));
@@ -94,7 +92,6 @@ class ConfigLoaderTest {
         assertEquals(ResourceConfig.Protocol.C, c.protocol());
         assertEquals(ResourceConfig.Compression.NONE, c.net().compression());
         assertEquals(EngineKind.AUTO, c.disk().ioEngine());
-        assertEquals(true, c.disk().csums());
         assertEquals(0, c.disk().sizeBytes());
         assertEquals(FailoverPolicy.Fencing.OUTDATE, c.disk().fencing(), "the safe policy is the default");
         assertTrue(c.witness().isEmpty());
@@ -132,7 +129,7 @@ class ConfigLoaderTest {
         "bad duration          | [net]\\nping-interval = \"5 seconds\"\\n[node.a]\\ndisk = \"/d\" | net.ping-interval: \"5 seconds\" is not a duration such as",
         "duration out of range | [net]\\ntimeout = \"1ms\"\\n[node.a]\\ndisk = \"/d\" | net.timeout: \"1ms\" is out of range; allowed 100ms to 10m",
         "bad fencing           | [disk]\\nfencing = \"stonith\"\\n[node.a]\\ndisk = \"/d\" | disk.fencing: \"stonith\" is not one of outdate, resource-only, resource-and-stonith, dont-care",
-        "csums not bool        | [disk]\\ncsums = \"yes\"\\n[node.a]\\ndisk = \"/d\" | disk.csums: must be true or false",
+        "csums does nothing    | [disk]\\ncsums = true\\n[node.a]\\ndisk = \"/d\" | disk.csums: not supported: checksum-based resync is not implemented yet",
         "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, filechannel",
         "bad size              | [disk]\\nsize = \"ten gigs\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"ten gigs\" is not a size",
         "size not 4K multiple  | [disk]\\nsize = \"6000\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"6000\" is not a multiple of 4K",
