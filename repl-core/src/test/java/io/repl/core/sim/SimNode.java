@@ -62,6 +62,8 @@ final class SimNode implements CoreActions {
     private final double writeErrorRate;
     /** Every data-disk flush fails with EIO (until the operator restarts the process on a repaired disk). */
     private boolean failingFlushes;
+    /** While set, every write and zeroing fails with EIO (scripted tests make a broken disk with this). */
+    private boolean writesFail;
     private ReplicationCore core;
     private Metadata metadata;
     private boolean up;
@@ -236,6 +238,10 @@ final class SimNode implements CoreActions {
         note("FLUSHES FAILING");
     }
 
+    void failWrites(boolean on) {
+        writesFail = on;
+    }
+
     void stall(boolean on) {
         stalled = on;
         while (!on && !stalledIo.isEmpty()) {
@@ -373,7 +379,8 @@ final class SimNode implements CoreActions {
 
     /** Applies the operation to the disk; returns its errno. */
     private int perform(DiskIo io, SimDisk.FlushSnapshot flush) {
-        boolean failing = writeErrorRate > 0 && random.nextDouble() < writeErrorRate;
+        boolean failing = writesFail && io.kind() != DiskIo.Kind.READ
+                || writeErrorRate > 0 && random.nextDouble() < writeErrorRate;
         switch (io.kind()) {
             case WRITE:
                 if (failing) {

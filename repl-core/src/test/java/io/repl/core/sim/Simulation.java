@@ -78,6 +78,10 @@ final class Simulation implements SimNode.Observer {
     /** Completed requests and their errno, for scripted tests. */
     private final TreeMap<Long, Integer> completions = new TreeMap<>();
     final boolean[] splitBrainSeen = new boolean[2];
+    /** A handler the core ran: on which node, which event, with what environment. */
+    record FiredHook(int node, String name, SortedMap<String, String> env) {}
+    /** Every handler run, in order, for scripted tests. */
+    final java.util.List<FiredHook> hooks = new java.util.ArrayList<>();
     /** Per node: the command that answered "pending" and waits for its result, or null. */
     private final Command[] waitingCommand = new Command[2];
     /** Per node: the result of the command that waited, once it came. */
@@ -445,6 +449,7 @@ final class Simulation implements SimNode.Observer {
 
     @Override
     public void hookRan(SimNode node, String name, SortedMap<String, String> env) {
+        hooks.add(new FiredHook(node.index(), name, env));
         if (name.equals("split-brain")) {
             splitBrainSeen[node.index()] = true;
             stats.splitBrains++;
