@@ -110,11 +110,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         this.onStatus = onStatus;
         this.peerNodeId = peerNodeId;
         this.copyPayloads = config.protocol() == ResourceConfig.Protocol.A;
-        CoreConfig d = CoreConfig.defaults(name, ReplicationProtocol.valueOf(config.protocol().name()));
-        FailoverPolicy failover = failoverPolicy(config);
-        CoreConfig cc = new CoreConfig(name, d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
-                d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
-                CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failover);
+        CoreConfig cc = coreConfig(config);
+        FailoverPolicy failover = cc.failover();
         this.witnessConfig = config.witness().isPresent() ? witnessLinkConfig(config, linkConfig) : null;
         this.core = new ReplicationCore(cc, metadata, this, new SecureRandom());
         this.link = PeerLink.create(loop, linkConfig, this);
@@ -123,6 +120,14 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         // the policy involves; the core answers within that time, this adds a margin.
         long decisionNanos = Math.max(failover.witnessAnswerNanos(), ResourceHandlers.FENCE_PEER_DEADLINE.toNanos());
         this.pendingWaitNanos = decisionNanos + PENDING_MARGIN_NANOS;
+    }
+
+    /** The core's tunables for this resource: its protocol and failover rules, the rest defaults. */
+    static CoreConfig coreConfig(ResourceConfig config) {
+        CoreConfig d = CoreConfig.defaults(config.name(), ReplicationProtocol.valueOf(config.protocol().name()));
+        return new CoreConfig(config.name(), d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
+                d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
+                CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config));
     }
 
     /** The resource's fencing, witness and quorum rules, as the core takes them. */

@@ -1,0 +1,78 @@
+package io.repl.agent.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.repl.agent.config.ConfigLoader;
+import io.repl.agent.config.ResourceConfig;
+import io.repl.core.replication.CoreConfig;
+import io.repl.core.replication.FailoverPolicy;
+import io.repl.core.replication.ReplicationProtocol;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * What the resource file says reaches the replication core: the core's tests (ScenarioTest,
+ * FailoverScenarioTest) show what each value does there.
+ */
+class CoreDriverConfigTest {
+    private static final String NODES = String.join("\n",
+            "[net]", "shared-secret = \"s\"",
+            "[node.alpha]", "address = \"10.0.0.1:7789\"", "disk = \"/dev/sdb\"",
+            "[node.beta]", "address = \"10.0.0.2:7789\"", "disk = \"/dev/sdb\"", "");
+
+    @TempDir
+    Path dir;
+
+    private ResourceConfig load(String toml) throws Exception {
+        return new ConfigLoader().load(Files.writeString(dir.resolve("r0.toml"), toml));
+    }
+
+    @ParameterizedTest
+    @EnumSource(ResourceConfig.Protocol.class)
+    void theProtocolReachesTheCore(ResourceConfig.Protocol protocol) throws Exception {
+        CoreConfig c = CoreDriver.coreConfig(load("protocol = \"" + protocol + "\"\n" + NODES));
+        assertEquals(ReplicationProtocol.valueOf(protocol.name()), c.protocol());
+        assertEquals("r0", c.resourceName());
+    }
+
+    @Test
+    void withoutAProtocolTheCoreRunsC() throws Exception {
+        assertEquals(ReplicationProtocol.C, CoreDriver.coreConfig(load(NODES)).protocol());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "outdate, OUTDATE",
+        "resource-only, OUTDATE",
+        "resource-and-stonith, RESOURCE_AND_STONITH",
+        "dont-care, DONT_CARE",
+    })
+    void theFencingPolicyReachesTheCore(String spelled, FailoverPolicy.Fencing expected) throws Exception {
+        ResourceConfig r = load("[disk]\nfencing = \"" + spelled + "\"\n[handlers]\nfence-peer = \"/bin/true\"\n"
+                + NODES);
+        FailoverPolicy p = CoreDriver.coreConfig(r).failover();
+        assertEquals(expected, p.fencing());
+        assertFalse(p.witness());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "suspend-io, SUSPEND_IO",
+        "io-error, IO_ERROR",
+    })
+    void aWitnessAndItsOnNoQuorumReachTheCore(String spelled, FailoverPolicy.OnNoQuorum expected) throws Exception {
+        ResourceConfig r = load(NODES + "[witness]\naddress = \"10.0.0.3:7790\"\non-no-quorum = \"" + spelled
+                + "\"\n");
+        FailoverPolicy p = CoreDriver.coreConfig(r).failover();
+        assertTrue(p.witness());
+        assertEquals(expected, p.onNoQuorum());
+        assertEquals(FailoverPolicy.Fencing.OUTDATE, p.fencing());
+    }
+}
