@@ -68,6 +68,21 @@ public final class ConfigLoader {
 
     private final TomlMapper mapper = new TomlMapper();
 
+    /**
+     * Every key a resource file may hold, as the README's configuration reference names it:
+     * {@code protocol}, {@code net.timeout}, {@code node.NAME.disk}, {@code handlers.after-promote}.
+     */
+    public static Set<String> acceptedKeys() {
+        Set<String> keys = new java.util.TreeSet<>();
+        keys.add("protocol");
+        NET_KEYS.forEach(k -> keys.add("net." + k));
+        DISK_KEYS.forEach(k -> keys.add("disk." + k));
+        NODE_KEYS.forEach(k -> keys.add("node.NAME." + k));
+        WITNESS_KEYS.forEach(k -> keys.add("witness." + k));
+        HANDLERS.forEach(k -> keys.add("handlers." + k));
+        return keys;
+    }
+
     /** The outcome of reading a config directory: resources that parsed, and the files that did not. */
     public record Directory(Map<String, ResourceConfig> resources, Map<String, String> errors) {}
 
