@@ -19,9 +19,36 @@ import java.nio.ByteBuffer;
  *       retried internally and never reported as success.</li>
  *   <li>Every request's callback is called exactly once, also after {@link #close()} (with
  *       {@code -ESHUTDOWN}).</li>
+ *   <li>The callback hands the buffer back: once it runs, neither the engine nor the kernel
+ *       reads or writes that buffer again, whatever the result, also when the engine closes or
+ *       fails with the request in flight. The caller may reuse or release it at once.</li>
+ * </ul>
+ *
+ * <p>What a result means. 0: done. A negative errno says the request did not (wholly)
+ * happen; for a write the range then holds unspecified data, old, new or a mix. The errors
+ * fall in three kinds, and only the first is about the disk:
+ * <ul>
+ *   <li>The disk or file system failed or refused: {@code -EIO}, {@code -ENOSPC},
+ *       {@code -EROFS}, {@code -EFBIG}, and any errno not listed below. An engine that can no
+ *       longer do I/O at all (its ring failed) reports {@code -EIO} too, after logging why.</li>
+ *   <li>The request was wrong or cannot be done this way: {@code -EINVAL} (see above),
+ *       {@code -EOPNOTSUPP} (a {@code fastOnly} zeroing). Nothing was written.</li>
+ *   <li>Not now: {@code -ESHUTDOWN} (the engine was closed) and {@code -EAGAIN}. Neither
+ *       says anything about the disk. {@code -EAGAIN} is backpressure: the engine holds
+ *       {@link #OUTSTANDING_ACCEPTED_MIN} requests already and refuses this one on the calling
+ *       thread, before the method returns and without touching the disk; or, rarely, the
+ *       kernel kept answering a request with EAGAIN through the engine's bounded retries.
+ *       Retrying later is safe. A full device queue, io_uring submission queue or completion
+ *       queue is none of these: requests wait inside the engine and complete normally.</li>
  * </ul>
  */
 public interface BlockEngine extends AutoCloseable {
+
+    /**
+     * Outstanding requests (submitted, callback not yet called) every engine accepts: a
+     * caller that never has more than this many outstanding is never refused with -EAGAIN.
+     */
+    int OUTSTANDING_ACCEPTED_MIN = 16384;
 
     /** A short name for logs and status: {@code "io_uring"}, {@code "filechannel"}. */
     String name();
@@ -83,7 +110,8 @@ public interface BlockEngine extends AutoCloseable {
 
     /**
      * Stops accepting requests, waits for those in flight, and releases the disk. Requests
-     * that arrive afterwards complete with {@code -ESHUTDOWN}.
+     * that arrive afterwards complete with {@code -ESHUTDOWN}. Requests in flight complete
+     * with their own results, each only once the disk is done with its buffer.
      */
     @Override
     void close();

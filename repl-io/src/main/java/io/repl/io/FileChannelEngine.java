@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FileChannelEngine implements BlockEngine {
     private static final System.Logger LOG = System.getLogger(FileChannelEngine.class.getName());
-    private static final int QUEUE_DEPTH_MAX = 16384;
+    private static final int QUEUE_DEPTH_MAX = OUTSTANDING_ACCEPTED_MIN;
     private static final int ZERO_CHUNK_BYTES = 1 << 20;
 
     private final Backing backing;
