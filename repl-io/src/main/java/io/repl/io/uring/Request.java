@@ -25,6 +25,7 @@ final class Request {
     long address;
     long remaining;
     ZeroStep zeroStep;
+    /** EAGAIN or EINTR answers in a row, without progress in between. */
     int retries;
 
     private Request(Kind kind, IoCallback done, ByteBuffer buffer, long offset, long address, long remaining,

@@ -36,8 +36,6 @@ final class RingLoop implements Runnable {
     static final int QUEUED_MAX = 16384;
     private static final System.Logger LOG = System.getLogger(RingLoop.class.getName());
     private static final long WAKE_TAG = -1L;
-    private static final int AGAIN = 1;
-    private static final int RETRIES_MAX = 8;
     private static final int ZERO_CHUNK_BYTES = 1 << 20;
 
     private final IoUring ring;
@@ -361,8 +359,8 @@ final class RingLoop implements Runnable {
         }
         int slot = (int) userData;
         Request r = slots[slot];
-        int outcome = advance(r, result);
-        if (outcome == AGAIN) {
+        int outcome = Progress.advance(r, result);
+        if (outcome == Progress.AGAIN) {
             prepare(r, slot);
             return;
         }
@@ -373,66 +371,6 @@ final class RingLoop implements Runnable {
             transfersInFlight--;
         }
         complete(r, outcome);
-    }
-
-    /** What one CQE means for its request: AGAIN to submit the rest, else the final result. */
-    private static int advance(Request r, int result) {
-        if ((result == -Errno.EAGAIN || result == -Errno.EINTR) && r.retries < RETRIES_MAX) {
-            r.retries++;
-            return AGAIN;
-        }
-        switch (r.kind) {
-            case FLUSH:
-                return Math.min(result, 0);
-            case READ:
-            case WRITE:
-                return transferred(r, result, true);
-            default:
-                return zeroed(r, result);
-        }
-    }
-
-    private static int transferred(Request r, int result, boolean advanceAddress) {
-        if (result < 0) {
-            return result;
-        }
-        if (result == 0) {
-            // No progress at all: the file or device ends early. Never report that as success.
-            return -Errno.EIO;
-        }
-        r.offset += result;
-        r.remaining -= result;
-        if (advanceAddress) {
-            r.address += result;
-        }
-        return r.remaining == 0 ? 0 : AGAIN;
-    }
-
-    private static int zeroed(Request r, int result) {
-        switch (r.zeroStep) {
-            case PUNCH_HOLE:
-                if (result == 0 || !unsupported(result)) {
-                    return result;
-                }
-                r.zeroStep = Request.ZeroStep.ZERO_RANGE;
-                return AGAIN;
-            case ZERO_RANGE:
-                if (result == 0 || !unsupported(result)) {
-                    return result;
-                }
-                if (r.fastOnly) {
-                    return -Errno.EOPNOTSUPP;
-                }
-                r.zeroStep = Request.ZeroStep.WRITE_ZEROES;
-                return AGAIN;
-            default:
-                return transferred(r, result, false);
-        }
-    }
-
-    /** Errors meaning "this file system or device cannot do that", not "the disk failed". */
-    private static boolean unsupported(int result) {
-        return result == -Errno.EOPNOTSUPP || result == -Errno.ENOSYS || result == -Errno.EINVAL;
     }
 
     private long zeroesAddress() {
