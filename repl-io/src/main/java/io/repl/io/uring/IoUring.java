@@ -161,7 +161,11 @@ final class IoUring implements AutoCloseable {
         }
     }
 
-    /** Unmaps the rings and closes the ring; the kernel cancels whatever is still in flight. */
+    /**
+     * Unmaps the rings and closes the ring. Call it only once every SQE has been reaped: the
+     * kernel tears a ring down in the background, and a request it still held could go on
+     * reading or filling a buffer the caller has been handed back.
+     */
     @Override
     public void close() {
         unmap(sqesAddress, sqesBytes);

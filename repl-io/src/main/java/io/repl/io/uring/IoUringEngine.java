@@ -22,6 +22,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Requests are checked on the caller's thread; a bad one completes there with -EINVAL (and
  * any request after {@link #close()} with -ESHUTDOWN) before the method returns. Good ones go
  * to the {@link RingLoop}, whose thread (the ring's own, or the loop's) calls their callbacks.
+ * A full ring is not an error: requests wait in the loop's queue, and only a request beyond
+ * {@link BlockEngine#OUTSTANDING_ACCEPTED_MIN} queued ones is refused, with -EAGAIN.
  */
 public final class IoUringEngine implements BlockEngine {
     /** Ring size: deep enough for a QD32 client per resource with room for resync traffic. */
@@ -93,6 +95,12 @@ public final class IoUringEngine implements BlockEngine {
      */
     public static IoUringEngine open(Backing backing, long sizeBytes, int ringEntries, EngineLoop driver)
             throws IOException {
+        return open(backing, sizeBytes, ringEntries, driver, RingFaults.NONE);
+    }
+
+    /** As {@link #open(Backing, long, int, EngineLoop)}, with {@code faults} between the ring and the kernel. */
+    static IoUringEngine open(Backing backing, long sizeBytes, int ringEntries, EngineLoop driver, RingFaults faults)
+            throws IOException {
         if (driver != null && driver.inLoop()) {
             throw new IllegalStateException("an engine cannot be opened on the event loop that drives it");
         }
@@ -135,7 +143,7 @@ public final class IoUringEngine implements BlockEngine {
             throw e;
         }
         BackingFile f = file;
-        RingLoop loop = new RingLoop(ring, f.fd, eventFd, backing.path().toString(), f::close);
+        RingLoop loop = new RingLoop(ring, f.fd, eventFd, backing.path().toString(), f::close, faults);
         if (driver != null) {
             try {
                 loop.attach(driver);
@@ -188,7 +196,10 @@ public final class IoUringEngine implements BlockEngine {
         return backing.path();
     }
 
-    /** Requests the ring holds at once; further ones wait in a bounded queue. */
+    /**
+     * Requests the ring holds at once; further ones wait in a queue of
+     * {@link BlockEngine#OUTSTANDING_ACCEPTED_MIN}, and past that are refused with -EAGAIN.
+     */
     public int inFlightMax() {
         return loop.slotCount();
     }
@@ -292,6 +303,11 @@ public final class IoUringEngine implements BlockEngine {
      * Refuses new requests, lets the ring thread finish the accepted ones, and waits for it to
      * release the ring and the backing. Called from a callback, it cannot wait for its own
      * thread, so it returns at once and the ring thread releases everything as it exits.
+     *
+     * <p>The ring is unmapped, and the last callbacks run, only once the kernel has completed
+     * every SQE: a request the kernel still holds keeps its buffer and the ring memory alive.
+     * After {@value #CLOSE_WAIT_SECONDS} s of waiting (a hung disk) this returns with a warning
+     * and the ring thread goes on waiting; nothing is freed under the kernel either way.
      */
     @Override
     public void close() {

@@ -27,6 +27,8 @@ final class Request {
     ZeroStep zeroStep;
     /** EAGAIN or EINTR answers in a row, without progress in between. */
     int retries;
+    /** Its SQEs filled and neither reaped nor withdrawn: while above 0 the kernel may use the buffer. */
+    int sqesOut;
 
     private Request(Kind kind, IoCallback done, ByteBuffer buffer, long offset, long address, long remaining,
                     ZeroStep zeroStep, boolean fastOnly, boolean dsync) {

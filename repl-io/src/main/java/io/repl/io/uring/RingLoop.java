@@ -6,11 +6,14 @@ import io.repl.io.LibC;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The one thread that owns a ring: it moves accepted requests into SQEs, submits them in
@@ -28,31 +31,66 @@ import java.util.concurrent.atomic.AtomicInteger;
  * asleep wakes it with one eventfd write; a busy ring thread is not woken at all and picks the
  * request up on its next pass, together with everything else that arrived meanwhile.
  *
- * <p>In-flight requests are bounded by the ring: one slot per SQE minus the one the eventfd
- * read holds, and the CQ ring (twice the SQ) can never overflow. The rest waits in a bounded
- * queue; past that bound a request is refused with -EAGAIN by the engine.
+ * <p>Slot accounting. In-flight requests are bounded by the ring: one slot per SQE minus the
+ * one the eventfd read holds, and the CQ ring (twice the SQ) can never overflow. Each
+ * in-flight request has at most one SQE out at a time, so the SQ always has room for the
+ * SQEs the slots need; still, an SQE is only filled where {@link SubmissionQueue#free()} says
+ * there is room, and a continuation waits its turn in {@code again}. The rest of the requests
+ * wait in a bounded queue; past that bound a request is refused with -EAGAIN by the engine.
+ *
+ * <p>Backpressure is never a failure. An {@code io_uring_enter} answered with -EAGAIN (the
+ * kernel is short of memory) or -EBUSY (completions to post first) leaves the SQEs in the
+ * ring; the loop reaps, waits for one of the requests the kernel holds to complete (or, when
+ * it holds none, backs off a moment) and submits them again. A CQE with -EAGAIN resubmits its
+ * request, see {@link Progress}.
+ *
+ * <p>Buffers go back only when the kernel is done with them. {@code sqesOut} counts the SQEs
+ * filled and neither reaped nor withdrawn (never consumed by the kernel, taken back from the
+ * SQ), ring-wide and per request. A request's callback, which hands its buffer back to the
+ * caller, runs only when its own count is 0, and the ring is unmapped only when the ring-wide
+ * count is 0. On a failure of the ring (an unexpected errno, a bug) the loop stops taking and
+ * continuing requests, withdraws the SQEs the kernel never saw, completes those requests and
+ * the queued ones with -EIO, and keeps reaping until the kernel has handed back everything
+ * else; each of those completes with its own result, or -EIO if it needed more. Should the
+ * kernel never hand something back, the ring and every buffer it might touch are kept for the
+ * life of the process and those callbacks are never called.
  */
 final class RingLoop implements Runnable {
-    static final int QUEUED_MAX = 16384;
+    static final int QUEUED_MAX = io.repl.io.BlockEngine.OUTSTANDING_ACCEPTED_MIN;
     private static final System.Logger LOG = System.getLogger(RingLoop.class.getName());
     private static final long WAKE_TAG = -1L;
     private static final int ZERO_CHUNK_BYTES = 1 << 20;
+    private static final long BACKOFF_NANOS_MIN = 50_000L;
+    private static final long BACKOFF_NANOS_MAX = 10_000_000L;
+    /** Rings the kernel never handed everything back from: kept reachable, never unmapped. */
+    private static final Set<RingLoop> HELD = ConcurrentHashMap.newKeySet();
 
     private final IoUring ring;
     private final int fileFd;
     private final int eventFd;
     private final String label;
     private final Runnable releaseFile;
+    private final RingFaults faults;
     private final Request[] slots;
     private final int[] freeSlots;
     private int freeCount;
     private int inFlight;
+    /** Slots whose request needs another SQE, oldest first: a ring of slot numbers. */
+    private final int[] again;
+    private int againHead;
+    private int againCount;
+    /** SQEs filled and neither reaped nor withdrawn, the wakeup read's included. */
+    private int sqesOut;
+    /** io_uring_enter refusals (-EAGAIN, -EBUSY) in a row, for the backoff. */
+    private int refusals;
     private final ConcurrentLinkedQueue<Request> incoming = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicBoolean sleeping = new AtomicBoolean();
     private final ByteBuffer wakeBuffer = ByteBuffer.allocateDirect(8);
     private boolean wakeArmed;
     private boolean exiting;
+    /** The ring failed: nothing new is submitted, only what the kernel holds is reaped. */
+    private boolean failing;
     private ByteBuffer zeroes;
     private volatile boolean closing;
     private volatile boolean terminated;
@@ -72,15 +110,17 @@ final class RingLoop implements Runnable {
     /** Native scratch for draining the eventfd on the loop. */
     private final ByteBuffer eventScratch = ByteBuffer.allocateDirect(8);
 
-    RingLoop(IoUring ring, int fileFd, int eventFd, String label, Runnable releaseFile) {
+    RingLoop(IoUring ring, int fileFd, int eventFd, String label, Runnable releaseFile, RingFaults faults) {
         this.ring = ring;
         this.fileFd = fileFd;
         this.eventFd = eventFd;
         this.label = label;
         this.releaseFile = releaseFile;
+        this.faults = faults;
         int n = ring.sq.entries() - 1;
         this.slots = new Request[n];
         this.freeSlots = new int[n];
+        this.again = new int[n];
         for (int i = 0; i < n; i++) {
             freeSlots[i] = n - 1 - i;
         }
@@ -171,20 +211,19 @@ final class RingLoop implements Runnable {
             return;
         }
         try {
+            if (failing) {
+                ring.cq.reap(this::completed);
+                if (sqesOut == 0) {
+                    release();
+                }
+                return;
+            }
             for (int round = 0; round < 4; round++) {
                 ring.cq.reap(this::completed);
                 fill();
                 int toSubmit = ring.sq.unconsumed();
                 if (toSubmit > 0) {
-                    int r = ring.enter(toSubmit, 0, 0);
-                    if (r < 0 && r != -Errno.EINTR && r != -Errno.EAGAIN && r != -Errno.EBUSY) {
-                        throw new IllegalStateException("io_uring_enter failed: " + Errno.name(r));
-                    }
-                    int left = ring.sq.unconsumed();
-                    if (left > 0 && left == inFlight) {
-                        // Short of kernel resources with nothing in flight to signal us: retry soon.
-                        schedulePump();
-                    }
+                    submitFromLoop(toSubmit);
                 }
                 if (ring.cq.ready() == 0) {
                     break;
@@ -198,10 +237,25 @@ final class RingLoop implements Runnable {
                 release();
             }
         } catch (Throwable t) {
-            LOG.log(System.Logger.Level.ERROR, label + ": io_uring loop failed, failing all requests with EIO", t);
-            deadResult = -Errno.EIO;
-            failInFlight(-Errno.EIO);
-            release();
+            fail(t);
+            if (sqesOut == 0) {
+                release();
+            }
+            // Otherwise the eventfd brings the CQEs still due, and pump() reaps them.
+        }
+    }
+
+    /** One enter that does not wait; a refusal leaves the SQEs for the next pump. */
+    private void submitFromLoop(int toSubmit) {
+        int r = enterOrFault(toSubmit, 0, 0);
+        if (r >= 0) {
+            refusals = 0;
+        } else if (r != -Errno.EINTR && !refusal(r)) {
+            throw new IllegalStateException("io_uring_enter failed: " + Errno.name(r));
+        }
+        if (ring.sq.unconsumed() > 0 && requestsInKernel() == 0) {
+            // Nothing the kernel holds will signal the eventfd: come back after the events queued.
+            schedulePump();
         }
     }
 
@@ -209,6 +263,12 @@ final class RingLoop implements Runnable {
         deadResult = -Errno.ESHUTDOWN;
         terminated = true;
         drainQueued();
+        if (sqesOut != 0) {
+            // Nobody can reap any more, so nobody can tell when the kernel is done with them.
+            LOG.log(System.Logger.Level.ERROR, label + ": " + inFlight + " requests stay in flight for good;"
+                    + " their buffers are kept and their callbacks never run");
+            HELD.add(this);
+        }
         released.countDown();
     }
 
@@ -223,6 +283,14 @@ final class RingLoop implements Runnable {
             reportedInFlight = 0;
         }
         drainQueued();
+        faults.releasing(sqesOut);
+        if (sqesOut != 0) {
+            LOG.log(System.Logger.Level.ERROR, label + ": the kernel may still hold " + sqesOut
+                    + " SQEs; keeping the ring and its buffers for good");
+            HELD.add(this);
+            released.countDown();
+            return;
+        }
         if (ring.cq.overflow() != 0) {
             LOG.log(System.Logger.Level.ERROR, label + ": CQ overflowed " + ring.cq.overflow() + " times");
         }
@@ -232,19 +300,27 @@ final class RingLoop implements Runnable {
         released.countDown();
     }
 
+    // ---- On a thread of its own ----
+
     @Override
     public void run() {
         try {
             armWake();
             loop();
-            disarmWake();
         } catch (Throwable t) {
-            LOG.log(System.Logger.Level.ERROR, label + ": io_uring loop failed, failing all requests with EIO", t);
-            deadResult = -Errno.EIO;
-            failInFlight(-Errno.EIO);
-        } finally {
-            release();
+            fail(t);
         }
+        try {
+            settle();
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, label + ": cannot reap the ring at exit", t);
+            faults.releasing(sqesOut);
+            terminated = true;
+            drainQueued();
+            HELD.add(this);
+            return;
+        }
+        release();
     }
 
     private void loop() {
@@ -274,27 +350,96 @@ final class RingLoop implements Runnable {
     }
 
     private void enter(int toSubmit, boolean block) {
-        int r = ring.enter(toSubmit, block ? 1 : 0, block ? IoUring.ENTER_GETEVENTS : 0);
+        int r = enterOrFault(toSubmit, block ? 1 : 0, block ? IoUring.ENTER_GETEVENTS : 0);
         if (r >= 0 || r == -Errno.EINTR) {
             // Unconsumed SQEs stay in the ring and go with the next enter.
+            if (r >= 0) {
+                refusals = 0;
+            }
             return;
         }
-        if (r == -Errno.EAGAIN || r == -Errno.EBUSY) {
-            // The kernel is short of memory or completions: wait for one instead of spinning.
-            if (ring.cq.ready() == 0) {
-                int w = ring.enter(0, 1, IoUring.ENTER_GETEVENTS);
-                if (w < 0 && w != -Errno.EINTR && w != -Errno.EAGAIN && w != -Errno.EBUSY) {
-                    throw new IllegalStateException("io_uring_enter failed: " + Errno.name(w));
-                }
-            }
+        if (refusal(r)) {
+            waitOutRefusal();
             return;
         }
         throw new IllegalStateException("io_uring_enter failed: " + Errno.name(r));
     }
 
-    /** Moves queued requests into free slots and publishes every SQE filled so far. */
+    /**
+     * The kernel took nothing for now: what it lacks (memory, room to post completions) comes
+     * back as the requests it holds complete, so wait for one; holding none, back off a moment.
+     */
+    private void waitOutRefusal() {
+        refusals++;
+        if (ring.cq.ready() > 0) {
+            return;
+        }
+        if (requestsInKernel() > 0) {
+            int w = ring.enter(0, 1, IoUring.ENTER_GETEVENTS);
+            if (w < 0 && w != -Errno.EINTR && !refusal(w)) {
+                throw new IllegalStateException("io_uring_enter failed: " + Errno.name(w));
+            }
+            return;
+        }
+        long backoff = Math.min(BACKOFF_NANOS_MAX, BACKOFF_NANOS_MIN << Math.min(refusals, 16));
+        LockSupport.parkNanos(backoff);
+    }
+
+    /**
+     * Waits until the kernel has handed back every SQE: withdraws those it never consumed and
+     * completes the eventfd read, then reaps. Normally only the wakeup read is out by now.
+     */
+    private void settle() {
+        exiting = true;
+        ring.sq.withdraw(this::withdrawn);
+        if (wakeArmed) {
+            wake();
+        }
+        while (sqesOut > 0) {
+            drainQueued();
+            if (ring.cq.ready() == 0) {
+                int w = ring.enter(0, 1, IoUring.ENTER_GETEVENTS);
+                if (w < 0 && w != -Errno.EINTR && !refusal(w)) {
+                    // The CQ ring is plain memory: it can still be watched without the syscall.
+                    LockSupport.parkNanos(BACKOFF_NANOS_MAX);
+                }
+            }
+            ring.cq.reap(this::completed);
+        }
+    }
+
+    // ---- Both ways ----
+
+    private int enterOrFault(int toSubmit, int minComplete, int flags) {
+        int r = toSubmit > 0 ? faults.beforeSubmit(toSubmit) : 0;
+        return r != 0 ? r : ring.enter(toSubmit, minComplete, flags);
+    }
+
+    /** io_uring_enter answers that mean "not now", never "failed". */
+    private static boolean refusal(int r) {
+        return r == -Errno.EAGAIN || r == -Errno.EBUSY;
+    }
+
+    /**
+     * Requests' SQEs the kernel has consumed and not completed. When the wakeup read's SQE is
+     * still in the SQ this is one too low, which only ever means backing off instead of waiting.
+     */
+    private int requestsInKernel() {
+        return sqesOut - ring.sq.unconsumed() - (wakeArmed ? 1 : 0);
+    }
+
+    /** Prepares continuations, then moves queued requests into free slots, and publishes. */
     private void fill() {
-        while (freeCount > 0) {
+        if (failing) {
+            return;
+        }
+        while (againCount > 0 && ring.sq.free() > 0) {
+            int slot = again[againHead];
+            againHead = (againHead + 1) % again.length;
+            againCount--;
+            prepare(slots[slot], slot);
+        }
+        while (freeCount > 0 && againCount == 0 && ring.sq.free() > 0) {
             Request r = incoming.poll();
             if (r == null) {
                 break;
@@ -330,6 +475,8 @@ final class RingLoop implements Runnable {
             default:
                 throw new IllegalStateException("unknown request kind " + r.kind);
         }
+        r.sqesOut++;
+        sqesOut++;
     }
 
     private void prepareZero(Request r, int slot) {
@@ -350,27 +497,73 @@ final class RingLoop implements Runnable {
     }
 
     private void completed(long userData, int result) {
+        sqesOut--;
         if (userData == WAKE_TAG) {
             wakeArmed = false;
-            if (!exiting) {
+            if (!exiting && !failing) {
                 armWake();
             }
             return;
         }
         int slot = (int) userData;
         Request r = slots[slot];
-        int outcome = Progress.advance(r, result);
+        r.sqesOut--;
+        int outcome = Progress.advance(r, faults.completion(slot, result));
         if (outcome == Progress.AGAIN) {
-            prepare(r, slot);
+            if (!failing) {
+                again[(againHead + againCount++) % again.length] = slot;
+                return;
+            }
+            outcome = deadResult;
+        }
+        retire(slot);
+        complete(r, outcome);
+    }
+
+    /** An SQE the kernel never consumed, taken back from the SQ after a failure or at exit. */
+    private void withdrawn(long userData) {
+        sqesOut--;
+        if (userData == WAKE_TAG) {
+            wakeArmed = false;
             return;
         }
+        int slot = (int) userData;
+        Request r = slots[slot];
+        r.sqesOut--;
+        retire(slot);
+        complete(r, deadResult);
+    }
+
+    /** Frees a request's slot; its callback is the caller's to run. */
+    private void retire(int slot) {
+        Request r = slots[slot];
         slots[slot] = null;
         freeSlots[freeCount++] = slot;
         inFlight--;
         if (r.kind == Request.Kind.READ || r.kind == Request.Kind.WRITE) {
             transfersInFlight--;
         }
-        complete(r, outcome);
+    }
+
+    /**
+     * The ring cannot go on: completes what the kernel never saw with -EIO at once, and lets
+     * what it holds come back through the CQ (see the class comment).
+     */
+    private void fail(Throwable t) {
+        LOG.log(System.Logger.Level.ERROR, label + ": io_uring loop failed; failing new requests with EIO"
+                + " once the kernel has handed back the " + inFlight + " in flight", t);
+        failing = true;
+        deadResult = -Errno.EIO;
+        ring.sq.withdraw(this::withdrawn);
+        while (againCount > 0) {
+            int slot = again[againHead];
+            againHead = (againHead + 1) % again.length;
+            againCount--;
+            Request r = slots[slot];
+            retire(slot);
+            complete(r, deadResult);
+        }
+        drainQueued();
     }
 
     private long zeroesAddress() {
@@ -382,33 +575,13 @@ final class RingLoop implements Runnable {
 
     private void armWake() {
         ring.sq.readWrite(SubmissionQueue.OP_READ, eventFd, NativeMemory.addressOf(wakeBuffer), 8, 0, WAKE_TAG);
+        sqesOut++;
         wakeArmed = true;
-    }
-
-    /** Completes the eventfd read so the kernel holds no pointer into our memory at close. */
-    private void disarmWake() {
-        exiting = true;
-        while (wakeArmed) {
-            ring.sq.publish();
-            wake();
-            enter(ring.sq.unconsumed(), true);
-            ring.cq.reap(this::completed);
-        }
     }
 
     private void wake() {
         if (Syscalls.get().eventfd_write(eventFd, 1) != 0) {
             LOG.log(System.Logger.Level.ERROR, label + ": eventfd write failed: " + Errno.name(Syscalls.lastErrno()));
-        }
-    }
-
-    private void failInFlight(int result) {
-        for (int slot = 0; slot < slots.length; slot++) {
-            Request r = slots[slot];
-            if (r != null) {
-                slots[slot] = null;
-                complete(r, result);
-            }
         }
     }
 
@@ -421,6 +594,11 @@ final class RingLoop implements Runnable {
     }
 
     private void complete(Request r, int result) {
+        faults.handingBack(r.sqesOut);
+        if (r.sqesOut != 0) {
+            // A bug above: the caller would reuse a buffer the kernel may still fill.
+            throw new IllegalStateException("request completed with " + r.sqesOut + " SQEs in the kernel");
+        }
         try {
             r.done.complete(result);
         } catch (Throwable t) {

@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.function.LongConsumer;
 
 /**
  * The submission side of a ring: fills SQEs and publishes them to the kernel.
@@ -74,6 +75,21 @@ final class SubmissionQueue {
     /** Makes every SQE filled so far visible to the kernel. */
     void publish() {
         INT.setRelease(ring, tailOffset, tail);
+    }
+
+    /**
+     * Takes back every SQE filled and not yet consumed by the kernel, oldest first, handing
+     * each one's user_data to {@code withdrawn}; the kernel will never see them. Sound because
+     * no kernel thread polls this ring (no SQPOLL): the kernel reads the tail only inside
+     * {@code io_uring_enter}, which only the thread that owns this queue calls.
+     */
+    void withdraw(LongConsumer withdrawn) {
+        int head = (int) INT.getAcquire(ring, headOffset);
+        for (int i = head; i != tail; i++) {
+            withdrawn.accept(sqes.getLong((i & mask) * SQE_BYTES + SQE_USER_DATA));
+        }
+        tail = head;
+        publish();
     }
 
     /** A read or write of {@code length} bytes between {@code address} and file offset {@code offset}. */
