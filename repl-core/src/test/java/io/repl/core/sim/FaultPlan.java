@@ -225,6 +225,7 @@ final class FaultPlan {
             sim.invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
         }
         boolean witnessWillGrant = witnessWouldGrant(survivor) && inSyncWith(survivor);
+        int survivorLife = survivor.incarnation();
         takeDown(victim, Fault.PRIMARY_KILL, Fault.PRIMARY_POWER_LOSS);
         // The survivor notices by a reset or its ping timeout; only then can it be promoted.
         sim.runFor(5 * MS);
@@ -251,7 +252,8 @@ final class FaultPlan {
             sim.stats.failovers++;
         }
         // A survivor whose own disk failed meanwhile (a fault of its own) has nothing to serve.
-        boolean diskAlive = survivor.up() && survivor.status().disk() != DiskState.FAILED;
+        boolean diskAlive = survivor.up() && survivor.status().disk() != DiskState.FAILED
+                && survivor.incarnation() == survivorLife;
         if (witnessWillGrant && diskAlive && sim.witness.up() && !sim.witnessNet.blocked(survivor.index())) {
             if (!promoted) {
                 throw sim.failure("availability: with the witness reachable and holding " + survivor.name()
@@ -290,12 +292,14 @@ final class FaultPlan {
         if (!witnessWillGrant) {
             return;
         }
+        int incarnation = primary.incarnation();
         long deadline = sim.now() + AVAILABILITY_WAIT_NANOS;
         while (sim.now() < deadline && primary.up() && !wentOnAlone(primary)) {
             sim.runFor(5 * MS);
         }
+        // Another fault meanwhile (its disk failed, it was restarted) is not this check's business.
         if (!sim.witness.up() || sim.witnessNet.blocked(primary.index()) || !primary.up()
-                || primary.status().disk() == DiskState.FAILED) {
+                || primary.incarnation() != incarnation || primary.status().disk() == DiskState.FAILED) {
             return;
         }
         if (!wentOnAlone(primary)) {
