@@ -62,7 +62,7 @@ final class Roles {
         ctx.log("warn", "the connection ended before " + ctx.peerLabel() + " saw this node's promotion; back to"
                 + " Secondary");
         ctx.state.role = Role.SECONDARY;
-        ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
+        ctx.writePath.clearPrimaryMarkWhenRetired();
         ctx.writePath.onDemoted();
         ctx.hook(Hook.AFTER_DEMOTE);
         ctx.actions.commandCompleted(CommandResult.refused("the connection to " + ctx.peerLabel()
@@ -349,7 +349,7 @@ final class Roles {
 
     private void becomeSecondary() {
         ctx.state.role = Role.SECONDARY;
-        ctx.meta.setFlag(SuperblockFlag.PRIMARY, false);
+        ctx.writePath.clearPrimaryMarkWhenRetired();
         ctx.failover.onDemoted();
         ctx.writePath.onDemoted();
         ctx.hook(Hook.AFTER_DEMOTE);

@@ -218,6 +218,9 @@ final class WritePath {
             write.retired = true;
             unretired.remove(write.seq);
             ctx.meta.endWrite(write.range);
+            if (unretired.isEmpty() && ctx.state.role != Role.PRIMARY) {
+                clearPrimaryMarkWhenRetired();
+            }
         }
     }
 
@@ -393,6 +396,18 @@ final class WritePath {
             advance(write);
         }
         flushes.failAll();
+    }
+
+    /**
+     * A node no longer Primary clears the Primary mark in its superblock once none of its writes
+     * is unretired. Until then the mark stays: a node demoted with writes the peer may lack
+     * holds them as a Primary does, and if it stops uncleanly the next start finds it a crashed
+     * Primary, whose activity-log extents the handshake resyncs from it.
+     */
+    void clearPrimaryMarkWhenRetired() {
+        if (unretired.isEmpty()) {
+            ctx.meta.setFlag(io.repl.core.metadata.SuperblockFlag.PRIMARY, false);
+        }
     }
 
     /** Whether some write went to the peer and has not been flushed there. */
