@@ -288,7 +288,7 @@ final class Handshake {
                 // The handshake showed our copy is the newer one: whatever this node feared
                 // while apart (a loss, a restart, an outdate), the peer holds nothing newer.
                 ctx.state.disk = DiskState.UP_TO_DATE;
-                ctx.meta.markUpToDate(ctx.meta.uuids());
+                ctx.meta.markCurrentAsSource();
             }
             // The target takes our generation when it finishes, possibly before we hear of it.
             ctx.meta.shareGeneration();

@@ -166,6 +166,16 @@ final class MetaStore {
     }
 
     /**
+     * A resync source's copy is current, but a crashed Primary stays marked until the resync
+     * ends: if it breaks off, and the target could not record that it is behind (its metadata
+     * failed), the next handshake still finds the activity log's extents to send.
+     */
+    void markCurrentAsSource() {
+        update(s -> s.with(SuperblockFlag.CONSISTENT, true).with(SuperblockFlag.WAS_UP_TO_DATE, true)
+                .with(SuperblockFlag.DEPOSED, false));
+    }
+
+    /**
      * A new generation would start now ({@link #newCurrent}): its identifier, drawn but not
      * stored, so the witness can agree to it first.
      */

@@ -11,8 +11,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class RegressionSeedsTest {
     @ParameterizedTest(name = "seed {0}")
-    @ValueSource(longs = {4, 10, 32, 40, 55, 65, 80, 152, 168, 172, 376, 628, 644, 658, 1432, 1557, 1618, 1979,
-        2023, 3297, 5466, 7150, 8409, 8573, 11722, 15485, 24140, 29901, 34480, 37560, 40192})
+    @ValueSource(longs = {3, 4, 10, 12, 32, 40, 55, 65, 80, 145, 152, 168, 172, 376, 628, 644, 658, 1432, 1557, 1618,
+        1979, 2023, 3297, 3718, 5466, 7150, 8338, 8409, 8573, 9784, 11722, 15485, 24140, 29901, 34480, 37560, 40192})
     void replays(long seed) {
         new Simulation(seed).run();
     }
