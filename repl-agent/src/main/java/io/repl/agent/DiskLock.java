@@ -1,70 +1,187 @@
 package io.repl.agent;
 
+import io.repl.io.Errno;
+import io.repl.io.Flock;
+import io.repl.io.LibC;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * An exclusive claim on a backing disk, so that two agents, or two resources of one agent,
- * never write the same disk. A POSIX record lock: released by the kernel when the process
- * dies, so a killed agent never leaves a stale claim.
+ * An exclusive claim on the disks of one resource, its backing disk and an external meta-disk,
+ * so that two agents, two resources of one agent, or an agent and a mount or a QEMU never write
+ * the same disk at once. Held from up to down, and while create-md writes.
+ *
+ * <p>Each disk is held through one descriptor that stays open while the claim lasts:
+ * <ul>
+ *   <li>an open-file-description (OFD) write lock over the whole file. It belongs to that
+ *   descriptor, not to the process, so the engines and the io_uring self-test may open and
+ *   close the disk as they like (a POSIX record lock would vanish with the first of those
+ *   closes). QEMU locks images the same way, so qemu-img, qemu-io and qemu-nbd are refused
+ *   while the agent holds a disk, and the agent is refused while they do;</li>
+ *   <li>on a block device the descriptor is also opened O_EXCL, the kernel's own claim: mount,
+ *   swapon, device-mapper and other exclusive openers get EBUSY.</li>
+ * </ul>
+ * Both end with the process, so a killed agent never leaves a stale claim. Where libc cannot
+ * be bound, or the kernel has no OFD locks, the claim falls back to a JDK FileChannel lock (a
+ * POSIX record lock) and says so in the log: that one is lost as soon as any descriptor of the
+ * process on the disk closes.
  */
 final class DiskLock implements AutoCloseable {
-    /** Which resource of this process holds which disk, for a helpful refusal. */
+    private static final System.Logger LOG = System.getLogger(DiskLock.class.getName());
+    /** Which resource of this process holds which disk, for a refusal that names it. */
     private static final Map<Path, String> HOLDERS = new ConcurrentHashMap<>();
 
-    private final Path disk;
-    private final FileChannel channel;
-    private final FileLock lock;
+    private final List<Claim> claims;
 
-    private DiskLock(Path disk, FileChannel channel, FileLock lock) {
-        this.disk = disk;
-        this.channel = channel;
-        this.lock = lock;
+    private DiskLock(List<Claim> claims) {
+        this.claims = claims;
     }
 
-    static DiskLock acquire(Path disk, String resource) throws IOException {
-        Path key = disk.toRealPath();
-        String holder = HOLDERS.putIfAbsent(key, resource);
-        if (holder != null) {
-            throw new IOException(disk + " is already the disk of resource " + holder
-                    + "; each resource needs its own disk");
-        }
-        FileChannel ch = null;
+    /**
+     * Claims {@code disk} and, if not null, the external {@code metaDisk} of {@code resource}: both
+     * or neither.
+     *
+     * @throws IOException saying what holds a disk, where the system can tell, and what to do
+     */
+    static DiskLock acquire(String resource, Path disk, Path metaDisk) throws IOException {
+        return acquire(resource, disk, metaDisk, Flock.layoutKnown() ? LibC.get() : null);
+    }
+
+    /** As above with a given libc; null takes the fallback, as where libc cannot be bound. */
+    static DiskLock acquire(String resource, Path disk, Path metaDisk, LibC c) throws IOException {
+        List<Claim> held = new ArrayList<>(2);
         try {
-            ch = FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            FileLock l = ch.tryLock();
-            if (l == null) {
-                throw new IOException(disk + " is in use by another process (another repl agent?); "
-                        + "stop it before bringing " + resource + " up here");
+            held.add(Claim.take(disk, "the disk of resource " + resource, resource, c));
+            if (metaDisk != null) {
+                held.add(Claim.take(metaDisk, "the meta-disk of resource " + resource, resource, c));
             }
-            return new DiskLock(key, ch, l);
+            return new DiskLock(held);
         } catch (IOException | RuntimeException e) {
-            HOLDERS.remove(key, resource);
-            if (ch != null) {
-                ch.close();
-            }
-            if (e instanceof IOException) {
-                throw (IOException) e;
-            }
-            // OverlappingFileLockException and friends: a lock this process already holds.
-            throw new IOException(disk + ": cannot lock: " + e, e);
+            held.forEach(Claim::close);
+            throw e;
         }
     }
 
     @Override
     public void close() {
-        try {
-            lock.release();
-            channel.close();
-        } catch (IOException e) {
-            System.getLogger(DiskLock.class.getName())
-                    .log(System.Logger.Level.WARNING, "unlocking " + disk + ": " + e.getMessage());
+        claims.forEach(Claim::close);
+    }
+
+    /** One disk held: by a native descriptor, or in the fallback by a FileChannel lock. */
+    private static final class Claim {
+        private final Path key;
+        private final String role;
+        private final LibC c;
+        private final int fd;
+        private final FileChannel channel;
+        private final FileLock lock;
+
+        private Claim(Path key, String role, LibC c, int fd, FileChannel channel, FileLock lock) {
+            this.key = key;
+            this.role = role;
+            this.c = c;
+            this.fd = fd;
+            this.channel = channel;
+            this.lock = lock;
         }
-        HOLDERS.remove(disk);
+
+        static Claim take(Path disk, String role, String resource, LibC c) throws IOException {
+            Path key;
+            try {
+                key = disk.toRealPath();
+            } catch (NoSuchFileException e) {
+                throw new IOException(disk + " does not exist; it is named as " + role);
+            }
+            String holder = HOLDERS.putIfAbsent(key, role);
+            if (holder != null) {
+                throw new IOException(disk + " is already " + holder + " in this agent; it cannot also be "
+                        + role + ": give each resource its own disks");
+            }
+            try {
+                if (c == null) {
+                    LOG.log(System.Logger.Level.WARNING, disk + ": libc is not bound here, so no open-file-description"
+                            + " lock and no exclusive open; falling back to a POSIX lock, which this process loses"
+                            + " as soon as any of its descriptors on the disk closes");
+                    return fallback(disk, key, role, resource);
+                }
+                return nativeClaim(disk, key, role, resource, c);
+            } catch (IOException | RuntimeException e) {
+                HOLDERS.remove(key, role);
+                throw e;
+            }
+        }
+
+        private static Claim nativeClaim(Path disk, Path key, String role, String resource, LibC c) throws IOException {
+            boolean block = DiskHolders.isBlockDevice(key);
+            int fd = c.open(key.toString(), LibC.O_RDWR | LibC.O_CLOEXEC | (block ? LibC.O_EXCL : 0), 0);
+            if (fd < 0) {
+                int err = LibC.lastErrno();
+                if (block && err == Errno.EBUSY) {
+                    throw refused(disk, key, "is in exclusive use", resource);
+                }
+                throw new IOException("cannot open " + disk + ": " + c.strerror(err));
+            }
+            if (c.fcntl(fd, LibC.F_OFD_SETLK, Flock.wholeFile(LibC.F_WRLCK)) == 0) {
+                return new Claim(key, role, c, fd, null, null);
+            }
+            int err = LibC.lastErrno();
+            c.close(fd);
+            if (err == Errno.EAGAIN || err == Errno.EACCES) {
+                throw refused(disk, key, "is locked by another process", resource);
+            }
+            if (err == Errno.EINVAL) {
+                LOG.log(System.Logger.Level.WARNING, disk + ": this kernel has no open-file-description locks"
+                        + " (Linux 3.15 brought them); falling back to a POSIX lock, which this process loses"
+                        + " as soon as any of its descriptors on the disk closes");
+                return fallback(disk, key, role, resource);
+            }
+            throw new IOException("cannot lock " + disk + ": " + c.strerror(err));
+        }
+
+        private static Claim fallback(Path disk, Path key, String role, String resource) throws IOException {
+            FileChannel ch = FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
+                FileLock l = ch.tryLock();
+                if (l != null) {
+                    return new Claim(key, role, null, -1, ch, l);
+                }
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                // OverlappingFileLockException and friends: a lock this process already holds.
+                throw new IOException(disk + ": cannot lock: " + e, e);
+            }
+            ch.close();
+            throw refused(disk, key, "is locked by another process", resource);
+        }
+
+        /** Called with our own descriptor closed, so it does not show among the holders. */
+        private static IOException refused(Path disk, Path key, String what, String resource) {
+            List<String> who = DiskHolders.describe(key);
+            String named = who.isEmpty() ? "no process this agent may see has it open" : String.join(", ", who);
+            return new IOException(disk + " " + what + ": " + named + "; release it there (stop or unmount it)"
+                    + " before using it for " + resource);
+        }
+
+        void close() {
+            try {
+                if (channel != null) {
+                    lock.release();
+                    channel.close();
+                } else if (c.close(fd) != 0) {
+                    throw new IOException(c.strerror(LibC.lastErrno()));
+                }
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "unlocking " + key + ": " + e.getMessage());
+            }
+            HOLDERS.remove(key, role);
+        }
     }
 }

@@ -32,6 +32,8 @@ import io.repl.io.Engines;
 import io.repl.core.metadata.Metadata;
 import io.repl.core.metadata.MetadataException;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -114,7 +116,8 @@ public final class Resource implements Export {
             Backing b = Backing.probe(me.disk());
             MetaPlan plan = MetaPlan.of(config, me, b);
             long size = plan.dataBytes();
-            diskLock = DiskLock.acquire(me.disk(), name);
+            // Held until down: the disk, and an external meta-disk, are this agent's alone meanwhile.
+            diskLock = DiskLock.acquire(name, me.disk(), plan.externalFile());
             openMetadata(plan);
             // One event loop carries this resource's NBD sessions, its engine's completions,
             // its replication core and its peer link, so a request never changes threads.
@@ -409,7 +412,7 @@ public final class Resource implements Export {
             throw new StateChangeRefused(name + ": meta-disk is \"none\" in " + config.file() + "; nothing to create");
         }
         int nodeId = config.nodeId(nodeName);
-        try (DiskLock lock = DiskLock.acquire(config.local(nodeName).disk(), name)) {
+        try (DiskLock lock = lockForCreateMd(plan)) {
             Map<String, Object> md = MetaCommands.create(plan, nodeId, nodeName, force);
             LOG.log(System.Logger.Level.INFO, name + ": created metadata: " + md);
             return md;
@@ -418,6 +421,16 @@ public final class Resource implements Export {
         } catch (ConfigException | IOException | RuntimeException ex) {
             throw new StateChangeRefused(name + ": create-md failed: " + ex.getMessage());
         }
+    }
+
+    /** Claims the disk and the meta-disk, creating an external meta-disk file that is not there yet. */
+    private DiskLock lockForCreateMd(MetaPlan plan) throws ConfigException, IOException {
+        Path meta = plan.externalFile();
+        if (meta != null && !Files.exists(meta)) {
+            // Nothing can hold a file that does not exist yet; it must exist to be locked.
+            plan.prepareExternalFile();
+        }
+        return DiskLock.acquire(name, config.local(nodeName).disk(), meta);
     }
 
     /** dump-md: the metadata as stored, read without writing. */

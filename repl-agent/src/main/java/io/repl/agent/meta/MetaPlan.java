@@ -23,6 +23,11 @@ public record MetaPlan(Path file, MetadataLayout layout, long dataBytes) {
         return layout == null;
     }
 
+    /** The meta-disk when it is a file or device of its own, else null (internal or none). */
+    public Path externalFile() {
+        return layout != null && layout.placement() == MetaPlacement.EXTERNAL ? file : null;
+    }
+
     /**
      * @throws IOException naming the disk and what does not fit
      */
