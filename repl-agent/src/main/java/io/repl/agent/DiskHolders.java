@@ -56,6 +56,27 @@ final class DiskHolders {
         return found;
     }
 
+    /** What to do about the holders {@link #describe} found, as an instruction. */
+    static String advice(List<String> holders) {
+        List<String> steps = new ArrayList<>();
+        if (holders.stream().anyMatch(h -> h.contains("mounted at "))) {
+            steps.add("unmount it");
+        }
+        if (holders.stream().anyMatch(h -> h.contains("held by the kernel device "))) {
+            steps.add("remove the device built on it");
+        }
+        if (holders.stream().anyMatch(h -> h.endsWith(" is in use as swap"))) {
+            steps.add("swapoff it");
+        }
+        if (holders.stream().anyMatch(h -> h.startsWith("pid "))) {
+            steps.add("stop that process (another repl agent: take its resource down)");
+        }
+        if (steps.isEmpty()) {
+            return "find what holds it (/proc/locks lists the locks) and release it";
+        }
+        return String.join(", ", steps);
+    }
+
     /** A file is the same file by device and inode; a block device by its device number. */
     private record Identity(boolean block, long dev, long ino, long rdev) {
         boolean matches(Map<String, Object> a) {

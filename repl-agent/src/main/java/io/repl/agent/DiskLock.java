@@ -59,9 +59,9 @@ final class DiskLock implements AutoCloseable {
     static DiskLock acquire(String resource, Path disk, Path metaDisk, LibC c) throws IOException {
         List<Claim> held = new ArrayList<>(2);
         try {
-            held.add(Claim.take(disk, "the disk of resource " + resource, resource, c));
+            held.add(Claim.take(disk, "the disk of resource " + resource, c));
             if (metaDisk != null) {
-                held.add(Claim.take(metaDisk, "the meta-disk of resource " + resource, resource, c));
+                held.add(Claim.take(metaDisk, "the meta-disk of resource " + resource, c));
             }
             return new DiskLock(held);
         } catch (IOException | RuntimeException e) {
@@ -93,7 +93,7 @@ final class DiskLock implements AutoCloseable {
             this.lock = lock;
         }
 
-        static Claim take(Path disk, String role, String resource, LibC c) throws IOException {
+        static Claim take(Path disk, String role, LibC c) throws IOException {
             Path key;
             try {
                 key = disk.toRealPath();
@@ -107,25 +107,25 @@ final class DiskLock implements AutoCloseable {
             }
             try {
                 if (c == null) {
-                    LOG.log(System.Logger.Level.WARNING, disk + ": libc is not bound here, so no open-file-description"
-                            + " lock and no exclusive open; falling back to a POSIX lock, which this process loses"
+                    LOG.log(System.Logger.Level.WARNING, disk + ": no open-file-description lock and no exclusive open"
+                            + " here (libc not bound, or not Linux on x86_64 or aarch64); falling back to a POSIX lock, which this process loses"
                             + " as soon as any of its descriptors on the disk closes");
-                    return fallback(disk, key, role, resource);
+                    return fallback(disk, key, role);
                 }
-                return nativeClaim(disk, key, role, resource, c);
+                return nativeClaim(disk, key, role, c);
             } catch (IOException | RuntimeException e) {
                 HOLDERS.remove(key, role);
                 throw e;
             }
         }
 
-        private static Claim nativeClaim(Path disk, Path key, String role, String resource, LibC c) throws IOException {
+        private static Claim nativeClaim(Path disk, Path key, String role, LibC c) throws IOException {
             boolean block = DiskHolders.isBlockDevice(key);
             int fd = c.open(key.toString(), LibC.O_RDWR | LibC.O_CLOEXEC | (block ? LibC.O_EXCL : 0), 0);
             if (fd < 0) {
                 int err = LibC.lastErrno();
                 if (block && err == Errno.EBUSY) {
-                    throw refused(disk, key, "is in exclusive use", resource);
+                    throw refused(disk, key, "is in exclusive use");
                 }
                 throw new IOException("cannot open " + disk + ": " + c.strerror(err));
             }
@@ -135,18 +135,18 @@ final class DiskLock implements AutoCloseable {
             int err = LibC.lastErrno();
             c.close(fd);
             if (err == Errno.EAGAIN || err == Errno.EACCES) {
-                throw refused(disk, key, "is locked by another process", resource);
+                throw refused(disk, key, "is locked by another process");
             }
             if (err == Errno.EINVAL) {
                 LOG.log(System.Logger.Level.WARNING, disk + ": this kernel has no open-file-description locks"
                         + " (Linux 3.15 brought them); falling back to a POSIX lock, which this process loses"
                         + " as soon as any of its descriptors on the disk closes");
-                return fallback(disk, key, role, resource);
+                return fallback(disk, key, role);
             }
             throw new IOException("cannot lock " + disk + ": " + c.strerror(err));
         }
 
-        private static Claim fallback(Path disk, Path key, String role, String resource) throws IOException {
+        private static Claim fallback(Path disk, Path key, String role) throws IOException {
             FileChannel ch = FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE);
             try {
                 FileLock l = ch.tryLock();
@@ -159,15 +159,15 @@ final class DiskLock implements AutoCloseable {
                 throw new IOException(disk + ": cannot lock: " + e, e);
             }
             ch.close();
-            throw refused(disk, key, "is locked by another process", resource);
+            throw refused(disk, key, "is locked by another process");
         }
 
         /** Called with our own descriptor closed, so it does not show among the holders. */
-        private static IOException refused(Path disk, Path key, String what, String resource) {
+        private static IOException refused(Path disk, Path key, String what) {
             List<String> who = DiskHolders.describe(key);
-            String named = who.isEmpty() ? "no process this agent may see has it open" : String.join(", ", who);
-            return new IOException(disk + " " + what + ": " + named + "; release it there (stop or unmount it)"
-                    + " before using it for " + resource);
+            String named = who.isEmpty() ? "no process this agent may look at has it open" : String.join(", ", who);
+            return new IOException(disk + " " + what + ": " + named + "; " + DiskHolders.advice(who)
+                    + ", then try again");
         }
 
         void close() {

@@ -104,7 +104,7 @@ class DiskLockTest {
             String m = refused.getMessage();
             assertTrue(m.contains("is locked by another process"), m);
             assertTrue(m.contains("pid " + holder.pid() + " (java " + Holder.class.getName()), m);
-            assertTrue(m.contains("before using it for r0"), m);
+            assertTrue(m.contains("; stop that process"), m);
             holder.getOutputStream().close();
             assertTrue(holder.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, holder.exitValue(), () -> readQuietly(dir.resolve("holder.err")));
