@@ -32,16 +32,36 @@ final class DiskHolders {
 
     private DiskHolders() {}
 
+    /** What kind of holder; each kind has its own remedy. */
+    enum Kind {
+        MOUNT("unmount it"),
+        KERNEL_DEVICE("remove the device built on it"),
+        SWAP("swapoff it"),
+        PROCESS("stop that process (another repl agent: take its resource down)"),
+        UNKNOWN("find what holds it (/proc/locks lists the locks) and release it");
+
+        final String remedy;
+
+        Kind(String remedy) {
+            this.remedy = remedy;
+        }
+    }
+
+    /** One holder, as a refusal names it: "pid 42 (qemu-nbd -f raw disk.img)", "mounted at /mnt". */
+    record Holder(Kind kind, String text) {
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
     static boolean isBlockDevice(Path p) throws IOException {
         return ((Integer) Files.getAttribute(p, "unix:mode") & S_IFMT) == S_IFBLK;
     }
 
-    /**
-     * What holds {@code disk}, one phrase each ("pid 42 (qemu-nbd -f raw disk.img)", "mounted at
-     * /mnt"), or an empty list when nothing can be seen.
-     */
-    static List<String> describe(Path disk) {
-        List<String> found = new ArrayList<>();
+    /** What holds {@code disk}, or an empty list when nothing can be seen. */
+    static List<Holder> describe(Path disk) {
+        List<Holder> found = new ArrayList<>();
         try {
             Map<String, Object> a = Files.readAttributes(disk, "unix:mode,dev,ino,rdev");
             boolean block = ((Integer) a.get("mode") & S_IFMT) == S_IFBLK;
@@ -51,30 +71,20 @@ final class DiskHolders {
             }
             found.addAll(processes(id));
         } catch (IOException | RuntimeException e) {
-            found.add("(could not look for holders: " + e.getMessage() + ")");
+            found.add(new Holder(Kind.UNKNOWN, "(could not look for holders: " + e.getMessage() + ")"));
         }
         return found;
     }
 
     /** What to do about the holders {@link #describe} found, as an instruction. */
-    static String advice(List<String> holders) {
+    static String advice(List<Holder> holders) {
         List<String> steps = new ArrayList<>();
-        if (holders.stream().anyMatch(h -> h.contains("mounted at "))) {
-            steps.add("unmount it");
+        for (Kind k : Kind.values()) {
+            if (k != Kind.UNKNOWN && holders.stream().anyMatch(h -> h.kind() == k)) {
+                steps.add(k.remedy);
+            }
         }
-        if (holders.stream().anyMatch(h -> h.contains("held by the kernel device "))) {
-            steps.add("remove the device built on it");
-        }
-        if (holders.stream().anyMatch(h -> h.endsWith(" is in use as swap"))) {
-            steps.add("swapoff it");
-        }
-        if (holders.stream().anyMatch(h -> h.startsWith("pid "))) {
-            steps.add("stop that process (another repl agent: take its resource down)");
-        }
-        if (steps.isEmpty()) {
-            return "find what holds it (/proc/locks lists the locks) and release it";
-        }
-        return String.join(", ", steps);
+        return steps.isEmpty() ? Kind.UNKNOWN.remedy : String.join(", ", steps);
     }
 
     /** A file is the same file by device and inode; a block device by its device number. */
@@ -87,16 +97,17 @@ final class DiskHolders {
         }
     }
 
-    private static List<String> processes(Identity id) throws IOException {
-        List<String> found = new ArrayList<>();
+    private static List<Holder> processes(Identity id) throws IOException {
+        List<Holder> found = new ArrayList<>();
         long self = ProcessHandle.current().pid();
         try (DirectoryStream<Path> pids = Files.newDirectoryStream(PROC, p -> isNumber(p.getFileName().toString()))) {
             for (Path pidDir : pids) {
                 if (hasOpen(pidDir.resolve("fd"), id)) {
                     long pid = Long.parseLong(pidDir.getFileName().toString());
-                    found.add("pid " + pid + " (" + (pid == self ? "this process: " : "") + command(pidDir) + ")");
+                    found.add(new Holder(Kind.PROCESS, "pid " + pid + " (" + (pid == self ? "this process: " : "")
+                            + command(pidDir) + ")"));
                     if (found.size() == PROCESSES_MAX) {
-                        found.add("perhaps more");
+                        found.add(new Holder(Kind.PROCESS, "perhaps more"));
                         break;
                     }
                 }
@@ -162,7 +173,7 @@ final class DiskHolders {
         return shortened;
     }
 
-    private static void describeBlockDevice(long rdev, List<String> found) throws IOException {
+    private static void describeBlockDevice(long rdev, List<Holder> found) throws IOException {
         String self = majorMinor(rdev);
         // The device itself and each of its partitions: "" or the partition's name.
         Map<String, String> devices = new LinkedHashMap<>();
@@ -184,7 +195,7 @@ final class DiskHolders {
                 String part = devices.get(f[2]);
                 String at = (part.isEmpty() ? "" : "partition " + part + " ") + "mounted at " + unescape(f[4]);
                 if (mounted.add(at)) {
-                    found.add(at);
+                    found.add(new Holder(Kind.MOUNT, at));
                 }
             }
         }
@@ -193,8 +204,9 @@ final class DiskHolders {
             if (Files.isDirectory(holders)) {
                 try (DirectoryStream<Path> hs = Files.newDirectoryStream(holders)) {
                     for (Path h : hs) {
-                        found.add((d.getValue().isEmpty() ? "" : "partition " + d.getValue() + " ")
-                                + "held by the kernel device " + h.getFileName() + " (" + holders + ")");
+                        found.add(new Holder(Kind.KERNEL_DEVICE, (d.getValue().isEmpty() ? "" : "partition "
+                                + d.getValue() + " ") + "held by the kernel device " + h.getFileName() + " (" + holders
+                                + ")"));
                     }
                 }
             }
@@ -206,7 +218,7 @@ final class DiskHolders {
                 try {
                     if (name.startsWith("/") && isBlockDevice(Path.of(name))
                             && devices.containsKey(majorMinor((Long) Files.getAttribute(Path.of(name), "unix:rdev")))) {
-                        found.add(name + " is in use as swap");
+                        found.add(new Holder(Kind.SWAP, name + " is in use as swap"));
                     }
                 } catch (IOException | RuntimeException unreadable) {
                     // a swap entry we cannot stat is not ours to name

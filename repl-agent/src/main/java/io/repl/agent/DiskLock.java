@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
 
 /**
  * An exclusive claim on the disks of one resource, its backing disk and an external meta-disk,
@@ -164,8 +165,9 @@ final class DiskLock implements AutoCloseable {
 
         /** Called with our own descriptor closed, so it does not show among the holders. */
         private static IOException refused(Path disk, Path key, String what) {
-            List<String> who = DiskHolders.describe(key);
-            String named = who.isEmpty() ? "no process this agent may look at has it open" : String.join(", ", who);
+            List<DiskHolders.Holder> who = DiskHolders.describe(key);
+            String named = who.isEmpty() ? "no process this agent may look at has it open"
+                    : who.stream().map(DiskHolders.Holder::text).collect(Collectors.joining(", "));
             return new IOException(disk + " " + what + ": " + named + "; " + DiskHolders.advice(who)
                     + ", then try again");
         }
