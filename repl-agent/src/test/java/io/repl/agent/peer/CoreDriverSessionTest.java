@@ -13,7 +13,7 @@ import io.repl.agent.config.ConfigLoader;
 import io.repl.agent.config.ResourceConfig;
 import io.repl.agent.io.NettyEngineLoop;
 import io.repl.agent.replication.CoreDriver;
-import io.repl.core.metadata.MetaDevice;
+import io.repl.core.metadata.MemoryMetaDevice;
 import io.repl.core.metadata.MetaPlacement;
 import io.repl.core.metadata.Metadata;
 import io.repl.core.metadata.MetadataLayout;
@@ -68,35 +68,6 @@ class CoreDriverSessionTest {
         }
     }
 
-    /** A metadata area in memory. */
-    private static final class MemoryDevice implements MetaDevice {
-        private final byte[][] blocks;
-
-        MemoryDevice(long count) {
-            blocks = new byte[(int) count][];
-        }
-
-        @Override
-        public long blockCount() {
-            return blocks.length;
-        }
-
-        @Override
-        public void read(long index, byte[] dst) {
-            byte[] stored = blocks[(int) index];
-            System.arraycopy(stored == null ? new byte[BLOCK_BYTES] : stored, 0, dst, 0, BLOCK_BYTES);
-        }
-
-        @Override
-        public void write(long index, byte[] src) {
-            blocks[(int) index] = src.clone();
-        }
-
-        @Override
-        public void flush() {
-        }
-    }
-
     @Test
     void framesQueuedBeforeTheCoreClosedTheConnectionNeverReachIt() throws Exception {
         group = Fixture.group();
@@ -111,7 +82,7 @@ class CoreDriverSessionTest {
                 "[node.alpha]", "address = \"127.0.0.1:" + alphaPort + "\"", "disk = \"" + disk + "\"",
                 "[node.beta]", "address = \"127.0.0.1:" + unusedPort + "\"", "disk = \"" + disk + "\"", "")));
         MetadataLayout layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, DATA_BYTES);
-        MemoryDevice device = new MemoryDevice(layout.areaBlocks());
+        MemoryMetaDevice device = new MemoryMetaDevice(layout.areaBlocks());
         Metadata.create(device, layout, rc.nodeId("alpha"), "alpha", new SplittableRandom(1));
         Metadata metadata = Metadata.open(device, layout, "alpha");
         IoEventLoop loop = (IoEventLoop) group.next();

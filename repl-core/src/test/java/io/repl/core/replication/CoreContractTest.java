@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.repl.core.metadata.MetaDevice;
+import io.repl.core.metadata.MemoryMetaDevice;
 import io.repl.core.metadata.MetaPlacement;
 import io.repl.core.metadata.Metadata;
 import io.repl.core.metadata.MetadataLayout;
@@ -80,38 +80,9 @@ class CoreContractTest {
         }
     }
 
-    /** A metadata area in memory; every write is durable at once. */
-    private static final class MemoryDevice implements MetaDevice {
-        private final byte[][] blocks;
-
-        MemoryDevice(long count) {
-            blocks = new byte[(int) count][];
-        }
-
-        @Override
-        public long blockCount() {
-            return blocks.length;
-        }
-
-        @Override
-        public void read(long index, byte[] dst) {
-            byte[] stored = blocks[(int) index];
-            System.arraycopy(stored == null ? new byte[BLOCK_BYTES] : stored, 0, dst, 0, BLOCK_BYTES);
-        }
-
-        @Override
-        public void write(long index, byte[] src) {
-            blocks[(int) index] = src.clone();
-        }
-
-        @Override
-        public void flush() {
-        }
-    }
-
     private static ReplicationCore standalonePrimary(Recorder recorder) throws Exception {
         MetadataLayout layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, DATA_BYTES, 4);
-        MemoryDevice device = new MemoryDevice(layout.areaBlocks());
+        MemoryMetaDevice device = new MemoryMetaDevice(layout.areaBlocks());
         Metadata.create(device, layout, 0, "alpha", new SplittableRandom(1));
         Metadata metadata = Metadata.open(device, layout, "alpha");
         CoreConfig config = CoreConfig.defaults("r0", ReplicationProtocol.C);
