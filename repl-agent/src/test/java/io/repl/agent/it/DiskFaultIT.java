@@ -1,0 +1,223 @@
+package io.repl.agent.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Disks that fail under real agents: a metadata device whose writes start failing, and a data
+ * disk whose flushes do, both served by nbdkit behind nbdfuse ({@link FaultyDevice}). The
+ * resource ends with its disk Failed and the reason in its status, every request is answered,
+ * every acknowledged write is on the peer, which is promoted without --force, and the agent
+ * and its other resource go on serving.
+ */
+class DiskFaultIT {
+    private static final long DISK = 64L << 20;
+    private static final int BLOCK = 4096;
+    /** The activity log's extents are 4 MiB: one write per extent makes each need a transaction. */
+    private static final long EXTENT = 4L << 20;
+    private static final int EIO = 5;
+    private final ObjectMapper json = new ObjectMapper();
+    @TempDir
+    Path dir;
+
+    private AgentProcess alpha;
+    private AgentProcess beta;
+
+    /**
+     * A resource on both nodes; {@code alphaDisk} null means a plain file; {@code alphaMeta} null
+     * means internal metadata on both, else alpha's is there and beta's in a plain file.
+     */
+    private void resource(String name, int portA, int portB, Path alphaDisk, long diskBytes, Path alphaMeta)
+            throws Exception {
+        for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+            Path plain = dir.resolve(a.node + "-" + name + ".img");
+            if (a == beta || alphaDisk == null) {
+                try (var ch = java.nio.channels.FileChannel.open(plain, java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.write(ByteBuffer.wrap(new byte[1]), diskBytes - 1);
+                }
+            }
+            a.writeConfig(name, String.join("\n",
+                    "protocol = \"C\"",
+                    "[net]",
+                    "shared-secret = \"s3cret\"",
+                    "connect-retry = \"200ms\"",
+                    "[node.alpha]",
+                    "address = \"127.0.0.1:" + portA + "\"",
+                    "disk = \"" + (alphaDisk == null ? dir.resolve("alpha-" + name + ".img") : alphaDisk) + "\"",
+                    alphaMeta == null ? "" : "meta-disk = \"" + alphaMeta + "\"",
+                    "nbd-socket = \"" + socket(alpha, name) + "\"",
+                    "[node.beta]",
+                    "address = \"127.0.0.1:" + portB + "\"",
+                    "disk = \"" + dir.resolve("beta-" + name + ".img") + "\"",
+                    // Both external or both internal: the data areas must be the same size.
+                    alphaMeta == null ? "" : "meta-disk = \"" + dir.resolve("beta-" + name + ".meta") + "\"",
+                    "nbd-socket = \"" + socket(beta, name) + "\"",
+                    ""));
+        }
+    }
+
+    private Path socket(AgentProcess a, String resource) {
+        return dir.resolve(a.node + "-" + resource + ".nbd");
+    }
+
+    /** Both agents up on {@code resources}, declared in sync (all disks are zeroes), alpha Primary. */
+    private void startInSync(String... resources) throws Exception {
+        alpha.start();
+        beta.start();
+        for (String r : resources) {
+            for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+                a.ctl("create-md", r).ok();
+                a.ctl("up", r).ok();
+            }
+            Cmd.Result connected = alpha.ctl("wait-connect", r, "--timeout", "60");
+            if (connected.exit() != 0) {
+                throw new AssertionError(r + " did not connect: " + connected.err() + "\n--- alpha ---\n"
+                        + alpha.log() + "\n--- beta ---\n" + beta.log());
+            }
+            alpha.ctl("new-current-uuid", "--clear-bitmap", r).ok();
+            alpha.ctl("wait-sync", r, "--timeout", "60").ok();
+            alpha.ctl("primary", r).ok();
+        }
+    }
+
+    private JsonNode status(AgentProcess a, String resource) throws Exception {
+        return json.readTree(a.ctl("status", "--json", resource).ok().out()).path("resources").get(0);
+    }
+
+    /** A block that names its offset and version, so any block read back can be checked. */
+    private static byte[] pattern(long offset, int version) {
+        ByteBuffer b = ByteBuffer.allocate(BLOCK);
+        while (b.hasRemaining()) {
+            b.putLong(offset).putInt(version).putInt(0x5eed);
+        }
+        return b.array();
+    }
+
+    /** One write into each extent from {@code firstExtent}; returns what was acknowledged (offset to data). */
+    private static Map<Long, byte[]> writeAcrossExtents(NbdTestClient c, int firstExtent, int count, int version,
+                                                        List<Integer> errors) throws Exception {
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        for (int e = firstExtent; e < firstExtent + count; e++) {
+            long offset = e * EXTENT + version * BLOCK;
+            byte[] data = pattern(offset, version);
+            int error = c.write(offset, data, 0);
+            errors.add(error);
+            if (error == 0) {
+                acked.put(offset, data);
+            }
+        }
+        return acked;
+    }
+
+    private void promoteBetaAndCheck(String resource, Map<Long, byte[]> acked) throws Exception {
+        NbdClientsIT.waitFor(() -> !"Connected".equals(status(beta, resource).path("connection").asText()),
+                "beta sees alpha's resource close");
+        assertEquals("UpToDate", status(beta, resource).path("disk").asText(),
+                "alpha's goodbye keeps beta UpToDate: " + status(beta, resource));
+        beta.ctl("primary", resource).ok();
+        try (NbdTestClient b = NbdTestClient.open(socket(beta, resource), resource)) {
+            for (Map.Entry<Long, byte[]> e : acked.entrySet()) {
+                byte[] got = new byte[BLOCK];
+                assertEquals(0, b.read(e.getKey(), got));
+                assertArrayEquals(e.getValue(), got, "acknowledged block at " + e.getKey() + " is on beta");
+            }
+        }
+    }
+
+    @Test
+    void aFailingMetadataDeviceFailsTheDiskLosesNoAcknowledgedWriteAndSparesTheOtherResource() throws Exception {
+        alpha = new AgentProcess(dir, "alpha");
+        beta = new AgentProcess(dir, "beta");
+        try (FaultyDevice meta = FaultyDevice.start(dir, "alpha-r0-meta", 8L << 20);
+             AgentProcess a = alpha; AgentProcess b = beta) {
+            resource("r0", PairFixture.freePort(), PairFixture.freePort(), null, DISK, meta.file);
+            resource("r1", PairFixture.freePort(), PairFixture.freePort(), null, DISK, null);
+            startInSync("r0", "r1");
+            Map<Long, byte[]> acked = new LinkedHashMap<>();
+            List<Integer> errors = new ArrayList<>();
+            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+                acked.putAll(writeAcrossExtents(c, 0, 8, 1, errors));
+                assertEquals(8, acked.size(), "a healthy device acknowledges every write: " + errors);
+
+                meta.failWrites(true);
+                errors.clear();
+                acked.putAll(writeAcrossExtents(c, 8, 8, 2, errors));
+                assertTrue(errors.contains(EIO), "a write whose activity-log transaction failed gets EIO: " + errors);
+                NbdClientsIT.waitFor(() -> "Failed".equals(status(alpha, "r0").path("disk").asText()),
+                        "alpha's r0 disk Failed");
+                JsonNode r0 = status(alpha, "r0");
+                assertTrue(r0.path("diskReason").asText().contains("metadata"), r0.toString());
+                assertEquals("Secondary", r0.path("role").asText(), "a Primary without its disk demotes");
+                assertEquals(EIO, c.write(15 * EXTENT, pattern(15 * EXTENT, 3), 0), "later writes: EIO, no hang");
+            }
+            assertTrue(alpha.alive(), "the agent runs on");
+            // The other resource of the same agent serves on.
+            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r1"), "r1")) {
+                byte[] data = pattern(EXTENT, 9);
+                assertEquals(0, c.write(EXTENT, data, 0));
+                assertEquals(0, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0));
+                byte[] got = new byte[BLOCK];
+                assertEquals(0, c.read(EXTENT, got));
+                assertArrayEquals(data, got);
+            }
+            JsonNode r1 = status(alpha, "r1");
+            assertEquals("UpToDate", r1.path("disk").asText(), r1.toString());
+            assertEquals("Primary", r1.path("role").asText());
+            promoteBetaAndCheck("r0", acked);
+            System.out.println("[DiskFaultIT] metadata: " + acked.size() + " writes acknowledged, all on beta; "
+                    + "alpha r0 " + status(alpha, "r0").path("diskReason").asText());
+        }
+    }
+
+    @Test
+    void aFailingFlushAnswersTheClientsFlushWithEioAndHandsOverToThePeer() throws Exception {
+        alpha = new AgentProcess(dir, "alpha");
+        beta = new AgentProcess(dir, "beta");
+        long bytes = 16L << 20;
+        try (FaultyDevice disk = FaultyDevice.start(dir, "alpha-r0-data", bytes);
+             AgentProcess a = alpha; AgentProcess b = beta) {
+            resource("r0", PairFixture.freePort(), PairFixture.freePort(), disk.file, bytes, null);
+            startInSync("r0");
+            Map<Long, byte[]> acked = new LinkedHashMap<>();
+            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+                for (int i = 0; i < 16; i++) {
+                    long offset = (long) i * 16 * BLOCK;
+                    byte[] data = pattern(offset, 1);
+                    assertEquals(0, c.write(offset, data, 0));
+                    acked.put(offset, data);
+                }
+                assertEquals(0, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "a flush on a healthy disk");
+
+                disk.failFlushes(true);
+                assertEquals(EIO, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "a failed flush is not reported durable");
+                NbdClientsIT.waitFor(() -> "Failed".equals(status(alpha, "r0").path("disk").asText()),
+                        "alpha's disk Failed");
+                JsonNode r0 = status(alpha, "r0");
+                assertTrue(r0.path("diskReason").asText().contains("flush"), r0.toString());
+                assertEquals(EIO, c.write(0, pattern(0, 2), 0), "later writes: EIO");
+                assertEquals(EIO, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "later flushes: EIO, no hang");
+            }
+            assertTrue(alpha.alive());
+            promoteBetaAndCheck("r0", acked);
+            assertNotEquals("Primary", status(alpha, "r0").path("role").asText());
+            System.out.println("[DiskFaultIT] flush: " + acked.size() + " writes acknowledged, all on beta; "
+                    + "alpha r0 " + status(alpha, "r0").path("diskReason").asText());
+        }
+    }
+}

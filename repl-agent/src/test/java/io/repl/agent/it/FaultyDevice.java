@@ -1,0 +1,99 @@
+package io.repl.agent.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A disk that fails on demand: a backing file served by {@code nbdkit} (its {@code sh} plugin,
+ * whose script fails writes or flushes with EIO while a switch file exists) and exposed to the
+ * agent as a regular file through {@code nbdfuse}. Writes, reads and flushes all reach the
+ * backing file through NBD, so the agent sees what it would see from a failing disk: EIO from
+ * pwrite, or from fdatasync.
+ */
+final class FaultyDevice implements AutoCloseable {
+    /** The file the agent uses as its disk (or meta-disk). */
+    final Path file;
+    /** The bytes behind it. */
+    final Path backing;
+    private final Path mountpoint;
+    private final Path failWrites;
+    private final Path failFlushes;
+    private final Process nbdfuse;
+
+    private FaultyDevice(Path dir, String name, long bytes) throws IOException, InterruptedException {
+        Path home = Files.createDirectories(dir.resolve(name + "-faulty"));
+        backing = home.resolve("backing.img");
+        try (var ch = java.nio.channels.FileChannel.open(backing, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[1]), bytes - 1);
+        }
+        failWrites = home.resolve("fail-writes");
+        failFlushes = home.resolve("fail-flushes");
+        Path script = home.resolve("disk.sh");
+        Files.writeString(script, String.join("\n",
+                "#!/bin/sh",
+                "# nbdkit sh plugin: a file whose writes or flushes fail while a switch file exists.",
+                "case \"$1\" in",
+                "  get_size) stat -c %s '" + backing + "' ;;",
+                "  can_write|can_flush) exit 0 ;;",
+                "  pread) exec dd if='" + backing + "' iflag=skip_bytes,count_bytes skip=\"$4\" count=\"$3\" status=none ;;",
+                "  pwrite)",
+                "    if [ -e '" + failWrites + "' ]; then cat >/dev/null; echo 'EIO injected write error' >&2; exit 1; fi",
+                "    exec dd of='" + backing + "' oflag=seek_bytes conv=notrunc seek=\"$4\" status=none ;;",
+                "  flush)",
+                "    if [ -e '" + failFlushes + "' ]; then echo 'EIO injected flush error' >&2; exit 1; fi",
+                "    exec sync '" + backing + "' ;;",
+                "  *) exit 2 ;;",
+                "esac",
+                ""));
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        mountpoint = Files.createDirectories(home.resolve("mnt"));
+        file = mountpoint.resolve("disk");
+        nbdfuse = new ProcessBuilder("nbdfuse", file.toString(), "--command", "nbdkit", "-s", "sh", script.toString())
+                .redirectErrorStream(true).redirectOutput(home.resolve("nbdfuse.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(file)) {
+            if (!nbdfuse.isAlive()) {
+                throw new IOException("nbdfuse exited: " + Files.readString(home.resolve("nbdfuse.log")));
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("nbdfuse did not expose " + file);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    static FaultyDevice start(Path dir, String name, long bytes) throws IOException, InterruptedException {
+        return new FaultyDevice(dir, name, bytes);
+    }
+
+    void failWrites(boolean on) throws IOException {
+        toggle(failWrites, on);
+    }
+
+    void failFlushes(boolean on) throws IOException {
+        toggle(failFlushes, on);
+    }
+
+    private static void toggle(Path switchFile, boolean on) throws IOException {
+        if (on) {
+            Files.writeString(switchFile, "on\n");
+        } else {
+            Files.deleteIfExists(switchFile);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        Files.deleteIfExists(failWrites);
+        Files.deleteIfExists(failFlushes);
+        Cmd.run("fusermount3", "-u", mountpoint.toString());
+        if (!nbdfuse.waitFor(10, TimeUnit.SECONDS)) {
+            nbdfuse.destroyForcibly();
+            Cmd.run("fusermount3", "-uz", mountpoint.toString());
+        }
+    }
+}
