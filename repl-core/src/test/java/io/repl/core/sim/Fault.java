@@ -37,5 +37,7 @@ enum Fault {
     /** A node's metadata device failed a write, and the node's disk went Failed because of it. */
     METADATA_FAILURE,
     /** A node's data disk failed a flush, and the node's disk went Failed because of it. */
-    FLUSH_FAILURE
+    FLUSH_FAILURE,
+    /** A kill or power loss found data writes in flight; each landed or not. */
+    WRITES_IN_FLIGHT_AT_CRASH
 }

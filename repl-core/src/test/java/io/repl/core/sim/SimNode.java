@@ -60,6 +60,11 @@ final class SimNode implements CoreActions {
     private final Observer observer;
     private final ArrayDeque<String> log = new ArrayDeque<>();
     private final double writeErrorRate;
+    /**
+     * Data writes submitted and not yet performed, by I/O id: at a crash or kill each one lands
+     * or not, as a write the kernel already had may or may not reach the disk.
+     */
+    private final java.util.LinkedHashMap<Long, Runnable> writesInFlight = new java.util.LinkedHashMap<>();
     /** Every data-disk flush fails with EIO (until the operator restarts the process on a repaired disk). */
     private boolean failingFlushes;
     /** While set, every write and zeroing fails with EIO (scripted tests make a broken disk with this). */
@@ -181,6 +186,7 @@ final class SimNode implements CoreActions {
      * activity log is replayed since the stop was not clean.
      */
     void restartProcess() {
+        landWritesInFlight();
         up = false;
         incarnation++;
         core = null;
@@ -194,7 +200,8 @@ final class SimNode implements CoreActions {
     }
 
     /** Power loss: the core and everything in flight vanish; caches are lost or torn. */
-    void crash(boolean resetSeen) {
+    int crash(boolean resetSeen) {
+        int inFlight = landWritesInFlight();
         up = false;
         incarnation++;
         core = null;
@@ -207,13 +214,15 @@ final class SimNode implements CoreActions {
             witnessNet.nodeGone(index);
         }
         note("CRASH");
+        return inFlight;
     }
 
     /**
      * kill -9 of the agent: the core and its pending I/O vanish, but what reached the kernel
      * (the disk's cache, the metadata device's) stays, as it does for a killed process.
      */
-    void kill(boolean resetSeen) {
+    int kill(boolean resetSeen) {
+        int inFlight = landWritesInFlight();
         up = false;
         incarnation++;
         core = null;
@@ -224,6 +233,22 @@ final class SimNode implements CoreActions {
             witnessNet.nodeGone(index);
         }
         note("KILL");
+        return inFlight;
+    }
+
+    /**
+     * The process ends with writes submitted: each lands in the disk's cache or not (a power
+     * loss then treats what landed as any unflushed write). Returns how many were in flight.
+     */
+    private int landWritesInFlight() {
+        int count = writesInFlight.size();
+        for (Runnable write : writesInFlight.values()) {
+            if (random.nextBoolean()) {
+                write.run();
+            }
+        }
+        writesInFlight.clear();
+        return count;
     }
 
     /** The metadata device starts failing every write and flush (a restart repairs it). */
@@ -367,7 +392,14 @@ final class SimNode implements CoreActions {
             return;
         }
         SimDisk.FlushSnapshot flush = io.kind() == DiskIo.Kind.FLUSH ? disk.snapshotForFlush() : null;
+        if (io.kind() == DiskIo.Kind.WRITE) {
+            ByteBuffer data = io.data().duplicate();
+            writesInFlight.put(io.ioId(), () -> disk.write(io.offset(), data, io.fua()));
+        } else if (io.kind() == DiskIo.Kind.ZERO) {
+            writesInFlight.put(io.ioId(), () -> disk.zero(io.offset(), io.length(), io.fua()));
+        }
         later(ioLatency(), () -> {
+            writesInFlight.remove(io.ioId());
             ByteBuffer read = io.kind() == DiskIo.Kind.READ ? disk.read(io.offset(), io.length()) : null;
             int errno = perform(io, flush);
             if (TRACE) {

@@ -399,14 +399,18 @@ final class Simulation implements SimNode.Observer {
     /** Power loss of {@code node}: what it did not flush may be gone. */
     void crash(int node, boolean resetSeen) {
         forgetOutstanding(node);
-        nodes[node].crash(resetSeen);
+        if (nodes[node].crash(resetSeen) > 0) {
+            exercised.add(Fault.WRITES_IN_FLIGHT_AT_CRASH);
+        }
         model.powerLoss(nodes[node].disk());
     }
 
     /** kill -9 of {@code node}'s agent: the disk keeps what reached it. */
     void kill(int node, boolean resetSeen) {
         forgetOutstanding(node);
-        nodes[node].kill(resetSeen);
+        if (nodes[node].kill(resetSeen) > 0) {
+            exercised.add(Fault.WRITES_IN_FLIGHT_AT_CRASH);
+        }
     }
 
     SimNetwork network() {
