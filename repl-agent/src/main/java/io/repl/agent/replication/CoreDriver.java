@@ -91,6 +91,9 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
      * and its other resources go on.
      */
     private RuntimeException broken;
+    /** How often an operation the engine answered EAGAIN is submitted again (pauses 0.1 ms doubling). */
+    static final int IO_RETRIES_MAX = 8;
+    private static final int EAGAIN = io.repl.io.Errno.EAGAIN;
     /**
      * The core asked to close the current session: frames that were already queued from it
      * are not delivered (the core has left that connection), only its end is.
@@ -262,11 +265,16 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     @Override
     public void submitIo(DiskIo io) {
+        submitIo(io, 0);
+    }
+
+    private void submitIo(DiskIo io, int attempt) {
         long id = io.ioId();
         switch (io.kind()) {
             case READ: {
                 ByteBuffer buf = engine.buffers().acquire(io.length());
-                engine.read(io.offset(), buf, r -> back(id, r, buf));
+                engine.read(io.offset(), buf, retrying(io, attempt, r -> back(id, r, buf),
+                        () -> engine.buffers().release(buf)));
                 break;
             }
             case WRITE: {
@@ -274,13 +282,11 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 ByteBuffer src = engineReady(data);
                 // A copy made for the engine goes back to the pool once the disk is done with
                 // it; otherwise every peer write would allocate direct memory for the GC to free.
-                ByteBuffer copy = src != data ? src : null;
-                IoCallback then = r -> {
-                    if (copy != null) {
-                        engine.buffers().release(copy);
-                    }
+                Runnable release = src != data ? () -> engine.buffers().release(src) : () -> { };
+                IoCallback then = retrying(io, attempt, r -> {
+                    release.run();
                     back(id, r, null);
-                };
+                }, release);
                 if (io.fua()) {
                     engine.writeDurable(io.offset(), src, then);
                 } else {
@@ -289,12 +295,35 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 break;
             }
             case FLUSH:
-                engine.flush(r -> back(id, r, null));
+                engine.flush(retrying(io, attempt, r -> back(id, r, null), () -> { }));
                 break;
             default:
-                IoCallback zeroed = r -> back(id, r, null);
+                IoCallback zeroed = retrying(io, attempt, r -> back(id, r, null), () -> { });
                 engine.writeZeroes(io.offset(), io.length(), true, false, io.fua() ? engine.thenFlush(zeroed) : zeroed);
         }
+    }
+
+    /**
+     * EAGAIN from the engine means "not now" (its queue was full, or the kernel kept refusing),
+     * never a failed disk (BlockEngine's contract): the operation is submitted again after a
+     * short pause, a few times, before the core hears of it at all.
+     */
+    private IoCallback retrying(DiskIo io, int attempt, IoCallback done, Runnable beforeRetry) {
+        return r -> {
+            if (r != -EAGAIN || attempt >= IO_RETRIES_MAX) {
+                done.complete(r);
+                return;
+            }
+            beforeRetry.run();
+            LOG.log(System.Logger.Level.DEBUG, name + ": " + io.kind() + " at " + io.offset() + " refused for now (EAGAIN); "
+                    + "submitting it again");
+            long pauseNanos = TimeUnit.MICROSECONDS.toNanos(100L << attempt);
+            loop.schedule(() -> {
+                if (!closed && broken == null) {
+                    submitIo(io, attempt + 1);
+                }
+            }, pauseNanos, TimeUnit.NANOSECONDS);
+        };
     }
 
     /** Peer payloads arrive in heap buffers; O_DIRECT wants aligned direct memory. */

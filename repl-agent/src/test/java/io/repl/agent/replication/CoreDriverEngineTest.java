@@ -1,0 +1,184 @@
+package io.repl.agent.replication;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.repl.agent.config.ConfigLoader;
+import io.repl.agent.config.ResourceConfig;
+import io.repl.agent.io.NettyEngineLoop;
+import io.repl.agent.peer.PeerLinkConfig;
+import io.repl.core.metadata.MemoryMetaDevice;
+import io.repl.core.metadata.MetaPlacement;
+import io.repl.core.metadata.Metadata;
+import io.repl.core.metadata.MetadataLayout;
+import io.repl.core.replication.Command;
+import io.repl.core.replication.FrontRequest;
+import io.repl.hooks.HookRunner;
+import io.repl.io.AlignedBuffers;
+import io.repl.io.Backing;
+import io.repl.io.BlockEngine;
+import io.repl.io.EngineKind;
+import io.repl.io.Engines;
+import io.repl.io.Errno;
+import io.repl.io.IoCallback;
+import io.repl.protocol.DiskState;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The driver between the core and a real engine: what the engine's answers mean to the core. */
+@Timeout(60)
+class CoreDriverEngineTest {
+    private static final long DATA_BYTES = 1 << 20;
+
+    @TempDir
+    Path dir;
+    private EventLoopGroup group;
+    private CoreDriver driver;
+    private BlockEngine engine;
+
+    @AfterEach
+    void tearDown() {
+        if (driver != null) {
+            driver.close();
+        }
+        if (engine != null) {
+            engine.close();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /** The engine, except that its first few writes and flushes are refused for now (EAGAIN). */
+    private static final class RefusingEngine implements BlockEngine {
+        private final BlockEngine inner;
+        final AtomicInteger refusalsLeft;
+
+        RefusingEngine(BlockEngine inner, int refusals) {
+            this.inner = inner;
+            this.refusalsLeft = new AtomicInteger(refusals);
+        }
+
+        private boolean refuse(IoCallback done) {
+            if (refusalsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                done.complete(-Errno.EAGAIN);
+                return true;
+            }
+            return false;
+        }
+
+        @Override
+        public String name() {
+            return "refusing " + inner.name();
+        }
+
+        @Override
+        public long size() {
+            return inner.size();
+        }
+
+        @Override
+        public int alignment() {
+            return inner.alignment();
+        }
+
+        @Override
+        public boolean direct() {
+            return inner.direct();
+        }
+
+        @Override
+        public AlignedBuffers buffers() {
+            return inner.buffers();
+        }
+
+        @Override
+        public void read(long offset, ByteBuffer dst, IoCallback done) {
+            inner.read(offset, dst, done);
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer src, IoCallback done) {
+            if (!refuse(done)) {
+                inner.write(offset, src, done);
+            }
+        }
+
+        @Override
+        public void flush(IoCallback done) {
+            if (!refuse(done)) {
+                inner.flush(done);
+            }
+        }
+
+        @Override
+        public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
+            inner.writeZeroes(offset, length, mayUnmap, fastOnly, done);
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void anOperationTheEngineRefusesForNowIsSubmittedAgainNotTakenForADiskFailure() throws Exception {
+        group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        Path disk = dir.resolve("alpha.img");
+        Files.write(disk, new byte[(int) DATA_BYTES]);
+        ResourceConfig rc = new ConfigLoader().load(Files.writeString(dir.resolve("r0.toml"), String.join("\n",
+                "[net]", "shared-secret = \"s\"",
+                "[node.alpha]", "address = \"127.0.0.1:" + freePort() + "\"", "disk = \"" + disk + "\"",
+                "[node.beta]", "address = \"127.0.0.1:" + freePort() + "\"", "disk = \"" + disk + "\"", "")));
+        MetadataLayout layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, DATA_BYTES);
+        MemoryMetaDevice device = new MemoryMetaDevice(layout.areaBlocks());
+        Metadata.create(device, layout, rc.nodeId("alpha"), "alpha", new SplittableRandom(1));
+        IoEventLoop loop = (IoEventLoop) group.next();
+        engine = Engines.open(Backing.probe(disk), DATA_BYTES, EngineKind.FILECHANNEL, new NettyEngineLoop(loop));
+        RefusingEngine refusing = new RefusingEngine(engine, 5);
+        driver = CoreDriver.start("r0", loop, refusing, Metadata.open(device, layout, "alpha"), rc,
+                PeerLinkConfig.from(rc, "alpha"), rc.nodeId("beta"), new HookRunner(1), s -> { });
+        assertTrue(driver.command(new Command.Disconnect()).done());
+        assertTrue(driver.command(new Command.Primary(true)).done());
+
+        ByteBuffer data = ByteBuffer.allocateDirect(8192);
+        for (int i = 0; i < 8192; i++) {
+            data.put((byte) (i * 7 + 3));
+        }
+        data.flip();
+        CompletableFuture<Integer> written = new CompletableFuture<>();
+        driver.submit(FrontRequest.Kind.WRITE, 65536, 8192, false, data.duplicate(), written::complete);
+        assertEquals(0, written.get(30, TimeUnit.SECONDS), "the write lands once the engine takes it");
+        CompletableFuture<Integer> flushed = new CompletableFuture<>();
+        driver.submit(FrontRequest.Kind.FLUSH, 0, 0, false, null, flushed::complete);
+        assertEquals(0, flushed.get(30, TimeUnit.SECONDS));
+        assertEquals(0, refusing.refusalsLeft.get(), "every refusal was met");
+        assertEquals(DiskState.UP_TO_DATE, driver.status().disk(), "EAGAIN is no disk failure: " + driver.status());
+        byte[] expected = new byte[8192];
+        data.duplicate().get(expected);
+        byte[] onDisk = java.util.Arrays.copyOfRange(Files.readAllBytes(disk), 65536, 65536 + 8192);
+        assertArrayEquals(expected, onDisk);
+    }
+}
