@@ -7,22 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoEventLoop;
-import io.repl.agent.config.ConfigLoader;
-import io.repl.agent.config.ResourceConfig;
-import io.repl.agent.io.NettyEngineLoop;
 import io.repl.agent.replication.CoreDriver;
-import io.repl.core.metadata.MemoryMetaDevice;
-import io.repl.core.metadata.MetaPlacement;
-import io.repl.core.metadata.Metadata;
-import io.repl.core.metadata.MetadataLayout;
+import io.repl.agent.replication.DriverFixture;
 import io.repl.core.replication.ConnectionState;
-import io.repl.hooks.HookRunner;
-import io.repl.io.Backing;
-import io.repl.io.BlockEngine;
-import io.repl.io.EngineKind;
-import io.repl.io.Engines;
 import io.repl.protocol.Disconnect;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.DiskState;
@@ -30,13 +17,8 @@ import io.repl.protocol.Message;
 import io.repl.protocol.ReceiveAck;
 import io.repl.protocol.handshake.HandshakeConfig;
 import java.io.ByteArrayOutputStream;
-import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,49 +29,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(60)
 class CoreDriverSessionTest {
-    private static final long DATA_BYTES = 1 << 20;
-
     @TempDir
     Path dir;
-    private EventLoopGroup group;
-    private CoreDriver driver;
-    private BlockEngine engine;
-
-    @AfterEach
-    void tearDown() {
-        if (driver != null) {
-            driver.close();
-        }
-        if (engine != null) {
-            engine.close();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-        }
-    }
 
     @Test
     void framesQueuedBeforeTheCoreClosedTheConnectionNeverReachIt() throws Exception {
-        group = Fixture.group();
         int alphaPort = freePort();
         int unusedPort = freePort();
-        Path disk = dir.resolve("alpha.img");
-        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
-            f.setLength(DATA_BYTES);
+        try (DriverFixture f = new DriverFixture(dir, alphaPort, unusedPort)) {
+            CoreDriver driver = f.start(config("alpha", "beta", alphaPort, unusedPort, false), e -> e);
+            closeWithFramesQueued(driver, alphaPort);
         }
-        ResourceConfig rc = new ConfigLoader().load(Files.writeString(dir.resolve("r0.toml"), String.join("\n",
-                "[net]", "shared-secret = \"change-me\"",
-                "[node.alpha]", "address = \"127.0.0.1:" + alphaPort + "\"", "disk = \"" + disk + "\"",
-                "[node.beta]", "address = \"127.0.0.1:" + unusedPort + "\"", "disk = \"" + disk + "\"", "")));
-        MetadataLayout layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, DATA_BYTES);
-        MemoryMetaDevice device = new MemoryMetaDevice(layout.areaBlocks());
-        Metadata.create(device, layout, rc.nodeId("alpha"), "alpha", new SplittableRandom(1));
-        Metadata metadata = Metadata.open(device, layout, "alpha");
-        IoEventLoop loop = (IoEventLoop) group.next();
-        engine = Engines.open(Backing.probe(disk), DATA_BYTES, EngineKind.FILECHANNEL, new NettyEngineLoop(loop));
-        PeerLinkConfig link = config("alpha", "beta", alphaPort, unusedPort, false);
-        driver = CoreDriver.start("r0", loop, engine, metadata, rc, link, rc.nodeId("beta"), new HookRunner(2), s -> { });
+    }
 
+    private static void closeWithFramesQueued(CoreDriver driver, int alphaPort) throws Exception {
         await("alpha listening", () -> driver.link().listenAddress() != null);
         try (RawPeer beta = RawPeer.connect(new InetSocketAddress("127.0.0.1", alphaPort))) {
             beta.handshake(HandshakeConfig.of("beta", "alpha", Fixture.RESOURCE, Fixture.SECRET));

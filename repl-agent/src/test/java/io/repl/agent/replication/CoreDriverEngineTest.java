@@ -4,26 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoEventLoop;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.repl.agent.config.ConfigLoader;
-import io.repl.agent.config.ResourceConfig;
-import io.repl.agent.io.NettyEngineLoop;
 import io.repl.agent.peer.PeerLinkConfig;
-import io.repl.core.metadata.MemoryMetaDevice;
-import io.repl.core.metadata.MetaPlacement;
-import io.repl.core.metadata.Metadata;
-import io.repl.core.metadata.MetadataLayout;
 import io.repl.core.replication.Command;
 import io.repl.core.replication.FrontRequest;
-import io.repl.hooks.HookRunner;
 import io.repl.io.AlignedBuffers;
-import io.repl.io.Backing;
 import io.repl.io.BlockEngine;
-import io.repl.io.EngineKind;
-import io.repl.io.Engines;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import io.repl.protocol.DiskState;
@@ -31,11 +16,9 @@ import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,26 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The driver between the core and a real engine: what the engine's answers mean to the core. */
 @Timeout(60)
 class CoreDriverEngineTest {
-    private static final long DATA_BYTES = 1 << 20;
-
     @TempDir
     Path dir;
-    private EventLoopGroup group;
-    private CoreDriver driver;
-    private BlockEngine engine;
-
-    @AfterEach
-    void tearDown() {
-        if (driver != null) {
-            driver.close();
-        }
-        if (engine != null) {
-            engine.close();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
-        }
-    }
 
     /** The engine, except that its first few writes and flushes are refused for now (EAGAIN). */
     private static final class RefusingEngine implements BlockEngine {
@@ -145,21 +110,15 @@ class CoreDriverEngineTest {
 
     @Test
     void anOperationTheEngineRefusesForNowIsSubmittedAgainNotTakenForADiskFailure() throws Exception {
-        group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        Path disk = dir.resolve("alpha.img");
-        Files.write(disk, new byte[(int) DATA_BYTES]);
-        ResourceConfig rc = new ConfigLoader().load(Files.writeString(dir.resolve("r0.toml"), String.join("\n",
-                "[net]", "shared-secret = \"s\"",
-                "[node.alpha]", "address = \"127.0.0.1:" + freePort() + "\"", "disk = \"" + disk + "\"",
-                "[node.beta]", "address = \"127.0.0.1:" + freePort() + "\"", "disk = \"" + disk + "\"", "")));
-        MetadataLayout layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, DATA_BYTES);
-        MemoryMetaDevice device = new MemoryMetaDevice(layout.areaBlocks());
-        Metadata.create(device, layout, rc.nodeId("alpha"), "alpha", new SplittableRandom(1));
-        IoEventLoop loop = (IoEventLoop) group.next();
-        engine = Engines.open(Backing.probe(disk), DATA_BYTES, EngineKind.FILECHANNEL, new NettyEngineLoop(loop));
-        RefusingEngine refusing = new RefusingEngine(engine, 5);
-        driver = CoreDriver.start("r0", loop, refusing, Metadata.open(device, layout, "alpha"), rc,
-                PeerLinkConfig.from(rc, "alpha"), rc.nodeId("beta"), new HookRunner(1), s -> { });
+        try (DriverFixture f = new DriverFixture(dir, freePort(), freePort())) {
+            RefusingEngine[] refusing = new RefusingEngine[1];
+            CoreDriver driver = f.start(PeerLinkConfig.from(f.config, "alpha"),
+                    e -> refusing[0] = new RefusingEngine(e, 5));
+            check(driver, refusing[0], f.disk);
+        }
+    }
+
+    private static void check(CoreDriver driver, RefusingEngine refusing, Path disk) throws Exception {
         assertTrue(driver.command(new Command.Disconnect()).done());
         assertTrue(driver.command(new Command.Primary(true)).done());
 
