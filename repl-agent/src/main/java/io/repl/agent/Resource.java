@@ -24,6 +24,7 @@ import io.repl.protocol.Role;
 import io.repl.agent.nbd.NbdServer;
 import io.repl.agent.nbd.NbdSession;
 import io.repl.agent.volume.LocalVolume;
+import io.repl.agent.volume.ReadGate;
 import io.repl.agent.volume.SubBlockVolume;
 import io.repl.agent.volume.Volume;
 import io.repl.io.Backing;
@@ -61,6 +62,10 @@ public final class Resource implements Export {
     private volatile String configError;
     private volatile BlockEngine engine;
     private volatile Volume volume;
+    /** What read-only clients read: {@link #volume} behind {@link #readGate}; null when standalone. */
+    private volatile Volume readOnlyVolume;
+    /** Open while this node's disk is UpToDate; null when standalone. Used on the resource's loop. */
+    private volatile ReadGate readGate;
     private volatile NbdServer nbd;
     private volatile String lastError;
     private DiskLock diskLock;
@@ -129,12 +134,17 @@ public final class Resource implements Export {
             if (config.standalone()) {
                 volume = new SubBlockVolume(new LocalVolume(e));
             } else {
-                driver = startDriver(e, home);
+                ReadGate gate = new ReadGate(home);
+                readGate = gate;
+                driver = startDriver(e, home, s -> diskState(gate, home, s));
                 volume = new SubBlockVolume(new ReplicatedVolume(driver, size));
+                readOnlyVolume = gate.readOnly(volume);
             }
             nbd = NbdServer.start(group, home, this, me.nbdSocket(), me.nbdListen());
         } catch (IOException | RuntimeException ex) {
             volume = null;
+            readOnlyVolume = null;
+            readGate = null;
             engine = null;
             stopDriver();
             if (e != null) {
@@ -154,12 +164,13 @@ public final class Resource implements Export {
         }
     }
 
-    private CoreDriver startDriver(BlockEngine e, EventLoop home) throws IOException {
+    private CoreDriver startDriver(BlockEngine e, EventLoop home, java.util.function.Consumer<CoreStatus> onStatus)
+            throws IOException {
         try {
             PeerLinkConfig link = PeerLinkConfig.from(config, nodeName);
             String peer = config.peerOf(nodeName).orElseThrow().name();
             int peerId = config.nodeId(peer);
-            return CoreDriver.start(name, home, e, metadata, config, link, peerId, hooks, s -> { });
+            return CoreDriver.start(name, home, e, metadata, config, link, peerId, hooks, onStatus);
         } catch (ConfigException ex) {
             throw new IOException(ex.getMessage(), ex);
         } catch (InterruptedException ex) {
@@ -168,6 +179,32 @@ public final class Resource implements Export {
         } catch (java.util.concurrent.ExecutionException ex) {
             throw new IOException("the replication core did not start: " + ex.getCause(), ex.getCause());
         }
+    }
+
+    /**
+     * Every state change the core publishes, on the resource's loop, before anything else runs
+     * there. A disk that leaves UpToDate shuts the read gate at once (reads in flight then end
+     * in EIO) and its read-only clients are dropped right after: they may hold nothing the
+     * disk does not vouch for. They can connect again once the disk is UpToDate.
+     */
+    private void diskState(ReadGate gate, EventLoop home, CoreStatus s) {
+        if (!gate.update(s.disk() == DiskState.UP_TO_DATE)) {
+            return;
+        }
+        // Not from inside the core's event: closing a channel runs its handlers right away.
+        home.execute(() -> {
+            int n = 0;
+            for (NbdSession c : sessions) {
+                if (c.readOnly()) {
+                    c.close();
+                    n++;
+                }
+            }
+            if (n > 0) {
+                LOG.log(System.Logger.Level.INFO, name + ": disk " + s.disk().displayName() + ", no longer UpToDate: "
+                        + n + " read-only client(s) cut off; they may connect again once it is UpToDate");
+            }
+        });
     }
 
     private void stopDriver() {
@@ -225,6 +262,8 @@ public final class Resource implements Export {
             return;
         }
         volume = null;
+        readOnlyVolume = null;
+        readGate = null;
         String was = "role Primary, disk UpToDate";
         boolean clean = true;
         try {
@@ -476,8 +515,10 @@ public final class Resource implements Export {
         if (s.role() == Role.PRIMARY) {
             return Grant.readWrite(v);
         }
-        if (s.disk() == DiskState.UP_TO_DATE) {
-            return Grant.readOnly(v);
+        Volume ro = readOnlyVolume;
+        if (s.disk() == DiskState.UP_TO_DATE && ro != null) {
+            // Decided on the resource's loop, like the gate, which keeps the decision honest afterwards.
+            return Grant.readOnly(ro);
         }
         return Grant.refused(name + " is Secondary with disk " + s.disk().displayName()
                 + "; only a Primary (read-write) or an UpToDate Secondary (read-only) serves the export");
@@ -486,6 +527,11 @@ public final class Resource implements Export {
     @Override
     public void sessionOpened(NbdSession session) {
         sessions.add(session);
+        ReadGate g = readGate;
+        if (session.readOnly() && g != null && !g.isOpen()) {
+            // The disk left UpToDate between the grant and now: its reads would only fail.
+            session.close();
+        }
     }
 
     @Override
