@@ -5,7 +5,8 @@ import io.repl.agent.volume.Volume;
 /**
  * What one NBD server serves: a resource, which decides at each client's handshake whether
  * the client may open it and how (read-write on a Primary, read-only on an UpToDate
- * Secondary, refused otherwise).
+ * Secondary, refused otherwise). A read-only grant holds only while that disk stays UpToDate:
+ * its volume answers reads with EIO once the disk has left UpToDate.
  */
 public interface Export {
     /** The export name clients ask for; the empty name means this export too. */
