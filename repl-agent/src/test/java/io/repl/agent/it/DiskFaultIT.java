@@ -220,4 +220,39 @@ class DiskFaultIT {
                     + "alpha r0 " + status(alpha, "r0").path("diskReason").asText());
         }
     }
+
+    @Test
+    void downWithWritesStuckAtTheDiskCompletesReleasesTheDiskAndLeavesItToRecover() throws Exception {
+        alpha = new AgentProcess(dir, "alpha");
+        beta = new AgentProcess(dir, "beta");
+        long bytes = 16L << 20;
+        try (FaultyDevice disk = FaultyDevice.start(dir, "alpha-r0-data", bytes);
+             AgentProcess a = alpha; AgentProcess b = beta) {
+            resource("r0", PairFixture.freePort(), PairFixture.freePort(), disk.file, bytes, null);
+            startInSync("r0");
+            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+                assertEquals(0, c.write(0, pattern(0, 1), 0));
+                // Writes that take longer at the disk than down waits for them (10 s).
+                disk.slowWrites(6);
+                long begun = disk.writesBegun();
+                for (int i = 1; i <= 3; i++) {
+                    c.request(0, NbdTestClient.CMD_WRITE, (long) i * BLOCK, BLOCK, pattern((long) i * BLOCK, 1));
+                }
+                NbdClientsIT.waitFor(() -> disk.writesBegun() > begun, "a write reached the disk");
+                Cmd.Result down = alpha.ctl("down", "r0");
+                assertEquals(0, down.exit(), "down completes with writes stuck at the disk: " + down.err());
+            }
+            disk.slowWrites(0);
+            assertTrue(alpha.log().contains("the next start recovers as after a crash"), "not a clean stop");
+            // The disk is free: another opener takes it, and so does the agent again.
+            Cmd.run("qemu-io", "-f", "raw", "-c", "read 0 4k", disk.file.toString()).ok();
+            JsonNode md = json.readTree(alpha.ctl("dump-md", "r0").ok().out());
+            assertFalse(md.path("flags").toString().contains("al-clean"), "the activity log is replayed: " + md);
+            alpha.ctl("up", "r0").ok();
+            alpha.ctl("wait-connect", "r0", "--timeout", "60").ok();
+            NbdClientsIT.waitFor(() -> "UpToDate".equals(status(alpha, "r0").path("disk").asText())
+                    && "Established".equals(status(alpha, "r0").path("replication").asText()), "alpha back in sync");
+            assertTrue(alpha.alive());
+        }
+    }
 }

@@ -21,6 +21,9 @@ final class FaultyDevice implements AutoCloseable {
     private final Path mountpoint;
     private final Path failWrites;
     private final Path failFlushes;
+    private final Path slowWrites;
+    /** One line per write the device has begun. */
+    private final Path writesBegun;
     private final Process nbdfuse;
 
     private FaultyDevice(Path dir, String name, long bytes) throws IOException, InterruptedException {
@@ -32,6 +35,8 @@ final class FaultyDevice implements AutoCloseable {
         }
         failWrites = home.resolve("fail-writes");
         failFlushes = home.resolve("fail-flushes");
+        slowWrites = home.resolve("slow-writes");
+        writesBegun = home.resolve("writes-begun");
         Path script = home.resolve("disk.sh");
         Files.writeString(script, String.join("\n",
                 "#!/bin/sh",
@@ -41,6 +46,8 @@ final class FaultyDevice implements AutoCloseable {
                 "  can_write|can_flush) exit 0 ;;",
                 "  pread) exec dd if='" + backing + "' iflag=skip_bytes,count_bytes skip=\"$4\" count=\"$3\" status=none ;;",
                 "  pwrite)",
+                "    echo \"$4\" >> '" + writesBegun + "'",
+                "    if [ -e '" + slowWrites + "' ]; then sleep \"$(cat '" + slowWrites + "')\"; fi",
                 "    if [ -e '" + failWrites + "' ]; then cat >/dev/null; echo 'EIO injected write error' >&2; exit 1; fi",
                 "    exec dd of='" + backing + "' oflag=seek_bytes conv=notrunc seek=\"$4\" status=none ;;",
                 "  flush)",
@@ -78,6 +85,20 @@ final class FaultyDevice implements AutoCloseable {
         toggle(failFlushes, on);
     }
 
+    /** How many writes the device has begun so far. */
+    long writesBegun() throws IOException {
+        return Files.exists(writesBegun) ? Files.readAllLines(writesBegun).size() : 0;
+    }
+
+    /** Every write takes {@code seconds} longer from now on; 0 ends that. */
+    void slowWrites(int seconds) throws IOException {
+        if (seconds > 0) {
+            Files.writeString(slowWrites, seconds + "\n");
+        } else {
+            Files.deleteIfExists(slowWrites);
+        }
+    }
+
     private static void toggle(Path switchFile, boolean on) throws IOException {
         if (on) {
             Files.writeString(switchFile, "on\n");
@@ -90,6 +111,7 @@ final class FaultyDevice implements AutoCloseable {
     public void close() throws Exception {
         Files.deleteIfExists(failWrites);
         Files.deleteIfExists(failFlushes);
+        Files.deleteIfExists(slowWrites);
         Cmd.run("fusermount3", "-u", mountpoint.toString());
         if (!nbdfuse.waitFor(10, TimeUnit.SECONDS)) {
             nbdfuse.destroyForcibly();
