@@ -8,7 +8,8 @@ package io.repl.core.replication;
  * @param requestBytesMax the largest front-end write and resync request, a multiple of 4096
  * @param writesInFlightMax writes the Primary tracks until the peer has flushed them; bounds
  *     the Secondary's queue as well
- * @param queuedRequestsMax front-end requests waiting for admission; more are refused (EAGAIN)
+ * @param queuedRequestsMax front-end requests waiting for admission (and front-end flushes
+ *     pending); the front end keeps fewer in flight, so more is a driver bug, logged as one
  * @param epochWritesMax writes per barrier epoch before a BARRIER closes it
  * @param resyncWindow outstanding RS_REQUESTs of a SyncTarget
  * @param resyncFlushBlocks blocks a SyncTarget writes before a flush lets it clear their bits

@@ -166,6 +166,7 @@ final class CoreContext {
         boolean inSync = state.replication == ReplicationState.ESTABLISHED && state.disk == DiskState.UP_TO_DATE
                 && peerDisk == DiskState.UP_TO_DATE;
         state.connectionGeneration++;
+        state.peerCongested = false;
         lastSentState = null;
         // From here on nothing goes to the peer and no part may wait for a handshake: writes
         // that waited for one are admitted (or failed) below, not left for a later event.

@@ -24,6 +24,11 @@ final class NodeState {
     String standAloneReason;
     /** Changes on every connect and disconnect, so completions of an old connection send nothing. */
     long connectionGeneration;
+    /**
+     * The driver said the connection's send queue is above its high water mark: new writes wait
+     * until it drains. A new connection starts uncongested.
+     */
+    boolean peerCongested;
     /** Why the disk is Failed (a data write, a flush, the metadata device), or null. */
     String diskFailure;
     /** When the disk failed, on the driver's clock. */

@@ -129,6 +129,7 @@ public final class ReplicationCore {
             ctx.state.peerName = peerName;
             ctx.state.peerNodeId = peerNodeId;
             ctx.state.connectionGeneration++;
+            ctx.state.peerCongested = false;
             ctx.failover.onConnected();
             ctx.heartbeat.onConnected();
             if (ctx.roles.promoting()) {
@@ -151,6 +152,28 @@ public final class ReplicationCore {
                 throw new IllegalStateException(message.type() + " delivered without a connection");
             }
             dispatch(message);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
+     * The current connection's send queue crossed a water mark: {@code writable} false above the
+     * high one, true again below the low one. While it is not writable no new write is admitted
+     * (they wait in order), so a link slower than the disk holds the front end back instead of
+     * filling memory with payloads; under protocol A nothing else would, since a write is
+     * acknowledged as soon as its DATA is handed over. Ignored without a connection.
+     */
+    public void onPeerWritable(boolean writable, long nowNanos) {
+        enter(nowNanos);
+        try {
+            if (!ctx.state.connected() || ctx.state.peerCongested == !writable) {
+                return;
+            }
+            ctx.state.peerCongested = !writable;
+            if (writable) {
+                ctx.writePath.pump();
+            }
         } finally {
             leave();
         }

@@ -29,6 +29,8 @@ final class WritePath {
     /** Barriers sent and not acknowledged, oldest first: number and send time. */
     private final ArrayDeque<long[]> barriersSent = new ArrayDeque<>();
     private long nextSeq = 1;
+    /** A bound was crossed and logged; cleared once the queues are below their bounds again. */
+    private boolean overBoundLogged;
     private long epoch = 1;
     private int epochWrites;
 
@@ -44,15 +46,31 @@ final class WritePath {
             return;
         }
         if (request.kind() == FrontRequest.Kind.FLUSH) {
+            if (flushes.full()) {
+                overBound("front-end flushes pending", ctx.config.queuedRequestsMax());
+            }
             startFlush(request);
             return;
         }
         if (waiting.size() >= ctx.config.queuedRequestsMax()) {
-            ctx.actions.completeRequest(request.requestId(), Errno.EAGAIN);
-            return;
+            overBound("front-end requests waiting for admission", ctx.config.queuedRequestsMax());
         }
         waiting.addLast(request);
         pump();
+    }
+
+    /**
+     * The front end stops reading requests well before these bounds (it keeps fewer in flight
+     * than the core queues), so crossing one is a driver bug. The request still waits like the
+     * others: answering it with an error would fail a client for being fast. Logged once per
+     * episode, loudly.
+     */
+    private void overBound(String what, int bound) {
+        if (!overBoundLogged) {
+            overBoundLogged = true;
+            ctx.log("error", "BUG: more than " + bound + " " + what + "; the front end must stop reading"
+                    + " requests before this bound");
+        }
     }
 
     private int refusal(FrontRequest request) {
@@ -66,7 +84,7 @@ final class WritePath {
             return Errno.EIO;
         }
         if (request.kind() == FrontRequest.Kind.FLUSH) {
-            return flushes.full() ? Errno.EAGAIN : Errno.OK;
+            return Errno.OK;
         }
         long offset = request.offset();
         long length = request.length();
@@ -81,6 +99,9 @@ final class WritePath {
     /** Admits waiting writes in order while the head can go; a blocked head blocks the rest. */
     void pump() {
         flushes.submitPending();
+        if (overBoundLogged && waiting.size() < ctx.config.queuedRequestsMax() && !flushes.full()) {
+            overBoundLogged = false;
+        }
         int budget = waiting.size();
         while (!waiting.isEmpty() && budget-- > 0) {
             FrontRequest head = waiting.peekFirst();
@@ -110,6 +131,12 @@ final class WritePath {
         }
         if (!ctx.peerReceivesWrites() && !ctx.failover.acksAlone()) {
             // The peer would not have it and this node may not write alone yet: held, in order.
+            return false;
+        }
+        if (ctx.state.peerCongested && ctx.peerReceivesWrites()) {
+            // The link is slower than the front end: its send queue is above the high water
+            // mark. Writes wait here, in order, until it drains, and the front end, whose
+            // requests stay in flight meanwhile, stops reading more.
             return false;
         }
         if (unretired.size() >= ctx.config.writesInFlightMax()) {

@@ -39,5 +39,7 @@ enum Fault {
     /** A node's data disk failed a flush, and the node's disk went Failed because of it. */
     FLUSH_FAILURE,
     /** A kill or power loss found data writes in flight; each landed or not. */
-    WRITES_IN_FLIGHT_AT_CRASH
+    WRITES_IN_FLIGHT_AT_CRASH,
+    /** A node's link went above its high water mark while a write waited to be admitted. */
+    LINK_CONGESTED
 }

@@ -30,6 +30,19 @@ final class SimNetwork {
     private final java.util.ArrayDeque<Runnable>[] heldDeliveries = newQueues();
     private final java.util.EnumMap<io.repl.protocol.MessageType, Long> counts =
             new java.util.EnumMap<>(io.repl.protocol.MessageType.class);
+    /**
+     * A sender's queue above this many bytes not yet delivered (delayed or held) makes its
+     * connection unwritable, as Netty's high water mark does; below half of it, writable again.
+     */
+    private long congestionBytesHigh = Long.MAX_VALUE;
+    /** Per sending node: bytes of the current connection not yet delivered. */
+    private final long[] bytesFrom = new long[2];
+    /** Per sending node: whether it was told its connection is not writable. */
+    private final boolean[] congested = new boolean[2];
+    /** The connection {@link #bytesFrom} counts; deliveries of older ones no longer count. */
+    private long countedConnectionId;
+    /** The most bytes a node had on its way at once, for tests. */
+    private final long[] bytesFromMax = new long[2];
 
     @SuppressWarnings("unchecked")
     private static java.util.ArrayDeque<Runnable>[] newQueues() {
@@ -46,6 +59,53 @@ final class SimNetwork {
                 lastDeliveryNanos[node] = at;
                 events.at(at, delivery);
             }
+        }
+    }
+
+    /** Models a send queue with a high water mark of {@code bytes} (Long.MAX_VALUE: never congested). */
+    void congestAbove(long bytes) {
+        congestionBytesHigh = bytes;
+    }
+
+    long congestionBytesHigh() {
+        return congestionBytesHigh;
+    }
+
+    /** The most bytes node {@code from} had sent and not yet delivered at once. */
+    long bytesFromMax(int from) {
+        return bytesFromMax[from];
+    }
+
+    /** Bytes of a message on the wire: its payload and a fixed allowance for header and fields. */
+    static long wireBytes(Message message) {
+        if (message instanceof io.repl.protocol.DataWrite d && d.data() != null) {
+            return 64L + d.length();
+        }
+        if (message instanceof io.repl.protocol.ResyncData r && r.data() != null) {
+            return 64L + r.data().remaining();
+        }
+        return 64;
+    }
+
+    /** Counts {@code bytes} out of (negative) or into node {@code from}'s queue of connection {@code id}. */
+    private void account(int from, long id, long bytes) {
+        if (id != countedConnectionId) {
+            return;
+        }
+        bytesFrom[from] += bytes;
+        bytesFromMax[from] = Math.max(bytesFromMax[from], bytesFrom[from]);
+        boolean nowCongested = congested[from] ? bytesFrom[from] >= congestionBytesHigh / 2
+                : bytesFrom[from] > congestionBytesHigh;
+        if (nowCongested != congested[from]) {
+            congested[from] = nowCongested;
+            // Netty tells the handler after the write that crossed the mark: a new event, never
+            // a call back into the core that is sending.
+            SimNode node = nodes[from];
+            events.at(events.now(), () -> {
+                if (node.up() && node.connectionId() == id) {
+                    node.peerWritable(!nowCongested);
+                }
+            });
         }
     }
 
@@ -109,8 +169,11 @@ final class SimNetwork {
         counts.merge(message.type(), 1L, Long::sum);
         // What was sent before a close still arrives (before the close is noticed), like TCP.
         inFlight[to]++;
+        long bytes = wireBytes(message);
+        account(from, id, bytes);
         Runnable delivery = () -> {
             inFlight[to]--;
+            account(from, id, -bytes);
             if (nodes[to].up() && nodes[to].connectionId() == id) {
                 nodes[to].deliver(message);
             }
@@ -132,6 +195,11 @@ final class SimNetwork {
         }
         long id = nextConnectionId++;
         connectionId = id;
+        countedConnectionId = id;
+        bytesFrom[0] = 0;
+        bytesFrom[1] = 0;
+        congested[0] = false;
+        congested[1] = false;
         open[0] = true;
         open[1] = true;
         long at = events.now() + delay();

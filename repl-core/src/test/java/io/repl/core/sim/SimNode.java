@@ -43,6 +43,10 @@ final class SimNode implements CoreActions {
 
         /** An operator promoted {@code node} with --force, and it worked. */
         void forcedPromotion(SimNode node);
+
+        /** {@code node}'s core was told its link is congested. */
+        default void congested(SimNode node) {
+        }
     }
 
     /** {@code -Dsim.trace=true} logs every message and disk operation (for replaying one seed). */
@@ -76,6 +80,8 @@ final class SimNode implements CoreActions {
     private long timerGeneration;
     private long connectionId;
     private boolean closing;
+    /** The core was told the connection is not writable (and not told otherwise since). */
+    private boolean congested;
     private boolean unrelatedSeen;
     private String lastStates = "";
     /** While stalled, disk operations wait (scripted tests make a slow disk with this). */
@@ -354,9 +360,23 @@ final class SimNode implements CoreActions {
         core.onPeerMessage(message, events.now());
     }
 
+    /** The connection's send queue crossed a water mark (see {@link SimNetwork#congestAbove}). */
+    void peerWritable(boolean writable) {
+        if (closing) {
+            return;
+        }
+        congested = !writable;
+        note(writable ? "link drained" : "link congested");
+        if (!writable) {
+            observer.congested(this);
+        }
+        core.onPeerWritable(writable, events.now());
+    }
+
     void connected(String peerName, int peerNodeId, long id) {
         connectionId = id;
         closing = false;
+        congested = false;
         note("connected to " + peerName);
         core.onPeerConnected(peerName, peerNodeId, events.now());
     }
@@ -364,6 +384,7 @@ final class SimNode implements CoreActions {
     void disconnected() {
         connectionId = 0;
         closing = false;
+        congested = false;
         note("disconnected");
         core.onPeerDisconnected("connection closed or timed out", events.now());
     }
@@ -442,6 +463,10 @@ final class SimNode implements CoreActions {
         if (TRACE) {
             note("send " + message);
         }
+        if (congested && message.type() == io.repl.protocol.MessageType.DATA) {
+            // Invariant: the core admits no write while it knows the link is congested.
+            throw new IllegalStateException(name + " sent DATA while its link was congested: " + message);
+        }
         network.send(index, message);
     }
 
@@ -493,6 +518,9 @@ final class SimNode implements CoreActions {
     public void log(String level, String message) {
         if (message.contains("share no generation")) {
             unrelatedSeen = true;
+        }
+        if (message.startsWith("BUG")) {
+            throw new IllegalStateException(name + ": " + message);
         }
         note(level + ": " + message);
     }

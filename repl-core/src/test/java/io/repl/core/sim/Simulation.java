@@ -27,6 +27,7 @@ import java.util.TreeMap;
 final class Simulation implements SimNode.Observer {
     static final long MS = 1_000_000L;
     static final int OUTSTANDING_MAX = 12;
+    private static final long CONGESTION_SALT = 0x6c696e6b636f6e67L;
 
     /** A front-end request the workload has issued and not seen completed. */
     record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
@@ -124,6 +125,10 @@ final class Simulation implements SimNode.Observer {
         this.steps = 150 + random.nextInt(250);
         this.model = new DataModel(blocks);
         this.network = new SimNetwork(events, random.split(), 1 + random.nextLong(2 * MS));
+        // Drawn from a stream of its own, so every other choice of a seed stays what it was.
+        // Scripted worlds congest only when a test says so.
+        network.congestAbove(scripted != null ? Long.MAX_VALUE
+                : congestionBytes(new SplittableRandom(seed ^ CONGESTION_SALT)));
         CoreConfig config = simConfig(protocol, random.nextInt(4) + 2, failover);
         for (int i = 0; i < 2; i++) {
             nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(), config,
@@ -143,6 +148,15 @@ final class Simulation implements SimNode.Observer {
         this.invariants = new Invariants(this, nodes, model, protocol, blocks);
         this.plan = new FaultPlan(this);
         this.healing = new Healing(this);
+    }
+
+    /**
+     * A third of the seeds never congest; the others have a send queue of 16 to 128 KiB, from
+     * a few writes to more than the workload ever has outstanding (a partition fills any).
+     */
+    private static long congestionBytes(SplittableRandom random) {
+        int dice = random.nextInt(6);
+        return dice < 2 ? Long.MAX_VALUE : (16L << 10) << (dice - 2);
     }
 
     /** Four in ten seeds run with a witness; the rest spread over the fencing policies. */
@@ -481,6 +495,16 @@ final class Simulation implements SimNode.Observer {
             fenceRequests.add(node);
         } else {
             plan.fencePeer(node);
+        }
+    }
+
+    @Override
+    public void congested(SimNode node) {
+        for (Pending p : outstanding.values()) {
+            if (p.node() == node.index() && p.kind() != FrontRequest.Kind.FLUSH) {
+                exercised.add(Fault.LINK_CONGESTED);
+                return;
+            }
         }
     }
 
