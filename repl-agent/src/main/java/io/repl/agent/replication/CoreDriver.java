@@ -355,6 +355,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
      * may still wait in the socket's queue. The wire would carry whatever the buffer holds
      * by then (the peer's frame checksum caught exactly that). So under A the DATA travels
      * with its own copy; under B and C the peer has the bytes before the write completes.
+     * The copies are bounded: the core admits no write while the session is above its high
+     * water mark ({@link #onWritabilityChanged}).
      */
     private Message ownPayload(Message message) {
         if (!copyPayloads || !(message instanceof DataWrite)) {
@@ -559,6 +561,20 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         loop.execute(() -> {
             if (s == session && !sessionClosing) {
                 event(() -> core.onPeerMessage(m, now()));
+            }
+        });
+    }
+
+    /**
+     * The session's outbound buffer crossed a water mark. The core hears the session's
+     * writability as it is when the event runs (two crossings queued behind each other report
+     * the latest twice, which the core takes as one).
+     */
+    @Override
+    public void onWritabilityChanged(PeerSession s, boolean writable) {
+        loop.execute(() -> {
+            if (s == session && !sessionClosing) {
+                event(() -> core.onPeerWritable(s.isWritable(), now()));
             }
         });
     }
