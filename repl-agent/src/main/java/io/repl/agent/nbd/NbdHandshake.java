@@ -18,14 +18,22 @@ final class NbdHandshake extends ByteToMessageDecoder {
     private enum State { CLIENT_FLAGS, OPTION_HEADER, OPTION_DATA, DONE }
 
     private final Export export;
+    private final ExportLoad load;
     private final String peer;
     private State state = State.CLIENT_FLAGS;
     private boolean noZeroes;
     private int option;
     private int optionLength;
 
+    /** A client alone with its own in-flight bounds (tests). */
     NbdHandshake(Export export, String peer) {
+        this(export, new ExportLoad(), peer);
+    }
+
+    /** A client of an export whose sessions share {@code load}. */
+    NbdHandshake(Export export, ExportLoad load, String peer) {
         this.export = export;
+        this.load = load;
         this.peer = peer;
     }
 
@@ -208,7 +216,7 @@ final class NbdHandshake extends ByteToMessageDecoder {
 
     private void enterTransmission(ChannelHandlerContext ctx, Export.Grant g) {
         state = State.DONE;
-        NbdSession session = new NbdSession(export, g, peer);
+        NbdSession session = new NbdSession(export, load, g, peer);
         ctx.pipeline().addAfter(ctx.name(), "nbd-session", session);
         ctx.pipeline().addAfter(ctx.name(), "nbd-requests", new NbdRequestDecoder(g.volume().buffers(), peer));
         // Bytes the client pipelined after its option stay in this decoder's buffer and are

@@ -4,6 +4,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -25,25 +26,34 @@ public final class NbdServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(NbdServer.class.getName());
 
     private final Export export;
+    /** Shared by every client of the export, over both sockets. */
+    private final ExportLoad load;
     private final Path socketPath;
     private Channel unixChannel;
     private Channel tcpChannel;
 
-    private NbdServer(Export export, Path socketPath) {
+    private NbdServer(Export export, ExportLoad load, Path socketPath) {
         this.export = export;
+        this.load = load;
         this.socketPath = socketPath;
     }
 
     /**
      * Starts listening on {@code group}; every client session runs on {@code sessions}, the
-     * resource's own loop.
+     * resource's own loop (one loop, so the sessions share their {@link ExportLoad} without locks).
      *
      * @throws IOException if the socket path is taken by a live server or is not a socket, or
      *     the TCP address cannot be bound
      */
-    public static NbdServer start(EventLoopGroup group, EventLoopGroup sessions, Export export, Path socketPath,
+    public static NbdServer start(EventLoopGroup group, EventLoop sessions, Export export, Path socketPath,
                                   HostPort tcp) throws IOException {
-        NbdServer s = new NbdServer(export, socketPath);
+        return start(group, sessions, export, new ExportLoad(), socketPath, tcp);
+    }
+
+    /** As {@link #start(EventLoopGroup, EventLoop, Export, Path, HostPort)}, with the clients' shared bounds. */
+    public static NbdServer start(EventLoopGroup group, EventLoop sessions, Export export, ExportLoad load,
+                                  Path socketPath, HostPort tcp) throws IOException {
+        NbdServer s = new NbdServer(export, load, socketPath);
         try {
             s.bind(group, sessions, tcp);
         } catch (IOException | RuntimeException e) {
@@ -77,7 +87,7 @@ public final class NbdServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("nbd-handshake", new NbdHandshake(export, describe(ch, unix)));
+                        ch.pipeline().addLast("nbd-handshake", new NbdHandshake(export, load, describe(ch, unix)));
                     }
                 });
     }
@@ -92,6 +102,11 @@ public final class NbdServer implements AutoCloseable {
             }
         }
         return String.valueOf(ch.remoteAddress());
+    }
+
+    /** What the export's clients have in flight together. */
+    public ExportLoad load() {
+        return load;
     }
 
     /** The NBD URI clients use, e.g. {@code nbd+unix:///r0?socket=/run/repl/r0.nbd}. */

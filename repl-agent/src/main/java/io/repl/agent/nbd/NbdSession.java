@@ -10,6 +10,7 @@ import io.repl.agent.volume.Volume;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
@@ -23,18 +24,23 @@ import java.util.concurrent.RejectedExecutionException;
  */
 public final class NbdSession extends ChannelInboundHandlerAdapter {
     private static final System.Logger LOG = System.getLogger(NbdSession.class.getName());
-    /** Stop reading requests once this many bytes are in flight; resume below half of it. */
-    static final long IN_FLIGHT_BYTES_MAX = 64L << 20;
-    static final int IN_FLIGHT_REQUESTS_MAX = 512;
     private static final int BAD_REQUEST_LOGS_MAX = 16;
 
     private final Export export;
+    /** The in-flight bounds this session shares with the export's other sessions. */
+    private final ExportLoad load;
     private final Volume volume;
     private final boolean readOnly;
     private final String peer;
     private Channel channel;
-    private long inFlightBytes;
     private int inFlightRequests;
+    /**
+     * Requests decoded while the export's load is at its bound: the socket read that brought
+     * them was already under way. They start in order once there is room, so nothing passes the
+     * bound; at most one socket read's worth waits here.
+     */
+    private final ArrayDeque<NbdRequest> deferred = new ArrayDeque<>();
+    private boolean resumeQueued;
     private boolean disconnecting;
     private boolean closed;
     private int badRequestsLogged;
@@ -43,8 +49,9 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
     private boolean flushQueued;
     private final Runnable flushTask = this::flushReplies;
 
-    NbdSession(Export export, Export.Grant grant, String peer) {
+    NbdSession(Export export, ExportLoad load, Export.Grant grant, String peer) {
         this.export = export;
+        this.load = load;
         this.volume = grant.volume();
         this.readOnly = grant.readOnly();
         this.peer = peer;
@@ -72,12 +79,18 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         channel = ctx.channel();
         LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": client " + peer + " opened the export "
                 + (readOnly ? "read-only" : "read-write"));
+        load.opened(this);
         export.sessionOpened(this);
+        updateReading();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         closed = true;
+        load.closed(this);
+        while (!deferred.isEmpty()) {
+            release(deferred.pollFirst().payload);
+        }
         LOG.log(System.Logger.Level.INFO, "nbd " + export.name() + ": client " + peer + " gone after "
                 + requestsServed + " requests");
         export.sessionClosed(this);
@@ -99,6 +112,31 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         NbdRequest r = (NbdRequest) msg;
+        if (load.paused() || !deferred.isEmpty()) {
+            deferred.addLast(r);
+            return;
+        }
+        handle(r);
+    }
+
+    /** The export's load crossed a bound: stop or resume reading, and start what waited. */
+    void loadChanged() {
+        updateReading();
+        if (!load.paused() && !deferred.isEmpty() && !resumeQueued && !closed) {
+            // A task of its own: this runs inside another request's completion.
+            resumeQueued = true;
+            channel.eventLoop().execute(this::startDeferred);
+        }
+    }
+
+    private void startDeferred() {
+        resumeQueued = false;
+        while (!closed && !load.paused() && !deferred.isEmpty()) {
+            handle(deferred.pollFirst());
+        }
+    }
+
+    private void handle(NbdRequest r) {
         if (disconnecting) {
             // The client promised nothing follows NBD_CMD_DISC; whatever does is ignored.
             release(r.payload);
@@ -113,7 +151,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
                 break;
             case Nbd.CMD_FLUSH:
                 if (checkFlags(r, 0)) {
-                    start(r, 0);
+                    start(r);
                     volume.flush(completion(r, null));
                 }
                 break;
@@ -142,7 +180,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
             return;
         }
         ByteBuffer buf = volume.buffers().acquire((int) r.length);
-        start(r, r.length);
+        start(r);
         volume.read(r.offset, buf, completion(r, buf));
     }
 
@@ -154,7 +192,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         if (!checkFlags(r, Nbd.CMD_FLAG_FUA) || !checkShape(r, Nbd.ENOSPC)) {
             return;
         }
-        start(r, r.length);
+        start(r);
         volume.write(r.offset, r.payload, (r.flags & Nbd.CMD_FLAG_FUA) != 0, completion(r, r.payload));
     }
 
@@ -169,7 +207,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         }
         boolean mayUnmap = trim || (r.flags & Nbd.CMD_FLAG_NO_HOLE) == 0;
         boolean fastOnly = (r.flags & Nbd.CMD_FLAG_FAST_ZERO) != 0;
-        start(r, 0);
+        start(r);
         volume.writeZeroes(r.offset, r.length, mayUnmap, fastOnly, (r.flags & Nbd.CMD_FLAG_FUA) != 0,
                 completion(r, null));
     }
@@ -215,14 +253,23 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         requestsServed++;
     }
 
-    private void start(NbdRequest r, long bytes) {
-        inFlightBytes += bytes;
+    /**
+     * What a request counts against the export's bytes in flight: a read's or a write's payload,
+     * and a trim's or a zeroing's length, which the disks (and, replicated, the core's queue)
+     * carry as they would a write of that size. A flush counts as a request only.
+     */
+    static long chargedBytes(NbdRequest r) {
+        return r.type == Nbd.CMD_FLUSH ? 0 : r.length;
+    }
+
+    private void start(NbdRequest r) {
         inFlightRequests++;
+        load.start(chargedBytes(r));
         updateReading();
     }
 
     private IoCallback completion(NbdRequest r, ByteBuffer buf) {
-        long bytes = r.type == Nbd.CMD_READ || r.type == Nbd.CMD_WRITE ? r.length : 0;
+        long bytes = chargedBytes(r);
         return result -> {
             // The engine and the replication core run on this session's loop, so completions
             // normally arrive here already; others hop over.
@@ -235,8 +282,8 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
     }
 
     private void finish(NbdRequest r, long bytes, int result, ByteBuffer buf) {
-        inFlightBytes -= bytes;
         inFlightRequests--;
+        load.finish(bytes);
         requestsServed++;
         if (result != 0 && result != -Errno.EOPNOTSUPP) {
             LOG.log(System.Logger.Level.WARNING, "nbd " + export.name() + ": " + r + " failed: " + Errno.name(result));
@@ -291,19 +338,28 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Reads requests only while the export's load has room (see {@link ExportLoad}) and the
+     * client takes its replies: otherwise the client waits in TCP, never for an error.
+     */
     private void updateReading() {
-        if (closed || disconnecting) {
+        if (closed || disconnecting || channel == null) {
             return;
         }
-        boolean busy = inFlightBytes >= IN_FLIGHT_BYTES_MAX || inFlightRequests >= IN_FLIGHT_REQUESTS_MAX
-                || !channel.isWritable();
-        boolean calm = inFlightBytes < IN_FLIGHT_BYTES_MAX / 2 && inFlightRequests < IN_FLIGHT_REQUESTS_MAX / 2
-                && channel.isWritable();
-        if (busy && channel.config().isAutoRead()) {
-            channel.config().setAutoRead(false);
-        } else if (calm && !channel.config().isAutoRead()) {
-            channel.config().setAutoRead(true);
+        boolean read = !load.paused() && channel.isWritable();
+        if (read != channel.config().isAutoRead()) {
+            channel.config().setAutoRead(read);
         }
+    }
+
+    /** Whether the session reads requests from its socket now (tests). */
+    public boolean reading() {
+        return channel.config().isAutoRead();
+    }
+
+    /** Requests decoded and waiting for room in the export's load (tests). */
+    int deferredRequests() {
+        return deferred.size();
     }
 
     private void closeIfDrained() {

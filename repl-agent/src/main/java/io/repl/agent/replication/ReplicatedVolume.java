@@ -14,6 +14,8 @@ import java.nio.ByteBuffer;
  * the core takes at once are split; the parts complete together, the first error winning.
  */
 public final class ReplicatedVolume implements Volume {
+    /** Parts of one trim or zeroing in the core at once. */
+    static final int ZEROING_PARTS_IN_FLIGHT = 16;
     private final CoreDriver driver;
     private final long size;
     private final int block;
@@ -77,12 +79,64 @@ public final class ReplicatedVolume implements Volume {
             return;
         }
         FrontRequest.Kind kind = mayUnmap && !fua ? FrontRequest.Kind.TRIM : FrontRequest.Kind.ZEROES;
-        int max = driver.requestBytesMax();
-        Join parts = new Join(done);
-        for (long at = 0; at < length; at += max) {
-            parts.add();
-            driver.submit(kind, offset + at, (int) Math.min(max, length - at), fua, null, parts);
+        new ZeroingParts(kind, offset, length, fua, done).start();
+    }
+
+    /**
+     * One trim or zeroing, split into parts of at most {@code requestBytesMax}, of which at most
+     * {@link #ZEROING_PARTS_IN_FLIGHT} are in the core at once: a 4 GiB trim is thousands of
+     * parts, more than the core queues for all clients together. The first error wins; no part
+     * starts after it.
+     */
+    private final class ZeroingParts implements IoCallback {
+        private final FrontRequest.Kind kind;
+        private final long end;
+        private final boolean fua;
+        private final IoCallback done;
+        private long next;
+        private int inFlight;
+        private int firstError;
+        private boolean completed;
+
+        ZeroingParts(FrontRequest.Kind kind, long offset, long length, boolean fua, IoCallback done) {
+            this.kind = kind;
+            this.next = offset;
+            this.end = offset + length;
+            this.fua = fua;
+            this.done = done;
         }
-        parts.seal();
+
+        void start() {
+            IoCallback finished = null;
+            synchronized (this) {
+                int max = driver.requestBytesMax();
+                while (inFlight < ZEROING_PARTS_IN_FLIGHT && next < end && firstError == 0) {
+                    int part = (int) Math.min(max, end - next);
+                    long at = next;
+                    next += part;
+                    inFlight++;
+                    // submit only queues onto the core's loop; the completion never runs inside it.
+                    driver.submit(kind, at, part, fua, null, this);
+                }
+                if (inFlight == 0 && !completed) {
+                    completed = true;
+                    finished = done;
+                }
+            }
+            if (finished != null) {
+                finished.complete(firstError);
+            }
+        }
+
+        @Override
+        public void complete(int result) {
+            synchronized (this) {
+                inFlight--;
+                if (result != 0 && firstError == 0) {
+                    firstError = result;
+                }
+            }
+            start();
+        }
     }
 }
