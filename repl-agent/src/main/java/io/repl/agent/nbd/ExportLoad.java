@@ -56,7 +56,7 @@ public final class ExportLoad {
     }
 
     /** Whether sessions must not start requests now. */
-    boolean paused() {
+    public boolean paused() {
         return paused;
     }
 

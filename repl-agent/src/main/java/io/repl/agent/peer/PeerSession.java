@@ -122,6 +122,15 @@ public final class PeerSession {
     }
 
     /**
+     * Bytes written to the connection and not yet taken by the socket: what the high water mark
+     * bounds. Messages still in the hand-over queue are not counted yet. Any thread.
+     */
+    public long pendingOutboundBytes() {
+        io.netty.channel.ChannelOutboundBuffer b = channel.unsafe().outboundBuffer();
+        return b == null ? 0 : b.totalPendingWriteBytes();
+    }
+
+    /**
      * Stops or resumes reading from the peer, for a receiver whose own queue is full. While
      * reading is paused the peer's silence is ours, so liveness does not count it.
      */

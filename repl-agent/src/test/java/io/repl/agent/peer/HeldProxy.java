@@ -25,6 +25,8 @@ final class HeldProxy implements AutoCloseable {
     final AtomicInteger accepted = new AtomicInteger();
     /** Forwarded connections whose two sides are both still open. */
     final AtomicInteger open = new AtomicInteger();
+    private final Object stallLock = new Object();
+    private boolean stalled;
 
     HeldProxy(InetSocketAddress target) throws IOException {
         this.target = target;
@@ -38,6 +40,25 @@ final class HeldProxy implements AutoCloseable {
 
     void release() {
         released.countDown();
+    }
+
+    /**
+     * Stops (or resumes) forwarding what the accepting side sends: the target then looks like
+     * a peer that stopped reading, and the sender's socket and queue fill up.
+     */
+    void stall(boolean on) {
+        synchronized (stallLock) {
+            stalled = on;
+            stallLock.notifyAll();
+        }
+    }
+
+    private void awaitFlowing() throws InterruptedException {
+        synchronized (stallLock) {
+            while (stalled) {
+                stallLock.wait();
+            }
+        }
     }
 
     private void acceptLoop() {
@@ -67,23 +88,29 @@ final class HeldProxy implements AutoCloseable {
                 quietClose(up);
                 quietClose(down);
             };
-            daemon(() -> pump(down, up, closeBoth));
-            daemon(() -> pump(up, down, closeBoth));
+            daemon(() -> pump(down, up, closeBoth, true));
+            daemon(() -> pump(up, down, closeBoth, false));
         } catch (IOException | InterruptedException e) {
             quietClose(down);
         }
     }
 
-    private static void pump(Socket from, Socket to, Runnable done) {
+    private void pump(Socket from, Socket to, Runnable done, boolean stallable) {
         byte[] buf = new byte[16 * 1024];
         try {
             InputStream in = from.getInputStream();
             OutputStream out = to.getOutputStream();
-            int n;
-            while ((n = in.read(buf)) >= 0) {
+            while (true) {
+                if (stallable) {
+                    awaitFlowing();
+                }
+                int n = in.read(buf);
+                if (n < 0) {
+                    break;
+                }
                 out.write(buf, 0, n);
             }
-        } catch (IOException e) {
+        } catch (IOException | InterruptedException e) {
             // Either side went away.
         }
         done.run();
