@@ -2,6 +2,7 @@ package io.repl.agent.peer;
 
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.EventExecutor;
+import io.repl.core.replication.Liveness;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Features;
 import io.repl.protocol.Message;

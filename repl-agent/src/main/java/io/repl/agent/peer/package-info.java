@@ -7,9 +7,9 @@
  * {@code PeerFrameDecoder} (bytes to messages, one per call so the handshake can switch
  * settings between frames), {@code PeerFrameEncoder} (messages to a header buffer plus the
  * block wrapped, not copied), then {@code HandshakeHandler}, which gives way to
- * {@code SessionHandler} once the peer has proven the shared secret. {@code Liveness} decides
- * when to PING and when the peer is dead, with time passed in; {@code RejectionLog} keeps a
- * port scanner from flooding the log.
+ * {@code SessionHandler} once the peer has proven the shared secret. The core's
+ * {@code Liveness} (the same rule the simulator runs) decides when to PING and when the peer is
+ * dead, with time passed in; {@code RejectionLog} keeps a port scanner from flooding the log.
  *
  * <p>Nothing here interprets replication messages: the resource's listener does.
  */

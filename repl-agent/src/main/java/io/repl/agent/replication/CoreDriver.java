@@ -53,9 +53,10 @@ import java.util.function.Consumer;
 public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private static final System.Logger LOG = System.getLogger(CoreDriver.class.getName());
     /**
-     * The peer link keeps the connection alive with its own PING/PING_ACK and does not pass
-     * them up, so the core's ping is turned off here; its request timeout still catches a
-     * peer that stops answering writes.
+     * The peer link keeps the connection alive with its own PING/PING_ACK, by the same
+     * {@code Liveness} rule the core's heartbeat runs in the simulator, and does not pass them
+     * up; so the core's ping is turned off here. Its request timeout still catches a peer that
+     * stops answering writes.
      */
     private static final long CORE_PING_OFF_NANOS = TimeUnit.DAYS.toNanos(365);
     /** How long the control thread waits for the core's immediate answer to a command. */

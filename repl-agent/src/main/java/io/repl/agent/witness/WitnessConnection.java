@@ -6,7 +6,7 @@ import io.repl.agent.peer.PeerFrameEncoder;
 
 import io.repl.agent.peer.PeerFrameDecoder;
 
-import io.repl.agent.peer.Liveness;
+import io.repl.core.replication.Liveness;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;

@@ -2,7 +2,7 @@ package io.repl.agent.witness;
 
 import io.repl.agent.peer.RejectionLog;
 
-import io.repl.agent.peer.Liveness;
+import io.repl.core.replication.Liveness;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;

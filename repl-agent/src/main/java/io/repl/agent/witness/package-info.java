@@ -13,16 +13,8 @@
  * {@link io.repl.core.witness.WitnessCore} for all resources, one decision at a time. Records
  * are kept by {@link io.repl.agent.witness.FileWitnessStore}, durable before any answer.
  *
- * <p>Both sides use the peer link's frames, limits and rules ({@code PeerFrameDecoder},
- * {@code PeerFrameEncoder}, {@code Liveness}, {@code RejectionLog}); the copies in this
- * package go once the originals in {@code io.repl.agent.peer} are public.
+ * <p>Both sides use the peer link's frames, limits and rules: {@code PeerFrameDecoder} and
+ * {@code PeerFrameEncoder} of {@code io.repl.agent.peer}, the core's {@code Liveness}, and the
+ * peer link's {@code RejectionLog}.
  */
 package io.repl.agent.witness;
-
-import io.repl.agent.peer.PeerFrameEncoder;
-
-import io.repl.agent.peer.PeerFrameDecoder;
-
-import io.repl.agent.peer.RejectionLog;
-
-import io.repl.agent.peer.Liveness;

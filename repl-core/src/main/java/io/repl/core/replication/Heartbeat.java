@@ -5,43 +5,53 @@ import io.repl.protocol.Ping;
 import io.repl.protocol.PingAck;
 
 /**
- * Liveness of the peer connection: a PING after an idle interval, the connection closed when it
- * goes unanswered, or when a write, barrier or the handshake waits longer than the request
- * timeout. Reconnecting is the driver's job once the core reports Connecting.
+ * Liveness of the peer connection, by the same rule the agent's peer link uses
+ * ({@link Liveness}): any message from the peer proves it alive; after an idle interval a PING
+ * goes out, and the connection is closed when nothing arrives within the timeout after it. The
+ * connection is also closed when a write, barrier or the handshake waits longer than the
+ * request timeout. Reconnecting is the driver's job once the core reports Connecting.
+ *
+ * <p>In the agent the peer link pings (its sessions see every byte, and a PING_ACK waiting
+ * behind a large frame still finds the bytes before it), so the agent sets the core's interval
+ * out of reach; the simulator, which has no link of its own, runs this one.
  */
 final class Heartbeat {
     private final CoreContext ctx;
-    private long lastPingNanos;
-    private long outstandingToken = -1;
-    private long nextToken = 1;
+    /** The current connection's liveness, or null without one. */
+    private Liveness liveness;
 
     Heartbeat(CoreContext ctx) {
         this.ctx = ctx;
     }
 
     void reset() {
-        outstandingToken = -1;
+        liveness = null;
     }
 
     void onConnected() {
-        outstandingToken = -1;
-        lastPingNanos = ctx.nowNanos;
+        liveness = new Liveness(ctx.config.pingIntervalNanos(), ctx.config.pingTimeoutNanos(), ctx.nowNanos, 0);
+    }
+
+    /** A message arrived on the current connection. */
+    void onMessage() {
+        if (liveness != null) {
+            liveness.heard(ctx.nowNanos);
+        }
     }
 
     void onTick() {
-        if (!ctx.state.connected()) {
+        if (!ctx.state.connected() || liveness == null) {
             return;
         }
         long now = ctx.nowNanos;
-        if (outstandingToken >= 0 && now - lastPingNanos > ctx.config.pingTimeoutNanos()) {
-            ctx.close(DisconnectReason.PROTOCOL_ERROR, "ping timeout: no PING_ACK within "
-                    + ctx.config.pingTimeoutNanos() / 1_000_000 + " ms", false);
+        Liveness.Action action = liveness.poll(now, 0);
+        if (action == Liveness.Action.DEAD) {
+            ctx.close(DisconnectReason.PROTOCOL_ERROR, "ping timeout: nothing from the peer within "
+                    + liveness.timeoutNs() / 1_000_000 + " ms of a PING", false);
             return;
         }
-        if (outstandingToken < 0 && now - lastPingNanos >= ctx.config.pingIntervalNanos()) {
-            outstandingToken = nextToken++;
-            lastPingNanos = now;
-            ctx.send(new Ping(outstandingToken));
+        if (action == Liveness.Action.PING) {
+            ctx.send(new Ping(liveness.token()));
         }
         long oldest = ctx.writePath.oldestUnansweredNanos();
         if (oldest >= 0 && now - oldest > ctx.config.requestTimeoutNanos()) {
@@ -59,8 +69,8 @@ final class Heartbeat {
     }
 
     void onPingAck(PingAck ack) {
-        if (ack.token() == outstandingToken) {
-            outstandingToken = -1;
+        if (liveness != null) {
+            liveness.pingAcked(ack.token(), ctx.nowNanos);
         }
     }
 }

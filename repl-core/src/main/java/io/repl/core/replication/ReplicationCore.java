@@ -151,6 +151,7 @@ public final class ReplicationCore {
             if (!ctx.state.connected()) {
                 throw new IllegalStateException(message.type() + " delivered without a connection");
             }
+            ctx.heartbeat.onMessage();
             dispatch(message);
         } finally {
             leave();

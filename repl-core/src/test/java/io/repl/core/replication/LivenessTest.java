@@ -1,4 +1,4 @@
-package io.repl.agent.peer;
+package io.repl.core.replication;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package io.repl.agent.peer;
+package io.repl.core.replication;
 
 /**
  * Decides when to PING the peer and when to give up on it. Pure logic: time and the count of
@@ -9,6 +9,9 @@ package io.repl.agent.peer;
  * {@code intervalNs} without a byte we send PING; if no byte arrives within {@code timeoutNs}
  * after that, the peer is dead. Deadlines compare by subtraction so they survive
  * {@link System#nanoTime()} wrapping.
+ *
+ * <p>One rule for every connection: the agent's peer and witness links run it on their sessions,
+ * the core's {@link Heartbeat} on its connection, which is how the simulator exercises it.
  */
 public final class Liveness {
     /** What the driver must do after {@link #poll}. */
