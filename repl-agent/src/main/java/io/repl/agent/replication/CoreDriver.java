@@ -436,8 +436,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     /** The handler's exit code reaches the core as an event of its own, on the loop. */
     @Override
-    public void fencePeer(SortedMap<String, String> env) {
-        handlers.fencePeer(env).thenAccept(a -> queue(() -> core.onFenceResult(a.exitCode(), a.output(), now())));
+    public void fencePeer(long run, SortedMap<String, String> env) {
+        handlers.fencePeer(env).thenAccept(a -> queue(() -> core.onFenceResult(run, a.exitCode(), a.output(), now())));
     }
 
     @Override

@@ -51,10 +51,10 @@ public interface CoreActions {
 
     /**
      * Run the fence-peer handler and report its exit code with
-     * {@link ReplicationCore#onFenceResult}; the core holds writes meanwhile
-     * (fencing resource-and-stonith).
+     * {@link ReplicationCore#onFenceResult}, naming {@code run}; the core holds writes meanwhile
+     * (fencing resource-and-stonith). A result that names an older run is ignored.
      */
-    void fencePeer(SortedMap<String, String> env);
+    void fencePeer(long run, SortedMap<String, String> env);
 
     /** A command that returned {@link CommandResult#pending()} has finished with {@code result}. */
     void commandCompleted(CommandResult result);

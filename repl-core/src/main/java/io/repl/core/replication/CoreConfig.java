@@ -53,12 +53,6 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
                 requestTimeoutNanos, connectOnStart, failover);
     }
 
-    public CoreConfig withFailover(FailoverPolicy next) {
-        return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
-                epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart, next);
-    }
-
     private static void check(boolean ok, String message) {
         if (!ok) {
             throw new IllegalArgumentException(message);

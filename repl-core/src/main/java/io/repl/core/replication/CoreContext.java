@@ -117,14 +117,14 @@ final class CoreContext {
         return state.peerName == null ? "the peer" : state.peerName;
     }
 
-    /** Runs the fence-peer handler; its exit code comes back through onFenceResult. */
-    void fencePeer() {
+    /** Runs the fence-peer handler as run {@code run}; its exit code comes back through onFenceResult. */
+    void fencePeer(long run) {
         java.util.SortedMap<String, String> env = new TreeMap<>();
         env.put("REPL_RESOURCE", config.resourceName());
         if (state.peerName != null) {
             env.put("REPL_PEER", state.peerName);
         }
-        actions.fencePeer(env);
+        actions.fencePeer(run, env);
     }
 
     /** The peer broke a rule: close, and try again later (a fresh connection starts clean). */

@@ -38,7 +38,7 @@ final class Failover {
     private long diskNoteNanos;
     private Hold hold;
     private boolean mayLoseWrites;
-    /** Counts fence-peer runs, so a late result of an old run is recognised. */
+    /** Counts fence-peer runs, so a late result of an old run is recognised and ignored. */
     private long fenceRun;
     private boolean fenceRunning;
     /** We outdated the peer (fence-peer or the witness): unfence once it is in sync again. */
@@ -58,10 +58,6 @@ final class Failover {
     Failover(CoreContext ctx) {
         this.ctx = ctx;
         this.policy = ctx.config.failover();
-    }
-
-    FailoverPolicy policy() {
-        return policy;
     }
 
     // ---------------------------------------------------------------- goodbyes
@@ -212,7 +208,7 @@ final class Failover {
                 holdWrites(HoldKind.FENCE_PEER, "lost " + peer + " (" + cause + "); waiting for the fence-peer handler");
                 fenceRun++;
                 fenceRunning = true;
-                ctx.fencePeer();
+                ctx.fencePeer(fenceRun);
                 return;
             default:
                 ctx.log("info", "lost " + peer + " (" + cause + "); fencing outdate: " + peer
@@ -298,11 +294,20 @@ final class Failover {
         fencingForPromotion = true;
         fenceRun++;
         ctx.log("info", "fencing " + ctx.peerLabel() + " before promotion (resource-and-stonith)");
-        ctx.fencePeer();
+        ctx.fencePeer(fenceRun);
     }
 
-    /** The fence-peer handler ended (resource-and-stonith). DRBD's exit codes apply. */
-    void onFenceResult(int exitCode, String output) {
+    /**
+     * The fence-peer handler of run {@code run} ended (resource-and-stonith). DRBD's exit codes
+     * apply. The result of a run that a newer one replaced speaks of a peer that has since come
+     * back and gone again: it decides nothing.
+     */
+    void onFenceResult(long run, int exitCode, String output) {
+        if (run != fenceRun) {
+            ctx.log("info", "fence-peer run " + run + " exited " + exitCode + " after run " + fenceRun
+                    + " replaced it; ignored");
+            return;
+        }
         if (fencingForPromotion) {
             fencingForPromotion = false;
             String meaning = fenceMeaning(exitCode);

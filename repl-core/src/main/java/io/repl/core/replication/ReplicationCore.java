@@ -237,10 +237,10 @@ public final class ReplicationCore {
     }
 
     /** The fence-peer handler started by {@link CoreActions#fencePeer} exited with {@code exitCode}. */
-    public void onFenceResult(int exitCode, String output, long nowNanos) {
+    public void onFenceResult(long run, int exitCode, String output, long nowNanos) {
         enter(nowNanos);
         try {
-            ctx.failover.onFenceResult(exitCode, output);
+            ctx.failover.onFenceResult(run, exitCode, output);
         } finally {
             leave();
         }

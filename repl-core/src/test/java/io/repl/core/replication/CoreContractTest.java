@@ -72,7 +72,7 @@ class CoreContractTest {
         }
 
         @Override
-        public void fencePeer(java.util.SortedMap<String, String> env) {
+        public void fencePeer(long run, java.util.SortedMap<String, String> env) {
         }
 
         @Override

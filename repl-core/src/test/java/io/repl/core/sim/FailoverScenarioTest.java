@@ -265,6 +265,30 @@ class FailoverScenarioTest {
     }
 
     @Test
+    void aFencePeerResultFromARunANewerOneReplacedDecidesNothing() {
+        Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
+        partition(sim);
+        assertEquals(1, sim.fenceRequests.size(), "run 1 for the first loss");
+        // The peer comes back before run 1 answers, and is lost again: run 2 starts.
+        sim.network().partition(false, false);
+        sim.waitFor(sim::bothConnectedEstablished, 2000 * MS, "reconnected");
+        awaitInSync(sim);
+        partition(sim);
+        assertEquals(2, sim.fenceRequests.size(), "run 2 for the second loss");
+        long held = sim.write(ALPHA, 9, 1, false);
+        sim.runFor(50 * MS);
+        assertNull(sim.completion(held), "held until run 2 answers");
+        // Run 1's outdate speaks of the peer before it came back: it must not release the writes.
+        sim.answerFence(ALPHA, 4);
+        sim.runFor(50 * MS);
+        assertNull(sim.completion(held), "a stale fence-peer result released held writes");
+        assertNotNull(status(sim, ALPHA).failover().heldReason());
+        sim.answerFence(ALPHA, 4);
+        awaitAcknowledged(sim, held);
+        sim.heal();
+    }
+
+    @Test
     void resourceAndStonithFencesTheOldPrimaryBeforeASecondaryIsPromoted() {
         Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
         partition(sim);

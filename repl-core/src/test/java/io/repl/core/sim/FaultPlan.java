@@ -455,7 +455,7 @@ final class FaultPlan {
      * sometimes shot (power off, then 7), sometimes unreachable (5), refuses if Primary (6),
      * and is otherwise told to outdate itself (4 if it did).
      */
-    void fencePeer(SimNode node) {
+    void fencePeer(SimNode node, long run) {
         SimNode peer = sim.other(node);
         int life = node.incarnation();
         sim.events.after(5 * MS + random.nextLong(55 * MS), () -> {
@@ -478,7 +478,7 @@ final class FaultPlan {
             }
             sim.exercised.add(exit == 4 ? Fault.FENCE_PEER_OUTDATED : exit == 5 ? Fault.FENCE_PEER_UNREACHABLE
                     : exit == 6 ? Fault.FENCE_PEER_PRIMARY : Fault.FENCE_PEER_STONITH);
-            node.fenceResult(life, exit);
+            node.fenceResult(life, run, exit);
         });
     }
 }

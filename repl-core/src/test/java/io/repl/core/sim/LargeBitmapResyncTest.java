@@ -115,7 +115,7 @@ class LargeBitmapResyncTest {
             }
 
             @Override
-            public void fencePeer(java.util.SortedMap<String, String> env) {
+            public void fencePeer(long run, java.util.SortedMap<String, String> env) {
             }
 
             @Override

@@ -39,7 +39,7 @@ final class SimNode implements CoreActions {
         void commandCompleted(SimNode node, CommandResult result);
 
         /** The core asks for the fence-peer handler; answer with {@link #fenceResult}. */
-        void fenceRequested(SimNode node);
+        void fenceRequested(SimNode node, long run);
 
         /** An operator promoted {@code node} with --force, and it worked. */
         void forcedPromotion(SimNode node);
@@ -337,11 +337,11 @@ final class SimNode implements CoreActions {
         core.onWitnessMessage(message, events.now());
     }
 
-    /** The fence-peer handler of incarnation {@code life} exited with {@code exitCode}. */
-    void fenceResult(int life, int exitCode) {
+    /** Run {@code run} of the fence-peer handler of incarnation {@code life} exited with {@code exitCode}. */
+    void fenceResult(int life, long run, int exitCode) {
         if (up && incarnation == life) {
-            note("fence-peer exited " + exitCode);
-            core.onFenceResult(exitCode, "", events.now());
+            note("fence-peer run " + run + " exited " + exitCode);
+            core.onFenceResult(run, exitCode, "", events.now());
         }
     }
 
@@ -536,9 +536,9 @@ final class SimNode implements CoreActions {
     }
 
     @Override
-    public void fencePeer(SortedMap<String, String> env) {
-        note("fence-peer " + env);
-        observer.fenceRequested(this);
+    public void fencePeer(long run, SortedMap<String, String> env) {
+        note("fence-peer run " + run + " " + env);
+        observer.fenceRequested(this, run);
     }
 
     @Override

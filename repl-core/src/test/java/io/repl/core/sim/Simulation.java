@@ -92,7 +92,11 @@ final class Simulation implements SimNode.Observer {
     private final ArrayDeque<String> witnessLog = new ArrayDeque<>();
     /** Scripted worlds answer the fence-peer handler themselves: the requests wait here. */
     private final boolean scriptedFencing;
-    final java.util.List<SimNode> fenceRequests = new java.util.ArrayList<>();
+    /** Scripted fencing: the handler runs not answered yet, oldest first. */
+    final java.util.List<FenceRequest> fenceRequests = new java.util.ArrayList<>();
+
+    record FenceRequest(SimNode node, long run) {
+    }
     private final int steps;
     private final FaultPlan plan;
     private final Healing healing;
@@ -490,11 +494,11 @@ final class Simulation implements SimNode.Observer {
     }
 
     @Override
-    public void fenceRequested(SimNode node) {
+    public void fenceRequested(SimNode node, long run) {
         if (scriptedFencing) {
-            fenceRequests.add(node);
+            fenceRequests.add(new FenceRequest(node, run));
         } else {
-            plan.fencePeer(node);
+            plan.fencePeer(node, run);
         }
     }
 
@@ -516,12 +520,12 @@ final class Simulation implements SimNode.Observer {
         }
     }
 
-    /** Scripted: the fence-peer handler {@code node} ran exits with {@code exitCode}. */
+    /** Scripted: the oldest fence-peer handler run of {@code node} not answered yet exits with {@code exitCode}. */
     void answerFence(int node, int exitCode) {
-        if (!fenceRequests.remove(nodes[node])) {
-            throw new IllegalStateException(nodes[node].name() + " ran no fence-peer handler");
-        }
-        nodes[node].fenceResult(nodes[node].incarnation(), exitCode);
+        FenceRequest oldest = fenceRequests.stream().filter(r -> r.node() == nodes[node]).findFirst()
+                .orElseThrow(() -> new IllegalStateException(nodes[node].name() + " ran no fence-peer handler"));
+        fenceRequests.remove(oldest);
+        nodes[node].fenceResult(nodes[node].incarnation(), oldest.run(), exitCode);
     }
 
     // ---------------------------------------------------------------- healing and running
