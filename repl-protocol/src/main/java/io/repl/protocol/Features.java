@@ -16,6 +16,12 @@ public final class Features {
     public static final int TRIM = 1 << 2;
     /** Every bit this build knows. */
     public static final int KNOWN = LZ4 | CSUM_RESYNC | TRIM;
+    /**
+     * What this build offers: what it implements. Checksum resync is not built yet, and trims
+     * are always sent as ZEROES (both copies then read back the same bytes), so neither is
+     * offered; a peer that offers them finds them not agreed.
+     */
+    public static final int OFFERED = LZ4;
 
     private Features() {
     }

@@ -82,7 +82,7 @@ public record PeerLinkConfig(String resource, String localNode, String peerNode,
     private static HandshakeConfig handshakeConfig(String resource, String localNode, String peerNode,
                                                    byte[] secret, boolean lz4) {
         HandshakeConfig c = HandshakeConfig.of(localNode, peerNode, resource, secret);
-        return lz4 ? c : c.withFeatures(Features.KNOWN & ~Features.LZ4);
+        return lz4 ? c : c.withFeatures(Features.OFFERED & ~Features.LZ4);
     }
 
     /**

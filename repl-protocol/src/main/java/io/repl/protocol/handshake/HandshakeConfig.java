@@ -38,10 +38,10 @@ public record HandshakeConfig(String localNode, String peerNode, String resource
         }
     }
 
-    /** A configuration offering every version and feature this build supports. */
+    /** A configuration offering every version and feature this build implements. */
     public static HandshakeConfig of(String localNode, String peerNode, String resource, byte[] secret) {
         return new HandshakeConfig(localNode, peerNode, resource, secret, ProtocolVersion.MIN, ProtocolVersion.MAX,
-                Features.KNOWN);
+                Features.OFFERED);
     }
 
     /** The same configuration offering {@code features} instead. */

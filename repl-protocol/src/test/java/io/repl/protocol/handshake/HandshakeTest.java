@@ -108,7 +108,7 @@ class HandshakeTest {
         for (Side side : sides) {
             assertEquals(Handshake.Status.SUCCEEDED, side.handshake.status());
             assertEquals(ProtocolVersion.MAX, side.handshake.result().version());
-            assertEquals(Features.KNOWN, side.handshake.result().features());
+            assertEquals(Features.OFFERED, side.handshake.result().features());
             assertEquals(List.of(new PeerState(Role.SECONDARY, DiskState.UP_TO_DATE, 0)), side.sessionReceived);
         }
         assertEquals("beta", sides[0].handshake.result().peerNode());
