@@ -29,27 +29,17 @@ class CoreDriverEngineTest {
     @TempDir
     Path dir;
 
-    /** The engine, except that its first few writes and flushes are refused for now (EAGAIN). */
-    private static final class RefusingEngine implements BlockEngine {
-        private final BlockEngine inner;
-        final AtomicInteger refusalsLeft;
+    /** An engine that passes everything to another; the test engines change a call or two. */
+    private static class ForwardingEngine implements BlockEngine {
+        final BlockEngine inner;
 
-        RefusingEngine(BlockEngine inner, int refusals) {
+        ForwardingEngine(BlockEngine inner) {
             this.inner = inner;
-            this.refusalsLeft = new AtomicInteger(refusals);
-        }
-
-        private boolean refuse(IoCallback done) {
-            if (refusalsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-                done.complete(-Errno.EAGAIN);
-                return true;
-            }
-            return false;
         }
 
         @Override
         public String name() {
-            return "refusing " + inner.name();
+            return "test " + inner.name();
         }
 
         @Override
@@ -79,6 +69,44 @@ class CoreDriverEngineTest {
 
         @Override
         public void write(long offset, ByteBuffer src, IoCallback done) {
+            inner.write(offset, src, done);
+        }
+
+        @Override
+        public void flush(IoCallback done) {
+            inner.flush(done);
+        }
+
+        @Override
+        public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
+            inner.writeZeroes(offset, length, mayUnmap, fastOnly, done);
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    /** The engine, except that its first few writes and flushes are refused for now (EAGAIN). */
+    private static final class RefusingEngine extends ForwardingEngine {
+        final AtomicInteger refusalsLeft;
+
+        RefusingEngine(BlockEngine inner, int refusals) {
+            super(inner);
+            this.refusalsLeft = new AtomicInteger(refusals);
+        }
+
+        private boolean refuse(IoCallback done) {
+            if (refusalsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                done.complete(-Errno.EAGAIN);
+                return true;
+            }
+            return false;
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer src, IoCallback done) {
             if (!refuse(done)) {
                 inner.write(offset, src, done);
             }
@@ -90,15 +118,46 @@ class CoreDriverEngineTest {
                 inner.flush(done);
             }
         }
+    }
 
-        @Override
-        public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
-            inner.writeZeroes(offset, length, mayUnmap, fastOnly, done);
+    /** An engine with a bug: it reports every write's completion twice. */
+    private static final class DoubleCompletingEngine extends ForwardingEngine {
+        DoubleCompletingEngine(BlockEngine inner) {
+            super(inner);
         }
 
         @Override
-        public void close() {
-            inner.close();
+        public void write(long offset, ByteBuffer src, IoCallback done) {
+            inner.write(offset, src, r -> {
+                done.complete(r);
+                done.complete(r);
+            });
+        }
+    }
+
+    @Test
+    void aCoreThatThrowsStopsItsResourceCleanlyAndAnswersEverythingWithEio() throws Exception {
+        try (DriverFixture f = new DriverFixture(dir, freePort(), freePort())) {
+            CoreDriver driver = f.start(PeerLinkConfig.from(f.config, "alpha"), DoubleCompletingEngine::new);
+            assertTrue(driver.command(new Command.Disconnect()).done());
+            assertTrue(driver.command(new Command.Primary(true)).done());
+            ByteBuffer data = ByteBuffer.allocateDirect(4096);
+            CompletableFuture<Integer> first = new CompletableFuture<>();
+            driver.submit(FrontRequest.Kind.WRITE, 0, 4096, false, data.duplicate(), first::complete);
+            // The second completion of the same I/O makes the core throw: the driver stops it.
+            int firstResult = first.get(30, TimeUnit.SECONDS);
+            assertTrue(firstResult == 0 || firstResult == -Errno.EIO, "answered: " + firstResult);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (driver.status().disk() != DiskState.FAILED) {
+                assertTrue(System.nanoTime() < deadline, "the resource did not stop: " + driver.status());
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+            assertTrue(driver.status().failover().diskNote().contains("internal error"), driver.status().toString());
+            CompletableFuture<Integer> later = new CompletableFuture<>();
+            driver.submit(FrontRequest.Kind.WRITE, 4096, 4096, false, data.duplicate(), later::complete);
+            assertEquals(-Errno.EIO, later.get(30, TimeUnit.SECONDS), "later requests: EIO, no hang");
+            io.repl.core.replication.CommandResult refused = driver.command(new Command.Primary(true));
+            assertTrue(!refused.done() && refused.reason().contains("replication core failed"), refused.toString());
         }
     }
 
