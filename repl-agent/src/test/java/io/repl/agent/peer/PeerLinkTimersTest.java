@@ -4,6 +4,7 @@ import static io.repl.agent.peer.Fixture.await;
 import static io.repl.agent.peer.Fixture.config;
 import static io.repl.agent.peer.Fixture.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.channel.EventLoopGroup;
@@ -54,8 +55,12 @@ class PeerLinkTimersTest {
         return link;
     }
 
-    /** Accepts on beta's port and hangs up at once, counting alpha's attempts during {@code watchMillis}. */
-    private int attemptsWithin(Duration connectRetry, long watchMillis) throws Exception {
+    /**
+     * Accepts on beta's port and hangs up at once, counting alpha's attempts: waits for
+     * {@code wanted} of them, then, if {@code quietMillis} is positive, watches that long for
+     * more (a window in which nothing may happen, not a measure of speed).
+     */
+    private int attempts(Duration connectRetry, int wanted, long quietMillis) throws Exception {
         try (ServerSocket beta = new ServerSocket()) {
             beta.setReuseAddress(true);
             beta.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), betaPort));
@@ -71,8 +76,10 @@ class PeerLinkTimersTest {
             });
             acceptor.start();
             PeerLink a = alpha(connectRetry, Duration.ofSeconds(3));
-            await("the first attempt", () -> attempts.get() >= 1);
-            Thread.sleep(watchMillis);
+            await(wanted + " attempts", () -> attempts.get() >= wanted);
+            if (quietMillis > 0) {
+                Thread.sleep(quietMillis);
+            }
             int n = attempts.get();
             a.close();
             links.remove(a);
@@ -84,30 +91,30 @@ class PeerLinkTimersTest {
 
     @Test
     void connectRetryIsThePauseBetweenAttempts() throws Exception {
-        int quick = attemptsWithin(Duration.ofMillis(150), 2000);
-        assertTrue(quick >= 4, "with connect-retry 150ms alpha tried " + quick + " times in 2 s");
+        // With a short pause alpha keeps trying (the wait for four attempts would time out
+        // otherwise); with a long one it makes no second attempt while we watch.
+        assertTrue(attempts(Duration.ofMillis(150), 4, 0) >= 4);
         betaPort = freePort();
         alphaPort = freePort();
-        int slow = attemptsWithin(Duration.ofMinutes(10), 1500);
+        int slow = attempts(Duration.ofMinutes(10), 1, 1500);
         assertEquals(1, slow, "with connect-retry 10m alpha waits before its second attempt");
     }
 
-    /** How long until the link hangs up on a client that connects and says nothing; -1 if not within {@code waitMillis}. */
-    private long silentClientDroppedAfter(int waitMillis) throws Exception {
+    /** Whether the link hangs up on a client that connects and says nothing, within {@code waitMillis}. */
+    private boolean silentClientDropped(int waitMillis) throws Exception {
         try (Socket silent = new Socket()) {
             silent.connect(new InetSocketAddress("127.0.0.1", alphaPort), 5_000);
             silent.setSoTimeout(waitMillis);
-            long start = System.nanoTime();
             try {
                 while (silent.getInputStream().read() >= 0) {
                     // a link never says anything first to an inbound connection; drop whatever comes
                 }
             } catch (SocketTimeoutException e) {
-                return -1;
+                return false;
             } catch (SocketException e) {
                 // reset: closed too
             }
-            return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            return true;
         }
     }
 
@@ -115,14 +122,13 @@ class PeerLinkTimersTest {
     void theTimeoutBoundsTheHandshake() throws Exception {
         PeerLink quick = alpha(Duration.ofMillis(100), Duration.ofMillis(400));
         await("listening", () -> quick.listenAddress() != null);
-        long dropped = silentClientDroppedAfter(5_000);
-        assertTrue(dropped >= 300 && dropped < 2_500, "timeout 400ms: dropped after " + dropped + " ms");
+        assertTrue(silentClientDropped(30_000), "timeout 400ms: a silent client is dropped");
         quick.close();
         links.remove(quick);
 
         alphaPort = freePort();
         PeerLink patient = alpha(Duration.ofMillis(100), Duration.ofSeconds(30));
         await("listening", () -> patient.listenAddress() != null);
-        assertEquals(-1, silentClientDroppedAfter(1_500), "timeout 30s: still waiting after 1.5 s");
+        assertFalse(silentClientDropped(1_500), "timeout 30s: still waiting while we watch for 1.5 s");
     }
 }
