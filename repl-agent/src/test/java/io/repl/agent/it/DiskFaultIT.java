@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +39,31 @@ class DiskFaultIT {
 
     private AgentProcess alpha;
     private AgentProcess beta;
+    private FaultyDevice device;
+
+    @BeforeEach
+    void agents() throws Exception {
+        alpha = new AgentProcess(dir, "alpha");
+        beta = new AgentProcess(dir, "beta");
+    }
+
+    /** The agents stop before the failing device goes. */
+    @AfterEach
+    void stop() throws Exception {
+        alpha.close();
+        beta.close();
+        if (device != null) {
+            device.close();
+        }
+    }
+
+    /** r0 with alpha's data disk on a {@link FaultyDevice} of {@code bytes}, in sync, alpha Primary. */
+    private FaultyDevice inSyncOnFaultyData(long bytes) throws Exception {
+        device = FaultyDevice.start(dir, "alpha-r0-data", bytes);
+        resource("r0", PairFixture.freePort(), PairFixture.freePort(), device.file, bytes, null);
+        startInSync("r0");
+        return device;
+    }
 
     /**
      * A resource on both nodes; {@code alphaDisk} null means a plain file; {@code alphaMeta} null
@@ -142,117 +169,100 @@ class DiskFaultIT {
 
     @Test
     void aFailingMetadataDeviceFailsTheDiskLosesNoAcknowledgedWriteAndSparesTheOtherResource() throws Exception {
-        alpha = new AgentProcess(dir, "alpha");
-        beta = new AgentProcess(dir, "beta");
-        try (FaultyDevice meta = FaultyDevice.start(dir, "alpha-r0-meta", 8L << 20);
-             AgentProcess a = alpha; AgentProcess b = beta) {
-            resource("r0", PairFixture.freePort(), PairFixture.freePort(), null, DISK, meta.file);
-            resource("r1", PairFixture.freePort(), PairFixture.freePort(), null, DISK, null);
-            startInSync("r0", "r1");
-            Map<Long, byte[]> acked = new LinkedHashMap<>();
-            List<Integer> errors = new ArrayList<>();
-            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
-                acked.putAll(writeAcrossExtents(c, 0, 8, 1, errors));
-                assertEquals(8, acked.size(), "a healthy device acknowledges every write: " + errors);
+        FaultyDevice meta = FaultyDevice.start(dir, "alpha-r0-meta", 8L << 20);
+        device = meta;
+        resource("r0", PairFixture.freePort(), PairFixture.freePort(), null, DISK, meta.file);
+        resource("r1", PairFixture.freePort(), PairFixture.freePort(), null, DISK, null);
+        startInSync("r0", "r1");
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        List<Integer> errors = new ArrayList<>();
+        try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+            acked.putAll(writeAcrossExtents(c, 0, 8, 1, errors));
+            assertEquals(8, acked.size(), "a healthy device acknowledges every write: " + errors);
 
-                meta.failWrites(true);
-                errors.clear();
-                acked.putAll(writeAcrossExtents(c, 8, 8, 2, errors));
-                assertTrue(errors.contains(EIO), "a write whose activity-log transaction failed gets EIO: " + errors);
-                NbdClientsIT.waitFor(() -> "Failed".equals(status(alpha, "r0").path("disk").asText()),
-                        "alpha's r0 disk Failed");
-                JsonNode r0 = status(alpha, "r0");
-                assertTrue(r0.path("diskReason").asText().contains("metadata"), r0.toString());
-                assertEquals("Secondary", r0.path("role").asText(), "a Primary without its disk demotes");
-                assertEquals(EIO, c.write(15 * EXTENT, pattern(15 * EXTENT, 3), 0), "later writes: EIO, no hang");
-            }
-            assertTrue(alpha.alive(), "the agent runs on");
-            // The other resource of the same agent serves on.
-            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r1"), "r1")) {
-                byte[] data = pattern(EXTENT, 9);
-                assertEquals(0, c.write(EXTENT, data, 0));
-                assertEquals(0, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0));
-                byte[] got = new byte[BLOCK];
-                assertEquals(0, c.read(EXTENT, got));
-                assertArrayEquals(data, got);
-            }
-            JsonNode r1 = status(alpha, "r1");
-            assertEquals("UpToDate", r1.path("disk").asText(), r1.toString());
-            assertEquals("Primary", r1.path("role").asText());
-            promoteBetaAndCheck("r0", acked);
-            System.out.println("[DiskFaultIT] metadata: " + acked.size() + " writes acknowledged, all on beta; "
-                    + "alpha r0 " + status(alpha, "r0").path("diskReason").asText());
+            meta.failWrites(true);
+            errors.clear();
+            acked.putAll(writeAcrossExtents(c, 8, 8, 2, errors));
+            assertTrue(errors.contains(EIO), "a write whose activity-log transaction failed gets EIO: " + errors);
+            NbdClientsIT.waitFor(() -> "Failed".equals(status(alpha, "r0").path("disk").asText()),
+                    "alpha's r0 disk Failed");
+            JsonNode r0 = status(alpha, "r0");
+            assertTrue(r0.path("diskReason").asText().contains("metadata"), r0.toString());
+            assertEquals("Secondary", r0.path("role").asText(), "a Primary without its disk demotes");
+            assertEquals(EIO, c.write(15 * EXTENT, pattern(15 * EXTENT, 3), 0), "later writes: EIO, no hang");
         }
+        assertTrue(alpha.alive(), "the agent runs on");
+        // The other resource of the same agent serves on.
+        try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r1"), "r1")) {
+            byte[] data = pattern(EXTENT, 9);
+            assertEquals(0, c.write(EXTENT, data, 0));
+            assertEquals(0, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0));
+            byte[] got = new byte[BLOCK];
+            assertEquals(0, c.read(EXTENT, got));
+            assertArrayEquals(data, got);
+        }
+        JsonNode r1 = status(alpha, "r1");
+        assertEquals("UpToDate", r1.path("disk").asText(), r1.toString());
+        assertEquals("Primary", r1.path("role").asText());
+        promoteBetaAndCheck("r0", acked);
+        System.out.println("[DiskFaultIT] metadata: " + acked.size() + " writes acknowledged, all on beta; "
+                + "alpha r0 " + status(alpha, "r0").path("diskReason").asText());
     }
 
     @Test
     void aFailingFlushAnswersTheClientsFlushWithEioAndHandsOverToThePeer() throws Exception {
-        alpha = new AgentProcess(dir, "alpha");
-        beta = new AgentProcess(dir, "beta");
-        long bytes = 16L << 20;
-        try (FaultyDevice disk = FaultyDevice.start(dir, "alpha-r0-data", bytes);
-             AgentProcess a = alpha; AgentProcess b = beta) {
-            resource("r0", PairFixture.freePort(), PairFixture.freePort(), disk.file, bytes, null);
-            startInSync("r0");
-            Map<Long, byte[]> acked = new LinkedHashMap<>();
-            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
-                for (int i = 0; i < 16; i++) {
-                    long offset = (long) i * 16 * BLOCK;
-                    byte[] data = pattern(offset, 1);
-                    assertEquals(0, c.write(offset, data, 0));
-                    acked.put(offset, data);
-                }
-                assertEquals(0, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "a flush on a healthy disk");
-
-                disk.failFlushes(true);
-                assertEquals(EIO, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "a failed flush is not reported durable");
-                NbdClientsIT.waitFor(() -> "Failed".equals(status(alpha, "r0").path("disk").asText()),
-                        "alpha's disk Failed");
-                JsonNode r0 = status(alpha, "r0");
-                assertTrue(r0.path("diskReason").asText().contains("flush"), r0.toString());
-                assertEquals(EIO, c.write(0, pattern(0, 2), 0), "later writes: EIO");
-                assertEquals(EIO, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "later flushes: EIO, no hang");
+        FaultyDevice disk = inSyncOnFaultyData(16L << 20);
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+            for (int i = 0; i < 16; i++) {
+                long offset = (long) i * 16 * BLOCK;
+                byte[] data = pattern(offset, 1);
+                assertEquals(0, c.write(offset, data, 0));
+                acked.put(offset, data);
             }
-            assertTrue(alpha.alive());
-            promoteBetaAndCheck("r0", acked);
-            assertNotEquals("Primary", status(alpha, "r0").path("role").asText());
-            System.out.println("[DiskFaultIT] flush: " + acked.size() + " writes acknowledged, all on beta; "
-                    + "alpha r0 " + status(alpha, "r0").path("diskReason").asText());
+            assertEquals(0, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "a flush on a healthy disk");
+
+            disk.failFlushes(true);
+            assertEquals(EIO, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "a failed flush is not reported durable");
+            NbdClientsIT.waitFor(() -> "Failed".equals(status(alpha, "r0").path("disk").asText()),
+                    "alpha's disk Failed");
+            JsonNode r0 = status(alpha, "r0");
+            assertTrue(r0.path("diskReason").asText().contains("flush"), r0.toString());
+            assertEquals(EIO, c.write(0, pattern(0, 2), 0), "later writes: EIO");
+            assertEquals(EIO, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "later flushes: EIO, no hang");
         }
+        assertTrue(alpha.alive());
+        promoteBetaAndCheck("r0", acked);
+        assertNotEquals("Primary", status(alpha, "r0").path("role").asText());
+        System.out.println("[DiskFaultIT] flush: " + acked.size() + " writes acknowledged, all on beta; "
+                + "alpha r0 " + status(alpha, "r0").path("diskReason").asText());
     }
 
     @Test
     void downWithWritesStuckAtTheDiskCompletesReleasesTheDiskAndLeavesItToRecover() throws Exception {
-        alpha = new AgentProcess(dir, "alpha");
-        beta = new AgentProcess(dir, "beta");
-        long bytes = 16L << 20;
-        try (FaultyDevice disk = FaultyDevice.start(dir, "alpha-r0-data", bytes);
-             AgentProcess a = alpha; AgentProcess b = beta) {
-            resource("r0", PairFixture.freePort(), PairFixture.freePort(), disk.file, bytes, null);
-            startInSync("r0");
-            try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
-                assertEquals(0, c.write(0, pattern(0, 1), 0));
-                // Writes that take longer at the disk than down waits for them (10 s).
-                disk.slowWrites(6);
-                long begun = disk.writesBegun();
-                for (int i = 1; i <= 3; i++) {
-                    c.request(0, NbdTestClient.CMD_WRITE, (long) i * BLOCK, BLOCK, pattern((long) i * BLOCK, 1));
-                }
-                NbdClientsIT.waitFor(() -> disk.writesBegun() > begun, "a write reached the disk");
-                Cmd.Result down = alpha.ctl("down", "r0");
-                assertEquals(0, down.exit(), "down completes with writes stuck at the disk: " + down.err());
+        FaultyDevice disk = inSyncOnFaultyData(16L << 20);
+        try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+            assertEquals(0, c.write(0, pattern(0, 1), 0));
+            // Writes that take longer at the disk than down waits for them (10 s).
+            disk.slowWrites(6);
+            long begun = disk.writesBegun();
+            for (int i = 1; i <= 3; i++) {
+                c.request(0, NbdTestClient.CMD_WRITE, (long) i * BLOCK, BLOCK, pattern((long) i * BLOCK, 1));
             }
-            disk.slowWrites(0);
-            assertTrue(alpha.log().contains("the next start recovers as after a crash"), "not a clean stop");
-            // The disk is free: another opener takes it, and so does the agent again.
-            Cmd.run("qemu-io", "-f", "raw", "-c", "read 0 4k", disk.file.toString()).ok();
-            JsonNode md = json.readTree(alpha.ctl("dump-md", "r0").ok().out());
-            assertFalse(md.path("flags").toString().contains("al-clean"), "the activity log is replayed: " + md);
-            alpha.ctl("up", "r0").ok();
-            alpha.ctl("wait-connect", "r0", "--timeout", "60").ok();
-            NbdClientsIT.waitFor(() -> "UpToDate".equals(status(alpha, "r0").path("disk").asText())
-                    && "Established".equals(status(alpha, "r0").path("replication").asText()), "alpha back in sync");
-            assertTrue(alpha.alive());
+            NbdClientsIT.waitFor(() -> disk.writesBegun() > begun, "a write reached the disk");
+            Cmd.Result down = alpha.ctl("down", "r0");
+            assertEquals(0, down.exit(), "down completes with writes stuck at the disk: " + down.err());
         }
+        disk.slowWrites(0);
+        assertTrue(alpha.log().contains("the next start recovers as after a crash"), "not a clean stop");
+        // The disk is free: another opener takes it, and so does the agent again.
+        Cmd.run("qemu-io", "-f", "raw", "-c", "read 0 4k", disk.file.toString()).ok();
+        JsonNode md = json.readTree(alpha.ctl("dump-md", "r0").ok().out());
+        assertFalse(md.path("flags").toString().contains("al-clean"), "the activity log is replayed: " + md);
+        alpha.ctl("up", "r0").ok();
+        alpha.ctl("wait-connect", "r0", "--timeout", "60").ok();
+        NbdClientsIT.waitFor(() -> "UpToDate".equals(status(alpha, "r0").path("disk").asText())
+                && "Established".equals(status(alpha, "r0").path("replication").asText()), "alpha back in sync");
+        assertTrue(alpha.alive());
     }
 }
