@@ -8,7 +8,8 @@ package io.repl.protocol;
 public sealed interface Message permits Hello, AuthResponse, PeerState, GenerationUuids, DeviceSizes,
         DataWrite, ReceiveAck, WriteAck, NegativeAck, Barrier, BarrierAck, Ping, PingAck, BitmapChunk,
         ResyncRequest, ResyncData, ResyncNegativeAck, ChecksumRequest, ChecksumReply, VerifyRequest,
-        VerifyReply, OutOfSync, Disconnect, WitnessReport, WitnessRequest, WitnessVerdict {
+        VerifyReply, OutOfSync, Disconnect, WitnessReport, WitnessRequest, WitnessVerdict, ReadRequest, ReadReply,
+        ReadNegativeAck {
 
     /** The wire type of this message. */
     MessageType type();

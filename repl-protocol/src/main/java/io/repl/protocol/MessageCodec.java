@@ -47,6 +47,9 @@ public final class MessageCodec {
             case WITNESS_REPORT: return WitnessReport.decode(r);
             case WITNESS_REQUEST: return WitnessRequest.decode(r);
             case WITNESS_VERDICT: return WitnessVerdict.decode(r);
+            case READ_REQUEST: return ReadRequest.decode(r);
+            case READ_REPLY: return ReadReply.decode(r);
+            case READ_NEG_ACK: return ReadNegativeAck.decode(r);
             default: throw new IllegalStateException("no decoder for " + frame.type());
         }
     }

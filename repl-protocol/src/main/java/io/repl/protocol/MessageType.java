@@ -31,7 +31,10 @@ public enum MessageType {
     DISCONNECT(23, Phase.ANY, Disconnect.BODY_BYTES_MAX, false),
     WITNESS_REPORT(24, Phase.SESSION, WitnessReport.BODY_BYTES_MAX, false),
     WITNESS_REQUEST(25, Phase.SESSION, WitnessRequest.BODY_BYTES, false),
-    WITNESS_VERDICT(26, Phase.SESSION, WitnessVerdict.BODY_BYTES_MAX, false);
+    WITNESS_VERDICT(26, Phase.SESSION, WitnessVerdict.BODY_BYTES_MAX, false),
+    READ_REQUEST(27, Phase.SESSION, ReadRequest.BODY_BYTES, false),
+    READ_REPLY(28, Phase.SESSION, ReadReply.FIELDS_BYTES, true),
+    READ_NEG_ACK(29, Phase.SESSION, ReadNegativeAck.BODY_BYTES, false);
 
     /** When a message type may be sent. */
     public enum Phase {
@@ -43,7 +46,7 @@ public enum MessageType {
         ANY
     }
 
-    private static final MessageType[] BY_CODE = new MessageType[WITNESS_VERDICT.code + 1];
+    private static final MessageType[] BY_CODE = new MessageType[READ_NEG_ACK.code + 1];
 
     static {
         for (MessageType type : values()) {
@@ -73,7 +76,7 @@ public enum MessageType {
         return phase;
     }
 
-    /** True for DATA, RS_DATA and CSUM_REPLY, whose bodies end with a (possibly LZ4) block. */
+    /** True for DATA, RS_DATA, CSUM_REPLY and READ_REPLY, whose bodies end with a (possibly LZ4) block. */
     public boolean carriesBlock() {
         return carriesBlock;
     }
@@ -98,6 +101,6 @@ public enum MessageType {
 
     /** The smallest and largest known codes, for error messages. */
     static String knownCodes() {
-        return "1.." + WITNESS_VERDICT.code;
+        return "1.." + READ_NEG_ACK.code;
     }
 }

@@ -12,10 +12,13 @@ public final class ProtocolVersion {
      * The oldest session protocol version this build speaks. Version 2 added the goodbye, the
      * deposed flag and the witness messages; a version 1 node never says goodbye and never
      * outdates itself when it loses its Primary, so it cannot take part in failover safety.
+     * Version 3 added READ_REQUEST, READ_REPLY and READ_NEG_ACK, through which a node without a
+     * usable disk reads from its peer; a version 2 peer would take them for a protocol error,
+     * so a Diskless Primary could not serve reads through it.
      */
-    public static final int MIN = 2;
+    public static final int MIN = 3;
     /** The newest session protocol version this build speaks. */
-    public static final int MAX = 2;
+    public static final int MAX = 3;
     /** The header version of every handshake-phase frame; frozen forever. */
     public static final int HANDSHAKE_FRAME_VERSION = 1;
     /** The largest value the 16-bit version fields can hold. */
