@@ -117,6 +117,16 @@ public final class Metadata {
         return superblock;
     }
 
+    /**
+     * What a Diskless node keeps: this superblock (its identifiers and flags) in memory, over a
+     * device that discards every write, with a clean bitmap and an empty activity log. The real
+     * device is no longer touched through the copy.
+     */
+    public Metadata detachedCopy() {
+        return new Metadata(new DiscardingMetaDevice(layout.areaBlocks()), superblock,
+                new DirtyBitmap(layout.dataBytes()), new ActivityLog.Replay(0, new long[0]));
+    }
+
     public MetadataLayout layout() {
         return layout;
     }

@@ -53,6 +53,21 @@ public sealed interface Command {
     }
 
     /**
+     * {@code detach}: the node drops its data disk and goes Diskless; a Primary goes on serving
+     * through its peer. The copy left on the disk is marked inconsistent, so it is resynced in
+     * full after {@code attach}.
+     */
+    record Detach() implements Command {
+    }
+
+    /**
+     * {@code attach}: a Diskless node takes the disk whose {@code metadata} the driver opened
+     * (the same disk healed, or a replacement with fresh metadata) and resyncs it from its peer.
+     */
+    record Attach(io.repl.core.metadata.Metadata metadata) implements Command {
+    }
+
+    /**
      * An orderly stop ({@code down}, SIGTERM): a Primary demotes, the node says goodbye to its
      * peer after its last acknowledged write, and the connection closes. The driver stops the
      * front end and lets writes drain first.

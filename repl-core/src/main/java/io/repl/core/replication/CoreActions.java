@@ -58,4 +58,11 @@ public interface CoreActions {
 
     /** A command that returned {@link CommandResult#pending()} has finished with {@code result}. */
     void commandCompleted(CommandResult result);
+
+    /**
+     * The node went Diskless and none of its disk operations is in flight any more: the driver
+     * may close the data disk and the metadata device and release their locks. The core never
+     * touches either again; {@code attach} brings a disk back.
+     */
+    void diskDetached();
 }

@@ -20,11 +20,14 @@ package io.repl.core.replication;
  * @param connectOnStart whether the core wants a connection from the start (Connecting) or
  *     waits for {@code connect} (StandAlone)
  * @param failover fencing, witness and quorum rules (docs/FAILOVER.md)
+ * @param onIoError what a failed data write or read does: detach the disk and serve through
+ *     the peer, or pass the error on to the client (docs/FAULTS.md)
  */
 public record CoreConfig(String resourceName, ReplicationProtocol protocol, int requestBytesMax,
                          int writesInFlightMax, int queuedRequestsMax, int epochWritesMax, int resyncWindow,
                          int resyncFlushBlocks, long tickNanos, long pingIntervalNanos, long pingTimeoutNanos,
-                         long requestTimeoutNanos, boolean connectOnStart, FailoverPolicy failover) {
+                         long requestTimeoutNanos, boolean connectOnStart, FailoverPolicy failover,
+                         OnIoError onIoError) {
 
     private static final long MILLIS = 1_000_000L;
 
@@ -39,18 +42,38 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
         check(tickNanos > 0 && pingIntervalNanos >= tickNanos && pingTimeoutNanos >= tickNanos
                 && requestTimeoutNanos >= tickNanos, "timeouts must be at least one tick");
         check(failover != null, "failover policy must be given");
+        check(onIoError != null, "onIoError must be given");
+    }
+
+    /** {@code [disk] on-io-error}: what a failed read or write of the data disk does. */
+    public enum OnIoError {
+        /**
+         * The node drops its disk and goes Diskless; a Primary goes on serving every read and
+         * write through its peer. Where that is impossible (a Primary without an UpToDate peer)
+         * the disk fails instead.
+         */
+        DETACH,
+        /** The error goes to the client (on a Secondary: to the Primary) and the range is marked out of sync. */
+        PASS_ON
     }
 
     /** Defaults close to DRBD's: ping every 10 s, 5 s to answer, 60 s for a request. */
     public static CoreConfig defaults(String resourceName, ReplicationProtocol protocol) {
         return new CoreConfig(resourceName, protocol, 1 << 20, 1024, 4096, 256, 16, 256,
-                100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true, FailoverPolicy.defaults());
+                100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true, FailoverPolicy.defaults(),
+                OnIoError.DETACH);
     }
 
     public CoreConfig withProtocol(ReplicationProtocol next) {
         return new CoreConfig(resourceName, next, requestBytesMax, writesInFlightMax, queuedRequestsMax,
                 epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart, failover);
+                requestTimeoutNanos, connectOnStart, failover, onIoError);
+    }
+
+    public CoreConfig withOnIoError(OnIoError next) {
+        return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
+                epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
+                requestTimeoutNanos, connectOnStart, failover, next);
     }
 
     private static void check(boolean ok, String message) {

@@ -28,6 +28,7 @@ final class CoreContext {
 
     WritePath writePath;
     PeerWrites peerWrites;
+    PeerReads peerReads;
     Handshake handshake;
     ResyncSource resyncSource;
     ResyncTarget resyncTarget;
@@ -35,6 +36,7 @@ final class CoreContext {
     Roles roles;
     Failover failover;
     WitnessClient witness;
+    Attachment attachment;
 
     CoreContext(CoreConfig config, CoreActions actions, MetaStore meta) {
         this.config = config;
@@ -45,7 +47,7 @@ final class CoreContext {
         this.io = new IoTable(actions, 2 * config.writesInFlightMax() + config.queuedRequestsMax()
                 + 4 * config.resyncWindow() + 64);
         io.onDurable(errno -> {
-            if (errno != Errno.OK) {
+            if (errno != Errno.OK && state.hasDisk()) {
                 failDisk("a flush of the data disk failed with errno " + errno, false);
             }
             writePath.pump();
@@ -58,6 +60,11 @@ final class CoreContext {
         if (!state.connected()) {
             return false;
         }
+        if (state.replication.isTarget() && state.role == Role.PRIMARY) {
+            // A Primary that attached a disk resyncs it while it serves: its writes go to the
+            // peer, whose copy is the one that counts until ours is UpToDate.
+            return true;
+        }
         if (state.replication.isSource()) {
             // The handshake made the peer our target: it takes DATA even while the STATE saying
             // so (Inconsistent, after Failed or UpToDate) is still on its way. A write marked
@@ -66,6 +73,33 @@ final class CoreContext {
         }
         return state.replication == ReplicationState.ESTABLISHED && state.peerDisk != null
                 && state.peerDisk != DiskState.FAILED && state.peerDisk != DiskState.DISKLESS;
+    }
+
+    /**
+     * Whether the peer can serve this node's reads and hold its writes alone: connected,
+     * replicating, and its disk UpToDate. What a Diskless Primary (or one whose disk is still
+     * being resynced) needs to go on serving.
+     */
+    boolean peerServes() {
+        return state.connected() && state.peerDisk == DiskState.UP_TO_DATE
+                && (state.replication == ReplicationState.ESTABLISHED || state.replication.isTarget());
+    }
+
+    /**
+     * Whether a Primary may drop its disk now: the peer can serve, and holds every write this
+     * node acknowledged. Under protocols A and B a write is acknowledged before the peer has it;
+     * until its WRITE_ACK the local disk holds the only copy, and detaching would lose it.
+     */
+    boolean peerHoldsEverything() {
+        return peerServes() && writePath.peerHasEveryAcknowledgedWrite() && meta.bitmap().dirtyBlocks() == 0;
+    }
+
+    /**
+     * Whether this Primary's reads and writes rely on the peer's copy: it has no disk, or it
+     * attached one that is still being resynced.
+     */
+    boolean servesThroughPeer() {
+        return state.role == Role.PRIMARY && (state.disk == DiskState.DISKLESS || state.attachedWhilePrimary);
     }
 
     void send(Message message) {
@@ -175,7 +209,10 @@ final class CoreContext {
         boolean undone = roles.onPeerLost();
         // Writes the peer has not flushed will be marked below; a node just demoted may hold
         // them too, so it needs the new generation as much as a Primary does.
-        if ((state.role == Role.PRIMARY && shared || writePath.awaitsPeer()) && meta.generationShared()) {
+        // A Primary serving through its peer (Diskless, or resyncing an attached disk) has
+        // nothing to track: it keeps the generation it serves, by which its peer knows it again.
+        if ((state.role == Role.PRIMARY && shared || writePath.awaitsPeer()) && meta.generationShared()
+                && !(state.role == Role.PRIMARY && servesThroughPeer())) {
             meta.newCurrent();
             if (undone) {
                 // What the new generation holds beyond the old one was never acknowledged: if
@@ -195,6 +232,7 @@ final class CoreContext {
         resyncSource.onPeerLost();
         resyncTarget.onPeerLost();
         peerWrites.onPeerLost();
+        peerReads.onPeerLost();
         writePath.onPeerLost();
     }
 
@@ -217,7 +255,7 @@ final class CoreContext {
      * it is brought down and up on a working disk.
      */
     void failDisk(String why, boolean hole) {
-        if (state.disk == DiskState.FAILED) {
+        if (!state.hasDisk()) {
             return;
         }
         log("error", "local disk failed: " + why);
@@ -240,6 +278,105 @@ final class CoreContext {
         } else if (state.connection == ConnectionState.CONNECTING) {
             state.connection = ConnectionState.STAND_ALONE;
             state.standAloneReason = "disk failed: " + why;
+        }
+    }
+
+    /**
+     * A read or write of the data disk failed ({@code why}). Under {@code on-io-error = detach}
+     * the node detaches where its peer can serve in its place; the caller then treats the
+     * operation as the peer's. Returns whether the node is Diskless now. Otherwise (pass-on, or
+     * a Primary whose peer could not serve) the caller passes the error on: a Primary alone must
+     * not drop, nor mark inconsistent, the only copy of what it acknowledged.
+     */
+    boolean diskError(String why) {
+        if (!state.hasDisk()) {
+            return true;
+        }
+        if (config.onIoError() == CoreConfig.OnIoError.DETACH) {
+            if (detach(why, true)) {
+                return true;
+            }
+            log("error", why + "; not detaching: " + peerLabel() + " could not serve in this node's place");
+        }
+        hook(Hook.LOCAL_IO_ERROR, "REPL_DETAIL", why);
+        return false;
+    }
+
+    /**
+     * A write this node received (from the Primary, or a resync block) failed: detach under
+     * {@code on-io-error = detach}, otherwise the copy has a hole and the disk fails. The peer
+     * holds the data either way.
+     */
+    void receivedWriteFailed(String why) {
+        if (config.onIoError() != CoreConfig.OnIoError.DETACH || !detach(why, true)) {
+            failDisk(why);
+        }
+    }
+
+    /**
+     * Drops the data disk: the node goes Diskless. It may do so only while its peer's copy is
+     * current ({@link #peerServes}; a Primary, {@link #peerHoldsEverything}); a Primary then
+     * sends every read and write there. The
+     * copy left on the disk is marked inconsistent first (when its metadata still takes a
+     * write): it misses what is written from now on, so it comes back only through a full
+     * resync. Disk operations in flight finish (their errors no longer matter), then the
+     * driver is told it may close the disk. Returns false if the node may not detach now.
+     */
+    boolean detach(String why, boolean error) {
+        // Never the last good copy: the peer must be UpToDate and replicating with this node
+        // (and, from a Primary, hold every write it acknowledged).
+        if (!state.hasDisk() || !(state.role == Role.PRIMARY ? peerHoldsEverything() : peerServes())) {
+            return false;
+        }
+        log(error ? "error" : "info", "detaching the data disk: " + why);
+        // The copy left behind says what it is, should the node restart on it: inconsistent,
+        // every block out of sync. (A metadata write that fails here is forgotten with the disk.)
+        meta.markInconsistent();
+        meta.bitmap().markAllDirty();
+        meta.persistBitmap();
+        meta.detach();
+        DiskState before = state.disk;
+        state.disk = DiskState.DISKLESS;
+        state.diskFailure = why;
+        state.diskFailureNanos = nowNanos;
+        state.diskReleased = false;
+        state.attachedWhilePrimary = false;
+        if (error) {
+            hook(Hook.LOCAL_IO_ERROR, "REPL_DETAIL", why);
+        }
+        if (state.connected() && state.replication != ReplicationState.ESTABLISHED) {
+            // A resync or handshake in progress would go on with a disk that is gone: start the
+            // connection again, the handshake then sees this node Diskless.
+            close(DisconnectReason.LOCAL_ERROR, "detached the disk (" + before.displayName()
+                    + ") during " + state.replication.displayName() + "; connecting again", false);
+        }
+        writePath.onDetached();
+        peerWrites.pump();
+        return true;
+    }
+
+    /**
+     * A Primary in sync with its peer whose bitmap still has marked ranges (a local write failed
+     * under {@code on-io-error = pass-on}, after the peer wrote it) resyncs them now, as after
+     * writing alone: a new generation, and the state exchange again on the live connection.
+     */
+    void resyncMarkedRanges() {
+        if (state.role != Role.PRIMARY || !state.connected() || state.replication != ReplicationState.ESTABLISHED
+                || handshake.active() || meta.bitmap().dirtyBlocks() == 0 || !state.hasDisk()) {
+            return;
+        }
+        log("info", meta.bitmap().dirtyBytes() + " bytes marked out of sync while connected: resyncing them");
+        if (meta.generationShared()) {
+            meta.newCurrent();
+        }
+        handshake.begin();
+    }
+
+    /** At the end of every event: a Diskless node hands its disk back once nothing of it is in flight. */
+    void releaseDiskWhenIdle() {
+        if (state.disk == DiskState.DISKLESS && !state.diskReleased && io.inFlight() == 0) {
+            state.diskReleased = true;
+            actions.diskDetached();
         }
     }
 }

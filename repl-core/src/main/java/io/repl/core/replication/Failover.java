@@ -138,7 +138,14 @@ final class Failover {
         goodbyeSent = false;
         peerGoodbye = false;
         peerUnfenced = !goodbye;
-        if (ctx.state.role == Role.PRIMARY) {
+        if (ctx.state.role == Role.PRIMARY && ctx.servesThroughPeer()) {
+            // Diskless, or resyncing an attached disk: this Primary holds no current copy and
+            // cannot write alone, so it neither fences the peer (which holds the only one) nor
+            // asks to go on; its requests fail until the peer is back.
+            note("lost " + peer + " (" + cause + "), which holds the only current copy: I/O fails until it is back");
+            ctx.log("warn", "lost " + peer + " (" + cause + ") while serving through it: reads and writes fail until"
+                    + " it is back");
+        } else if (ctx.state.role == Role.PRIMARY) {
             primaryLost(peer, cause, goodbye, previous);
         } else {
             secondaryLost(peer, cause, goodbye, saidGoodbye, peerRole, peerDisk);
@@ -498,11 +505,11 @@ final class Failover {
 
     FailoverStatus status() {
         // A note explains a disk that is Consistent or Outdated, or UpToDate while apart (after a
-        // goodbye); a Failed disk is explained by what failed.
+        // goodbye); a Failed or Diskless disk by what failed, or who detached it.
         DiskState disk = ctx.state.disk;
         boolean explains = disk == DiskState.CONSISTENT || disk == DiskState.OUTDATED
                 || disk == DiskState.UP_TO_DATE && !ctx.state.connected();
-        boolean failed = disk == DiskState.FAILED && ctx.state.diskFailure != null;
+        boolean failed = (disk == DiskState.FAILED || disk == DiskState.DISKLESS) && ctx.state.diskFailure != null;
         String noteNow = failed ? ctx.state.diskFailure : explains ? diskNote : null;
         long noteNanos = failed ? ctx.state.diskFailureNanos : noteNow == null ? 0 : diskNoteNanos;
         return new FailoverStatus(policy.fencing(), noteNow, noteNanos,

@@ -20,6 +20,8 @@ final class FrontFlushes {
         boolean localDone;
         int errno;
         boolean peerDone;
+        /** Diskless: no local flush, so only the peer's BARRIER_ACK makes it succeed. */
+        boolean peerOnly;
 
         PendingFlush(long requestId, long barrier) {
             this.requestId = requestId;
@@ -53,12 +55,21 @@ final class FrontFlushes {
         if (!ctx.peerWrites.idle()) {
             return;
         }
+        boolean disk = ctx.state.hasDisk();
         for (PendingFlush flush : pending) {
-            if (!flush.localSubmitted) {
+            if (!flush.localSubmitted && !disk) {
+                // Diskless: the BARRIER makes the writes durable where they are.
+                flush.localSubmitted = true;
+                flush.localDone = true;
+                flush.peerOnly = true;
+            } else if (!flush.localSubmitted) {
                 flush.localSubmitted = true;
                 ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
                     flush.localDone = true;
-                    flush.errno = errno;
+                    // A flush of a disk detached meanwhile does not count either way.
+                    if (ctx.state.hasDisk()) {
+                        flush.errno = errno;
+                    }
                     completeInOrder();
                     if (errno != Errno.OK) {
                         // Writes acknowledged before it may not be durable here: the disk failed.
@@ -67,6 +78,7 @@ final class FrontFlushes {
                 });
             }
         }
+        completeInOrder();
     }
 
     void onBarrierAck(long number) {
@@ -81,6 +93,10 @@ final class FrontFlushes {
     void onPeerLost() {
         for (PendingFlush flush : pending) {
             flush.peerDone = true;
+            if (flush.peerOnly || !ctx.state.hasDisk()) {
+                // Nothing of this node's made the writes durable: the flush cannot succeed.
+                flush.errno = Errno.EIO;
+            }
         }
         completeInOrder();
     }

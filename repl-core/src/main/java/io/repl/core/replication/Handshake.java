@@ -112,6 +112,10 @@ final class Handshake {
             refuse(DisconnectReason.WRONG_PEER, "the peer has our node id " + ctx.meta.nodeId());
             return;
         }
+        if (!ctx.state.hasDisk() || !hasDisk(state.disk())) {
+            withoutDisk(state);
+            return;
+        }
         HandshakeView self = new HandshakeView(ctx.meta.uuids(), ctx.meta.has(SuperblockFlag.CRASHED_PRIMARY),
                 ctx.meta.nodeId());
         HandshakeView peer = new HandshakeView(UuidMessages.fromMessage(peerUuids),
@@ -210,6 +214,36 @@ final class Handshake {
         return decision;
     }
 
+    private static boolean hasDisk(DiskState disk) {
+        return disk != DiskState.DISKLESS && disk != DiskState.FAILED;
+    }
+
+    /**
+     * One node has no disk: there is nothing to compare or resync (a detached disk comes back
+     * only through attach, in full). The pair replicates as it can: a Diskless Primary serves
+     * through its peer, a Primary with a Diskless peer writes alone. The generation is not
+     * shared: the Diskless node holds none of the data.
+     *
+     * <p>A consistent copy whose generation is the one a Diskless Primary serves is current: that
+     * Primary writes nowhere else, so nothing can be newer. It becomes UpToDate again (it was
+     * only Consistent after losing its Primary), and the Primary serves through it again.
+     */
+    private void withoutDisk(PeerState state) {
+        active = false;
+        ctx.state.replication = ReplicationState.ESTABLISHED;
+        boolean servesDisklessPrimary = ctx.state.hasDisk() && state.role() == Role.PRIMARY
+                && state.disk() == DiskState.DISKLESS && peerUuids.current() == ctx.meta.uuids().current()
+                && ctx.state.disk == DiskState.CONSISTENT;
+        ctx.log("info", "handshake: " + (ctx.state.hasDisk() ? ctx.peerLabel() + " is " : "this node is ")
+                + (ctx.state.hasDisk() ? state.disk() : ctx.state.disk).displayName() + ": no resync"
+                + (servesDisklessPrimary ? "; this copy is the one the Diskless Primary serves: UpToDate" : ""));
+        if (servesDisklessPrimary) {
+            ctx.state.disk = DiskState.UP_TO_DATE;
+            ctx.meta.markUpToDate(ctx.meta.uuids());
+        }
+        ctx.writePath.pump();
+    }
+
     private static boolean consistent(DiskState disk) {
         return disk == DiskState.UP_TO_DATE || disk == DiskState.OUTDATED || disk == DiskState.CONSISTENT;
     }
@@ -233,12 +267,14 @@ final class Handshake {
 
     private void startBitmapExchange(SyncDecision decision, PeerState state) {
         boolean target = decision == SyncDecision.BITMAP_SYNC_TARGET || decision == SyncDecision.FULL_SYNC_TARGET;
-        if (target && ctx.state.role == Role.PRIMARY) {
+        if (target && ctx.state.role == Role.PRIMARY && !ctx.state.attachedWhilePrimary) {
             refuse(DisconnectReason.SPLIT_BRAIN, "this Primary would have to become SyncTarget (" + decision
                     + "); demote it, or connect --discard-my-data on the node whose data to drop");
             return;
         }
-        if (!target && state.role() == Role.PRIMARY) {
+        // A Primary whose STATE says Inconsistent attached a disk while serving through us: it
+        // holds nothing of its own and becomes our target.
+        if (!target && state.role() == Role.PRIMARY && state.disk() != DiskState.INCONSISTENT) {
             refuse(DisconnectReason.SPLIT_BRAIN, "the peer is Primary and would have to become SyncTarget");
             return;
         }

@@ -34,7 +34,7 @@ final class MetaStore {
         }
     }
 
-    private final Metadata metadata;
+    private Metadata metadata;
     private final RandomGenerator random;
     /**
      * Whether the peer may hold our current generation (or will, when a resync we source ends).
@@ -45,6 +45,10 @@ final class MetaStore {
     private boolean generationShared = true;
     /** The first metadata failure: later writes are not attempted. */
     private MetadataFailure failed;
+    /** Counts detaches and attaches: a write admitted under an earlier metadata is not ended on this one. */
+    private long epoch;
+    /** Running on the in-memory copy of a detached disk's metadata. */
+    private boolean detached;
 
     MetaStore(Metadata metadata, RandomGenerator random) {
         this.metadata = metadata;
@@ -93,7 +97,8 @@ final class MetaStore {
         try {
             boolean[] refused = new boolean[1];
             boolean admitted = metadata.beginWrite(range.offset(), range.length(), extent -> {
-                refused[0] = !io.allWritesFlushed();
+                // Detached: the activity log is kept in memory only, and covers no disk.
+                refused[0] = !detached && !io.allWritesFlushed();
                 return !refused[0];
             });
             if (refused[0]) {
@@ -106,8 +111,16 @@ final class MetaStore {
         }
     }
 
-    void endWrite(ByteRange range) {
-        metadata.endWrite(range.offset(), range.length());
+    /** The metadata a write is admitted under; pass it back to {@link #endWrite}. */
+    long epoch() {
+        return epoch;
+    }
+
+    /** A write admitted under metadata {@code admittedIn} ended (one admitted before a detach ends nowhere). */
+    void endWrite(ByteRange range, long admittedIn) {
+        if (admittedIn == epoch) {
+            metadata.endWrite(range.offset(), range.length());
+        }
     }
 
     /** Makes bits set outside the activity log's protection (merges, full sync) durable. */
@@ -192,6 +205,26 @@ final class MetaStore {
     /** The data is about to be overwritten by a resync, or has a hole: not consistent. */
     void markInconsistent() {
         update(s -> s.with(SuperblockFlag.CONSISTENT, false).with(SuperblockFlag.WAS_UP_TO_DATE, false));
+    }
+
+    /**
+     * The node drops its disk: from now on the core keeps its identifiers and flags in memory
+     * only, and no write reaches the real device (which the driver closes). A failure the real
+     * device reported is forgotten with it.
+     */
+    void detach() {
+        metadata = metadata.detachedCopy();
+        failed = null;
+        epoch++;
+        detached = true;
+    }
+
+    /** A disk comes back: {@code attached} is its metadata, opened and recovered by the driver. */
+    void attach(Metadata attached) {
+        metadata = attached;
+        failed = null;
+        epoch++;
+        detached = false;
     }
 
     /** The first metadata write that failed, or null while the device works. */

@@ -29,10 +29,20 @@ final class NodeState {
      * until it drains. A new connection starts uncongested.
      */
     boolean peerCongested;
-    /** Why the disk is Failed (a data write, a flush, the metadata device), or null. */
+    /**
+     * Why the disk is Failed (a data write, a flush, the metadata device) or Diskless (detached
+     * after an error, or by the operator), or null.
+     */
     String diskFailure;
-    /** When the disk failed, on the driver's clock. */
+    /** When the disk failed or was detached, on the driver's clock. */
     long diskFailureNanos;
+    /** A Diskless node told the driver it may release the disk (nothing of it was in flight any more). */
+    boolean diskReleased;
+    /**
+     * A Primary attached a fresh disk while serving through its peer: it may become SyncTarget
+     * (its disk holds nothing of its own to lose). Cleared once the disk is UpToDate.
+     */
+    boolean attachedWhilePrimary;
 
     boolean connected() {
         return connection == ConnectionState.CONNECTED;
@@ -44,6 +54,11 @@ final class NodeState {
 
     boolean syncPaused() {
         return syncPausedLocally || peerSyncPaused();
+    }
+
+    /** Whether this node has its data disk (it may still be Inconsistent). */
+    boolean hasDisk() {
+        return disk != DiskState.DISKLESS && disk != DiskState.FAILED;
     }
 
     boolean diskWritable() {

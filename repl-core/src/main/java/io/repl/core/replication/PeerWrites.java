@@ -40,6 +40,7 @@ final class PeerWrites {
         final long arrival;
         final long generation;
         final IoTable.Completion resyncDone;
+        long metaEpoch;
 
         Incoming(boolean resync, long seq, ByteRange range, int flags, ByteBuffer data, long arrival,
                  long generation, IoTable.Completion resyncDone) {
@@ -142,6 +143,7 @@ final class PeerWrites {
      * crashes, blocks it received but never flushed are in a hot extent and get resynced.
      */
     private boolean admitted(Incoming write) {
+        write.metaEpoch = ctx.meta.epoch();
         return write.resync || ctx.meta.beginWrite(write.range, ctx.io);
     }
 
@@ -173,12 +175,17 @@ final class PeerWrites {
             write.resyncDone.done(errno, null);
         } else {
             dataIncomplete.remove(write.arrival);
-            ctx.meta.endWrite(write.range);
-            if (errno == Errno.OK) {
+            ctx.meta.endWrite(write.range, write.metaEpoch);
+            if (errno == Errno.OK && ctx.state.hasDisk()) {
                 ctx.sendOn(write.generation, new WriteAck(write.seq));
             } else {
-                ctx.sendOn(write.generation, new NegativeAck(write.seq, errno));
-                ctx.failDisk("write " + write.range + " from the peer failed with errno " + errno);
+                // Failed, or landed on a disk detached meanwhile, which no longer counts: the
+                // Primary marks the range out of sync.
+                ctx.sendOn(write.generation, new NegativeAck(write.seq, errno == Errno.OK ? Errno.EIO : errno));
+                if (errno != Errno.OK && ctx.state.hasDisk()) {
+                    String why = "write " + write.range + " from the peer failed with errno " + errno;
+                    ctx.receivedWriteFailed(why);
+                }
             }
         }
         pump();
@@ -213,10 +220,19 @@ final class PeerWrites {
             return;
         }
         barrierFlushing = true;
+        if (!ctx.state.hasDisk()) {
+            // Diskless: every DATA was answered NEG_ACK (the Primary keeps those ranges marked);
+            // there is nothing of ours to make durable.
+            barrierFlushing = false;
+            barriers.remove(head);
+            ctx.sendOn(head.generation(), new BarrierAck(head.number(), head.writes()));
+            checkBarriers();
+            return;
+        }
         ctx.io.submit(DiskIo.Kind.FLUSH, null, null, false, (errno, ignored) -> {
             barrierFlushing = false;
             barriers.remove(head);
-            if (errno == Errno.OK) {
+            if (errno == Errno.OK || !ctx.state.hasDisk()) {
                 ctx.sendOn(head.generation(), new BarrierAck(head.number(), head.writes()));
             } else {
                 ctx.failDisk("flush for barrier " + head.number() + " failed with errno " + errno);

@@ -13,6 +13,13 @@ final class PrimaryWrite {
     final long startedNanos;
     /** DATA went to the peer and the peer has not been lost since; else the bitmap holds it. */
     boolean replicated;
+    /** The metadata the write was admitted under ({@link MetaStore#epoch}). */
+    long metaEpoch;
+    /**
+     * Started while the node served through its peer (Diskless, or its disk being resynced):
+     * the peer's copy is the one that counts, so only the peer's WRITE_ACK completes it.
+     */
+    boolean throughPeer;
     boolean localDone;
     int localErrno;
     boolean receiveAcked;

@@ -17,6 +17,9 @@ import io.repl.protocol.OutOfSync;
 import io.repl.protocol.PeerState;
 import io.repl.protocol.Ping;
 import io.repl.protocol.PingAck;
+import io.repl.protocol.ReadNegativeAck;
+import io.repl.protocol.ReadReply;
+import io.repl.protocol.ReadRequest;
 import io.repl.protocol.ReceiveAck;
 import io.repl.protocol.ResyncData;
 import io.repl.protocol.ResyncNegativeAck;
@@ -45,6 +48,7 @@ public final class ReplicationCore {
         ctx = new CoreContext(config, actions, new MetaStore(metadata, random));
         ctx.writePath = new WritePath(ctx);
         ctx.peerWrites = new PeerWrites(ctx);
+        ctx.peerReads = new PeerReads(ctx);
         ctx.handshake = new Handshake(ctx);
         ctx.resyncSource = new ResyncSource(ctx);
         ctx.resyncTarget = new ResyncTarget(ctx);
@@ -52,6 +56,7 @@ public final class ReplicationCore {
         ctx.roles = new Roles(ctx);
         ctx.failover = new Failover(ctx);
         ctx.witness = new WitnessClient(ctx);
+        ctx.attachment = new Attachment(ctx);
         ctx.state.disk = diskFromMetadata(ctx.meta);
         ctx.failover.noteAtStart(ctx.state.disk);
         ctx.state.wantConnect = config.connectOnStart();
@@ -306,7 +311,7 @@ public final class ReplicationCore {
     /** Whether no disk operation, write or resync step is pending (for tests and clean shutdown). */
     public boolean idle() {
         return ctx.io.inFlight() == 0 && ctx.writePath.idle() && ctx.peerWrites.idle()
-                && ctx.resyncSource.idle() && ctx.resyncTarget.idle();
+                && ctx.resyncSource.idle() && ctx.resyncTarget.idle() && ctx.peerReads.idle();
     }
 
     private void dispatch(Message message) {
@@ -328,6 +333,9 @@ public final class ReplicationCore {
             case RS_NEG_ACK -> ctx.resyncTarget.onNegativeAck((ResyncNegativeAck) message);
             case OUT_OF_SYNC -> onOutOfSync((OutOfSync) message);
             case DISCONNECT -> onDisconnect((Disconnect) message);
+            case READ_REQUEST -> ctx.peerReads.onRequest((ReadRequest) message);
+            case READ_REPLY -> ctx.peerReads.onReply((ReadReply) message);
+            case READ_NEG_ACK -> ctx.peerReads.onNegativeAck((ReadNegativeAck) message);
             default -> ctx.protocolError(message.type() + " is not supported by this core yet");
         }
     }
@@ -349,6 +357,12 @@ public final class ReplicationCore {
         }
         if (diskBefore != message.disk()) {
             ctx.resyncSource.onPeerDisk(message.disk() == DiskState.UP_TO_DATE);
+            boolean peerDiskGone = message.disk() == DiskState.DISKLESS || message.disk() == DiskState.FAILED;
+            if (peerDiskGone && s.role == Role.PRIMARY && ctx.meta.generationShared() && s.disk != DiskState.DISKLESS) {
+                // The peer detached: this node writes alone from here on, tracked against a new
+                // generation as after losing the peer.
+                ctx.meta.newCurrent();
+            }
         }
         if (pausedBefore != s.peerSyncPaused()) {
             ctx.syncPauseChanged();
@@ -389,6 +403,7 @@ public final class ReplicationCore {
                 // A metadata write failed during this event, which ran to its end without it.
                 ctx.failDisk(ctx.meta.failure().getMessage(), false);
             }
+            ctx.releaseDiskWhenIdle();
             if (ctx.state.connected()) {
                 PeerState current = ctx.handshake.stateMessage();
                 if (!current.equals(ctx.lastSentState)) {

@@ -120,6 +120,8 @@ final class ResyncSource {
         ctx.state.replication = ReplicationState.ESTABLISHED;
         ctx.log("info", "resync as source finished");
         ctx.hook(Hook.AFTER_RESYNC_SOURCE);
+        // Ranges marked after the target last asked for them (on-io-error pass-on) go now.
+        ctx.resyncMarkedRanges();
     }
 
     void onPeerLost() {

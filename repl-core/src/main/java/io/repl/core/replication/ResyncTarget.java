@@ -23,6 +23,14 @@ final class ResyncTarget {
     private final CoreContext ctx;
     /** Outstanding requests: offset to length. */
     private final TreeMap<Long, Integer> outstanding = new TreeMap<>();
+    /**
+     * Outstanding requests a local write overlapped since they were sent (a Primary resyncing
+     * an attached disk writes while it syncs): their answers may hold older bytes, so they are
+     * not written, and their bits stay set for another pass.
+     */
+    private final java.util.Set<Long> stale = new java.util.HashSet<>();
+    /** Answers dropped as stale during the current pass: the pass does not count against the limit. */
+    private boolean staleThisPass;
     private final List<ByteRange> unflushed = new ArrayList<>();
     private final SyncMeter meter = new SyncMeter();
     private GenerationUuids sourceUuids;
@@ -46,6 +54,8 @@ final class ResyncTarget {
         session++;
         unflushed.clear();
         unflushedBlocks = 0;
+        stale.clear();
+        staleThisPass = false;
         running = true;
         cursorBlock = 0;
         pass = 1;
@@ -85,6 +95,12 @@ final class ResyncTarget {
             return;
         }
         ByteRange range = new ByteRange(data.offset(), data.length());
+        if (stale.remove(data.offset())) {
+            outstanding.remove(data.offset());
+            staleThisPass = true;
+            fill();
+            return;
+        }
         long current = session;
         ctx.peerWrites.onResyncData(range, data.data(), (errno, ignored) -> {
             if (session == current) {
@@ -110,7 +126,8 @@ final class ResyncTarget {
             return;
         }
         if (errno != Errno.OK) {
-            ctx.failDisk("resync write " + range + " failed with errno " + errno);
+            String why = "resync write " + range + " failed with errno " + errno;
+            ctx.receivedWriteFailed(why);
             return;
         }
         unflushed.add(range);
@@ -159,6 +176,13 @@ final class ResyncTarget {
             return;
         }
         if (ctx.meta.bitmap().dirtyBlocks() > 0) {
+            if (staleThisPass) {
+                // Local writes overtook requests of this pass: walk again, that is no failure.
+                staleThisPass = false;
+                cursorBlock = 0;
+                fill();
+                return;
+            }
             if (pass >= PASSES_MAX) {
                 running = false;
                 ctx.close(DisconnectReason.LOCAL_ERROR, "resync left " + ctx.meta.bitmap().dirtyBlocks()
@@ -183,13 +207,28 @@ final class ResyncTarget {
         ctx.meta.shareGeneration();
         ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
+        ctx.state.attachedWhilePrimary = false;
         ctx.log("info", "resync as target finished");
         ctx.hook(Hook.AFTER_RESYNC_TARGET);
+    }
+
+    /** A local write of {@code range} started: answers to requests sent before it are stale. */
+    void onLocalWrite(ByteRange range) {
+        if (!running) {
+            return;
+        }
+        for (var entry : outstanding.entrySet()) {
+            if (new ByteRange(entry.getKey(), entry.getValue()).sharesBlockWith(range)) {
+                stale.add(entry.getKey());
+            }
+        }
     }
 
     void onPeerLost() {
         running = false;
         session++;
+        stale.clear();
+        staleThisPass = false;
         outstanding.clear();
         unflushed.clear();
         unflushedBlocks = 0;

@@ -104,6 +104,12 @@ final class Roles {
         if (command instanceof Command.Down) {
             return down();
         }
+        if (command instanceof Command.Detach) {
+            return ctx.attachment.detach();
+        }
+        if (command instanceof Command.Attach attach) {
+            return ctx.attachment.attach(attach.metadata());
+        }
         throw new IllegalArgumentException("unknown command " + command);
     }
 
@@ -315,6 +321,12 @@ final class Roles {
         long previous = ctx.meta.uuids().current();
         ctx.meta.newCurrent();
         ctx.meta.markUpToDate(ctx.meta.uuids());
+        if (ctx.meta.failure() != null) {
+            // The new generation was never recorded: nothing changes, and the disk fails as the
+            // event ends.
+            return CommandResult.refused(ctx.meta.failure().getMessage(),
+                    "repair or replace the metadata device, then down and up");
+        }
         state.disk = DiskState.UP_TO_DATE;
         ctx.log("warn", "promoted with --force from " + io.repl.core.uuid.GenerationUuids.hex(previous));
         becomePrimary();
@@ -428,6 +440,10 @@ final class Roles {
         }
         if (!ctx.state.diskWritable()) {
             return CommandResult.refused("the disk is " + ctx.state.disk.displayName(), "attach a working disk");
+        }
+        if (ctx.state.connected() && ctx.state.peerDisk == DiskState.DISKLESS) {
+            return CommandResult.refused("the peer is Diskless and serves from this copy, the only one",
+                    "attach the peer's disk and let it resync first");
         }
         if (!ctx.writePath.idle()) {
             // They would be acknowledged to the application and then overwritten by the resync.

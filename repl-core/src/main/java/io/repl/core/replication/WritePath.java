@@ -40,6 +40,10 @@ final class WritePath {
     }
 
     void onRequest(FrontRequest request) {
+        if (request.isRead()) {
+            ctx.peerReads.onFrontRead(request);
+            return;
+        }
         int errno = refusal(request);
         if (errno != Errno.OK) {
             ctx.actions.completeRequest(request.requestId(), errno);
@@ -74,13 +78,13 @@ final class WritePath {
     }
 
     private int refusal(FrontRequest request) {
-        if (ctx.state.diskFailure != null || ctx.meta.failure() != null) {
+        if (ctx.state.disk == DiskState.FAILED || ctx.meta.failure() != null) {
             return Errno.EIO;
         }
         if (ctx.state.role != Role.PRIMARY) {
             return Errno.EROFS;
         }
-        if (!ctx.state.diskWritable()) {
+        if (ctx.servesThroughPeer() ? noServer() : !ctx.state.diskWritable()) {
             return Errno.EIO;
         }
         if (request.kind() == FrontRequest.Kind.FLUSH) {
@@ -110,6 +114,12 @@ final class WritePath {
                 ctx.actions.completeRequest(head.requestId(), Errno.EROFS);
                 continue;
             }
+            if (ctx.servesThroughPeer() && noServer()) {
+                // Diskless (or still resyncing) and the peer cannot hold the write either.
+                waiting.pollFirst();
+                ctx.actions.completeRequest(head.requestId(), Errno.EIO);
+                continue;
+            }
             if (!ctx.peerReceivesWrites() && !ctx.state.connected() && ctx.failover.failsAlone()) {
                 // No peer and no quorum under on-no-quorum io-error: fail rather than hold.
                 waiting.pollFirst();
@@ -122,6 +132,17 @@ final class WritePath {
             waiting.pollFirst();
             start(head);
         }
+    }
+
+    /**
+     * A node serving through its peer has nothing to serve from: no connection, or a peer whose
+     * disk is not UpToDate. A handshake in progress on a live connection is waited for.
+     */
+    private boolean noServer() {
+        if (ctx.state.connected() && ctx.state.replication == ReplicationState.OFF) {
+            return false;
+        }
+        return !ctx.peerServes();
     }
 
     private boolean admissible(FrontRequest request) {
@@ -167,20 +188,32 @@ final class WritePath {
     private void start(FrontRequest request) {
         boolean replicate = ctx.peerReceivesWrites();
         PrimaryWrite write = new PrimaryWrite(nextSeq++, request, epoch, replicate, ctx.nowNanos);
+        write.metaEpoch = ctx.meta.epoch();
+        write.throughPeer = ctx.servesThroughPeer();
         if (!replicate) {
             // Marked before the write can land, so no crash or ack can precede the mark.
             ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
         }
         unretired.put(write.seq, write);
-        localInFlight.add(write);
+        boolean local = ctx.state.hasDisk();
+        if (local) {
+            localInFlight.add(write);
+            // A resync block requested before this write may bring older bytes: not written.
+            ctx.resyncTarget.onLocalWrite(write.range);
+        }
         // DATA first: the peer's path (wire, its disk, the ack) is the longer one, so it starts
         // before the local submission, which may run the kernel's block layer inline.
         if (replicate) {
             ctx.send(dataMessage(write));
         }
-        DiskIo.Kind kind = request.kind() == FrontRequest.Kind.WRITE ? DiskIo.Kind.WRITE : DiskIo.Kind.ZERO;
-        ByteBuffer data = kind == DiskIo.Kind.WRITE ? request.data().duplicate() : null;
-        ctx.io.submit(kind, write.range, data, request.fua(), (errno, ignored) -> onLocalDone(write, errno));
+        if (local) {
+            DiskIo.Kind kind = request.kind() == FrontRequest.Kind.WRITE ? DiskIo.Kind.WRITE : DiskIo.Kind.ZERO;
+            ByteBuffer data = kind == DiskIo.Kind.WRITE ? request.data().duplicate() : null;
+            ctx.io.submit(kind, write.range, data, request.fua(), (errno, ignored) -> onLocalDone(write, errno));
+        } else {
+            // Diskless: the peer's copy is the only one; the write completes with its WRITE_ACK.
+            write.localDone = true;
+        }
         if (replicate) {
             epochWrites++;
             if (epochWrites >= ctx.config.epochWritesMax()) {
@@ -202,19 +235,24 @@ final class WritePath {
     private void onLocalDone(PrimaryWrite write, int errno) {
         localInFlight.remove(write);
         write.localDone = true;
-        if (errno != Errno.OK) {
-            // The peer may hold the new data while ours is unknown: resync that range later.
-            write.localErrno = errno;
-            ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
-            ctx.log("error", "local write " + write.range + " failed with errno " + errno);
+        if (errno != Errno.OK && ctx.state.hasDisk()) {
+            String why = "local write " + write.range + " failed with errno " + errno;
+            if (!ctx.diskError(why) && ctx.state.hasDisk()) {
+                // on-io-error pass-on: the client gets the error, and the range, which the peer
+                // may hold newer than we do, is resynced at the next handshake.
+                write.localErrno = errno;
+                ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
+                ctx.log("error", why + "; passed on to the client, the range is marked out of sync");
+                if (write.replicated && ctx.state.connected()) {
+                    // The peer wrote it: it marks the range too (a resync it runs as target
+                    // picks it up in its next pass).
+                    ctx.send(new io.repl.protocol.OutOfSync(write.range.offset(), (int) write.range.length()));
+                    ctx.resyncMarkedRanges();
+                }
+            }
+            // Detached: the peer's copy counts now (the write waits for its WRITE_ACK).
         }
         advance(write);
-        if (errno != Errno.OK && ctx.state.connected()) {
-            // The peer may now hold bytes we do not. Only a handshake resyncs marked blocks, so
-            // reconnect: our new generation makes us the source and our copy wins again.
-            ctx.close(io.repl.protocol.DisconnectReason.LOCAL_ERROR, "local write " + write.range
-                    + " failed with errno " + errno + "; reconnecting to resync it", false);
-        }
         ctx.resyncSource.pump();
         ctx.peerWrites.pump();
         pump();
@@ -227,6 +265,10 @@ final class WritePath {
                 // A write is acknowledged only while its record (activity log, generation,
                 // bitmap) can still be kept.
                 errno = Errno.EIO;
+            } else if (write.throughPeer || !ctx.state.hasDisk()) {
+                // The peer's disk holds the only copy that counts: its WRITE_ACK, whatever the
+                // protocol, or EIO once the peer cannot have it.
+                errno = !write.replicated ? Errno.EIO : write.writeAcked ? Errno.OK : -1;
             } else if (write.replicated) {
                 errno = peerSatisfied(write) ? Errno.OK : -1;
             } else if (ctx.failover.acksAlone()) {
@@ -244,7 +286,7 @@ final class WritePath {
         if (!write.retired && write.completed && write.localDone && (!write.replicated || write.barrierAcked)) {
             write.retired = true;
             unretired.remove(write.seq);
-            ctx.meta.endWrite(write.range);
+            ctx.meta.endWrite(write.range, write.metaEpoch);
             if (unretired.isEmpty() && ctx.state.role != Role.PRIMARY) {
                 clearPrimaryMarkWhenRetired();
             }
@@ -390,6 +432,25 @@ final class WritePath {
         return oldest;
     }
 
+    /** The node detached its disk: writes still at the disk finish there, and no longer count. */
+    void onDetached() {
+        // A write still at the detached disk no longer waits for it (a dying disk may take
+        // long to answer); its completion, when it comes, changes nothing.
+        for (PrimaryWrite write : localInFlight) {
+            write.localDone = true;
+        }
+        localInFlight.clear();
+        for (PrimaryWrite write : unretired.values()) {
+            // Whatever reached the detached disk is gone with it (even once a disk is attached
+            // again): only the peer's copy counts for these writes.
+            write.throughPeer = true;
+        }
+        for (PrimaryWrite write : new ArrayList<>(unretired.values())) {
+            advance(write);
+        }
+        pump();
+    }
+
     /** Demotion: waiting writes are refused, the export is read-only now. */
     void onDemoted() {
         onAloneAllowed();
@@ -435,6 +496,19 @@ final class WritePath {
         if (unretired.isEmpty()) {
             ctx.meta.setFlag(io.repl.core.metadata.SuperblockFlag.PRIMARY, false);
         }
+    }
+
+    /**
+     * Whether every write acknowledged to the client is on the peer's disk: none completed
+     * without the peer's WRITE_ACK (protocols A and B acknowledge earlier).
+     */
+    boolean peerHasEveryAcknowledgedWrite() {
+        for (PrimaryWrite write : unretired.values()) {
+            if (write.completed && write.localErrno == 0 && !(write.replicated && write.writeAcked)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether some write went to the peer and has not been flushed there. */

@@ -78,6 +78,10 @@ class CoreContractTest {
         @Override
         public void commandCompleted(io.repl.core.replication.CommandResult result) {
         }
+
+        @Override
+        public void diskDetached() {
+        }
     }
 
     private static ReplicationCore standalonePrimary(Recorder recorder) throws Exception {

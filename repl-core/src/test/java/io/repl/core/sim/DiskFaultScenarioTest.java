@@ -34,16 +34,7 @@ class DiskFaultScenarioTest {
 
     /** An in-sync pair, alpha Primary, on volumes of several extents, so writes need AL transactions. */
     private static Simulation world() {
-        long bytes = (long) EXTENTS * EXTENT_BLOCKS * 4096;
-        Simulation sim = new Simulation(23, new Simulation.Options(ReplicationProtocol.C, bytes, bytes, 0,
-                FailoverPolicy.defaults()));
-        sim.bootPair();
-        sim.waitFor(sim::bothConnectedEstablished, 1000 * MS, "first handshake");
-        sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap());
-        sim.awaitInSync();
-        assertTrue(sim.promoteNow(ALPHA).done());
-        sim.runFor(20 * MS);
-        return sim;
+        return world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);
     }
 
     private static CoreStatus status(Simulation sim, int node) {
@@ -148,5 +139,118 @@ class DiskFaultScenarioTest {
         sim.waitFor(() -> status(sim, BETA).connection() != ConnectionState.CONNECTED, 500 * MS, "beta sees the close");
         assertTrue(sim.promoteNow(BETA).done(), "every acknowledged write is on beta, which alpha's goodbye says");
         sim.heal();
+    }
+
+    // ---------------------------------------------------------------- on-io-error
+
+    /** A scripted pair, alpha Primary, on {@code onIoError}. */
+    private static Simulation world(io.repl.core.replication.CoreConfig.OnIoError onIoError) {
+        long bytes = (long) EXTENTS * EXTENT_BLOCKS * 4096;
+        Simulation sim = new Simulation(23, new Simulation.Options(ReplicationProtocol.C, bytes, bytes, 0,
+                FailoverPolicy.defaults()).withOnIoError(onIoError));
+        sim.bootPair();
+        sim.waitFor(sim::bothConnectedEstablished, 1000 * MS, "first handshake");
+        sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap());
+        sim.awaitInSync();
+        assertTrue(sim.promoteNow(ALPHA).done());
+        sim.runFor(20 * MS);
+        return sim;
+    }
+
+    /** Reads through {@code node} and expects what {@code holder}'s disk holds, every block written. */
+    private static void assertReadsBack(Simulation sim, int node, int first, int count, int holder, String why) {
+        long id = sim.read(node, first, count);
+        sim.waitFor(() -> sim.completion(id) != null, 1000 * MS, "the read answered");
+        assertEquals(Errno.OK, sim.completion(id), why);
+        long[] got = sim.readBack(id, first);
+        for (int i = 0; i < count; i++) {
+            assertTrue(got[i] > 0, why + ": block " + (first + i) + " holds a write");
+            assertEquals(sim.valueOn(holder, first + i), got[i], why + ": block " + (first + i));
+        }
+    }
+
+    @Test
+    void aFailedWriteOnThePrimaryDetachesItsDiskAndItServesEveryReadAndWriteThroughThePeer() {
+        Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);
+        long before = sim.write(ALPHA, 10, 4, false);
+        awaitAnswers(sim, List.of(before));
+        sim.node(ALPHA).failWrites(true);
+        long failing = sim.write(ALPHA, 20, 4, false);
+        awaitAnswers(sim, List.of(failing));
+        assertEquals(Errno.OK, sim.completion(failing), "the write its disk failed is on the peer: acknowledged");
+        CoreStatus alpha = status(sim, ALPHA);
+        assertEquals(DiskState.DISKLESS, alpha.disk());
+        assertEquals(Role.PRIMARY, alpha.role(), "a Diskless Primary goes on serving");
+        assertTrue(alpha.failover().diskNote().contains("local write"), alpha.failover().toString());
+        assertTrue(sim.node(ALPHA).detachedDiskReleased(), "nothing of the disk is in flight: released");
+        assertEquals(DiskState.DISKLESS, status(sim, BETA).peerDisk());
+
+        long after = sim.write(ALPHA, 30, 2, true);
+        long flush = sim.flush(ALPHA);
+        awaitAnswers(sim, List.of(after, flush));
+        assertEquals(Errno.OK, sim.completion(after));
+        assertEquals(Errno.OK, sim.completion(flush), "a flush made durable on the peer");
+        assertReadsBack(sim, ALPHA, 10, 4, BETA, "written before the detach, read through the peer");
+        assertReadsBack(sim, ALPHA, 20, 4, BETA, "the write the disk failed, read through the peer");
+        assertTrue(sim.valueOn(BETA, 30) > 0, "beta holds the write made while Diskless");
+
+        sim.network().partition(true, true);
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED, 1000 * MS, "cut");
+        long lost = sim.read(ALPHA, 10, 1);
+        long lostWrite = sim.write(ALPHA, 40, 1, false);
+        awaitAnswers(sim, List.of(lost, lostWrite));
+        assertEquals(Errno.EIO, sim.completion(lost), "no peer, no copy: EIO");
+        assertEquals(Errno.EIO, sim.completion(lostWrite), "no peer, no copy: EIO");
+        sim.network().partition(false, false);
+        sim.waitFor(() -> status(sim, ALPHA).connection() == ConnectionState.CONNECTED
+                && status(sim, BETA).disk() == DiskState.UP_TO_DATE, 2000 * MS, "back, and beta current again");
+        assertReadsBack(sim, ALPHA, 30, 2, BETA, "served through the peer again");
+
+        assertTrue(sim.node(ALPHA).attachHealedDisk().done());
+        sim.awaitInSync();
+        assertEquals(Role.PRIMARY, status(sim, ALPHA).role(), "resynced while it served");
+        for (int block = 0; block < EXTENTS * EXTENT_BLOCKS; block++) {
+            assertEquals(sim.valueOn(BETA, block), sim.valueOn(ALPHA, block), "block " + block + " after the resync");
+        }
+        assertReadsBack(sim, ALPHA, 20, 4, ALPHA, "from the resynced disk");
+        assertReadsBack(sim, ALPHA, 30, 2, BETA, "from the resynced disk, as beta holds it");
+    }
+
+    @Test
+    void underPassOnAFailedWriteGetsEioAndItsRangeIsResyncedWhileTheDiskStays() {
+        Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.PASS_ON);
+        sim.node(ALPHA).failWrites(true);
+        long failing = sim.write(ALPHA, 20, 2, false);
+        awaitAnswers(sim, List.of(failing));
+        sim.node(ALPHA).failWrites(false);
+        assertEquals(Errno.EIO, sim.completion(failing), "pass-on: the client gets the error");
+        CoreStatus alpha = status(sim, ALPHA);
+        assertEquals(DiskState.UP_TO_DATE, alpha.disk(), alpha.toString());
+        assertEquals(ConnectionState.CONNECTED, alpha.connection(), "no reconnect per failed write");
+        // Beta wrote it, alpha did not: the marked range is resynced on the live connection.
+        sim.awaitInSync();
+        assertEquals(ConnectionState.CONNECTED, status(sim, ALPHA).connection());
+        assertEquals(0, status(sim, ALPHA).outOfSyncBytes());
+        for (int block = 20; block < 22; block++) {
+            assertEquals(sim.valueOn(ALPHA, block), sim.valueOn(BETA, block), "block " + block + " resynced");
+        }
+        assertTrue(sim.hooks.stream().anyMatch(h -> h.name().equals("local-io-error") && h.node() == ALPHA),
+                sim.hooks.toString());
+    }
+
+    @Test
+    void aPrimaryWhosePeerCannotServeKeepsItsDiskAndPassesTheErrorOn() {
+        Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);
+        sim.network().partition(true, true);
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED, 1000 * MS, "cut");
+        CommandResult refused = sim.node(ALPHA).command(new Command.Detach());
+        assertFalse(refused.done(), "the operator cannot detach the only current copy");
+        assertTrue(refused.reason().contains("only good copy"), refused.reason());
+        sim.node(ALPHA).failWrites(true);
+        long failing = sim.write(ALPHA, 20, 1, false);
+        awaitAnswers(sim, List.of(failing));
+        assertEquals(Errno.EIO, sim.completion(failing));
+        assertEquals(DiskState.UP_TO_DATE, status(sim, ALPHA).disk(), "the copy that holds everything stays");
+        assertEquals(Role.PRIMARY, status(sim, ALPHA).role());
     }
 }

@@ -41,5 +41,15 @@ enum Fault {
     /** A kill or power loss found data writes in flight; each landed or not. */
     WRITES_IN_FLIGHT_AT_CRASH,
     /** A node's link went above its high water mark while a write waited to be admitted. */
-    LINK_CONGESTED
+    LINK_CONGESTED,
+    /** The Primary's data disk failed a write and it detached: Diskless, it served through its peer. */
+    DETACHED_PRIMARY,
+    /** The Secondary's data disk failed a write and it detached; the Primary went on alone. */
+    DETACHED_SECONDARY,
+    /** The operator detached a node's disk while the resource ran. */
+    OPERATOR_DETACH,
+    /** A Diskless Primary attached its disk again and resynced it while it served, to UpToDate. */
+    ATTACHED_AS_PRIMARY,
+    /** A Diskless Secondary attached its disk again and resynced it, to UpToDate. */
+    ATTACHED_AS_SECONDARY
 }

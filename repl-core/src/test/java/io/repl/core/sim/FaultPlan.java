@@ -74,6 +74,10 @@ final class FaultPlan {
             resumeIoWithPeerDown();
         } else if (dice < 790) {
             diskDeviceFails();
+        } else if (dice < 797) {
+            dataDiskFails();
+        } else if (dice < 800) {
+            operatorDetach();
         }
         long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
         sim.runFor(wait);
@@ -195,6 +199,72 @@ final class FaultPlan {
                 node.restartProcess();
             }
         });
+    }
+
+    /**
+     * The data disk of either node starts failing writes. Under on-io-error = detach the node
+     * goes Diskless (a Primary only once its peer holds every write it acknowledged, else the
+     * error is passed on); a little later the operator heals the disk and attaches it.
+     */
+    private void dataDiskFails() {
+        SimNode node = sim.nodes[random.nextInt(2)];
+        if (!node.up() || node.status().disk() == DiskState.FAILED || node.status().disk() == DiskState.DISKLESS
+                || !otherCopyHealthy(node)) {
+            return;
+        }
+        boolean primary = node.status().role() == Role.PRIMARY;
+        node.failWrites(true);
+        long check = 20 * MS + random.nextLong(200 * MS);
+        sim.events.after(check, () -> {
+            if (node.up() && node.status().disk() == DiskState.DISKLESS) {
+                sim.exercised.add(primary ? Fault.DETACHED_PRIMARY : Fault.DETACHED_SECONDARY);
+            }
+        });
+        sim.events.after(check + 50 * MS + random.nextLong(400 * MS), () -> attachLater(node));
+    }
+
+    /**
+     * Whether the other node's copy is whole: up, with its disk and no failing writes. A disk
+     * fault on both nodes at once is a double fault, which no single surviving copy covers.
+     */
+    private boolean otherCopyHealthy(SimNode node) {
+        SimNode other = sim.nodes[1 - node.index()];
+        return other.up() && !other.writesFailing() && other.status().disk() != DiskState.DISKLESS
+                && other.status().disk() != DiskState.FAILED && !other.hasRandomWriteErrors();
+    }
+
+    /** {@code detach} by the operator on either node, attached again a little later. */
+    private void operatorDetach() {
+        SimNode node = sim.nodes[random.nextInt(2)];
+        if (!node.up() || node.status().disk() == DiskState.FAILED || node.status().disk() == DiskState.DISKLESS
+                || !otherCopyHealthy(node)) {
+            return;
+        }
+        CommandResult result = node.command(new Command.Detach());
+        if (result.done()) {
+            sim.exercised.add(Fault.OPERATOR_DETACH);
+            sim.events.after(20 * MS + random.nextLong(300 * MS), () -> attachLater(node));
+        }
+    }
+
+    /** The operator heals the disk and, if the node detached it, attaches it; then checks it resynced. */
+    private void attachLater(SimNode node) {
+        if (!node.up()) {
+            return;
+        }
+        if (!node.detachedDiskReleased()) {
+            node.failWrites(false);
+            return;
+        }
+        boolean primary = node.status().role() == Role.PRIMARY;
+        if (node.attachHealedDisk().done()) {
+            sim.events.after(300 * MS, () -> {
+                if (node.up() && node.status().disk() == DiskState.UP_TO_DATE
+                        && node.status().role() == (primary ? Role.PRIMARY : Role.SECONDARY)) {
+                    sim.exercised.add(primary ? Fault.ATTACHED_AS_PRIMARY : Fault.ATTACHED_AS_SECONDARY);
+                }
+            });
+        }
     }
 
     /** kill -9 (seven in ten) or power loss of {@code node}; it restarts a little later. */

@@ -95,10 +95,21 @@ final class Healing {
 
     private void resolve() {
         SimNode[] nodes = sim.nodes;
+        if (sim.bothConnectedEstablished() && nodes[0].idle() && nodes[1].idle()
+                && (nodes[0].status().outOfSyncBytes() > 0 || nodes[1].status().outOfSyncBytes() > 0)
+                && nodes[0].status().disk() == DiskState.UP_TO_DATE && nodes[1].status().disk() == DiskState.UP_TO_DATE) {
+            // Ranges marked while connected (on-io-error pass-on) are resynced by the next
+            // handshake: the operator connects again.
+            SimNode secondary = nodes[0].status().role() == Role.PRIMARY ? nodes[1] : nodes[0];
+            secondary.command(new Command.Disconnect());
+            secondary.command(new Command.Connect(false));
+        }
         for (SimNode node : nodes) {
             if (node.status().disk() == DiskState.FAILED) {
                 sim.forgetOutstanding(node.index());
                 node.restartProcess();
+            } else if (node.detachedDiskReleased()) {
+                node.attachHealedDisk();
             }
         }
         boolean noGoodData = true;

@@ -171,7 +171,8 @@ class HooksTest {
         Simulation sim = inSyncPrimary(FailoverPolicy.defaults());
         sim.node(BETA).failWrites(true);
         sim.write(ALPHA, 3, 1, false);
-        sim.waitFor(() -> sim.node(BETA).status().disk() == DiskState.FAILED, 1000 * MS, "beta's disk to fail");
+        // on-io-error detach, the default: beta drops its disk and stays connected, Diskless.
+        sim.waitFor(() -> sim.node(BETA).status().disk() == DiskState.DISKLESS, 1000 * MS, "beta to detach its disk");
         SortedMap<String, String> env = env(sim, BETA, Hook.LOCAL_IO_ERROR);
         assertCommonEnv(env, "alpha");
         assertTrue(env.get("REPL_DETAIL").contains("failed with errno 5"), env.toString());

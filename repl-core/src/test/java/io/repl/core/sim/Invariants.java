@@ -19,7 +19,7 @@ import java.util.function.LongPredicate;
 final class Invariants {
     /** What a flush promises: the writes acknowledged before it was issued, durable on both copies. */
     private record FlushPromise(long[] versions, long[] values, long connectionId, boolean replicating,
-                                java.util.Map<Integer, java.util.Set<Long>> reverted) {
+                                java.util.Map<Integer, java.util.Set<Long>> reverted, boolean localCopy) {
     }
 
     private final Simulation simulation;
@@ -52,15 +52,19 @@ final class Invariants {
         CoreStatus status = node.status();
         boolean replicated = status.connection() == ConnectionState.CONNECTED
                 && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource())
-                && status.peerDisk() != DiskState.FAILED;
-        if (!replicated) {
+                && status.peerDisk() != DiskState.FAILED && status.peerDisk() != DiskState.DISKLESS;
+        // A node without a current copy of its own (Diskless, or resyncing a disk it attached;
+        // also once demoted with such writes still running) completes a write only with the
+        // peer's WRITE_ACK: the peer has it.
+        boolean throughPeer = status.disk() == DiskState.DISKLESS || status.disk() == DiskState.INCONSISTENT;
+        if (!replicated && !throughPeer) {
             uniqueWrites[node.index()]++;
         }
         SimNode other = nodes[1 - node.index()];
         // A Primary that holds its writes, or still mirrors them to its peer (its view of the
         // connection may lag), acknowledges nothing alone: only two Primaries both able to
         // acknowledge alone are two writers.
-        if (!replicated && other.up() && writesAlone(other.status())) {
+        if (!replicated && !throughPeer && other.up() && writesAlone(other.status())) {
             if (mustKeepPromise()) {
                 throw failure("two writers: " + node.name() + " acknowledged a write alone while " + other.name()
                         + " was Primary (" + node.status() + " | " + other.status() + ")", null);
@@ -73,7 +77,10 @@ final class Invariants {
         boolean mirroring = status.connection() == ConnectionState.CONNECTED
                 && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource())
                 && status.peerDisk() != DiskState.FAILED && status.peerDisk() != DiskState.DISKLESS;
-        return status.role() == Role.PRIMARY && status.failover().heldReason() == null && !mirroring;
+        // A Primary without a current copy of its own (Diskless, or resyncing an attached disk)
+        // writes only through its peer: never alone.
+        boolean ownCopy = status.disk() != DiskState.DISKLESS && status.disk() != DiskState.INCONSISTENT;
+        return status.role() == Role.PRIMARY && status.failover().heldReason() == null && !mirroring && ownCopy;
     }
 
     /**
@@ -117,7 +124,9 @@ final class Invariants {
             throw failure("silent merge: " + node.name() + " became SyncTarget although it acknowledged "
                     + uniqueWrites[i] + " writes its peer never received", null);
         }
-        if (status.replication() == ReplicationState.ESTABLISHED && before == ReplicationState.OFF
+        // With a Diskless node nothing is merged: its detached copy comes back only in full.
+        boolean diskless = status.disk() == DiskState.DISKLESS || status.peerDisk() == DiskState.DISKLESS;
+        if (status.replication() == ReplicationState.ESTABLISHED && before == ReplicationState.OFF && !diskless
                 && uniqueWrites[0] > 0 && uniqueWrites[1] > 0) {
             throw failure("silent merge: Established although both nodes acknowledged writes the other lacks", null);
         }
@@ -179,7 +188,8 @@ final class Invariants {
             return;
         }
         flushPromises.put(requestId, new FlushPromise(model.ackedVersions(), model.ackedValues(),
-                node.connectionId(), replicatingToUpToDatePeer(node.status()), model.revertedNow()));
+                node.connectionId(), replicatingToUpToDatePeer(node.status()), model.revertedNow(),
+                node.status().disk() == DiskState.UP_TO_DATE));
     }
 
     private static boolean replicatingToUpToDatePeer(CoreStatus status) {
@@ -198,8 +208,13 @@ final class Invariants {
         SimNode peer = nodes[1 - node.index()];
         boolean peerToo = promise.replicating() && peer.up() && node.connectionId() == promise.connectionId()
                 && replicatingToUpToDatePeer(node.status());
+        // A node without a current copy of its own (Diskless, or resyncing an attached disk)
+        // made its writes durable on the peer alone.
+        boolean localToo = promise.localCopy() && node.status().disk() == DiskState.UP_TO_DATE;
         for (int block = 0; block < blocks; block++) {
-            checkDurable(node, block, promise);
+            if (localToo) {
+                checkDurable(node, block, promise);
+            }
             if (peerToo) {
                 checkDurable(peer, block, promise);
             }
@@ -233,7 +248,11 @@ final class Invariants {
             CoreStatus status = node.status();
             if (status.role() == Role.PRIMARY) {
                 primaries++;
-                if (status.disk() != DiskState.UP_TO_DATE) {
+                // A Diskless Primary serves through its peer; one that attached a disk since
+                // resyncs it while it serves (the lost-write and read invariants check both).
+                boolean throughPeer = status.disk() == DiskState.DISKLESS
+                        || status.disk() == DiskState.INCONSISTENT && node.attachedAsPrimary();
+                if (status.disk() != DiskState.UP_TO_DATE && !throughPeer) {
                     throw failure(node.name() + " is Primary with a " + status.disk().displayName() + " disk", null);
                 }
             }
@@ -257,6 +276,10 @@ final class Invariants {
         }
         if (nodes[0].status().connection() == ConnectionState.CONNECTED
                 || nodes[1].status().connection() == ConnectionState.CONNECTED) {
+            return;
+        }
+        if (nodes[0].status().disk() == DiskState.DISKLESS || nodes[1].status().disk() == DiskState.DISKLESS) {
+            // A detached copy is marked inconsistent and comes back through a full resync.
             return;
         }
         for (int block : nodes[0].disk().differingBlocksByHash(nodes[1].disk())) {

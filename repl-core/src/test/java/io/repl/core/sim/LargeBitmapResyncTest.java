@@ -121,6 +121,10 @@ class LargeBitmapResyncTest {
             @Override
             public void commandCompleted(io.repl.core.replication.CommandResult result) {
             }
+
+            @Override
+            public void diskDetached() {
+            }
         }
 
         void connect() {

@@ -83,6 +83,10 @@ final class SimNode implements CoreActions {
     /** The core was told the connection is not writable (and not told otherwise since). */
     private boolean congested;
     private boolean unrelatedSeen;
+    /** The core said its detached disk may be released: it must not touch the disk again. */
+    private boolean diskReleased;
+    /** Attached a disk while Primary (since the last boot): it may be Primary and Inconsistent while it resyncs. */
+    private boolean attachedAsPrimary;
     private String lastStates = "";
     /** While stalled, disk operations wait (scripted tests make a slow disk with this). */
     private boolean stalled;
@@ -170,10 +174,13 @@ final class SimNode implements CoreActions {
 
     /** Opens the metadata (recovering the activity log after a crash) and starts a new core. */
     void boot() {
+        diskReleased = false;
+        attachedAsPrimary = false;
         // A node comes up only on working devices (up refuses a failing metadata device): the
         // operator has repaired whatever failed.
         metaDevice.failing = false;
         failingFlushes = false;
+        writesFail = false;
         try {
             metadata = Metadata.open(metaDevice, layout, name);
         } catch (IOException | io.repl.core.metadata.MetadataException e) {
@@ -269,6 +276,48 @@ final class SimNode implements CoreActions {
         note("FLUSHES FAILING");
     }
 
+    /** Whether the node is Diskless and its disk released, so that the operator may attach it. */
+    boolean attachedAsPrimary() {
+        return attachedAsPrimary;
+    }
+
+    boolean detachedDiskReleased() {
+        return up && diskReleased;
+    }
+
+    /**
+     * {@code attach} of the same disk, healed (writes and the metadata device work again): the
+     * operator's way back from a detach. The core resyncs it in full from the peer.
+     */
+    CommandResult attachHealedDisk() {
+        writesFail = false;
+        metaDevice.failing = false;
+        failingFlushes = false;
+        Metadata reopened;
+        try {
+            reopened = Metadata.open(metaDevice, layout, name);
+        } catch (IOException | io.repl.core.metadata.MetadataException e) {
+            throw new IllegalStateException(name + ": metadata did not open for attach: " + e.getMessage(), e);
+        }
+        diskReleased = false;
+        CommandResult result = command(new Command.Attach(reopened));
+        if (result.done()) {
+            metadata = reopened;
+            attachedAsPrimary |= core.status().role() == io.repl.protocol.Role.PRIMARY;
+        } else {
+            diskReleased = true;
+        }
+        return result;
+    }
+
+    boolean writesFailing() {
+        return writesFail;
+    }
+
+    boolean hasRandomWriteErrors() {
+        return writeErrorRate > 0;
+    }
+
     void failWrites(boolean on) {
         writesFail = on;
     }
@@ -292,6 +341,9 @@ final class SimNode implements CoreActions {
         if (witnessNet != null) {
             witnessNet.nodeGone(index);
         }
+        // create-md runs on a working device: the operator repaired whatever failed (a detach
+        // may have left a failing metadata device behind unnoticed).
+        metaDevice.failing = false;
         createMetadata();
         note("create-md");
         unrelatedSeen = false;
@@ -405,6 +457,9 @@ final class SimNode implements CoreActions {
 
     @Override
     public void submitIo(DiskIo io) {
+        if (diskReleased) {
+            throw new IllegalStateException(name + ": " + io.kind() + " submitted after the core released its disk");
+        }
         if (TRACE) {
             note("io " + io.ioId() + " " + io.kind() + " " + io.offset() / 4096 + "+" + io.length() / 4096);
         }
@@ -545,6 +600,12 @@ final class SimNode implements CoreActions {
     public void commandCompleted(CommandResult result) {
         note("command completed (" + result.exitCode() + ")" + (result.done() ? "" : ": " + result.reason()));
         observer.commandCompleted(this, result);
+    }
+
+    @Override
+    public void diskDetached() {
+        note("disk detached and released");
+        diskReleased = true;
     }
 
     void note(String line) {

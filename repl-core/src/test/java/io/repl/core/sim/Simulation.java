@@ -28,6 +28,7 @@ final class Simulation implements SimNode.Observer {
     static final long MS = 1_000_000L;
     static final int OUTSTANDING_MAX = 12;
     private static final long CONGESTION_SALT = 0x6c696e6b636f6e67L;
+    private static final long IO_ERROR_SALT = 0x696f6572726f7221L;
 
     /** A front-end request the workload has issued and not seen completed. */
     record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
@@ -40,13 +41,22 @@ final class Simulation implements SimNode.Observer {
      *     wants mismatched devices)
      */
     record Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
-                   FailoverPolicy failover) {
+                   FailoverPolicy failover, CoreConfig.OnIoError onIoError) {
+        Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
+                FailoverPolicy failover) {
+            this(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, CoreConfig.OnIoError.DETACH);
+        }
+
         static Options of(ReplicationProtocol protocol) {
             return new Options(protocol, 1L << 20, 1L << 20, 0, FailoverPolicy.defaults());
         }
 
         Options with(FailoverPolicy next) {
-            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next);
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next, onIoError);
+        }
+
+        Options withOnIoError(CoreConfig.OnIoError next) {
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, next);
         }
     }
 
@@ -71,6 +81,8 @@ final class Simulation implements SimNode.Observer {
     final SimWitness witness;
     final SimWitnessNet witnessNet;
     final ReplicationProtocol protocol;
+    /** The seed's {@code on-io-error}. */
+    final CoreConfig.OnIoError onIoError;
     final FailoverPolicy failover;
     final int blocks;
     final DataModel model;
@@ -78,6 +90,8 @@ final class Simulation implements SimNode.Observer {
     final TreeMap<Long, Pending> outstanding = new TreeMap<>();
     /** Completed requests and their errno, for scripted tests. */
     private final TreeMap<Long, Integer> completions = new TreeMap<>();
+    /** The buffers of reads issued through {@link #read}. */
+    private final TreeMap<Long, java.nio.ByteBuffer> reads = new TreeMap<>();
     final boolean[] splitBrainSeen = new boolean[2];
     /** A handler the core ran: on which node, which event, with what environment. */
     record FiredHook(int node, String name, SortedMap<String, String> env) {}
@@ -134,9 +148,19 @@ final class Simulation implements SimNode.Observer {
         network.congestAbove(scripted != null ? Long.MAX_VALUE
                 : congestionBytes(new SplittableRandom(seed ^ CONGESTION_SALT)));
         CoreConfig config = simConfig(protocol, random.nextInt(4) + 2, failover);
+        // One seed in five passes disk errors on instead of detaching; drawn apart, as above.
+        if (scripted != null) {
+            config = config.withOnIoError(scripted.onIoError());
+        } else if (new SplittableRandom(seed ^ IO_ERROR_SALT).nextInt(5) == 0) {
+            config = config.withOnIoError(CoreConfig.OnIoError.PASS_ON);
+        }
+        this.onIoError = config.onIoError();
         for (int i = 0; i < 2; i++) {
             nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(), config,
-                    i == 0 ? options.dataBytes() : options.dataBytesPeer(), options.writeErrorRate(), this);
+                    i == 0 ? options.dataBytes() : options.dataBytesPeer(),
+                    // Random disk errors hit one node of a pair: two disks failing at once is a
+                    // double fault, which one surviving copy cannot cover.
+                    i == (int) (seed & 1) ? options.writeErrorRate() : 0, this);
         }
         network.attach(nodes[0], nodes[1]);
         if (failover.witness()) {
@@ -185,7 +209,7 @@ final class Simulation implements SimNode.Observer {
         FailoverPolicy scaled = new FailoverPolicy(failover.fencing(), failover.witness(), failover.onNoQuorum(),
                 Math.min(failover.witnessAnswerNanos(), 1000 * MS));
         return new CoreConfig("r0", protocol, 64 * 1024, 32, 64, 8, resyncWindow, 16,
-                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true, scaled);
+                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true, scaled, CoreConfig.OnIoError.DETACH);
     }
 
     SimNode node(int index) {
@@ -397,6 +421,31 @@ final class Simulation implements SimNode.Observer {
         return id;
     }
 
+    /**
+     * Reads {@code count} blocks from {@code first} through {@code node}'s core (from its peer
+     * while it serves through it); {@link #readBack} has the bytes once it completed.
+     */
+    long read(int node, int first, int count) {
+        long id = nextRequestId++;
+        java.nio.ByteBuffer into = java.nio.ByteBuffer.allocate(count * BlockPattern.BLOCK_BYTES);
+        reads.put(id, into);
+        outstanding.put(id, new Pending(node, FrontRequest.Kind.READ, first, new long[0], new long[0]));
+        nodes[node].request(FrontRequest.read(id, (long) first * BlockPattern.BLOCK_BYTES, into.duplicate(), false));
+        return id;
+    }
+
+    /** The version each block of a completed read holds (0 zeroes, -1 garbage). */
+    long[] readBack(long requestId, int first) {
+        java.nio.ByteBuffer b = reads.get(requestId);
+        long[] versions = new long[b.capacity() / BlockPattern.BLOCK_BYTES];
+        for (int i = 0; i < versions.length; i++) {
+            byte[] block = new byte[BlockPattern.BLOCK_BYTES];
+            b.get(i * BlockPattern.BLOCK_BYTES, block);
+            versions[i] = BlockPattern.versionOf(block, first + i);
+        }
+        return versions;
+    }
+
     /** The errno a request completed with, or null while it is pending. */
     Integer completion(long requestId) {
         return completions.get(requestId);
@@ -445,7 +494,7 @@ final class Simulation implements SimNode.Observer {
         }
         completions.put(requestId, errno);
         invariants.onFlushCompleted(node, requestId, errno);
-        if (pending.kind() == FrontRequest.Kind.FLUSH || errno != Errno.OK) {
+        if (pending.kind() == FrontRequest.Kind.FLUSH || pending.kind() == FrontRequest.Kind.READ || errno != Errno.OK) {
             return;
         }
         invariants.onWriteAcknowledged(node);
@@ -595,7 +644,8 @@ final class Simulation implements SimNode.Observer {
     SimulationFailure failure(String message, Throwable cause) {
         String policy = "fencing " + failover.fencing() + (failover.witness() ? " + witness" : "")
                 + ", on-no-quorum " + failover.onNoQuorum();
-        return new SimulationFailure("seed " + seed + " step " + step + " (protocol " + protocol + ", " + policy + ", "
+        return new SimulationFailure("seed " + seed + " step " + step + " (protocol " + protocol + ", " + policy
+                + ", on-io-error " + onIoError + ", "
                 + blocks + " blocks, t=" + events.now() / MS + " ms): " + message + "\nreplay with -Dsim.seed=" + seed
                 + "\n--- " + nodes[0].name() + "\n" + nodes[0].recentLog() + "\n--- " + nodes[1].name() + "\n"
                 + nodes[1].recentLog() + (witness == null ? "" : "\n--- witness\n" + String.join("\n", witnessLog)),
