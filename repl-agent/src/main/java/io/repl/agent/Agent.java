@@ -144,13 +144,17 @@ public final class Agent implements AutoCloseable {
                     return ControlResponse.ok(one(req).command(new Command.ResumeSync(), "resume-sync"));
                 case "outdate":
                     return ControlResponse.ok(one(req).command(new Command.Outdate(), "outdate"));
+                case "detach":
+                    return ControlResponse.ok(one(req).command(new Command.Detach(), "detach"));
+                case "attach":
+                    return ControlResponse.ok(one(req).attach());
                 case "resume-io":
                     return ControlResponse.ok(one(req).command(new Command.ResumeIo(req.flag("force")), "resume-io"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
                             + "connect, disconnect, invalidate, new-current-uuid, pause-sync, resume-sync, outdate, "
-                            + "resume-io");
+                            + "resume-io, detach, attach");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());

@@ -137,6 +137,7 @@ public final class Resource implements Export {
                 ReadGate gate = new ReadGate(home);
                 readGate = gate;
                 driver = startDriver(e, home, s -> diskState(gate, home, s));
+                driver.onDiskReleased(this::releaseDetached);
                 volume = new SubBlockVolume(new ReplicatedVolume(driver, size));
                 readOnlyVolume = gate.readOnly(volume);
             }
@@ -205,6 +206,101 @@ public final class Resource implements Export {
                         + n + " read-only client(s) cut off; they may connect again once it is UpToDate");
             }
         });
+    }
+
+    /** Released by the core once Diskless; attach waits for it before opening the disk again. */
+    private volatile CompletableFuture<Void> detachedReleased = CompletableFuture.completedFuture(null);
+
+    /**
+     * The core went Diskless and let go of its disk: close the engine (no flush, the disk no
+     * longer counts), the metadata device and the disk's lock, off the resource's loop (which
+     * called this, and which the engine's close may need).
+     */
+    private void releaseDetached(BlockEngine released) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        detachedReleased = done;
+        Thread t = new Thread(() -> {
+            try {
+                synchronized (this) {
+                    if (engine == released) {
+                        engine = null;
+                    }
+                    try {
+                        released.close();
+                    } catch (RuntimeException ex) {
+                        LOG.log(System.Logger.Level.WARNING, name + ": closing the detached disk's engine: " + ex, ex);
+                    }
+                    closeMetadata(false);
+                    releaseDiskLock();
+                    LOG.log(System.Logger.Level.INFO, name + ": disk detached and released; 'replctl attach " + name
+                            + "' gives it back");
+                }
+            } finally {
+                done.complete(null);
+            }
+        }, name + "-detach");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * {@code attach}: opens the disk, its lock and its metadata as {@code up} does, and gives
+     * them to the core, which resyncs the disk in full from the peer.
+     */
+    synchronized Map<String, Object> attach() throws StateChangeRefused {
+        CoreDriver d = driver;
+        if (d == null) {
+            throw new StateChangeRefused(name + (config != null && config.standalone()
+                    ? " is a standalone resource: it has no peer to serve while its disk is away"
+                    : " is down; run 'replctl up " + name + "'"));
+        }
+        if (d.status().disk() != DiskState.DISKLESS) {
+            throw new StateChangeRefused(name + ": the disk is " + d.status().disk().displayName()
+                    + "; only a Diskless resource attaches one");
+        }
+        try {
+            detachedReleased.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new StateChangeRefused(name + ": interrupted");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+            throw new StateChangeRefused(name + ": the detached disk is still being released; retry");
+        }
+        BlockEngine e = null;
+        boolean attached = false;
+        try {
+            NodeConfig me = config.local(nodeName);
+            Backing b = Backing.probe(me.disk());
+            MetaPlan plan = MetaPlan.of(config, me, b);
+            diskLock = DiskLock.acquire(name, me.disk(), plan.externalFile());
+            openMetadata(plan);
+            e = Engines.open(b, plan.dataBytes(), config.disk().ioEngine(),
+                    new NettyEngineLoop((IoEventLoop) d.loop()));
+            CommandResult r = d.attach(e, metadata);
+            if (!r.done()) {
+                throw new StateChangeRefused(name + ": " + r.reason() + (r.nextStep().isEmpty() ? "" : "; " + r.nextStep()),
+                        r.exitCode());
+            }
+            engine = e;
+            attached = true;
+            LOG.log(System.Logger.Level.INFO, name + ": attached " + me.disk() + "; resyncing it from the peer");
+        } catch (IOException | ConfigException ex) {
+            throw new StateChangeRefused(name + ": cannot attach: " + ex.getMessage());
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new StateChangeRefused(name + ": interrupted");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+            throw new StateChangeRefused(name + ": attach failed: " + ex);
+        } finally {
+            if (!attached) {
+                if (e != null) {
+                    e.close();
+                }
+                closeMetadata(false);
+                releaseDiskLock();
+            }
+        }
+        return status();
     }
 
     private void stopDriver() {

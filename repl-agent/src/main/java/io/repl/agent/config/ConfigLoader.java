@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.Hook;
 import io.repl.io.EngineKind;
@@ -38,7 +39,7 @@ public final class ConfigLoader {
     private static final Set<String> TOP_KEYS = Set.of("protocol", "net", "disk", "handlers", "node", "witness");
     private static final Set<String> NET_KEYS = Set.of("shared-secret", "compression", "ping-interval",
             "ping-timeout", "connect-retry", "timeout");
-    private static final Set<String> DISK_KEYS = Set.of("fencing", "io-engine", "size");
+    private static final Set<String> DISK_KEYS = Set.of("fencing", "io-engine", "size", "on-io-error");
     /** Keys DRBD users will look for that do nothing here yet, with why: refused rather than ignored. */
     private static final Map<String, String> NOT_DISK_KEYS = Map.of(
             "csums", "checksum-based resync is not implemented yet (a resync sends every out-of-sync block); "
@@ -339,7 +340,13 @@ public final class ConfigLoader {
                     throw error("disk.size", "\"" + sizeText + "\" is not a multiple of 4K (the bitmap's block size)");
                 }
             }
-            return new ResourceConfig.Disk(fencing, kind, size);
+            String onIoError = string(n, "on-io-error", "disk.on-io-error", "detach");
+            CoreConfig.OnIoError policy = switch (onIoError) {
+                case "detach" -> CoreConfig.OnIoError.DETACH;
+                case "pass-on" -> CoreConfig.OnIoError.PASS_ON;
+                default -> throw error("disk.on-io-error", "\"" + onIoError + "\" is not one of detach, pass-on");
+            };
+            return new ResourceConfig.Disk(fencing, kind, size, policy);
         }
 
         private Map<String, String> handlers(JsonNode n) throws ConfigException {

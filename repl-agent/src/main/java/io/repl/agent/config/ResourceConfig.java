@@ -31,8 +31,10 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
      * @param fencing what losing the peer without a goodbye means (docs/FAILOVER.md);
      *     {@code resource-only} in the file is {@code OUTDATE} here
      * @param sizeBytes the usable size; 0 means all the backing disk offers
+     * @param onIoError what a failed read or write of the data disk does (docs/FAULTS.md)
      */
-    public record Disk(FailoverPolicy.Fencing fencing, EngineKind ioEngine, long sizeBytes) {}
+    public record Disk(FailoverPolicy.Fencing fencing, EngineKind ioEngine, long sizeBytes,
+                       io.repl.core.replication.CoreConfig.OnIoError onIoError) {}
 
     /**
      * The {@code [witness]} section: the third process that decides which node may write alone.

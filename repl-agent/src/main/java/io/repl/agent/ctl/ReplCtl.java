@@ -25,7 +25,7 @@ import picocli.CommandLine.ParentCommand;
             ReplCtl.DumpMd.class, ReplCtl.Primary.class, ReplCtl.Secondary.class, ReplCtl.Connect.class,
             ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
             ReplCtl.ResumeSync.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
-            ReplCtl.WaitSync.class})
+            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
 
@@ -188,6 +188,16 @@ public final class ReplCtl {
 
     @Command(name = "invalidate", description = "Throw this copy away and fetch everything from the peer.")
     static final class Invalidate extends OnResource {
+    }
+
+    @Command(name = "detach", description = "Drop this node's data disk while the resource runs (Diskless);"
+            + " a Primary serves through its peer. The disk is resynced in full after attach.")
+    static final class Detach extends OnResource {
+    }
+
+    @Command(name = "attach", description = "Give a Diskless node its disk back (the same one healed, or a"
+            + " replacement with its metadata created); it is resynced in full from the peer.")
+    static final class Attach extends OnResource {
     }
 
     @Command(name = "new-current-uuid", description = "With --clear-bitmap: declare two fresh, zeroed disks "

@@ -66,7 +66,16 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     private final String name;
     private final EventLoop loop;
-    private final BlockEngine engine;
+    /**
+     * The data disk's engine; null while the node is Diskless (the core released it and the
+     * resource closed it). Used on the loop; read elsewhere only to serve reads.
+     */
+    private volatile BlockEngine engine;
+    /** The pool the front end takes buffers from: the first engine's, kept across detach and attach. */
+    private final AlignedBuffers buffers;
+    private final int alignment;
+    /** Told, on the loop, that the core released the detached disk; closes it elsewhere. */
+    private volatile Consumer<BlockEngine> onDiskReleased = e -> { };
     private final ResourceConfig config;
     private final ResourceHandlers handlers;
     private final Consumer<CoreStatus> onStatus;
@@ -95,6 +104,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     /** How often an operation the engine answered EAGAIN is submitted again (pauses 0.1 ms doubling). */
     static final int IO_RETRIES_MAX = 8;
     private static final int EAGAIN = io.repl.io.Errno.EAGAIN;
+    private static final int EIO = io.repl.io.Errno.EIO;
     /**
      * The core asked to close the current session: frames that were already queued from it
      * are not delivered (the core has left that connection), only its end is.
@@ -108,6 +118,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         this.name = name;
         this.loop = loop;
         this.engine = engine;
+        this.buffers = engine.buffers();
+        this.alignment = engine.alignment();
         this.config = config;
         this.handlers = new ResourceHandlers(name, linkConfig.localNode(), linkConfig.peerAddress(),
                 config.handlers(), hooks);
@@ -131,7 +143,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         CoreConfig d = CoreConfig.defaults(config.name(), ReplicationProtocol.valueOf(config.protocol().name()));
         return new CoreConfig(config.name(), d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
                 d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
-                CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config));
+                CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config),
+                config.disk().onIoError());
     }
 
     /** The resource's fencing, witness and quorum rules, as the core takes them. */
@@ -229,6 +242,56 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     // ---- The front end's requests: hop onto the loop, hand to the core. ----
 
+    /** A read the local disk cannot serve ({@code failedLocally}: it failed it), served by the core. */
+    void submitRead(long offset, ByteBuffer dst, boolean failedLocally, IoCallback done) {
+        submit(failedLocally ? FrontRequest.Kind.READ_FAILED_LOCALLY : FrontRequest.Kind.READ, offset, dst.remaining(),
+                false, dst, done);
+    }
+
+    /**
+     * Whether reads go through the core to the peer: a Primary that is Diskless, or whose
+     * attached disk is still being resynced, holds nothing it could serve itself.
+     */
+    boolean readsThroughPeer() {
+        CoreStatus s = status;
+        return s != null && s.role() == io.repl.protocol.Role.PRIMARY
+                && (s.disk() == io.repl.protocol.DiskState.DISKLESS || s.disk() == io.repl.protocol.DiskState.INCONSISTENT);
+    }
+
+    /** Where the resource closes a disk the core let go of (it runs on the loop, so it must not block). */
+    public void onDiskReleased(Consumer<BlockEngine> closer) {
+        this.onDiskReleased = closer;
+    }
+
+    /**
+     * {@code attach}: the core takes {@code newEngine} and {@code metadata} (opened by the
+     * resource on the disk it names) if it is Diskless. On a refusal the caller closes them.
+     */
+    public CommandResult attach(BlockEngine newEngine, Metadata metadata)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        return loop.submit(() -> {
+            if (broken != null) {
+                return brokenRefusal();
+            }
+            if (engine != null) {
+                return CommandResult.refused("the resource has its disk", "detach first");
+            }
+            engine = newEngine;
+            CommandResult r;
+            try {
+                r = core.onCommand(new Command.Attach(metadata), now());
+            } catch (RuntimeException e) {
+                broke(e);
+                r = brokenRefusal();
+            }
+            if (!r.done()) {
+                engine = null;
+            }
+            publish();
+            return r;
+        }).get(COMMAND_ANSWER_SECONDS, TimeUnit.SECONDS);
+    }
+
     /** A request from the volume; {@code done} gets 0 or a negative errno. */
     void submit(FrontRequest.Kind kind, long offset, int length, boolean fua, ByteBuffer data, IoCallback done) {
         loop.execute(() -> {
@@ -247,6 +310,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 case WRITE: r = FrontRequest.write(id, offset, data, fua); break;
                 case FLUSH: r = FrontRequest.flush(id); break;
                 case ZEROES: r = FrontRequest.zeroes(id, offset, length, fua); break;
+                case READ: r = FrontRequest.read(id, offset, data, false); break;
+                case READ_FAILED_LOCALLY: r = FrontRequest.read(id, offset, data, true); break;
                 default: r = FrontRequest.trim(id, offset, length); break;
             }
             event(() -> core.onRequest(r, now()));
@@ -258,8 +323,17 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         return 1 << 20;
     }
 
+    /** The data disk's engine, or null while Diskless. */
     BlockEngine engine() {
         return engine;
+    }
+
+    AlignedBuffers buffers() {
+        return buffers;
+    }
+
+    int alignment() {
+        return alignment;
     }
 
     // ---- CoreActions: called by the core, on the loop. ----
@@ -271,6 +345,13 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     private void submitIo(DiskIo io, int attempt) {
         long id = io.ioId();
+        BlockEngine engine = this.engine;
+        if (engine == null) {
+            // The core submits nothing once it released its disk: a bug, answered as a disk error.
+            LOG.log(System.Logger.Level.ERROR, name + ": BUG: " + io.kind() + " at " + io.offset() + " without a disk");
+            back(id, -EIO, null);
+            return;
+        }
         switch (io.kind()) {
             case READ: {
                 ByteBuffer buf = engine.buffers().acquire(io.length());
@@ -283,7 +364,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 ByteBuffer src = engineReady(data);
                 // A copy made for the engine goes back to the pool once the disk is done with
                 // it; otherwise every peer write would allocate direct memory for the GC to free.
-                Runnable release = src != data ? () -> engine.buffers().release(src) : () -> { };
+                Runnable release = src != data ? () -> buffers.release(src) : () -> { };
                 IoCallback then = retrying(io, attempt, r -> {
                     release.run();
                     back(id, r, null);
@@ -329,10 +410,10 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     /** Peer payloads arrive in heap buffers; O_DIRECT wants aligned direct memory. */
     private ByteBuffer engineReady(ByteBuffer data) {
-        if (data.isDirect() && AlignedBuffers.isAligned(data, engine.alignment())) {
+        if (data.isDirect() && AlignedBuffers.isAligned(data, alignment)) {
             return data;
         }
-        ByteBuffer copy = engine.buffers().acquire(data.remaining());
+        ByteBuffer copy = buffers.acquire(data.remaining());
         copy.put(data.duplicate()).flip();
         return copy;
     }
@@ -438,6 +519,16 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     @Override
     public void fencePeer(long run, SortedMap<String, String> env) {
         handlers.fencePeer(env).thenAccept(a -> queue(() -> core.onFenceResult(run, a.exitCode(), a.output(), now())));
+    }
+
+    @Override
+    public void diskDetached() {
+        BlockEngine released = engine;
+        engine = null;
+        LOG.log(System.Logger.Level.INFO, name + ": the detached disk is released");
+        if (released != null) {
+            onDiskReleased.accept(released);
+        }
     }
 
     @Override

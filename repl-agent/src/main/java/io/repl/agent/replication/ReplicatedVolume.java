@@ -4,12 +4,13 @@ import io.repl.agent.volume.Join;
 import io.repl.agent.volume.Volume;
 import io.repl.core.replication.FrontRequest;
 import io.repl.io.AlignedBuffers;
+import io.repl.io.BlockEngine;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import java.nio.ByteBuffer;
 
 /**
- * A mirrored volume: reads come from the local disk, writes, flushes and zeroing go through the
+ * A mirrored volume: reads come from the local disk (or the peer, see {@link #read}), writes, flushes and zeroing go through the
  * replication core, which acknowledges them per the resource's protocol. Requests larger than
  * the core takes at once are split; the parts complete together, the first error winning.
  */
@@ -23,7 +24,7 @@ public final class ReplicatedVolume implements Volume {
     public ReplicatedVolume(CoreDriver driver, long size) {
         this.driver = driver;
         this.size = size;
-        this.block = Math.max(4096, driver.engine().alignment());
+        this.block = Math.max(4096, driver.alignment());
     }
 
     @Override
@@ -38,12 +39,29 @@ public final class ReplicatedVolume implements Volume {
 
     @Override
     public AlignedBuffers buffers() {
-        return driver.engine().buffers();
+        return driver.buffers();
     }
 
+    /**
+     * From the local disk while it can serve; otherwise (Diskless, or a Primary's attached disk
+     * still resyncing) through the core from the peer. A read the local disk fails with EIO goes
+     * to the core too, which applies {@code on-io-error}: detach and read from the peer, or pass
+     * the error on.
+     */
     @Override
     public void read(long offset, ByteBuffer dst, IoCallback done) {
-        driver.engine().read(offset, dst, done);
+        BlockEngine e = driver.engine();
+        if (e == null || driver.readsThroughPeer()) {
+            driver.submitRead(offset, dst, false, done);
+            return;
+        }
+        e.read(offset, dst, r -> {
+            if (r == -Errno.EIO) {
+                driver.submitRead(offset, dst, true, done);
+            } else {
+                done.complete(r);
+            }
+        });
     }
 
     @Override

@@ -265,4 +265,112 @@ class DiskFaultIT {
                 && "Established".equals(status(alpha, "r0").path("replication").asText()), "alpha back in sync");
         assertTrue(alpha.alive());
     }
+
+    /** Writes {@code count} verified blocks spread over the disk; every one must be acknowledged. */
+    private static Map<Long, byte[]> writeBlocks(NbdTestClient c, int count, int version, long span) throws Exception {
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        for (int i = 0; i < count; i++) {
+            long offset = (i * (span / count)) / BLOCK * BLOCK;
+            byte[] data = pattern(offset, version);
+            assertEquals(0, c.write(offset, data, 0), "write " + version + " at " + offset);
+            acked.put(offset, data);
+        }
+        return acked;
+    }
+
+    private static void readBack(NbdTestClient c, Map<Long, byte[]> acked, String through) throws Exception {
+        for (Map.Entry<Long, byte[]> e : acked.entrySet()) {
+            byte[] got = new byte[BLOCK];
+            assertEquals(0, c.read(e.getKey(), got), "read at " + e.getKey() + " " + through);
+            assertArrayEquals(e.getValue(), got, "acknowledged block at " + e.getKey() + " read " + through);
+        }
+    }
+
+    /** A hash of the whole export as {@code a} serves it (a Secondary serves it read-only). */
+    private String exportHash(AgentProcess a, String resource) throws Exception {
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        try (NbdTestClient c = NbdTestClient.open(socket(a, resource), resource)) {
+            for (long at = 0; at < c.exportSize; at += 64 * 1024) {
+                byte[] chunk = new byte[(int) Math.min(64 * 1024, c.exportSize - at)];
+                assertEquals(0, c.read(at, chunk), a.node + " reads " + at);
+                sha.update(chunk);
+            }
+        }
+        return java.util.HexFormat.of().formatHex(sha.digest());
+    }
+
+    private void awaitInSync(String resource) throws Exception {
+        for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+            NbdClientsIT.waitFor(() -> {
+                JsonNode st = status(a, resource);
+                return "UpToDate".equals(st.path("disk").asText()) && "Established".equals(st.path("replication").asText())
+                        && "UpToDate".equals(st.path("peer").path("disk").asText());
+            }, a.node + " in sync again");
+        }
+    }
+
+    @Test
+    void eioOnThePrimarysDataDiskDetachesItWhichServesThroughThePeerAndResyncsAfterAttach() throws Exception {
+        FaultyDevice disk = inSyncOnFaultyData(16L << 20);
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+            acked.putAll(writeBlocks(c, 32, 1, 12L << 20));
+            disk.failWrites(true);
+            // on-io-error = detach (the default): the first failed write detaches the disk; it
+            // and every later one are acknowledged once on the peer.
+            acked.putAll(writeBlocks(c, 32, 2, 12L << 20));
+            JsonNode st = status(alpha, "r0");
+            assertEquals("Diskless", st.path("disk").asText(), st.toString());
+            assertEquals("Primary", st.path("role").asText(), "a Diskless Primary goes on serving: " + st);
+            assertTrue(st.path("diskReason").asText().contains("local write"), st.toString());
+            assertTrue(alpha.log().contains("local-io-error") || alpha.log().contains("detaching the data disk"),
+                    "the detach is logged");
+            assertEquals(0, c.command(NbdTestClient.CMD_FLUSH, 0, 0, 0), "a flush through the peer");
+            readBack(c, acked, "through the Diskless Primary");
+            acked.putAll(writeBlocks(c, 16, 3, 12L << 20));
+            readBack(c, acked, "through the Diskless Primary, after more writes");
+
+            disk.failWrites(false);
+            alpha.ctl("attach", "r0").ok();
+            acked.putAll(writeBlocks(c, 16, 4, 12L << 20));
+            awaitInSync("r0");
+            assertEquals("Primary", status(alpha, "r0").path("role").asText());
+            readBack(c, acked, "from alpha's resynced disk");
+        }
+        String a = exportHash(alpha, "r0");
+        assertEquals(a, exportHash(beta, "r0"), "both data areas hash equal after the resync");
+        assertTrue(alpha.alive() && beta.alive());
+        System.out.println("[DiskFaultIT] primary detach: " + acked.size() + " blocks acknowledged and read back;"
+                + " data areas equal (" + a.substring(0, 16) + ")");
+    }
+
+    @Test
+    void eioOnTheSecondarysDataDiskLeavesThePrimaryWritingAloneUntilAttachResyncsIt() throws Exception {
+        FaultyDevice disk = inSyncOnFaultyData(16L << 20);
+        // The failing disk is alpha's: make alpha the Secondary.
+        alpha.ctl("secondary", "r0").ok();
+        beta.ctl("primary", "r0").ok();
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        try (NbdTestClient c = NbdTestClient.open(socket(beta, "r0"), "r0")) {
+            acked.putAll(writeBlocks(c, 32, 1, 12L << 20));
+            disk.failWrites(true);
+            acked.putAll(writeBlocks(c, 32, 2, 12L << 20));
+            NbdClientsIT.waitFor(() -> "Diskless".equals(status(alpha, "r0").path("disk").asText()),
+                    "alpha detaches its failing disk");
+            JsonNode b = status(beta, "r0");
+            assertEquals("Diskless", b.path("peer").path("disk").asText(), b.toString());
+            acked.putAll(writeBlocks(c, 16, 3, 12L << 20));
+            assertTrue(status(beta, "r0").path("outOfSyncBytes").asLong() > 0,
+                    "the Primary records what alpha misses: " + status(beta, "r0"));
+            readBack(c, acked, "on the Primary, alone");
+
+            disk.failWrites(false);
+            alpha.ctl("attach", "r0").ok();
+            awaitInSync("r0");
+            readBack(c, acked, "on the Primary after the resync");
+        }
+        String h = exportHash(beta, "r0");
+        assertEquals(h, exportHash(alpha, "r0"), "both data areas hash equal after the resync");
+        System.out.println("[DiskFaultIT] secondary detach: " + acked.size() + " blocks acknowledged; data areas equal");
+    }
 }

@@ -48,6 +48,26 @@ class CoreDriverConfigTest {
     }
 
     @ParameterizedTest(name = "{0}")
+    @CsvSource({"detach, DETACH", "pass-on, PASS_ON"})
+    void theOnIoErrorPolicyReachesTheCore(String spelled, CoreConfig.OnIoError expected) throws Exception {
+        assertEquals(expected, CoreDriver.coreConfig(load("[disk]\non-io-error = \"" + spelled + "\"\n" + NODES))
+                .onIoError());
+    }
+
+    @Test
+    void withoutOnIoErrorTheCoreDetaches() throws Exception {
+        assertEquals(CoreConfig.OnIoError.DETACH, CoreDriver.coreConfig(load(NODES)).onIoError());
+    }
+
+    @Test
+    void anUnknownOnIoErrorIsRefusedNamingWhatIsAllowed() {
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                () -> load("[disk]\non-io-error = \"call-admin\"\n" + NODES));
+        assertTrue(e.getMessage().contains("disk.on-io-error") && e.getMessage().contains("detach, pass-on"),
+                e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}")
     @CsvSource({
         "outdate, OUTDATE",
         "resource-only, OUTDATE",
