@@ -6,7 +6,8 @@ package io.repl.protocol;
  *
  * @param role Primary or Secondary
  * @param disk the disk state
- * @param flags {@link #DISCARD_MY_DATA}, {@link #SYNC_PAUSED}, {@link #GOODBYE}, {@link #PRIMARY_SEEN}
+ * @param flags {@link #DISCARD_MY_DATA}, {@link #SYNC_PAUSED}, {@link #GOODBYE}, {@link #PRIMARY_SEEN},
+ *     {@link #AHEAD}
  */
 public record PeerState(Role role, DiskState disk, int flags) implements Message {
     /** The operator asked this node to become SyncTarget whatever the UUIDs say. */
@@ -24,7 +25,14 @@ public record PeerState(Role role, DiskState disk, int flags) implements Message
      * write alone, because its peer may still think itself free to be promoted.
      */
     public static final int PRIMARY_SEEN = 1 << 3;
-    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED | GOODBYE | PRIMARY_SEEN;
+    /**
+     * The sender is Ahead (on-congestion pull-ahead): its link to the receiver was congested, so
+     * it no longer mirrors its writes; it marks them in its bitmap and sends OUT_OF_SYNC for each
+     * instead, until a resync. Every DATA sent before this STATE still arrives first. The receiver
+     * is Behind: its copy is no longer current.
+     */
+    public static final int AHEAD = 1 << 4;
+    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED | GOODBYE | PRIMARY_SEEN | AHEAD;
     public static final int BODY_BYTES = 1 + 1 + 2;
 
     public PeerState {
