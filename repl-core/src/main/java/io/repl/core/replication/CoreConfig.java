@@ -22,12 +22,14 @@ package io.repl.core.replication;
  * @param failover fencing, witness and quorum rules (docs/FAILOVER.md)
  * @param onIoError what a failed data write or read does: detach the disk and serve through
  *     the peer, or pass the error on to the client (docs/FAULTS.md)
+ * @param onCongestion what a congested link to the peer does to new writes: hold them (block), or
+ *     let the Primary go Ahead (pull-ahead, protocol A only; see {@link AheadBehind})
  */
 public record CoreConfig(String resourceName, ReplicationProtocol protocol, int requestBytesMax,
                          int writesInFlightMax, int queuedRequestsMax, int epochWritesMax, int resyncWindow,
                          int resyncFlushBlocks, long tickNanos, long pingIntervalNanos, long pingTimeoutNanos,
                          long requestTimeoutNanos, boolean connectOnStart, FailoverPolicy failover,
-                         OnIoError onIoError) {
+                         OnIoError onIoError, OnCongestion onCongestion) {
 
     private static final long MILLIS = 1_000_000L;
 
@@ -43,14 +45,18 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
                 && requestTimeoutNanos >= tickNanos, "timeouts must be at least one tick");
         check(failover != null, "failover policy must be given");
         check(onIoError != null, "onIoError must be given");
+        check(onCongestion != null, "onCongestion must be given");
+        check(onCongestion != OnCongestion.PULL_AHEAD || protocol == ReplicationProtocol.A,
+                "on-congestion pull-ahead needs protocol A: a write pulled ahead is acknowledged once local,"
+                        + " which is what A promises and B and C do not; with B or C only block is allowed");
     }
 
     /** {@code [disk] on-io-error}: what a failed read or write of the data disk does. */
     public enum OnIoError {
         /**
          * The node drops its disk and goes Diskless; a Primary goes on serving every read and
-         * write through its peer. Where that is impossible (a Primary without an UpToDate peer)
-         * the disk fails instead.
+         * write through its peer. Where that would drop the last current copy the error is
+         * passed on instead.
          */
         DETACH,
         /** The error goes to the client (on a Secondary: to the Primary) and the range is marked out of sync. */
@@ -61,19 +67,25 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
     public static CoreConfig defaults(String resourceName, ReplicationProtocol protocol) {
         return new CoreConfig(resourceName, protocol, 1 << 20, 1024, 4096, 256, 16, 256,
                 100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true, FailoverPolicy.defaults(),
-                OnIoError.DETACH);
+                OnIoError.DETACH, OnCongestion.BLOCK);
     }
 
     public CoreConfig withProtocol(ReplicationProtocol next) {
         return new CoreConfig(resourceName, next, requestBytesMax, writesInFlightMax, queuedRequestsMax,
                 epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart, failover, onIoError);
+                requestTimeoutNanos, connectOnStart, failover, onIoError, onCongestion);
     }
 
     public CoreConfig withOnIoError(OnIoError next) {
         return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
                 epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart, failover, next);
+                requestTimeoutNanos, connectOnStart, failover, next, onCongestion);
+    }
+
+    public CoreConfig withOnCongestion(OnCongestion next) {
+        return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
+                epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
+                requestTimeoutNanos, connectOnStart, failover, onIoError, next);
     }
 
     private static void check(boolean ok, String message) {

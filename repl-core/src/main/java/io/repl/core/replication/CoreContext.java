@@ -37,6 +37,7 @@ final class CoreContext {
     Failover failover;
     WitnessClient witness;
     Attachment attachment;
+    AheadBehind aheadBehind;
 
     CoreContext(CoreConfig config, CoreActions actions, MetaStore meta) {
         this.config = config;

@@ -69,7 +69,8 @@ final class Handshake {
 
     PeerState stateMessage() {
         int flags = (ctx.state.discardMyData ? PeerState.DISCARD_MY_DATA : 0)
-                | (ctx.state.syncPausedLocally ? PeerState.SYNC_PAUSED : 0) | ctx.failover.stateFlags();
+                | (ctx.state.syncPausedLocally ? PeerState.SYNC_PAUSED : 0) | ctx.failover.stateFlags()
+                | ctx.aheadBehind.stateFlags();
         return new PeerState(ctx.state.role, ctx.state.disk, flags);
     }
 

@@ -57,6 +57,7 @@ public final class ReplicationCore {
         ctx.failover = new Failover(ctx);
         ctx.witness = new WitnessClient(ctx);
         ctx.attachment = new Attachment(ctx);
+        ctx.aheadBehind = new AheadBehind(ctx);
         ctx.state.disk = diskFromMetadata(ctx.meta);
         ctx.failover.noteAtStart(ctx.state.disk);
         ctx.state.wantConnect = config.connectOnStart();
@@ -169,6 +170,11 @@ public final class ReplicationCore {
      * (they wait in order), so a link slower than the disk holds the front end back instead of
      * filling memory with payloads; under protocol A nothing else would, since a write is
      * acknowledged as soon as its DATA is handed over. Ignored without a connection.
+     *
+     * <p>Under {@link OnCongestion#PULL_AHEAD} the driver puts the high mark at the resource's
+     * {@code congestion-fill}: an Established Primary that hears {@code false} goes Ahead instead
+     * of holding its writes, and {@code true} (below the low mark) starts the resync that ends
+     * it ({@link AheadBehind}).
      */
     public void onPeerWritable(boolean writable, long nowNanos) {
         enter(nowNanos);
@@ -355,6 +361,7 @@ public final class ReplicationCore {
             ctx.close(DisconnectReason.PROTOCOL_ERROR, "both nodes are Primary", false);
             return;
         }
+        ctx.aheadBehind.onPeerState(message);
         if (diskBefore != message.disk()) {
             ctx.resyncSource.onPeerDisk(message.disk() == DiskState.UP_TO_DATE);
             boolean peerDiskGone = message.disk() == DiskState.DISKLESS || message.disk() == DiskState.FAILED;
@@ -397,6 +404,7 @@ public final class ReplicationCore {
     /** Sends our STATE if it changed and publishes state changes, once per event. */
     private void leave() {
         try {
+            ctx.aheadBehind.afterEvent();
             ctx.failover.afterEvent();
             ctx.witness.maybeReport();
             if (ctx.meta.failure() != null) {

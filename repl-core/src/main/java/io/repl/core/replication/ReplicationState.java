@@ -1,8 +1,14 @@
 package io.repl.core.replication;
 
 /**
- * The replication states operators see, spelled as in PRODUCT.md. Verify and Ahead/Behind are
- * named for the contract but this core does not enter them yet (see CORE.md, gaps).
+ * The replication states operators see, spelled as in PRODUCT.md. Verify is named for the
+ * contract but this core does not enter it yet (see CORE.md, gaps).
+ *
+ * <p>{@link #AHEAD} and {@link #BEHIND} come with {@code on-congestion = pull-ahead}
+ * ({@link AheadBehind}): a Primary whose link is congested stops mirroring and is Ahead (it marks
+ * its writes in the bitmap and tells the peer with OUT_OF_SYNC); its peer is Behind, with an
+ * Outdated disk that is not promoted without --force. Once the link drains they resync, as
+ * SyncSource and SyncTarget, back to Established.
  */
 public enum ReplicationState {
     OFF("Off"),

@@ -150,6 +150,10 @@ final class WritePath {
             // The handshake compares generations and bitmaps; writes wait until it has decided.
             return false;
         }
+        if (ctx.aheadBehind.holdsWrites()) {
+            // Ahead, but the peer may not know yet that it is behind (see AheadBehind).
+            return false;
+        }
         if (!ctx.peerReceivesWrites() && !ctx.failover.acksAlone()) {
             // The peer would not have it and this node may not write alone yet: held, in order.
             return false;
@@ -193,6 +197,7 @@ final class WritePath {
         if (!replicate) {
             // Marked before the write can land, so no crash or ack can precede the mark.
             ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
+            ctx.aheadBehind.onWriteNotMirrored(write.range);
         }
         unretired.put(write.seq, write);
         boolean local = ctx.state.hasDisk();
@@ -409,6 +414,11 @@ final class WritePath {
         epoch++;
         flushes.onPeerLost();
         pump();
+    }
+
+    /** Closes a non-empty epoch now: the last writes mirrored before the Primary goes Ahead. */
+    void closeOpenEpoch() {
+        closeEpoch(false);
     }
 
     /** Periodic work: close a non-empty epoch so the peer's flush retires its writes. */

@@ -3,11 +3,9 @@ package io.repl.core.sim;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.repl.core.replication.Command;
 import io.repl.core.replication.ConnectionState;
 import io.repl.core.replication.ReplicationProtocol;
 import io.repl.protocol.MessageType;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,23 +27,14 @@ class BackpressureScenarioTest {
     @EnumSource(ReplicationProtocol.class)
     void aCongestedLinkAdmitsNoWriteBeyondItsBoundAndAllCompleteOnceItDrains(ReplicationProtocol protocol) {
         Simulation sim = new Simulation(11, Simulation.Options.of(protocol));
-        sim.bootPair();
-        sim.waitFor(sim::bothConnectedEstablished, 1000 * MS, "first handshake");
-        assertTrue(sim.node(ALPHA).command(new Command.NewCurrentUuidClearBitmap()).done());
-        sim.awaitInSync();
-        assertTrue(sim.promoteNow(ALPHA).done());
-        sim.awaitInSync();
+        sim.bootInSyncWithPrimary(ALPHA);
         sim.network().congestAbove(HIGH_BYTES);
 
         // Beta stops reading: everything alpha sends stays in alpha's queue. Shorter than the
         // ping interval, so the connection survives it.
         sim.network().hold(BETA, true);
         long dataBefore = sim.network().count(MessageType.DATA);
-        List<Long> writes = new ArrayList<>();
-        for (int i = 0; i < WRITES; i++) {
-            writes.add(sim.write(ALPHA, i, 1, false));
-            sim.runFor(MS / 2);
-        }
+        List<Long> writes = sim.writeOneBlockEach(ALPHA, WRITES, MS / 2);
         long sent = sim.network().count(MessageType.DATA) - dataBefore;
         long oneWrite = SimNetwork.wireBytes(io.repl.protocol.DataWrite.of(1, 0, java.nio.ByteBuffer.allocate(4096), 0));
         // The write that crossed the mark went out before the core heard of it; after that

@@ -8,6 +8,7 @@ import io.repl.core.replication.CoreStatus;
 import io.repl.core.replication.Errno;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.FrontRequest;
+import io.repl.core.replication.OnCongestion;
 import io.repl.core.replication.ReplicationProtocol;
 import io.repl.core.replication.ReplicationState;
 import io.repl.protocol.DiskState;
@@ -41,10 +42,11 @@ final class Simulation implements SimNode.Observer {
      *     wants mismatched devices)
      */
     record Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
-                   FailoverPolicy failover, CoreConfig.OnIoError onIoError) {
+                   FailoverPolicy failover, CoreConfig.OnIoError onIoError, OnCongestion onCongestion) {
         Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
                 FailoverPolicy failover) {
-            this(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, CoreConfig.OnIoError.DETACH);
+            this(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, CoreConfig.OnIoError.DETACH,
+                    OnCongestion.BLOCK);
         }
 
         static Options of(ReplicationProtocol protocol) {
@@ -52,11 +54,15 @@ final class Simulation implements SimNode.Observer {
         }
 
         Options with(FailoverPolicy next) {
-            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next, onIoError);
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next, onIoError, onCongestion);
         }
 
         Options withOnIoError(CoreConfig.OnIoError next) {
-            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, next);
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, next, onCongestion);
+        }
+
+        Options with(OnCongestion next) {
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, next);
         }
     }
 
@@ -84,6 +90,7 @@ final class Simulation implements SimNode.Observer {
     /** The seed's {@code on-io-error}. */
     final CoreConfig.OnIoError onIoError;
     final FailoverPolicy failover;
+    final OnCongestion onCongestion;
     final int blocks;
     final DataModel model;
     final Invariants invariants;
@@ -145,9 +152,10 @@ final class Simulation implements SimNode.Observer {
         this.network = new SimNetwork(events, random.split(), 1 + random.nextLong(2 * MS));
         // Drawn from a stream of its own, so every other choice of a seed stays what it was.
         // Scripted worlds congest only when a test says so.
-        network.congestAbove(scripted != null ? Long.MAX_VALUE
-                : congestionBytes(new SplittableRandom(seed ^ CONGESTION_SALT)));
-        CoreConfig config = simConfig(protocol, random.nextInt(4) + 2, failover);
+        SplittableRandom congestionRandom = new SplittableRandom(seed ^ CONGESTION_SALT);
+        network.congestAbove(scripted != null ? Long.MAX_VALUE : congestionBytes(congestionRandom));
+        this.onCongestion = scripted != null ? scripted.onCongestion() : OnCongestion.BLOCK;
+        CoreConfig config = simConfig(protocol, random.nextInt(4) + 2, failover).withOnCongestion(onCongestion);
         // One seed in five passes disk errors on instead of detaching; drawn apart, as above.
         if (scripted != null) {
             config = config.withOnIoError(scripted.onIoError());
@@ -209,7 +217,7 @@ final class Simulation implements SimNode.Observer {
         FailoverPolicy scaled = new FailoverPolicy(failover.fencing(), failover.witness(), failover.onNoQuorum(),
                 Math.min(failover.witnessAnswerNanos(), 1000 * MS));
         return new CoreConfig("r0", protocol, 64 * 1024, 32, 64, 8, resyncWindow, 16,
-                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true, scaled, CoreConfig.OnIoError.DETACH);
+                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true, scaled, CoreConfig.OnIoError.DETACH, OnCongestion.BLOCK);
     }
 
     SimNode node(int index) {
@@ -397,6 +405,29 @@ final class Simulation implements SimNode.Observer {
         nodes[0].boot();
         nodes[1].boot();
         runFor(5 * MS);
+    }
+
+    /**
+     * Boots both nodes on fresh disks, declares them equal (clear-bitmap) and promotes
+     * {@code primary}: an in-sync pair with nothing to resync (scripted tests).
+     */
+    void bootInSyncWithPrimary(int primary) {
+        bootPair();
+        waitFor(this::bothConnectedEstablished, 1000 * MS, "first handshake");
+        expectDone(nodes[primary].command(new Command.NewCurrentUuidClearBitmap()));
+        awaitInSync();
+        expectDone(promoteNow(primary));
+        awaitInSync();
+    }
+
+    /** Writes blocks 0 to {@code count - 1} on {@code node}, one request each, {@code pauseNanos} apart. */
+    java.util.List<Long> writeOneBlockEach(int node, int count, long pauseNanos) {
+        java.util.List<Long> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ids.add(write(node, i, 1, false));
+            runFor(pauseNanos);
+        }
+        return ids;
     }
 
     /** Writes {@code count} blocks from {@code first} on {@code node}; returns the request id. */
@@ -643,7 +674,8 @@ final class Simulation implements SimNode.Observer {
 
     SimulationFailure failure(String message, Throwable cause) {
         String policy = "fencing " + failover.fencing() + (failover.witness() ? " + witness" : "")
-                + ", on-no-quorum " + failover.onNoQuorum();
+                + ", on-no-quorum " + failover.onNoQuorum() + ", on-congestion " + onCongestion
+                + (network.congestionBytesHigh() == Long.MAX_VALUE ? "" : " at " + network.congestionBytesHigh());
         return new SimulationFailure("seed " + seed + " step " + step + " (protocol " + protocol + ", " + policy
                 + ", on-io-error " + onIoError + ", "
                 + blocks + " blocks, t=" + events.now() / MS + " ms): " + message + "\nreplay with -Dsim.seed=" + seed
