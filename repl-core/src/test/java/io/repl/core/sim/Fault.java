@@ -51,5 +51,10 @@ enum Fault {
     /** A Diskless Primary attached its disk again and resynced it while it served, to UpToDate. */
     ATTACHED_AS_PRIMARY,
     /** A Diskless Secondary attached its disk again and resynced it, to UpToDate. */
-    ATTACHED_AS_SECONDARY
+    ATTACHED_AS_SECONDARY,
+    /**
+     * on-congestion pull-ahead: a Primary went Ahead of its peer on a congested link, and the
+     * resync it then sourced brought both back to Established and UpToDate.
+     */
+    PULLED_AHEAD
 }

@@ -294,7 +294,9 @@ final class FaultPlan {
         if (mustHold && sim.protocol == ReplicationProtocol.C) {
             sim.invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
         }
-        boolean witnessWillGrant = witnessWouldGrant(survivor) && inSyncWith(survivor);
+        // In sync in both views: a Primary that pulled ahead (on-congestion pull-ahead) has its
+        // peer Behind, or about to be, and a Behind node is not current.
+        boolean witnessWillGrant = witnessWouldGrant(survivor) && inSyncWith(survivor) && inSyncWith(victim);
         int survivorLife = survivor.incarnation();
         takeDown(victim, Fault.PRIMARY_KILL, Fault.PRIMARY_POWER_LOSS);
         // The survivor notices by a reset or its ping timeout; only then can it be promoted.

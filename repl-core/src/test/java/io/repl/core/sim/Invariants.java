@@ -47,11 +47,17 @@ final class Invariants {
         return simulation.failure(message, cause);
     }
 
-    /** A write {@code node} acknowledged: unique unless it was being replicated. */
-    void onWriteAcknowledged(SimNode node) {
+    /**
+     * A write {@code node} acknowledged: unique unless it was being replicated. An Ahead node
+     * acknowledges both writes it mirrored before it went Ahead and writes it only announced
+     * with OUT_OF_SYNC ({@code announcedOutOfSync}); only the latter are its own.
+     */
+    void onWriteAcknowledged(SimNode node, boolean announcedOutOfSync) {
         CoreStatus status = node.status();
+        boolean mirroredBeforeAhead = status.replication() == ReplicationState.AHEAD && !announcedOutOfSync;
         boolean replicated = status.connection() == ConnectionState.CONNECTED
-                && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource())
+                && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource()
+                || mirroredBeforeAhead)
                 && status.peerDisk() != DiskState.FAILED && status.peerDisk() != DiskState.DISKLESS;
         // A node without a current copy of its own (Diskless, or resyncing a disk it attached;
         // also once demoted with such writes still running) completes a write only with the
@@ -256,6 +262,7 @@ final class Invariants {
                     throw failure(node.name() + " is Primary with a " + status.disk().displayName() + " disk", null);
                 }
             }
+            checkAheadBehind(node, status);
         }
         // Two nodes promoted at the same moment are both Primary until their STATEs cross; a
         // Primary that has seen its peer as Primary must never go on replicating with it.
@@ -267,6 +274,24 @@ final class Invariants {
             }
         }
         checkBitmapCoversDifferences(noRequestsOutstanding);
+    }
+
+    /**
+     * Ahead and Behind only under pull-ahead; a Behind node is a Secondary whose disk is never
+     * UpToDate (so never promoted without --force).
+     */
+    private void checkAheadBehind(SimNode node, CoreStatus status) {
+        boolean aheadOrBehind = status.replication() == ReplicationState.AHEAD
+                || status.replication() == ReplicationState.BEHIND;
+        if (aheadOrBehind && simulation.onCongestion != io.repl.core.replication.OnCongestion.PULL_AHEAD) {
+            throw failure(node.name() + " is " + status.replication().displayName() + " under on-congestion "
+                    + simulation.onCongestion, null);
+        }
+        if (status.replication() == ReplicationState.BEHIND
+                && (status.disk() == DiskState.UP_TO_DATE || status.role() != Role.SECONDARY)) {
+            throw failure(node.name() + " is Behind as " + status.role().displayName() + " with a "
+                    + status.disk().displayName() + " disk", null);
+        }
     }
 
     /** While apart and quiet, every block that differs is in at least one node's bitmap. */

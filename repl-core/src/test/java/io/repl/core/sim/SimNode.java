@@ -47,6 +47,10 @@ final class SimNode implements CoreActions {
         /** {@code node}'s core was told its link is congested. */
         default void congested(SimNode node) {
         }
+
+        /** {@code node} sent OUT_OF_SYNC: a write it does not mirror (it is Ahead). */
+        default void sentOutOfSync(SimNode node, long offset, long length) {
+        }
     }
 
     /** {@code -Dsim.trace=true} logs every message and disk operation (for replaying one seed). */
@@ -521,6 +525,9 @@ final class SimNode implements CoreActions {
         if (congested && message.type() == io.repl.protocol.MessageType.DATA) {
             // Invariant: the core admits no write while it knows the link is congested.
             throw new IllegalStateException(name + " sent DATA while its link was congested: " + message);
+        }
+        if (message instanceof io.repl.protocol.OutOfSync oos) {
+            observer.sentOutOfSync(this, oos.offset(), oos.length());
         }
         network.send(index, message);
     }

@@ -154,7 +154,7 @@ final class Simulation implements SimNode.Observer {
         // Scripted worlds congest only when a test says so.
         SplittableRandom congestionRandom = new SplittableRandom(seed ^ CONGESTION_SALT);
         network.congestAbove(scripted != null ? Long.MAX_VALUE : congestionBytes(congestionRandom));
-        this.onCongestion = scripted != null ? scripted.onCongestion() : OnCongestion.BLOCK;
+        this.onCongestion = scripted != null ? scripted.onCongestion() : onCongestion(congestionRandom, protocol);
         CoreConfig config = simConfig(protocol, random.nextInt(4) + 2, failover).withOnCongestion(onCongestion);
         // One seed in five passes disk errors on instead of detaching; drawn apart, as above.
         if (scripted != null) {
@@ -193,6 +193,14 @@ final class Simulation implements SimNode.Observer {
     private static long congestionBytes(SplittableRandom random) {
         int dice = random.nextInt(6);
         return dice < 2 ? Long.MAX_VALUE : (16L << 10) << (dice - 2);
+    }
+
+    /**
+     * Half the seeds of protocol A or B pull ahead on a congested link (the congestion fill is
+     * then the send queue's high water mark); protocol C always blocks.
+     */
+    private static OnCongestion onCongestion(SplittableRandom random, ReplicationProtocol protocol) {
+        return protocol != ReplicationProtocol.C && random.nextBoolean() ? OnCongestion.PULL_AHEAD : OnCongestion.BLOCK;
     }
 
     /** Four in ten seeds run with a witness; the rest spread over the fencing policies. */
@@ -325,6 +333,7 @@ final class Simulation implements SimNode.Observer {
 
     /** Forgets what the workload waited for on {@code node}: it crashed, its clients are gone. */
     void forgetOutstanding(int node) {
+        announcedOutOfSync[node].clear();
         invariants.forgetFlushes(id -> outstanding.containsKey(id) && outstanding.get(id).node() == node);
         outstanding.values().removeIf(p -> p.node() == node);
     }
@@ -517,18 +526,36 @@ final class Simulation implements SimNode.Observer {
 
     // ---------------------------------------------------------------- observer
 
+    /** Per node: the ranges it sent OUT_OF_SYNC for (writes it went Ahead with), until they complete. */
+    @SuppressWarnings("unchecked")
+    private final java.util.List<java.util.List<Long>>[] announcedOutOfSync = new java.util.List[] {
+        new java.util.ArrayList<java.util.List<Long>>(), new java.util.ArrayList<java.util.List<Long>>()};
+
+    private static java.util.List<Long> pendingRange(Pending pending) {
+        return java.util.List.of((long) pending.firstBlock() * BlockPattern.BLOCK_BYTES,
+                (long) pending.versions().length * BlockPattern.BLOCK_BYTES);
+    }
+
+    @Override
+    public void sentOutOfSync(SimNode node, long offset, long length) {
+        announcedOutOfSync[node.index()].add(java.util.List.of(offset, length));
+    }
+
     @Override
     public void requestCompleted(SimNode node, long requestId, int errno) {
         Pending pending = outstanding.remove(requestId);
         if (pending == null) {
             throw failure(node.name() + " completed unknown request " + requestId, null);
         }
+        if (pending.kind() != FrontRequest.Kind.FLUSH && errno != Errno.OK) {
+            announcedOutOfSync[node.index()].remove(pendingRange(pending));
+        }
         completions.put(requestId, errno);
         invariants.onFlushCompleted(node, requestId, errno);
         if (pending.kind() == FrontRequest.Kind.FLUSH || pending.kind() == FrontRequest.Kind.READ || errno != Errno.OK) {
             return;
         }
-        invariants.onWriteAcknowledged(node);
+        invariants.onWriteAcknowledged(node, announcedOutOfSync[node.index()].remove(pendingRange(pending)));
         for (int i = 0; i < pending.versions().length; i++) {
             model.acknowledged(pending.firstBlock() + i, pending.versions()[i], pending.values()[i]);
         }
@@ -540,12 +567,35 @@ final class Simulation implements SimNode.Observer {
         if (invariants.onStateChanged(node, status)) {
             stats.resyncsFinished++;
         }
+        notePullAhead(node, status);
         if (status.failover().heldReason() != null) {
             exercised.add(Fault.WRITES_HELD);
         }
         if (status.disk() == DiskState.OUTDATED && status.failover().diskNote() != null
                 && status.failover().diskNote().startsWith("deposed")) {
             exercised.add(Fault.DEPOSED);
+        }
+    }
+
+    /**
+     * Per node: 1 once it went Ahead, 2 once it then became SyncSource; back in sync after that
+     * counts as {@link Fault#PULLED_AHEAD}. A lost connection or a crash starts over.
+     */
+    private final int[] pullAheadStage = new int[2];
+
+    private void notePullAhead(SimNode node, CoreStatus status) {
+        int i = node.index();
+        ReplicationState r = status.replication();
+        if (r == ReplicationState.AHEAD) {
+            pullAheadStage[i] = 1;
+        } else if (r.isSource() && pullAheadStage[i] >= 1) {
+            pullAheadStage[i] = 2;
+        } else if (r == ReplicationState.ESTABLISHED && pullAheadStage[i] == 2 && status.disk() == DiskState.UP_TO_DATE
+                && status.peerDisk() == DiskState.UP_TO_DATE) {
+            pullAheadStage[i] = 0;
+            exercised.add(Fault.PULLED_AHEAD);
+        } else if (r == ReplicationState.OFF && status.connection() != ConnectionState.CONNECTED) {
+            pullAheadStage[i] = 0;
         }
     }
 
