@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.Hook;
+import io.repl.core.replication.OnCongestion;
 import io.repl.io.EngineKind;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -38,7 +39,15 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("protocol", "net", "disk", "handlers", "node", "witness");
     private static final Set<String> NET_KEYS = Set.of("shared-secret", "compression", "ping-interval",
-            "ping-timeout", "connect-retry", "timeout");
+            "ping-timeout", "connect-retry", "timeout", "on-congestion", "congestion-fill");
+    /**
+     * {@code congestion-fill} when pull-ahead does not say: the peer link's send-queue high water
+     * mark, where {@code block} holds writes ({@code PeerLinkConfig.WRITE_BUFFER_HIGH_BYTES_DEFAULT}).
+     */
+    public static final long CONGESTION_FILL_BYTES_DEFAULT = 32L << 20;
+    private static final long CONGESTION_FILL_BYTES_MIN = 1L << 20;
+    /** The link queues up to the fill (under protocol A, copies of the payloads): keep it within the heap. */
+    private static final long CONGESTION_FILL_BYTES_MAX = 1L << 30;
     private static final Set<String> DISK_KEYS = Set.of("fencing", "io-engine", "size", "on-io-error");
     /** Keys DRBD users will look for that do nothing here yet, with why: refused rather than ignored. */
     private static final Map<String, String> NOT_DISK_KEYS = Map.of(
@@ -160,7 +169,7 @@ public final class ConfigLoader {
             ResourceConfig.Protocol protocol = choice(root, "protocol", "protocol", ResourceConfig.Protocol.class,
                     ResourceConfig.Protocol.C);
             Map<String, NodeConfig> nodes = nodes(table(root, "node", "node"));
-            ResourceConfig.Net net = net(table(root, "net", "net"), nodes.size() == 2);
+            ResourceConfig.Net net = net(table(root, "net", "net"), nodes.size() == 2, protocol);
             ResourceConfig.Disk disk = disk(table(root, "disk", "disk"));
             Map<String, String> handlers = handlers(table(root, "handlers", "handlers"));
             Optional<ResourceConfig.Witness> witness = witness(table(root, "witness", "witness"), nodes);
@@ -300,7 +309,8 @@ public final class ConfigLoader {
             return Path.of(value).normalize();
         }
 
-        private ResourceConfig.Net net(JsonNode n, boolean paired) throws ConfigException {
+        private ResourceConfig.Net net(JsonNode n, boolean paired, ResourceConfig.Protocol protocol)
+                throws ConfigException {
             checkKeys(n, "net.", NET_KEYS);
             String secret = string(n, "shared-secret", "net.shared-secret", null);
             if (paired && (secret == null || secret.isEmpty())) {
@@ -318,7 +328,44 @@ public final class ConfigLoader {
                     duration(n, "ping-interval", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(10)),
                     duration(n, "ping-timeout", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofMinutes(10)),
                     duration(n, "connect-retry", Duration.ofSeconds(2), Duration.ofMillis(100), Duration.ofMinutes(10)),
-                    duration(n, "timeout", Duration.ofSeconds(6), Duration.ofMillis(100), Duration.ofMinutes(10)));
+                    duration(n, "timeout", Duration.ofSeconds(6), Duration.ofMillis(100), Duration.ofMinutes(10)),
+                    onCongestion(n, protocol), congestionFill(n));
+        }
+
+        /** {@code on-congestion}: pull-ahead needs protocol A or B. */
+        private OnCongestion onCongestion(JsonNode n, ResourceConfig.Protocol protocol) throws ConfigException {
+            OnCongestion policy = choice(n, "on-congestion", "net.on-congestion", OnCongestion.class,
+                    OnCongestion.BLOCK);
+            if (policy == OnCongestion.PULL_AHEAD && protocol == ResourceConfig.Protocol.C) {
+                throw error("net.on-congestion", "\"pull-ahead\" needs protocol A or B; with protocol \"C\" every "
+                        + "write waits for the peer's disk, so there is nothing to pull ahead of, and only \"block\" "
+                        + "is allowed");
+            }
+            return policy;
+        }
+
+        /** {@code congestion-fill}: only with pull-ahead, which defaults it to the link's high water mark. */
+        private long congestionFill(JsonNode n) throws ConfigException {
+            String text = string(n, "congestion-fill", "net.congestion-fill", null);
+            boolean pullAhead = string(n, "on-congestion", "net.on-congestion", "block").equals("pull-ahead");
+            if (text == null) {
+                return pullAhead ? CONGESTION_FILL_BYTES_DEFAULT : 0;
+            }
+            long bytes = Units.parseSize(text);
+            if (bytes <= 0) {
+                throw error("net.congestion-fill", "\"" + text + "\" is not a size such as \"8M\" or \"64M\"");
+            }
+            if (bytes < CONGESTION_FILL_BYTES_MIN || bytes > CONGESTION_FILL_BYTES_MAX) {
+                throw error("net.congestion-fill", "\"" + text + "\" is out of range; allowed "
+                        + Units.formatSize(CONGESTION_FILL_BYTES_MIN) + " to "
+                        + Units.formatSize(CONGESTION_FILL_BYTES_MAX));
+            }
+            if (!pullAhead) {
+                throw error("net.congestion-fill", "applies only with on-congestion = \"pull-ahead\" (under \"block\" "
+                        + "new writes wait once the link holds " + Units.formatSize(CONGESTION_FILL_BYTES_DEFAULT)
+                        + "); remove it, or set on-congestion = \"pull-ahead\"");
+            }
+            return bytes;
         }
 
         private ResourceConfig.Disk disk(JsonNode n) throws ConfigException {

@@ -1,6 +1,7 @@
 package io.repl.agent.config;
 
 import io.repl.core.replication.FailoverPolicy;
+import io.repl.core.replication.OnCongestion;
 import io.repl.io.EngineKind;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,9 +22,16 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
 
     public enum Compression { NONE, LZ4 }
 
-    /** The {@code [net]} section. */
+    /**
+     * The {@code [net]} section.
+     *
+     * @param onCongestion what a congested peer link does to new writes (block, or pull-ahead)
+     * @param congestionFillBytes under pull-ahead, the bytes queued on the peer link above which the
+     *     Primary goes Ahead (the link's high water mark); 0 under block
+     */
     public record Net(String sharedSecret, Compression compression, Duration pingInterval,
-                      Duration pingTimeout, Duration connectRetry, Duration timeout) {}
+                      Duration pingTimeout, Duration connectRetry, Duration timeout,
+                      OnCongestion onCongestion, long congestionFillBytes) {}
 
     /**
      * The {@code [disk]} section.

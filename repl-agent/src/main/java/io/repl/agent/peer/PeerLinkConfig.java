@@ -4,6 +4,7 @@ import io.repl.agent.config.ConfigException;
 import io.repl.agent.config.HostPort;
 import io.repl.agent.config.NodeConfig;
 import io.repl.agent.config.ResourceConfig;
+import io.repl.core.replication.OnCongestion;
 import io.repl.protocol.Features;
 import io.repl.protocol.handshake.HandshakeConfig;
 import java.nio.charset.StandardCharsets;
@@ -68,10 +69,15 @@ public record PeerLinkConfig(String resource, String localNode, String peerNode,
                     + "] both need an address for the peer link");
         }
         ResourceConfig.Net net = resource.net();
+        boolean pullAhead = net.onCongestion() == OnCongestion.PULL_AHEAD;
+        // Under pull-ahead the link turns unwritable at the congestion fill, where the Primary goes
+        // Ahead, and writable again once most of it has drained, where the resync starts.
+        int high = pullAhead ? (int) net.congestionFillBytes() : WRITE_BUFFER_HIGH_BYTES_DEFAULT;
+        int low = pullAhead ? Math.min(WRITE_BUFFER_LOW_BYTES_DEFAULT, high / 4) : WRITE_BUFFER_LOW_BYTES_DEFAULT;
         return new PeerLinkConfig(resource.name(), local.name(), peer.name(), local.address(), peer.address(),
                 net.sharedSecret().getBytes(StandardCharsets.UTF_8),
                 net.compression() == ResourceConfig.Compression.LZ4, net.pingInterval(), net.pingTimeout(),
-                net.connectRetry(), net.timeout(), WRITE_BUFFER_LOW_BYTES_DEFAULT, WRITE_BUFFER_HIGH_BYTES_DEFAULT);
+                net.connectRetry(), net.timeout(), low, high);
     }
 
     /** What the handshake of every connection of this link expects. */

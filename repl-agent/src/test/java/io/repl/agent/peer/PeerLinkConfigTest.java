@@ -26,8 +26,12 @@ class PeerLinkConfigTest {
     Path dir;
 
     private ResourceConfig load(String net) throws Exception {
+        return load("protocol = \"C\"", net);
+    }
+
+    private ResourceConfig load(String top, String net) throws Exception {
         return new ConfigLoader().load(Files.writeString(dir.resolve("r0.toml"), String.join("\n",
-                "[net]", net,
+                top, "[net]", net,
                 "[node.alpha]", "address = \"10.0.0.1:7789\"", "disk = \"/dev/sdb\"",
                 "[node.beta]", "address = \"10.0.0.2:7790\"", "disk = \"/dev/sdb\"", "")));
     }
@@ -49,6 +53,31 @@ class PeerLinkConfigTest {
         assertEquals("alpha", c.peerNode());
         assertEquals(new HostPort("10.0.0.2", 7790), c.listenAddress(), "this node listens on its own address");
         assertEquals(new HostPort("10.0.0.1", 7789), c.peerAddress(), "and dials the peer's");
+    }
+
+    /**
+     * Under pull-ahead the link turns unwritable at congestion-fill (the core then goes Ahead) and
+     * writable again once three quarters of it drained, at most 8 MiB left (the core then
+     * resyncs); under block it keeps its own marks.
+     */
+    @Test
+    void underPullAheadTheCongestionFillIsTheLinksHighWaterMark() throws Exception {
+        PeerLinkConfig block = PeerLinkConfig.from(load("shared-secret = \"s\""), "alpha");
+        assertEquals(PeerLinkConfig.WRITE_BUFFER_HIGH_BYTES_DEFAULT, block.writeBufferHighBytes());
+        assertEquals(PeerLinkConfig.WRITE_BUFFER_LOW_BYTES_DEFAULT, block.writeBufferLowBytes());
+        PeerLinkConfig fill = PeerLinkConfig.from(load("protocol = \"A\"", String.join("\n", "shared-secret = \"s\"",
+                "on-congestion = \"pull-ahead\"", "congestion-fill = \"8M\"")), "alpha");
+        assertEquals(8 << 20, fill.writeBufferHighBytes());
+        assertEquals(2 << 20, fill.writeBufferLowBytes());
+        PeerLinkConfig large = PeerLinkConfig.from(load("protocol = \"B\"", String.join("\n", "shared-secret = \"s\"",
+                "on-congestion = \"pull-ahead\"", "congestion-fill = \"256M\"")), "alpha");
+        assertEquals(256 << 20, large.writeBufferHighBytes());
+        assertEquals(PeerLinkConfig.WRITE_BUFFER_LOW_BYTES_DEFAULT, large.writeBufferLowBytes());
+        PeerLinkConfig byDefault = PeerLinkConfig.from(load("protocol = \"A\"", String.join("\n",
+                "shared-secret = \"s\"", "on-congestion = \"pull-ahead\"")), "alpha");
+        assertEquals(ConfigLoader.CONGESTION_FILL_BYTES_DEFAULT, byDefault.writeBufferHighBytes(),
+                "the fill defaults to the high water mark block holds writes at");
+        assertEquals(PeerLinkConfig.WRITE_BUFFER_HIGH_BYTES_DEFAULT, byDefault.writeBufferHighBytes());
     }
 
     @Test

@@ -8,6 +8,7 @@ import io.repl.agent.config.ConfigLoader;
 import io.repl.agent.config.ResourceConfig;
 import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.FailoverPolicy;
+import io.repl.core.replication.OnCongestion;
 import io.repl.core.replication.ReplicationProtocol;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,21 @@ class CoreDriverConfigTest {
         CoreConfig c = CoreDriver.coreConfig(load("protocol = \"" + protocol + "\"\n" + NODES));
         assertEquals(ReplicationProtocol.valueOf(protocol.name()), c.protocol());
         assertEquals("r0", c.resourceName());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "A, block, BLOCK",
+        "B, block, BLOCK",
+        "C, block, BLOCK",
+        "A, pull-ahead, PULL_AHEAD",
+        "B, pull-ahead, PULL_AHEAD",
+    })
+    void onCongestionReachesTheCore(String protocol, String spelled, OnCongestion expected) throws Exception {
+        CoreConfig c = CoreDriver.coreConfig(load("protocol = \"" + protocol + "\"\n"
+                + NODES.replace("[net]\n", "[net]\non-congestion = \"" + spelled + "\"\n")));
+        assertEquals(expected, c.onCongestion());
+        assertEquals(OnCongestion.BLOCK, CoreDriver.coreConfig(load(NODES)).onCongestion(), "block by default");
     }
 
     @Test
