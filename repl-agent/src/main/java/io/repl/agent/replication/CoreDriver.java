@@ -357,9 +357,18 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         }
         switch (io.kind()) {
             case READ: {
+                // The core reads only for a resync, and the block then waits in the peer link's
+                // queue, wrapped, until the socket takes it. It goes there as a heap copy and the
+                // aligned buffer back to the pool at once: otherwise every resync read would
+                // leave direct memory for the GC, and a long resync (after pull-ahead, a whole
+                // Ahead phase of writes) fills MaxDirectMemorySize before it is collected.
                 ByteBuffer buf = engine.buffers().acquire(io.length());
-                engine.read(io.offset(), buf, retrying(io, attempt, r -> back(id, r, buf),
-                        () -> engine.buffers().release(buf)));
+                engine.read(io.offset(), buf, retrying(io, attempt, r -> {
+                    ByteBuffer copy = r < 0 ? null
+                            : ByteBuffer.allocate(buf.remaining()).put(buf.duplicate()).flip();
+                    engine.buffers().release(buf);
+                    back(id, r, copy);
+                }, () -> engine.buffers().release(buf)));
                 break;
             }
             case WRITE: {

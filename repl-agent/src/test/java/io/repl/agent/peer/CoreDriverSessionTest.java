@@ -6,26 +6,44 @@ import static io.repl.agent.peer.Fixture.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.repl.agent.replication.CoreDriver;
 import io.repl.agent.replication.DriverFixture;
+import io.repl.agent.replication.ForwardingEngine;
+import io.repl.core.replication.Command;
 import io.repl.core.replication.ConnectionState;
+import io.repl.io.BlockEngine;
+import io.repl.io.IoCallback;
+import io.repl.protocol.BitmapChunk;
+import io.repl.protocol.DeviceSizes;
 import io.repl.protocol.Disconnect;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.DiskState;
+import io.repl.protocol.GenerationUuids;
 import io.repl.protocol.Message;
+import io.repl.protocol.PeerState;
 import io.repl.protocol.ReceiveAck;
+import io.repl.protocol.ResyncData;
+import io.repl.protocol.ResyncRequest;
+import io.repl.protocol.Role;
 import io.repl.protocol.handshake.HandshakeConfig;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The replication driver between a real peer link and a real core, against a scripted peer:
- * frames that were already on their way when the core closed the connection never reach it.
+ * frames that were already on their way when the core closed the connection never reach it,
+ * and a resync read's buffer goes back to the pool.
  */
 @Timeout(60)
 class CoreDriverSessionTest {
@@ -61,6 +79,60 @@ class CoreDriverSessionTest {
         await("the core wants the peer again", () -> driver.status().connection() == ConnectionState.CONNECTING);
         assertNotEquals(DiskState.FAILED, driver.status().disk(), "the driver kept its core: " + driver.status());
         assertFalse(Fixture.logged("internal error in the replication core"), "no frame reached a closed connection");
+    }
+
+    /**
+     * A resync read's aligned buffer goes back to the engine's pool as soon as the block is
+     * copied out for the peer. Left to the GC instead, a long resync (a whole Ahead phase of
+     * writes after pull-ahead) held up to MaxDirectMemorySize of them.
+     */
+    @Test
+    void aResyncReadGivesItsAlignedBufferBackToThePool() throws Exception {
+        int alphaPort = freePort();
+        int unusedPort = freePort();
+        List<ByteBuffer> readInto = new CopyOnWriteArrayList<>();
+        AtomicReference<BlockEngine> engine = new AtomicReference<>();
+        try (DriverFixture f = new DriverFixture(dir, alphaPort, unusedPort)) {
+            CoreDriver driver = f.start(config("alpha", "beta", alphaPort, unusedPort, false), e -> {
+                engine.set(e);
+                return new ForwardingEngine(e) {
+                    @Override
+                    public void read(long offset, ByteBuffer dst, IoCallback done) {
+                        readInto.add(dst);
+                        inner.read(offset, dst, done);
+                    }
+                };
+            });
+            assertTrue(driver.command(new Command.Primary(true)).done());
+            await("alpha listening", () -> driver.link().listenAddress() != null);
+            try (RawPeer beta = RawPeer.connect(new InetSocketAddress("127.0.0.1", alphaPort))) {
+                beta.handshake(HandshakeConfig.of("beta", "alpha", Fixture.RESOURCE, Fixture.SECRET));
+                // A fresh beta: alpha becomes the source of a full sync, and beta asks for all of it.
+                int blocks = (int) (DriverFixture.DATA_BYTES / 4096);
+                beta.send(new DeviceSizes(DriverFixture.DATA_BYTES, 1 << 20, 4096));
+                beta.send(new GenerationUuids(0, 0, List.of(), 0, 0));
+                beta.send(new PeerState(Role.SECONDARY, DiskState.INCONSISTENT, 0));
+                beta.send(BitmapChunk.rle(0, new long[] {blocks}, true));
+                beta.send(new ResyncRequest(0, (int) DriverFixture.DATA_BYTES));
+                ResyncData block = next(beta, ResyncData.class);
+                assertEquals(DriverFixture.DATA_BYTES, block.length());
+            }
+            assertEquals(1, readInto.size(), "one read for the one request");
+            assertSame(readInto.get(0), engine.get().buffers().acquire((int) DriverFixture.DATA_BYTES),
+                    "the read's buffer is the pool's next one of its size");
+        }
+    }
+
+    private static <T extends Message> T next(RawPeer p, Class<T> type) throws Exception {
+        while (true) {
+            Message m = p.receive();
+            if (m == null) {
+                throw new AssertionError("closed before " + type.getSimpleName());
+            }
+            if (type.isInstance(m)) {
+                return type.cast(m);
+            }
+        }
     }
 
     private static Disconnect nextDisconnect(RawPeer p) throws Exception {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.repl.agent.peer.PeerLinkConfig;
 import io.repl.core.replication.Command;
 import io.repl.core.replication.FrontRequest;
-import io.repl.io.AlignedBuffers;
 import io.repl.io.BlockEngine;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
@@ -28,65 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
 class CoreDriverEngineTest {
     @TempDir
     Path dir;
-
-    /** An engine that passes everything to another; the test engines change a call or two. */
-    private static class ForwardingEngine implements BlockEngine {
-        final BlockEngine inner;
-
-        ForwardingEngine(BlockEngine inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public String name() {
-            return "test " + inner.name();
-        }
-
-        @Override
-        public long size() {
-            return inner.size();
-        }
-
-        @Override
-        public int alignment() {
-            return inner.alignment();
-        }
-
-        @Override
-        public boolean direct() {
-            return inner.direct();
-        }
-
-        @Override
-        public AlignedBuffers buffers() {
-            return inner.buffers();
-        }
-
-        @Override
-        public void read(long offset, ByteBuffer dst, IoCallback done) {
-            inner.read(offset, dst, done);
-        }
-
-        @Override
-        public void write(long offset, ByteBuffer src, IoCallback done) {
-            inner.write(offset, src, done);
-        }
-
-        @Override
-        public void flush(IoCallback done) {
-            inner.flush(done);
-        }
-
-        @Override
-        public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
-            inner.writeZeroes(offset, length, mayUnmap, fastOnly, done);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
-        }
-    }
 
     /** The engine, except that its first few writes and flushes are refused for now (EAGAIN). */
     private static final class RefusingEngine extends ForwardingEngine {
