@@ -1,6 +1,7 @@
 package io.repl.agent.ctl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -81,6 +82,22 @@ class StatusTextTest {
                 + "'replication':'Off','peer':null,'fencing':'outdate','quorum':null,'diskReason':null,"
                 + "'suspended':null,'mayLoseWrites':false,'standalone':true}");
         assertEquals("d1 role:Primary\n  disk:UpToDate\n  connection:StandAlone (no peer configured)\n", t);
+    }
+
+    /** on-congestion pull-ahead: the Primary shows Ahead and what it owes; its peer Behind and why it is Outdated. */
+    @Test
+    void anAheadPrimaryAndItsBehindPeerSayWhereTheyStand() throws Exception {
+        String ahead = text("{'name':'r0','role':'Primary','disk':'UpToDate','connection':'Connected',"
+                + "'replication':'Ahead','peer':{'name':'beta','role':'Secondary','disk':'Outdated'},"
+                + "'outOfSyncBytes':1048576}");
+        assertTrue(ahead.contains("\n    replication:Ahead peer-disk:Outdated out-of-sync:1048576\n"), ahead);
+        String behind = text("{'name':'r0','role':'Secondary','disk':'Outdated','connection':'Connected',"
+                + "'replication':'Behind','peer':{'name':'alpha','role':'Primary','disk':'UpToDate'},"
+                + "'outOfSyncBytes':4096,'diskReason':'behind alpha, which pulled ahead while its link to this node"
+                + " was congested; a resync follows once the link drains, at 12:51:36'}");
+        assertTrue(behind.contains("\n  disk:Outdated (behind alpha, which pulled ahead while its link to this node"
+                + " was congested; a resync follows once the link drains, at 12:51:36)\n"), behind);
+        assertTrue(behind.contains("\n    replication:Behind peer-disk:UpToDate out-of-sync:4096\n"), behind);
     }
 
     @Test

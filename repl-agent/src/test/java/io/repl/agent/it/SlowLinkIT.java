@@ -1,22 +1,32 @@
 package io.repl.agent.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two agents whose link runs at 10 MB/s through {@link ThrottlingProxy}, written to as fast as
  * fio can: the Primary holds its client back to the link's pace (protocol C by waiting for
- * acknowledgements, protocol A by the link's backpressure), its memory stays bounded, and the
- * copies end identical. {@code -Drepl.slowlink.mib=1024} writes the issue's full gibibyte; the
+ * acknowledgements, protocol A by the link's backpressure), or with {@code on-congestion =
+ * "pull-ahead"} goes Ahead and resyncs later; its memory stays bounded, and the copies end
+ * identical. {@code -Drepl.slowlink.mib=1024} writes the issue's full gibibyte; the
  * default keeps the build short.
  */
 class SlowLinkIT {
@@ -32,16 +42,23 @@ class SlowLinkIT {
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "protocol {0}")
-    @ValueSource(strings = {"C", "A"})
-    void aFastClientOnASlowLinkIsHeldToItsPaceWithBoundedMemory(String protocol) throws Exception {
-        AgentProcess alpha = new AgentProcess(dir, "alpha");
-        AgentProcess beta = new AgentProcess(dir, "beta");
-        int portA = PairFixture.freePort();
-        int portB = PairFixture.freePort();
-        try (ThrottlingProxy toBeta = new ThrottlingProxy(portB, LINK_BYTES_PER_SECOND);
-             ThrottlingProxy toAlpha = new ThrottlingProxy(portA, LINK_BYTES_PER_SECOND);
-             AgentProcess a = alpha; AgentProcess b = beta) {
+    /**
+     * Two agents, each reaching the other through a 10 MB/s proxy, with {@code protocol} and
+     * {@code netLines} in the resource's {@code [net]}; alpha is Primary of an in-sync pair.
+     */
+    private static final class SlowPair implements AutoCloseable {
+        final AgentProcess alpha;
+        final AgentProcess beta;
+        private final ThrottlingProxy toAlpha;
+        private final ThrottlingProxy toBeta;
+
+        SlowPair(Path dir, String protocol, String... netLines) throws Exception {
+            alpha = new AgentProcess(dir, "alpha");
+            beta = new AgentProcess(dir, "beta");
+            int portA = PairFixture.freePort();
+            int portB = PairFixture.freePort();
+            toBeta = new ThrottlingProxy(portB, LINK_BYTES_PER_SECOND);
+            toAlpha = new ThrottlingProxy(portA, LINK_BYTES_PER_SECOND);
             for (AgentProcess n : new AgentProcess[] {alpha, beta}) {
                 Path disk = dir.resolve(n.node + ".img");
                 try (var ch = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE,
@@ -52,11 +69,10 @@ class SlowLinkIT {
                 // whichever connection the pair keeps, every byte crosses a slow link.
                 int alphaAt = n == alpha ? portA : toAlpha.port();
                 int betaAt = n == beta ? portB : toBeta.port();
-                n.writeConfig("r0", String.join("\n",
-                        "protocol = \"" + protocol + "\"",
-                        "[net]",
-                        "shared-secret = \"s3cret\"",
-                        "connect-retry = \"200ms\"",
+                List<String> lines = new ArrayList<>(List.of("protocol = \"" + protocol + "\"", "[net]",
+                        "shared-secret = \"s3cret\"", "connect-retry = \"200ms\""));
+                lines.addAll(List.of(netLines));
+                lines.addAll(List.of(
                         "[node.alpha]",
                         "address = \"127.0.0.1:" + alphaAt + "\"",
                         "disk = \"" + dir.resolve("alpha.img") + "\"",
@@ -66,6 +82,7 @@ class SlowLinkIT {
                         "disk = \"" + dir.resolve("beta.img") + "\"",
                         "nbd-socket = \"" + dir.resolve("beta.nbd") + "\"",
                         ""));
+                n.writeConfig("r0", String.join("\n", lines));
             }
             alpha.start();
             beta.start();
@@ -76,27 +93,59 @@ class SlowLinkIT {
             alpha.ctl("wait-connect", "r0", "--timeout", "60").ok();
             alpha.ctl("new-current-uuid", "--clear-bitmap", "r0").ok();
             alpha.ctl("primary", "r0").ok();
+        }
 
+        /** fio writes {@link #WRITE_MIB} sequentially through alpha's export, 1 MiB at queue depth 32. */
+        Cmd.Result fastClient(Path dir) throws Exception {
+            return Cmd.run("fio", "--name=fast", "--ioengine=nbd",
+                    "--uri=nbd+unix:///r0?socket=" + dir.resolve("alpha.nbd"), "--rw=write", "--bs=1M",
+                    "--iodepth=32", "--size=" + WRITE_MIB + "M", "--output-format=json");
+        }
+
+        JsonNode status(AgentProcess n) throws Exception {
+            return new ObjectMapper().readTree(n.ctl("status", "--json", "r0").ok().out()).path("resources").get(0);
+        }
+
+        /** Flushes, waits (up to {@code seconds}) until alpha is in sync, and compares the copies. */
+        void flushAwaitInSyncAndCompare(Path dir, long seconds) throws Exception {
+            Cmd.run("qemu-io", "-f", "raw", "nbd+unix:///r0?socket=" + dir.resolve("alpha.nbd"), "-c", "flush").ok();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            JsonNode s = status(alpha);
+            while (!("Established".equals(s.path("replication").asText()) && s.path("outOfSyncBytes").asLong() == 0
+                    && "UpToDate".equals(s.path("peer").path("disk").asText()))) {
+                assertTrue(System.nanoTime() - deadline < 0, "not in sync within " + seconds + " s: " + s);
+                Thread.sleep(200);
+                s = status(alpha);
+            }
+            long data = WRITE_MIB << 20;
+            assertEquals(PairFixture.sha256(dir.resolve("alpha.img"), data),
+                    PairFixture.sha256(dir.resolve("beta.img"), data), "the copies are identical");
+        }
+
+        @Override
+        public void close() throws Exception {
+            try (ThrottlingProxy a = toAlpha; ThrottlingProxy b = toBeta;
+                 AgentProcess x = alpha; AgentProcess y = beta) {
+                // closes all four, the agents first
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "protocol {0}")
+    @ValueSource(strings = {"C", "A"})
+    void aFastClientOnASlowLinkIsHeldToItsPaceWithBoundedMemory(String protocol) throws Exception {
+        try (SlowPair pair = new SlowPair(dir, protocol)) {
+            AgentProcess alpha = pair.alpha;
             AtomicLong peakRss = new AtomicLong();
             Thread sampler = sampleRss(alpha.pid(), peakRss);
             long started = System.nanoTime();
-            Cmd.Result fio = Cmd.run("fio", "--name=fast", "--ioengine=nbd",
-                    "--uri=nbd+unix:///r0?socket=" + dir.resolve("alpha.nbd"), "--rw=write", "--bs=1M",
-                    "--iodepth=32", "--size=" + WRITE_MIB + "M", "--output-format=json");
+            Cmd.Result fio = pair.fastClient(dir);
             long elapsedNanos = System.nanoTime() - started;
             sampler.interrupt();
             sampler.join();
             assertEquals(0, fio.exit(), fio.out() + fio.err());
             assertTrue(alpha.alive(), "the Primary survived the slow link");
-            Cmd.run("qemu-io", "-f", "raw", "nbd+unix:///r0?socket=" + dir.resolve("alpha.nbd"), "-c", "flush").ok();
-            NbdClientsIT.waitFor(() -> {
-                JsonNode s = new ObjectMapper().readTree(alpha.ctl("status", "--json", "r0").ok().out())
-                        .path("resources").get(0);
-                return "Established".equals(s.path("replication").asText()) && s.path("outOfSyncBytes").asLong() == 0;
-            }, "in sync");
-            long data = WRITE_MIB << 20;
-            assertEquals(PairFixture.sha256(dir.resolve("alpha.img"), data), PairFixture.sha256(dir.resolve("beta.img"), data),
-                    "the copies are identical");
+            pair.flushAwaitInSyncAndCompare(dir, 30);
             System.out.printf("[SlowLinkIT] protocol %s: %d MiB over a %d MB/s link in %.1f s (%.1f MB/s);"
                     + " agent RSS peak %d MiB (bound %d MiB)%n", protocol, WRITE_MIB, LINK_BYTES_PER_SECOND / 1_000_000,
                     elapsedNanos / 1e9, (WRITE_MIB << 20) / (elapsedNanos / 1e9) / 1e6, peakRss.get() >> 20,
@@ -104,6 +153,83 @@ class SlowLinkIT {
             assertTrue(peakRss.get() > 0, "RSS was sampled");
             assertTrue(peakRss.get() < RSS_BOUND_BYTES, "agent RSS peaked at " + (peakRss.get() >> 20) + " MiB");
         }
+    }
+
+    /**
+     * Protocol A with {@code on-congestion = "pull-ahead"}: once the link holds the congestion
+     * fill, alpha goes Ahead and the client writes at the local disk's pace instead of the link's;
+     * status shows Ahead, beta goes Behind, and once the link drains the pair resyncs on the same
+     * connection to identical copies, the agent's memory bounded as under block.
+     */
+    @Test
+    void withPullAheadAFastClientRunsAheadAndThePairResyncs() throws Exception {
+        try (SlowPair pair = new SlowPair(dir, "A", "on-congestion = \"pull-ahead\"", "congestion-fill = \"32M\"")) {
+            AgentProcess alpha = pair.alpha;
+            AtomicLong peakRss = new AtomicLong();
+            Thread sampler = sampleRss(alpha.pid(), peakRss);
+            AtomicBoolean aheadSeen = new AtomicBoolean();
+            AtomicReference<String> peerDiskAhead = new AtomicReference<>();
+            Thread watcher = new Thread(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        JsonNode s = pair.status(alpha);
+                        if ("Ahead".equals(s.path("replication").asText()) && aheadSeen.compareAndSet(false, true)) {
+                            peerDiskAhead.set(s.path("peer").path("disk").asText());
+                        }
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (Exception e) {
+                        // the next sample will do
+                    }
+                }
+            }, "status-watcher");
+            watcher.setDaemon(true);
+            watcher.start();
+            long started = System.nanoTime();
+            Cmd.Result fio = pair.fastClient(dir);
+            long clientNanos = System.nanoTime() - started;
+            assertEquals(0, fio.exit(), fio.out() + fio.err());
+            // Every block written Ahead crosses the link once more, in the resync.
+            pair.flushAwaitInSyncAndCompare(dir, 60 + 3 * (WRITE_MIB << 20) / LINK_BYTES_PER_SECOND);
+            long syncedNanos = System.nanoTime() - started;
+            watcher.interrupt();
+            watcher.join();
+            sampler.interrupt();
+            sampler.join();
+            assertTrue(alpha.alive(), "the Primary survived the slow link");
+            assertTrue(aheadSeen.get(), "replctl status showed alpha Ahead");
+            String alphaLog = alpha.log();
+            String betaLog = pair.beta.log();
+            List<Duration> aheadPhases = phases(alphaLog, "Established -> Ahead", "Ahead -> resync");
+            assertFalse(aheadPhases.isEmpty(), "alpha's log has a whole Ahead phase:\n" + alphaLog);
+            assertTrue(betaLog.contains("Established -> Behind, disk Outdated"), "beta went Behind:\n" + betaLog);
+            assertTrue(betaLog.contains("resync as target finished"), "beta caught up by a resync:\n" + betaLog);
+            Duration aheadTotal = aheadPhases.stream().reduce(Duration.ZERO, Duration::plus);
+            System.out.printf("[SlowLinkIT] protocol A, pull-ahead at 32 MiB: %d MiB written in %.1f s (%.1f MB/s);"
+                    + " %d Ahead phase(s), %.1f s in all (longest %.1f s); peer disk %s when Ahead was first seen;"
+                    + " in sync %.1f s after the start; agent RSS peak %d MiB (bound %d MiB)%n", WRITE_MIB,
+                    clientNanos / 1e9, (WRITE_MIB << 20) / (clientNanos / 1e9) / 1e6, aheadPhases.size(),
+                    aheadTotal.toMillis() / 1e3,
+                    aheadPhases.stream().max(Duration::compareTo).orElseThrow().toMillis() / 1e3, peerDiskAhead.get(),
+                    syncedNanos / 1e9, peakRss.get() >> 20, RSS_BOUND_BYTES >> 20);
+            assertTrue(peakRss.get() > 0, "RSS was sampled");
+            assertTrue(peakRss.get() < RSS_BOUND_BYTES, "agent RSS peaked at " + (peakRss.get() >> 20) + " MiB");
+        }
+    }
+
+    /** From each log line containing {@code from} to the next containing {@code to}: how long. */
+    private static List<Duration> phases(String log, String from, String to) {
+        List<Duration> out = new ArrayList<>();
+        Instant began = null;
+        for (String line : log.split("\n")) {
+            if (line.contains(from) && began == null) {
+                began = Instant.parse(line.substring(0, line.indexOf(' ')));
+            } else if (line.contains(to) && began != null) {
+                out.add(Duration.between(began, Instant.parse(line.substring(0, line.indexOf(' ')))));
+                began = null;
+            }
+        }
+        return out;
     }
 
     /** Samples VmRSS of {@code pid} until interrupted, keeping the largest. */
