@@ -13,8 +13,8 @@ public final class ProtocolVersion {
      * deposed flag and the witness messages; a version 1 node never says goodbye and never
      * outdates itself when it loses its Primary, so it cannot take part in failover safety.
      * Version 3 added READ_REQUEST, READ_REPLY and READ_NEG_ACK, through which a node without a
-     * usable disk reads from its peer; a version 2 peer would take them for a protocol error,
-     * so a Diskless Primary could not serve reads through it.
+     * usable disk reads from its peer, and STATE's ahead flag (pull-ahead); a version 2 peer
+     * would take either for a protocol error.
      */
     public static final int MIN = 3;
     /** The newest session protocol version this build speaks. */

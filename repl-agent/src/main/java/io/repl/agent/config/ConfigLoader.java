@@ -332,14 +332,18 @@ public final class ConfigLoader {
                     onCongestion(n, protocol), congestionFill(n));
         }
 
-        /** {@code on-congestion}: pull-ahead needs protocol A or B. */
+        /**
+         * {@code on-congestion}: pull-ahead needs protocol A, as in DRBD: a write pulled ahead is
+         * acknowledged once local, which A promises and B and C do not.
+         */
         private OnCongestion onCongestion(JsonNode n, ResourceConfig.Protocol protocol) throws ConfigException {
             OnCongestion policy = choice(n, "on-congestion", "net.on-congestion", OnCongestion.class,
                     OnCongestion.BLOCK);
-            if (policy == OnCongestion.PULL_AHEAD && protocol == ResourceConfig.Protocol.C) {
-                throw error("net.on-congestion", "\"pull-ahead\" needs protocol A or B; with protocol \"C\" every "
-                        + "write waits for the peer's disk, so there is nothing to pull ahead of, and only \"block\" "
-                        + "is allowed");
+            if (policy == OnCongestion.PULL_AHEAD && protocol != ResourceConfig.Protocol.A) {
+                throw error("net.on-congestion", "\"pull-ahead\" needs protocol A; with protocol \"" + protocol
+                        + "\" a write is acknowledged only once the peer " + (protocol == ResourceConfig.Protocol.B
+                        ? "has received it" : "has it on disk") + ", which a write pulled ahead never is, so only "
+                        + "\"block\" is allowed");
             }
             return policy;
         }

@@ -87,7 +87,7 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void onCongestionBlocksByDefaultAndPullAheadTakesAFillWithProtocolAOrB() throws Exception {
+    void onCongestionBlocksByDefaultAndPullAheadTakesAFillWithProtocolA() throws Exception {
         ResourceConfig c = loader.load(write("r0", PAIR));
         assertEquals(OnCongestion.BLOCK, c.net().onCongestion(), "block unless asked");
         assertEquals(0, c.net().congestionFillBytes(), "no fill under block");
@@ -95,8 +95,8 @@ class ConfigLoaderTest {
                 .replace("[net]\n", "[net]\non-congestion = \"pull-ahead\"\n")));
         assertEquals(OnCongestion.PULL_AHEAD, a.net().onCongestion());
         assertEquals(32L << 20, a.net().congestionFillBytes(), "the link's high water mark by default");
-        ResourceConfig b = loader.load(write("r0", PAIR.replace("[net]\n",
-                "[net]\non-congestion = \"pull-ahead\"\ncongestion-fill = \"100MiB\"\n")));
+        ResourceConfig b = loader.load(write("r0", PAIR.replace("protocol = \"B\"", "protocol = \"A\"")
+                .replace("[net]\n", "[net]\non-congestion = \"pull-ahead\"\ncongestion-fill = \"100MiB\"\n")));
         assertEquals(OnCongestion.PULL_AHEAD, b.net().onCongestion());
         assertEquals(100L << 20, b.net().congestionFillBytes());
         ResourceConfig explicit = loader.load(write("r0",
@@ -159,12 +159,13 @@ class ConfigLoaderTest {
         "not toml              | [node.a\\ndisk = | not valid TOML at line",
         "stonith needs handler | [disk]\\nfencing = \"resource-and-stonith\"\\n[node.a]\\ndisk = \"/d\" | disk.fencing: \"resource-and-stonith\" holds writes until the fence-peer handler answers; set handlers.fence-peer",
         "bad on-congestion     | protocol = \"A\"\\n[net]\\non-congestion = \"disconnect\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"disconnect\" is not one of block, pull-ahead",
-        "pull-ahead with C     | protocol = \"C\"\\n[net]\\non-congestion = \"pull-ahead\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"pull-ahead\" needs protocol A or B; with protocol \"C\" every write waits for the peer's disk, so there is nothing to pull ahead of, and only \"block\" is allowed",
-        "pull-ahead, default C | [net]\\non-congestion = \"pull-ahead\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"pull-ahead\" needs protocol A or B",
+        "pull-ahead with C     | protocol = \"C\"\\n[net]\\non-congestion = \"pull-ahead\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"pull-ahead\" needs protocol A; with protocol \"C\" a write is acknowledged only once the peer has it on disk, which a write pulled ahead never is, so only \"block\" is allowed",
+        "pull-ahead with B     | protocol = \"B\"\\n[net]\\non-congestion = \"pull-ahead\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"pull-ahead\" needs protocol A; with protocol \"B\" a write is acknowledged only once the peer has received it",
+        "pull-ahead, default C | [net]\\non-congestion = \"pull-ahead\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"pull-ahead\" needs protocol A",
         "fill without it       | protocol = \"A\"\\n[net]\\ncongestion-fill = \"8M\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: applies only with on-congestion = \"pull-ahead\"",
         "bad fill              | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"lots\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"lots\" is not a size",
         "fill too small        | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"64K\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"64K\" is out of range; allowed 1M to 1G",
-        "fill too large        | protocol = \"B\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"2G\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"2G\" is out of range; allowed 1M to 1G",
+        "fill too large        | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"2G\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"2G\" is out of range; allowed 1M to 1G",
     })
     void everyMistakeNamesTheKeyAndWhatIsAllowed(String what, String toml, String expected) throws Exception {
         String m = error(toml.replace("\\n", "\n"));

@@ -69,7 +69,7 @@ class PeerLinkConfigTest {
                 "on-congestion = \"pull-ahead\"", "congestion-fill = \"8M\"")), "alpha");
         assertEquals(8 << 20, fill.writeBufferHighBytes());
         assertEquals(2 << 20, fill.writeBufferLowBytes());
-        PeerLinkConfig large = PeerLinkConfig.from(load("protocol = \"B\"", String.join("\n", "shared-secret = \"s\"",
+        PeerLinkConfig large = PeerLinkConfig.from(load("protocol = \"A\"", String.join("\n", "shared-secret = \"s\"",
                 "on-congestion = \"pull-ahead\"", "congestion-fill = \"256M\"")), "alpha");
         assertEquals(256 << 20, large.writeBufferHighBytes());
         assertEquals(PeerLinkConfig.WRITE_BUFFER_LOW_BYTES_DEFAULT, large.writeBufferLowBytes());

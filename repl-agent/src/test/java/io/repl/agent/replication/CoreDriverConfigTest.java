@@ -49,7 +49,6 @@ class CoreDriverConfigTest {
         "B, block, BLOCK",
         "C, block, BLOCK",
         "A, pull-ahead, PULL_AHEAD",
-        "B, pull-ahead, PULL_AHEAD",
     })
     void onCongestionReachesTheCore(String protocol, String spelled, OnCongestion expected) throws Exception {
         CoreConfig c = CoreDriver.coreConfig(load("protocol = \"" + protocol + "\"\n"

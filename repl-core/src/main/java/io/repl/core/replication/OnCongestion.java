@@ -14,7 +14,7 @@ public enum OnCongestion {
     /**
      * The Primary goes Ahead and its peer Behind: new writes go to the local disk and the bitmap
      * only (the peer is told which blocks with OUT_OF_SYNC, and its copy is Outdated); once the
-     * link drains, the marked blocks are resynced. Protocol A or B only.
+     * link drains, the marked blocks are resynced. Protocol A only.
      */
     PULL_AHEAD
 }

@@ -196,11 +196,11 @@ final class Simulation implements SimNode.Observer {
     }
 
     /**
-     * Half the seeds of protocol A or B pull ahead on a congested link (the congestion fill is
-     * then the send queue's high water mark); protocol C always blocks.
+     * Half the seeds of protocol A pull ahead on a congested link (the congestion fill is then
+     * the send queue's high water mark); B and C always block.
      */
     private static OnCongestion onCongestion(SplittableRandom random, ReplicationProtocol protocol) {
-        return protocol != ReplicationProtocol.C && random.nextBoolean() ? OnCongestion.PULL_AHEAD : OnCongestion.BLOCK;
+        return protocol == ReplicationProtocol.A && random.nextBoolean() ? OnCongestion.PULL_AHEAD : OnCongestion.BLOCK;
     }
 
     /** Four in ten seeds run with a witness; the rest spread over the fencing policies. */
