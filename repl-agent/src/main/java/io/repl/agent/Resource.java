@@ -247,17 +247,8 @@ public final class Resource implements Export {
      * {@code attach}: opens the disk, its lock and its metadata as {@code up} does, and gives
      * them to the core, which resyncs the disk in full from the peer.
      */
-    synchronized Map<String, Object> attach() throws StateChangeRefused {
-        CoreDriver d = driver;
-        if (d == null) {
-            throw new StateChangeRefused(name + (config != null && config.standalone()
-                    ? " is a standalone resource: it has no peer to serve while its disk is away"
-                    : " is down; run 'replctl up " + name + "'"));
-        }
-        if (d.status().disk() != DiskState.DISKLESS) {
-            throw new StateChangeRefused(name + ": the disk is " + d.status().disk().displayName()
-                    + "; only a Diskless resource attaches one");
-        }
+    Map<String, Object> attach() throws StateChangeRefused {
+        // Outside the lock: the thread that releases the detached disk takes it.
         try {
             detachedReleased.get(30, TimeUnit.SECONDS);
         } catch (InterruptedException ex) {
@@ -265,6 +256,22 @@ public final class Resource implements Export {
             throw new StateChangeRefused(name + ": interrupted");
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
             throw new StateChangeRefused(name + ": the detached disk is still being released; retry");
+        }
+        synchronized (this) {
+            return attachReleased();
+        }
+    }
+
+    private Map<String, Object> attachReleased() throws StateChangeRefused {
+        CoreDriver d = driver;
+        if (d == null) {
+            throw new StateChangeRefused(name + (config != null && config.standalone()
+                    ? " is a standalone resource: it has no peer to serve while its disk is away"
+                    : " is down; run 'replctl up " + name + "'"));
+        }
+        if (d.status().disk() != DiskState.DISKLESS || engine != null) {
+            throw new StateChangeRefused(name + ": the disk is " + d.status().disk().displayName()
+                    + (engine != null ? " and not yet released" : "") + "; only a Diskless resource attaches one");
         }
         BlockEngine e = null;
         boolean attached = false;

@@ -373,4 +373,36 @@ class DiskFaultIT {
         assertEquals(h, exportHash(alpha, "r0"), "both data areas hash equal after the resync");
         System.out.println("[DiskFaultIT] secondary detach: " + acked.size() + " blocks acknowledged; data areas equal");
     }
+
+    @Test
+    void theOperatorDetachesAndAttachesAHealthyDiskButNeverTheLastCurrentCopy() throws Exception {
+        resource("r0", PairFixture.freePort(), PairFixture.freePort(), null, 16L << 20, null);
+        startInSync("r0");
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+            acked.putAll(writeBlocks(c, 16, 1, 12L << 20));
+            beta.ctl("detach", "r0").ok();
+            NbdClientsIT.waitFor(() -> "Diskless".equals(status(alpha, "r0").path("peer").path("disk").asText()),
+                    "alpha sees beta Diskless");
+            assertTrue(status(beta, "r0").path("diskReason").asText().contains("detached by the operator"),
+                    status(beta, "r0").toString());
+            acked.putAll(writeBlocks(c, 16, 2, 12L << 20));
+            // Alpha holds the only current copy now: it may not drop it.
+            Cmd.Result refused = alpha.ctl("detach", "r0");
+            assertEquals(11, refused.exit(), refused.out() + refused.err());
+            assertTrue(refused.err().contains("only good copy"), refused.err());
+            assertEquals("UpToDate", status(alpha, "r0").path("disk").asText());
+            beta.ctl("attach", "r0").ok();
+            awaitInSync("r0");
+            // And back the other way: the Primary detaches, and goes on through beta.
+            alpha.ctl("detach", "r0").ok();
+            assertEquals("Diskless", status(alpha, "r0").path("disk").asText());
+            acked.putAll(writeBlocks(c, 16, 3, 12L << 20));
+            readBack(c, acked, "through the Primary the operator detached");
+            alpha.ctl("attach", "r0").ok();
+            awaitInSync("r0");
+            readBack(c, acked, "after both attached again");
+        }
+        assertEquals(exportHash(alpha, "r0"), exportHash(beta, "r0"), "both data areas hash equal");
+    }
 }
