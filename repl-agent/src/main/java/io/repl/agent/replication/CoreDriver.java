@@ -214,17 +214,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     public CommandResult command(Command c) throws InterruptedException, ExecutionException, TimeoutException {
         FirstAnswer first = loop.submit(() -> {
             CompletableFuture<CommandResult> later = pending.expect();
-            CommandResult now;
-            if (broken != null) {
-                now = brokenRefusal();
-            } else {
-                try {
-                    now = core.onCommand(c, now());
-                } catch (RuntimeException e) {
-                    broke(e);
-                    now = brokenRefusal();
-                }
-            }
+            CommandResult now = onCommand(c);
             if (!now.isPending()) {
                 pending.settled(later);
             }
@@ -237,6 +227,19 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         LOG.log(System.Logger.Level.INFO, name + ": " + c + " waits for a decision (at most "
                 + TimeUnit.NANOSECONDS.toSeconds(pendingWaitNanos) + " s)");
         return pending.await(first.later(), pendingWaitNanos);
+    }
+
+    /** Runs {@code c} on the core, on the loop: a broken core refuses, a core that throws breaks. */
+    private CommandResult onCommand(Command c) {
+        if (broken != null) {
+            return brokenRefusal();
+        }
+        try {
+            return core.onCommand(c, now());
+        } catch (RuntimeException e) {
+            broke(e);
+            return brokenRefusal();
+        }
     }
 
     /** The core's answer to a command, and where a pending one's result will arrive. */
@@ -273,20 +276,11 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     public CommandResult attach(BlockEngine newEngine, Metadata metadata)
             throws InterruptedException, ExecutionException, TimeoutException {
         return loop.submit(() -> {
-            if (broken != null) {
-                return brokenRefusal();
-            }
             if (engine != null) {
                 return CommandResult.refused("the resource has its disk", "detach first");
             }
             engine = newEngine;
-            CommandResult r;
-            try {
-                r = core.onCommand(new Command.Attach(metadata), now());
-            } catch (RuntimeException e) {
-                broke(e);
-                r = brokenRefusal();
-            }
+            CommandResult r = onCommand(new Command.Attach(metadata));
             if (!r.done()) {
                 engine = null;
             }
@@ -331,6 +325,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         return engine;
     }
 
+    /** The front end's buffer pool: the first engine's, also while Diskless and after attach. */
     AlignedBuffers buffers() {
         return buffers;
     }
@@ -357,8 +352,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         }
         switch (io.kind()) {
             case READ: {
-                // The core reads only for a resync, and the block then waits in the peer link's
-                // queue, wrapped, until the socket takes it. It goes there as a heap copy and the
+                // The core reads for a resync or for a read the peer asked for, and the block then
+                // waits in the peer link's queue, wrapped, until the socket takes it. It goes there as a heap copy and the
                 // aligned buffer back to the pool at once: otherwise every resync read would
                 // leave direct memory for the GC, and a long resync (after pull-ahead, a whole
                 // Ahead phase of writes) fills MaxDirectMemorySize before it is collected.

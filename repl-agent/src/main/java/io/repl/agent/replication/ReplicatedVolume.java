@@ -10,9 +10,10 @@ import io.repl.io.IoCallback;
 import java.nio.ByteBuffer;
 
 /**
- * A mirrored volume: reads come from the local disk (or the peer, see {@link #read}), writes, flushes and zeroing go through the
- * replication core, which acknowledges them per the resource's protocol. Requests larger than
- * the core takes at once are split; the parts complete together, the first error winning.
+ * A mirrored volume: reads come from the local disk (or the peer, see {@link #read}); writes,
+ * flushes and zeroing go through the replication core, which acknowledges them per the
+ * resource's protocol. Requests larger than the core takes at once are split; the parts
+ * complete together, the first error winning.
  */
 public final class ReplicatedVolume implements Volume {
     /** Parts of one trim or zeroing in the core at once. */

@@ -134,7 +134,12 @@ class NbdClientsIT {
     }
 
     static void waitFor(Check c, String what) throws Exception {
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        waitFor(c, what, 30);
+    }
+
+    /** Polls {@code c} until it holds, failing after {@code seconds}. */
+    static void waitFor(Check c, String what, long seconds) throws Exception {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
         while (true) {
             try {
                 if (c.holds()) {

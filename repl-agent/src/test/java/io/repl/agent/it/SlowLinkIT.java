@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -109,14 +108,11 @@ class SlowLinkIT {
         /** Flushes, waits (up to {@code seconds}) until alpha is in sync, and compares the copies. */
         void flushAwaitInSyncAndCompare(Path dir, long seconds) throws Exception {
             Cmd.run("qemu-io", "-f", "raw", "nbd+unix:///r0?socket=" + dir.resolve("alpha.nbd"), "-c", "flush").ok();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            JsonNode s = status(alpha);
-            while (!("Established".equals(s.path("replication").asText()) && s.path("outOfSyncBytes").asLong() == 0
-                    && "UpToDate".equals(s.path("peer").path("disk").asText()))) {
-                assertTrue(System.nanoTime() - deadline < 0, "not in sync within " + seconds + " s: " + s);
-                Thread.sleep(200);
-                s = status(alpha);
-            }
+            NbdClientsIT.waitFor(() -> {
+                JsonNode s = status(alpha);
+                return "Established".equals(s.path("replication").asText()) && s.path("outOfSyncBytes").asLong() == 0
+                        && "UpToDate".equals(s.path("peer").path("disk").asText());
+            }, "alpha in sync", seconds);
             long data = WRITE_MIB << 20;
             assertEquals(PairFixture.sha256(dir.resolve("alpha.img"), data),
                     PairFixture.sha256(dir.resolve("beta.img"), data), "the copies are identical");

@@ -235,8 +235,9 @@ final class Handshake {
         boolean servesDisklessPrimary = ctx.state.hasDisk() && state.role() == Role.PRIMARY
                 && state.disk() == DiskState.DISKLESS && peerUuids.current() == ctx.meta.uuids().current()
                 && ctx.state.disk == DiskState.CONSISTENT;
-        ctx.log("info", "handshake: " + (ctx.state.hasDisk() ? ctx.peerLabel() + " is " : "this node is ")
-                + (ctx.state.hasDisk() ? state.disk() : ctx.state.disk).displayName() + ": no resync"
+        String without = ctx.state.hasDisk() ? ctx.peerLabel() + " is " + state.disk().displayName()
+                : "this node is " + ctx.state.disk.displayName();
+        ctx.log("info", "handshake: " + without + ": no resync"
                 + (servesDisklessPrimary ? "; this copy is the one the Diskless Primary serves: UpToDate" : ""));
         if (servesDisklessPrimary) {
             ctx.state.disk = DiskState.UP_TO_DATE;

@@ -242,9 +242,10 @@ final class WritePath {
         write.localDone = true;
         if (errno != Errno.OK && ctx.state.hasDisk()) {
             String why = "local write " + write.range + " failed with errno " + errno;
-            if (!ctx.diskError(why) && ctx.state.hasDisk()) {
-                // on-io-error pass-on: the client gets the error, and the range, which the peer
-                // may hold newer than we do, is resynced at the next handshake.
+            if (!ctx.diskError(why)) {
+                // The error is passed on (on-io-error pass-on, or no peer to detach to): the
+                // client gets it, and the range, which the peer may hold newer than we do, is
+                // marked and resynced from this node.
                 write.localErrno = errno;
                 ctx.meta.bitmap().markDirty(write.range.offset(), write.range.length());
                 ctx.log("error", why + "; passed on to the client, the range is marked out of sync");
@@ -270,7 +271,7 @@ final class WritePath {
                 // A write is acknowledged only while its record (activity log, generation,
                 // bitmap) can still be kept.
                 errno = Errno.EIO;
-            } else if (write.throughPeer || !ctx.state.hasDisk()) {
+            } else if (write.throughPeer) {
                 // The peer's disk holds the only copy that counts: its WRITE_ACK, whatever the
                 // protocol, or EIO once the peer cannot have it.
                 errno = !write.replicated ? Errno.EIO : write.writeAcked ? Errno.OK : -1;
