@@ -373,6 +373,17 @@ final class CoreContext {
         handshake.begin();
     }
 
+    /**
+     * The peer's disk failed or was detached: a Primary with a disk writes alone from here on,
+     * tracked against a new generation as after losing the peer. A Diskless one keeps the
+     * generation it serves (its peer knows it by it).
+     */
+    void peerDiskGone() {
+        if (state.role == Role.PRIMARY && meta.generationShared() && state.hasDisk()) {
+            meta.newCurrent();
+        }
+    }
+
     /** At the end of every event: a Diskless node hands its disk back once nothing of it is in flight. */
     void releaseDiskWhenIdle() {
         if (state.disk == DiskState.DISKLESS && !state.diskReleased && io.inFlight() == 0) {

@@ -364,11 +364,8 @@ public final class ReplicationCore {
         ctx.aheadBehind.onPeerState(message);
         if (diskBefore != message.disk()) {
             ctx.resyncSource.onPeerDisk(message.disk() == DiskState.UP_TO_DATE);
-            boolean peerDiskGone = message.disk() == DiskState.DISKLESS || message.disk() == DiskState.FAILED;
-            if (peerDiskGone && s.role == Role.PRIMARY && ctx.meta.generationShared() && s.disk != DiskState.DISKLESS) {
-                // The peer detached: this node writes alone from here on, tracked against a new
-                // generation as after losing the peer.
-                ctx.meta.newCurrent();
+            if (message.disk() == DiskState.DISKLESS || message.disk() == DiskState.FAILED) {
+                ctx.peerDiskGone();
             }
         }
         if (pausedBefore != s.peerSyncPaused()) {

@@ -110,6 +110,7 @@ final class ResyncTarget {
     }
 
     void onNegativeAck(ResyncNegativeAck ack) {
+        stale.remove(ack.offset());
         if (!running || outstanding.remove(ack.offset()) == null) {
             ctx.protocolError("RS_NEG_ACK " + ack.offset() + " answers no outstanding request");
             return;

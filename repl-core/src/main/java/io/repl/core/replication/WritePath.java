@@ -338,10 +338,7 @@ final class WritePath {
         if (ctx.state.peerDisk != DiskState.FAILED) {
             ctx.log("error", "peer failed to write " + write.range + " (errno " + ack.errno() + ")");
             ctx.state.peerDisk = DiskState.FAILED;
-            if (ctx.state.role == Role.PRIMARY && ctx.meta.generationShared()) {
-                // The peer no longer follows our generation; track what follows against it.
-                ctx.meta.newCurrent();
-            }
+            ctx.peerDiskGone();
         }
         advance(write);
         pump();
