@@ -20,6 +20,7 @@ import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.FrontRequest;
 import io.repl.core.replication.ReplicationCore;
 import io.repl.core.replication.ReplicationProtocol;
+import io.repl.core.replication.SyncPolicy;
 import io.repl.hooks.HookRunner;
 import io.repl.io.AlignedBuffers;
 import io.repl.io.BlockEngine;
@@ -147,7 +148,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         return new CoreConfig(config.name(), d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
                 d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
                 CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config),
-                config.disk().onIoError(), config.net().onCongestion());
+                config.disk().onIoError(), config.net().onCongestion(), SyncPolicy.defaults());
     }
 
     /** The resource's fencing, witness and quorum rules, as the core takes them. */

@@ -24,12 +24,13 @@ package io.repl.core.replication;
  *     the peer, or pass the error on to the client (docs/FAULTS.md)
  * @param onCongestion what a congested link to the peer does to new writes: hold them (block), or
  *     let the Primary go Ahead (pull-ahead, protocol A only; see {@link AheadBehind})
+ * @param sync checksum resync, verify, the rate controller and the after-split-brain policies
  */
 public record CoreConfig(String resourceName, ReplicationProtocol protocol, int requestBytesMax,
                          int writesInFlightMax, int queuedRequestsMax, int epochWritesMax, int resyncWindow,
                          int resyncFlushBlocks, long tickNanos, long pingIntervalNanos, long pingTimeoutNanos,
                          long requestTimeoutNanos, boolean connectOnStart, FailoverPolicy failover,
-                         OnIoError onIoError, OnCongestion onCongestion) {
+                         OnIoError onIoError, OnCongestion onCongestion, SyncPolicy sync) {
 
     private static final long MILLIS = 1_000_000L;
 
@@ -46,6 +47,7 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
         check(failover != null, "failover policy must be given");
         check(onIoError != null, "onIoError must be given");
         check(onCongestion != null, "onCongestion must be given");
+        check(sync != null, "sync policy must be given");
         check(onCongestion != OnCongestion.PULL_AHEAD || protocol == ReplicationProtocol.A,
                 "on-congestion pull-ahead needs protocol A: a write pulled ahead is acknowledged once local,"
                         + " which is what A promises and B and C do not; with B or C only block is allowed");
@@ -67,25 +69,31 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
     public static CoreConfig defaults(String resourceName, ReplicationProtocol protocol) {
         return new CoreConfig(resourceName, protocol, 1 << 20, 1024, 4096, 256, 16, 256,
                 100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true, FailoverPolicy.defaults(),
-                OnIoError.DETACH, OnCongestion.BLOCK);
+                OnIoError.DETACH, OnCongestion.BLOCK, SyncPolicy.defaults());
     }
 
     public CoreConfig withProtocol(ReplicationProtocol next) {
         return new CoreConfig(resourceName, next, requestBytesMax, writesInFlightMax, queuedRequestsMax,
                 epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart, failover, onIoError, onCongestion);
+                requestTimeoutNanos, connectOnStart, failover, onIoError, onCongestion, sync);
     }
 
     public CoreConfig withOnIoError(OnIoError next) {
         return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
                 epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart, failover, next, onCongestion);
+                requestTimeoutNanos, connectOnStart, failover, next, onCongestion, sync);
     }
 
     public CoreConfig withOnCongestion(OnCongestion next) {
         return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
                 epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
-                requestTimeoutNanos, connectOnStart, failover, onIoError, next);
+                requestTimeoutNanos, connectOnStart, failover, onIoError, next, sync);
+    }
+
+    public CoreConfig withSync(SyncPolicy next) {
+        return new CoreConfig(resourceName, protocol, requestBytesMax, writesInFlightMax, queuedRequestsMax,
+                epochWritesMax, resyncWindow, resyncFlushBlocks, tickNanos, pingIntervalNanos, pingTimeoutNanos,
+                requestTimeoutNanos, connectOnStart, failover, onIoError, onCongestion, next);
     }
 
     private static void check(boolean ok, String message) {

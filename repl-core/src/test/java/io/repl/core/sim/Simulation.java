@@ -11,6 +11,7 @@ import io.repl.core.replication.FrontRequest;
 import io.repl.core.replication.OnCongestion;
 import io.repl.core.replication.ReplicationProtocol;
 import io.repl.core.replication.ReplicationState;
+import io.repl.core.replication.SyncPolicy;
 import io.repl.protocol.DiskState;
 import io.repl.protocol.Role;
 import java.util.ArrayDeque;
@@ -225,7 +226,8 @@ final class Simulation implements SimNode.Observer {
         FailoverPolicy scaled = new FailoverPolicy(failover.fencing(), failover.witness(), failover.onNoQuorum(),
                 Math.min(failover.witnessAnswerNanos(), 1000 * MS));
         return new CoreConfig("r0", protocol, 64 * 1024, 32, 64, 8, resyncWindow, 16,
-                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true, scaled, CoreConfig.OnIoError.DETACH, OnCongestion.BLOCK);
+                10 * MS, 50 * MS, 200 * MS, 1000 * MS, true, scaled, CoreConfig.OnIoError.DETACH, OnCongestion.BLOCK,
+                SyncPolicy.defaults());
     }
 
     SimNode node(int index) {
