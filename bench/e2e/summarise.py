@@ -463,6 +463,18 @@ def old_history(out_path):
     return [line for line in text.split(HISTORY_MARKER, 1)[1].strip("\n").split("\n") if line.strip()]
 
 
+def kept_sections(out_path):
+    """Blocks other harnesses wrote between keep markers (bench/e2e/resync.py: P6), carried over."""
+    if not os.path.exists(out_path):
+        return []
+    with open(out_path) as f:
+        text = f.read()
+    kept = []
+    for m in re.finditer(r"<!-- keep:([\w-]+) -->.*?<!-- /keep:\1 -->", text, re.S):
+        kept += [m.group(0), ""]
+    return kept
+
+
 def chart(runs, png, run_dir):
     """Two panels: 4 KiB workloads in kIOPS, 1 MiB writes in MB/s; one bar per target."""
     ws = ordered(runs.keys(), WORKLOADS)
@@ -548,6 +560,7 @@ def report(run_dir, out_path, png):
         if any(t in runs[w] for t in single):
             lines += workload_table(w, runs[w], meta, only=single)
     lines += replicated_section(runs, meta)
+    lines += kept_sections(out_path)
     lines += [
         "## History",
         "",
