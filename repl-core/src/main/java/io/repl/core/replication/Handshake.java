@@ -6,6 +6,7 @@ import io.repl.core.uuid.DecisionTable;
 import io.repl.core.uuid.GenerationUuids;
 import io.repl.core.uuid.HandshakeView;
 import io.repl.core.uuid.SyncDecision;
+import io.repl.core.uuid.SyncGeneration;
 import io.repl.core.uuid.Verdict;
 import io.repl.protocol.BitmapChunk;
 import io.repl.protocol.DeviceSizes;
@@ -32,6 +33,10 @@ final class Handshake {
     private io.repl.protocol.GenerationUuids peerUuids;
     private SyncDecision pending;
     private long startedNanos;
+    /** The identifiers we sent in this exchange (the peer decides from these). */
+    private GenerationUuids sentUuids;
+    /** The identifier the resync about to start runs under (0: the identifiers stay as they are). */
+    private long syncUuid;
 
     Handshake(CoreContext ctx) {
         this.ctx = ctx;
@@ -51,6 +56,7 @@ final class Handshake {
         peerSizes = null;
         peerUuids = null;
         pending = null;
+        syncUuid = 0;
         bitmaps.reset();
     }
 
@@ -61,7 +67,9 @@ final class Handshake {
         startedNanos = ctx.nowNanos;
         ctx.state.replication = ReplicationState.OFF;
         ctx.send(new DeviceSizes(ctx.meta.dataBytes(), ctx.config.requestBytesMax(), ByteRange.BLOCK_BYTES));
-        ctx.send(UuidMessages.toMessage(ctx.meta));
+        io.repl.protocol.GenerationUuids uuids = UuidMessages.toMessage(ctx.meta);
+        sentUuids = UuidMessages.fromMessage(uuids);
+        ctx.send(uuids);
         PeerState ours = stateMessage();
         ctx.send(ours);
         ctx.lastSentState = ours;
@@ -283,11 +291,21 @@ final class Handshake {
         if (decision == SyncDecision.FULL_SYNC_SOURCE || decision == SyncDecision.FULL_SYNC_TARGET) {
             ctx.meta.bitmap().markAllDirty();
         }
+        syncUuid = syncUuid(target, state);
         if (target) {
             // On disk first: from the first resync write on, this copy is not a consistent image.
             ctx.meta.markInconsistent();
             ctx.state.disk = DiskState.INCONSISTENT;
         } else {
+            if (syncUuid != 0) {
+                // Before our bitmap goes out: the target takes this identifier only once it has
+                // our whole bitmap, so it never names a generation we do not hold on disk.
+                ctx.meta.update(s -> s.withUuids(SyncGeneration.asSource(s.uuids(), syncUuid)));
+                if (ctx.meta.failure() != null) {
+                    // Not recorded: no bitmap goes out. The disk fails as this event ends.
+                    return;
+                }
+            }
             // The target may take our generation as soon as it has our bitmap, before we even
             // hear of it: from now on a write of ours while apart needs a new generation.
             ctx.meta.shareGeneration();
@@ -319,7 +337,14 @@ final class Handshake {
         boolean paused = ctx.state.syncPaused();
         if (target) {
             ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_T : ReplicationState.SYNC_TARGET;
-            ctx.resyncTarget.start(UuidMessages.fromMessage(peerUuids));
+            GenerationUuids source = UuidMessages.fromMessage(peerUuids);
+            if (syncUuid != 0) {
+                // The union is durable: from now on an interruption resumes from what is left.
+                long sync = syncUuid;
+                ctx.meta.update(s -> s.withUuids(SyncGeneration.asTarget(s.uuids(), sync)));
+                source = SyncGeneration.asSource(source, sync);
+            }
+            ctx.resyncTarget.start(source);
         } else {
             ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_S : ReplicationState.SYNC_SOURCE;
             if (ctx.state.disk == DiskState.CONSISTENT || ctx.state.disk == DiskState.OUTDATED) {
@@ -333,6 +358,22 @@ final class Handshake {
             ctx.resyncSource.start(ctx.state.peerDisk == DiskState.UP_TO_DATE);
             ctx.writePath.pump();
         }
+    }
+
+    /**
+     * The identifier the resync runs under, so that an interruption resumes it
+     * ({@link SyncGeneration}); 0 when the identifiers already relate the two copies that way, or
+     * when the target is a Primary resyncing a disk it attached (it keeps its identifiers).
+     */
+    private long syncUuid(boolean target, PeerState state) {
+        GenerationUuids peer = UuidMessages.fromMessage(peerUuids);
+        GenerationUuids source = target ? peer : sentUuids;
+        GenerationUuids targetUuids = target ? sentUuids : peer;
+        boolean primaryTarget = target ? ctx.state.role == Role.PRIMARY : state.role() == Role.PRIMARY;
+        if (primaryTarget || SyncGeneration.resumesAsIs(source, targetUuids)) {
+            return 0;
+        }
+        return SyncGeneration.derive(source, targetUuids);
     }
 
     private void refuse(DisconnectReason reason, String detail) {

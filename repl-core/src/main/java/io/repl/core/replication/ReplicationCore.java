@@ -268,6 +268,9 @@ public final class ReplicationCore {
             }
             ctx.actions.armTimer(nowNanos + ctx.config.tickNanos());
             if (ctx.state.replication.isSource() || ctx.state.replication.isTarget()) {
+                // Resync progress reaches the disk once a tick (the pages that changed): a crash
+                // of either side redoes at most the last tick's worth when the resync resumes.
+                ctx.meta.persistBitmap();
                 ctx.actions.stateChanged(status());
             }
         } finally {

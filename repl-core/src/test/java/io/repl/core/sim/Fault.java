@@ -56,5 +56,7 @@ enum Fault {
      * on-congestion pull-ahead: a Primary went Ahead of its peer on a congested link, and the
      * resync it then sourced brought both back to Established and UpToDate.
      */
-    PULLED_AHEAD
+    PULLED_AHEAD,
+    /** A resync interrupted part way (lost link, kill, power loss) resumed from what was left. */
+    RESYNC_RESUMED
 }

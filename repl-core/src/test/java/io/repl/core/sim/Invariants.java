@@ -263,6 +263,11 @@ final class Invariants {
                 }
             }
             checkAheadBehind(node, status);
+            if (status.replication().isSource() && status.disk() != DiskState.UP_TO_DATE) {
+                // An Inconsistent copy (an interrupted resync, an invalidate) is never a source.
+                throw failure(node.name() + " is " + status.replication().displayName() + " with a "
+                        + status.disk().displayName() + " disk", null);
+            }
         }
         // Two nodes promoted at the same moment are both Primary until their STATEs cross; a
         // Primary that has seen its peer as Primary must never go on replicating with it.

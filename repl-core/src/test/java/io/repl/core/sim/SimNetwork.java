@@ -114,10 +114,17 @@ final class SimNetwork {
         return inFlight[node];
     }
 
+    /** Payload bytes of every RS_DATA sent so far, by both nodes. */
+    long resyncBytes() {
+        return resyncBytes;
+    }
+
     /** Messages of {@code type} sent so far, by both nodes. */
     long count(io.repl.protocol.MessageType type) {
         return counts.getOrDefault(type, 0L);
     }
+
+    private long resyncBytes;
 
     SimNetwork(EventQueue events, SplittableRandom random, long delayMaxNanos) {
         this.events = events;
@@ -167,6 +174,9 @@ final class SimNetwork {
             return;
         }
         counts.merge(message.type(), 1L, Long::sum);
+        if (message instanceof io.repl.protocol.ResyncData r && r.data() != null) {
+            resyncBytes += r.data().remaining();
+        }
         // What was sent before a close still arrives (before the close is noticed), like TCP.
         inFlight[to]++;
         long bytes = wireBytes(message);

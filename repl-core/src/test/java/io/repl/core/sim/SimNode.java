@@ -97,6 +97,10 @@ final class SimNode implements CoreActions {
     private final ArrayDeque<Runnable> stalledIo = new ArrayDeque<>();
     /** The witness connections, or null when this world has no witness. */
     private SimWitnessNet witnessNet;
+    /** The dirty blocks when the current connection came up (before its handshake). */
+    private java.util.BitSet bitmapAtConnect = new java.util.BitSet();
+    /** Counts create-md and attach: a resync into metadata made since starts afresh. */
+    private int metadataEpoch;
 
     SimNode(int index, String name, EventQueue events, SimNetwork network, SplittableRandom random,
             CoreConfig config, long dataBytes, double writeErrorRate, Observer observer) {
@@ -120,6 +124,7 @@ final class SimNode implements CoreActions {
      */
     private void createMetadata() {
         try {
+            metadataEpoch++;
             Metadata created = Metadata.create(metaDevice, layout, index, name, random);
             int activeMax = 2 + random.nextInt(3);
             created.updateSuperblock(s -> s.withActivityLog(1 << 20, activeMax));
@@ -306,6 +311,7 @@ final class SimNode implements CoreActions {
         diskReleased = false;
         CommandResult result = command(new Command.Attach(reopened));
         if (result.done()) {
+            metadataEpoch++;
             metadata = reopened;
             attachedAsPrimary |= core.status().role() == io.repl.protocol.Role.PRIMARY;
         } else {
@@ -430,6 +436,7 @@ final class SimNode implements CoreActions {
     }
 
     void connected(String peerName, int peerNodeId, long id) {
+        bitmapAtConnect = dirtyBlocks(metadata.bitmap());
         connectionId = id;
         closing = false;
         congested = false;
@@ -556,6 +563,7 @@ final class SimNode implements CoreActions {
         later(Math.max(0, deadlineNanos - events.now()), () -> {
             if (timerGeneration == generation) {
                 core.onTimer(events.now());
+                checkProgressPersisted();
             }
         });
     }
@@ -613,6 +621,47 @@ final class SimNode implements CoreActions {
     public void diskDetached() {
         note("disk detached and released");
         diskReleased = true;
+    }
+
+    java.util.BitSet bitmapAtConnect() {
+        return bitmapAtConnect;
+    }
+
+    int metadataEpoch() {
+        return metadataEpoch;
+    }
+
+    static java.util.BitSet dirtyBlocks(io.repl.core.metadata.DirtyBitmap bitmap) {
+        java.util.BitSet dirty = new java.util.BitSet();
+        for (long block = bitmap.nextDirtyBlock(0); block >= 0; block = bitmap.nextDirtyBlock(block + 1)) {
+            dirty.set((int) block);
+        }
+        return dirty;
+    }
+
+    /**
+     * Bounded loss of resync progress: after every tick of a resync, the bitmap on the metadata
+     * device is the one in memory, so a crash redoes at most what one tick cleared.
+     */
+    private void checkProgressPersisted() {
+        CoreStatus status = core.status();
+        if (!status.replication().isSource() && !status.replication().isTarget() || metaDevice.failing
+                || diskReleased || status.disk() == io.repl.protocol.DiskState.FAILED
+                || status.disk() == io.repl.protocol.DiskState.DISKLESS) {
+            return;
+        }
+        java.util.BitSet onDisk;
+        try {
+            onDisk = dirtyBlocks(io.repl.core.metadata.DirtyBitmap.load(metaDevice, layout));
+        } catch (IOException | io.repl.core.metadata.MetadataException e) {
+            throw new IllegalStateException(name + ": bitmap unreadable: " + e.getMessage(), e);
+        }
+        java.util.BitSet inMemory = dirtyBlocks(metadata.bitmap());
+        if (!onDisk.equals(inMemory)) {
+            throw new IllegalStateException(name + ": a tick of " + status.replication().displayName()
+                    + " left the bitmap on disk behind: " + onDisk.cardinality() + " dirty blocks on disk, "
+                    + inMemory.cardinality() + " in memory");
+        }
     }
 
     void note(String line) {

@@ -95,6 +95,7 @@ final class Simulation implements SimNode.Observer {
     final int blocks;
     final DataModel model;
     final Invariants invariants;
+    private final ResumeCheck resumeCheck;
     final TreeMap<Long, Pending> outstanding = new TreeMap<>();
     /** Completed requests and their errno, for scripted tests. */
     private final TreeMap<Long, Integer> completions = new TreeMap<>();
@@ -183,6 +184,7 @@ final class Simulation implements SimNode.Observer {
             witnessNet = null;
         }
         this.invariants = new Invariants(this, nodes, model, protocol, blocks);
+        this.resumeCheck = new ResumeCheck(this, nodes);
         this.plan = new FaultPlan(this);
         this.healing = new Healing(this);
     }
@@ -568,6 +570,9 @@ final class Simulation implements SimNode.Observer {
     public void stateChanged(SimNode node, CoreStatus status) {
         if (invariants.onStateChanged(node, status)) {
             stats.resyncsFinished++;
+        }
+        if (resumeCheck.onStateChanged(node, status)) {
+            exercised.add(Fault.RESYNC_RESUMED);
         }
         notePullAhead(node, status);
         if (status.failover().heldReason() != null) {
