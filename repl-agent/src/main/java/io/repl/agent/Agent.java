@@ -131,6 +131,8 @@ public final class Agent implements AutoCloseable {
                     return ControlResponse.ok(one(req).command(new Command.Disconnect(), "disconnect"));
                 case "invalidate":
                     return ControlResponse.ok(one(req).command(new Command.Invalidate(), "invalidate"));
+                case "invalidate-remote":
+                    return ControlResponse.ok(one(req).command(new Command.InvalidateRemote(), "invalidate-remote"));
                 case "new-current-uuid":
                     if (!req.flag("clear-bitmap")) {
                         return ControlResponse.error(ControlResponse.USAGE,
@@ -153,7 +155,7 @@ public final class Agent implements AutoCloseable {
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
-                            + "connect, disconnect, invalidate, new-current-uuid, pause-sync, resume-sync, outdate, "
+                            + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, outdate, "
                             + "resume-io, detach, attach");
             }
         } catch (StateChangeRefused e) {

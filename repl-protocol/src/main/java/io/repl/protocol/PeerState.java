@@ -7,7 +7,7 @@ package io.repl.protocol;
  * @param role Primary or Secondary
  * @param disk the disk state
  * @param flags {@link #DISCARD_MY_DATA}, {@link #SYNC_PAUSED}, {@link #GOODBYE}, {@link #PRIMARY_SEEN},
- *     {@link #AHEAD}
+ *     {@link #AHEAD}, {@link #INVALIDATE_PEER}
  */
 public record PeerState(Role role, DiskState disk, int flags) implements Message {
     /** The operator asked this node to become SyncTarget whatever the UUIDs say. */
@@ -32,7 +32,14 @@ public record PeerState(Role role, DiskState disk, int flags) implements Message
      * is Behind: its copy is no longer current.
      */
     public static final int AHEAD = 1 << 4;
-    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED | GOODBYE | PRIMARY_SEEN | AHEAD;
+    /**
+     * In a handshake's STATE: the operator ran invalidate-remote on the sender, whose copy is to
+     * overwrite the receiver's in full. Honoured only where both copies hold the same generation,
+     * the sender's is current and the receiver is not Primary; ignored outside a handshake.
+     */
+    public static final int INVALIDATE_PEER = 1 << 5;
+    public static final int FLAGS_KNOWN = DISCARD_MY_DATA | SYNC_PAUSED | GOODBYE | PRIMARY_SEEN | AHEAD
+            | INVALIDATE_PEER;
     public static final int BODY_BYTES = 1 + 1 + 2;
 
     public PeerState {

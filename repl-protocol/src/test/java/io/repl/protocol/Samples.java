@@ -87,6 +87,7 @@ final class Samples {
                 new Disconnect(DisconnectReason.SPLIT_BRAIN, "split brain détecté: both were Primary"),
                 new PeerState(Role.SECONDARY, DiskState.UP_TO_DATE, PeerState.GOODBYE | PeerState.PRIMARY_SEEN),
                 new PeerState(Role.PRIMARY, DiskState.UP_TO_DATE, PeerState.AHEAD),
+                new PeerState(Role.SECONDARY, DiskState.UP_TO_DATE, PeerState.INVALIDATE_PEER),
                 new GenerationUuids(7, 8, List.of(9L), GenerationUuids.CONSISTENT | GenerationUuids.DEPOSED, 0),
                 new WitnessReport(0x1234L, WitnessReport.IN_SYNC, List.of(5L, 6L, 7L, 8L, 9L)),
                 new WitnessReport(-1L, 0, List.of()),

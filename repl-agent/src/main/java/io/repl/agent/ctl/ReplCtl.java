@@ -19,11 +19,13 @@ import picocli.CommandLine.ParentCommand;
  * {@code replctl}: tells the agent what to do. Exit codes: 0 done, 2 usage, 10 agent not
  * reachable, 11 state change refused, 17 promote refused for want of up-to-date data.
  */
-@Command(name = "replctl", mixinStandardHelpOptions = true, version = "replctl 0.1.0",
+@Command(name = "replctl", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
+        version = "replctl 0.1.0",
         description = "Controls the repl agent on this node.",
         subcommands = {ReplCtl.Status.class, ReplCtl.Up.class, ReplCtl.Down.class, ReplCtl.CreateMd.class,
             ReplCtl.DumpMd.class, ReplCtl.Primary.class, ReplCtl.Secondary.class, ReplCtl.Connect.class,
-            ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
+            ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.InvalidateRemote.class,
+            ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
             ReplCtl.ResumeSync.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
             ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class})
 public final class ReplCtl {
@@ -188,6 +190,11 @@ public final class ReplCtl {
 
     @Command(name = "invalidate", description = "Throw this copy away and fetch everything from the peer.")
     static final class Invalidate extends OnResource {
+    }
+
+    @Command(name = "invalidate-remote", description = "This copy wins: resync the peer's disk in full from this"
+            + " node. Needs a connected, in-sync pair, this disk UpToDate and the peer not Primary.")
+    static final class InvalidateRemote extends OnResource {
     }
 
     @Command(name = "detach", description = "Drop this node's data disk while the resource runs (Diskless);"

@@ -20,6 +20,8 @@ public final class TrafficCounters {
     private volatile long messagesOut;
     private volatile long blockBytesIn;
     private volatile long blockBytesOut;
+    private volatile long resyncBytesIn;
+    private volatile long resyncBytesOut;
 
     public TrafficCounters(TrafficCounters parent) {
         this.parent = parent;
@@ -35,6 +37,9 @@ public final class TrafficCounters {
     public void receivedMessage(Message m) {
         messagesIn++;
         blockBytesIn += blockBytes(m);
+        if (m instanceof ResyncData r) {
+            resyncBytesIn += r.length();
+        }
         if (parent != null) {
             parent.receivedMessage(m);
         }
@@ -44,6 +49,9 @@ public final class TrafficCounters {
         bytesOut += frameBytes;
         messagesOut++;
         blockBytesOut += blockBytes(m);
+        if (m instanceof ResyncData r) {
+            resyncBytesOut += r.length();
+        }
         if (parent != null) {
             parent.sent(m, frameBytes);
         }
@@ -51,6 +59,16 @@ public final class TrafficCounters {
 
     public long bytesIn() {
         return bytesIn;
+    }
+
+    /** Block bytes of RS_DATA received (uncompressed): what resyncs brought in. */
+    public long resyncBytesIn() {
+        return resyncBytesIn;
+    }
+
+    /** Block bytes of RS_DATA sent (uncompressed): what resyncs sent out. */
+    public long resyncBytesOut() {
+        return resyncBytesOut;
     }
 
     public PeerCounters snapshot() {

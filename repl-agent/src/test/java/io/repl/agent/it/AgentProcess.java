@@ -263,6 +263,26 @@ final class AgentProcess implements AutoCloseable {
         return Cmd.run(Map.of(), 300, argv.toArray(String[]::new));
     }
 
+    /**
+     * {@code resource}'s status record, asked on the control socket directly: quick enough to
+     * poll a resync's progress, where a bin/replctl takes a second to start.
+     */
+    com.fasterxml.jackson.databind.JsonNode statusNow(String resource) throws IOException {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            ch.connect(java.net.UnixDomainSocketAddress.of(controlSocket));
+            byte[] body = ("{\"command\":\"status\",\"resource\":\"" + resource + "\",\"options\":{}}\n")
+                    .getBytes(StandardCharsets.UTF_8);
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap(body);
+            while (out.hasRemaining()) {
+                ch.write(out);
+            }
+            byte[] answer = java.nio.channels.Channels.newInputStream(ch).readAllBytes();
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(answer).path("result")
+                    .path("resources").path(0);
+        }
+    }
+
     boolean alive() {
         return process != null && process.isAlive();
     }

@@ -23,6 +23,13 @@ public sealed interface Command {
     record Invalidate() implements Command {
     }
 
+    /**
+     * {@code invalidate-remote}: this copy wins; the peer's disk is resynced in full from it
+     * (renegotiated on the live connection).
+     */
+    record InvalidateRemote() implements Command {
+    }
+
     /** {@code new-current-uuid --clear-bitmap}: declare two fresh copies identical. */
     record NewCurrentUuidClearBitmap() implements Command {
     }

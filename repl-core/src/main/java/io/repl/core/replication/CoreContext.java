@@ -202,6 +202,8 @@ final class CoreContext {
                 && peerDisk == DiskState.UP_TO_DATE;
         state.connectionGeneration++;
         state.peerCongested = false;
+        // invalidate-remote applies to the connection it was given on.
+        state.invalidatePeer = false;
         lastSentState = null;
         // From here on nothing goes to the peer and no part may wait for a handshake: writes
         // that waited for one are admitted (or failed) below, not left for a later event.

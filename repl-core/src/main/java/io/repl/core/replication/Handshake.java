@@ -77,6 +77,7 @@ final class Handshake {
 
     PeerState stateMessage() {
         int flags = (ctx.state.discardMyData ? PeerState.DISCARD_MY_DATA : 0)
+                | (ctx.state.invalidatePeer ? PeerState.INVALIDATE_PEER : 0)
                 | (ctx.state.syncPausedLocally ? PeerState.SYNC_PAUSED : 0) | ctx.failover.stateFlags()
                 | ctx.aheadBehind.stateFlags();
         return new PeerState(ctx.state.role, ctx.state.disk, flags);
@@ -133,6 +134,7 @@ final class Handshake {
         SyncDecision decision = adjust(verdict, state);
         boolean discarded = ctx.state.discardMyData;
         ctx.state.discardMyData = false;
+        ctx.state.invalidatePeer = false;
         ctx.log("info", "handshake: " + verdict + " -> " + decision + (discarded ? " (discard-my-data)" : ""));
         switch (decision) {
             case NO_DATA:
@@ -211,6 +213,12 @@ final class Handshake {
             }
             return SyncDecision.NO_DATA;
         }
+        if (decision == SyncDecision.IN_SYNC) {
+            SyncDecision overwrite = invalidateRemote(state, selfGood, peerGood);
+            if (overwrite != null) {
+                return overwrite;
+            }
+        }
         if (decision == SyncDecision.IN_SYNC || decision == SyncDecision.NO_DATA) {
             // Same generation, but one copy may be half written (invalidate, an interrupted full sync).
             if (selfGood && !peerGood && state.disk() != DiskState.DISKLESS && state.disk() != DiskState.FAILED) {
@@ -221,6 +229,32 @@ final class Handshake {
             }
         }
         return decision;
+    }
+
+    /**
+     * invalidate-remote on exactly one side of an in-sync pair: that side becomes full source,
+     * unless its copy is not consistent or the other side is Primary (both sides see the same
+     * STATEs and reach the same answer); null when it does not apply.
+     */
+    private SyncDecision invalidateRemote(PeerState state, boolean selfGood, boolean peerGood) {
+        boolean mine = ctx.state.invalidatePeer;
+        boolean theirs = state.has(PeerState.INVALIDATE_PEER);
+        if (mine == theirs) {
+            if (mine) {
+                ctx.log("warn", "invalidate-remote ran on both nodes: neither copy is overwritten");
+            }
+            return null;
+        }
+        boolean sourceGood = mine ? selfGood : peerGood;
+        boolean targetPrimary = mine ? state.role() == Role.PRIMARY : ctx.state.role == Role.PRIMARY;
+        if (!sourceGood || targetPrimary) {
+            ctx.log("warn", "invalidate-remote not honoured: " + (targetPrimary ? "the copy to overwrite is Primary's"
+                    : "the copy to keep is not consistent"));
+            return null;
+        }
+        ctx.log("info", "invalidate-remote: " + (mine ? ctx.peerLabel() + "'s" : "this node's")
+                + " copy is resynced in full from " + (mine ? "this node" : ctx.peerLabel()));
+        return mine ? SyncDecision.FULL_SYNC_SOURCE : SyncDecision.FULL_SYNC_TARGET;
     }
 
     private static boolean hasDisk(DiskState disk) {

@@ -17,6 +17,8 @@ final class NodeState {
     int peerFlags;
     /** The operator asked for connect --discard-my-data; cleared by the next handshake. */
     boolean discardMyData;
+    /** invalidate-remote: the next handshake makes the peer a full SyncTarget of this node. */
+    boolean invalidatePeer;
     boolean syncPausedLocally;
     /** Whether the driver should (re)connect once the current connection is gone. */
     boolean wantConnect;

@@ -86,6 +86,9 @@ final class Roles {
         if (command instanceof Command.Invalidate) {
             return invalidate();
         }
+        if (command instanceof Command.InvalidateRemote) {
+            return invalidateRemote();
+        }
         if (command instanceof Command.NewCurrentUuidClearBitmap) {
             return clearBitmap();
         }
@@ -457,6 +460,40 @@ final class Roles {
         if (ctx.state.connected()) {
             ctx.handshake.begin();
         }
+        return CommandResult.ok();
+    }
+
+    /**
+     * This copy overwrites the peer's in full: the flag rides on the STATE of a renegotiation,
+     * and the handshake (both sides alike) turns the in-sync verdict into a full sync from here.
+     */
+    private CommandResult invalidateRemote() {
+        NodeState state = ctx.state;
+        if (!state.connected()) {
+            return CommandResult.refused("not connected to the peer", "connect first; the peer's copy is"
+                    + " overwritten over the connection");
+        }
+        if (ctx.handshake.active()) {
+            return CommandResult.refused("the connection is still exchanging states", "retry in a moment");
+        }
+        if (state.replication != ReplicationState.ESTABLISHED) {
+            return CommandResult.refused("the pair is " + state.replication.displayName() + " (a resync is running"
+                    + " or the nodes are not in sync)", "wait for it to finish");
+        }
+        if (state.disk != DiskState.UP_TO_DATE) {
+            return CommandResult.refused("this disk is " + state.disk.displayName() + "; only an UpToDate copy"
+                    + " may overwrite its peer", "resync this node first, or run invalidate-remote on the peer");
+        }
+        if (state.peerRole == Role.PRIMARY) {
+            return CommandResult.refused("the peer " + state.peerName + " is Primary and serves its copy",
+                    "demote it first (replctl secondary on " + state.peerName + ")");
+        }
+        if (state.peerDisk == DiskState.DISKLESS || state.peerDisk == DiskState.FAILED) {
+            return CommandResult.refused("the peer has no disk (" + state.peerDisk.displayName() + ")",
+                    "attach the peer's disk; it is resynced in full then anyway");
+        }
+        state.invalidatePeer = true;
+        ctx.handshake.begin();
         return CommandResult.ok();
     }
 

@@ -57,6 +57,8 @@ enum Fault {
      * resync it then sourced brought both back to Established and UpToDate.
      */
     PULLED_AHEAD,
+    /** invalidate-remote on an UpToDate node overwrote its Secondary peer. */
+    INVALIDATE_REMOTE,
     /** A resync interrupted part way (lost link, kill, power loss) resumed from what was left. */
     RESYNC_RESUMED
 }

@@ -494,8 +494,16 @@ final class FaultPlan {
             boolean otherGood = other.up() && other.status().disk() == DiskState.UP_TO_DATE;
             if (otherGood && node.up() && node.status().role() == Role.SECONDARY
                     && node.status().replication() == ReplicationState.ESTABLISHED) {
-                if (node.command(new Command.Invalidate()).done()) {
+                // The same from either end: invalidate here, or invalidate-remote on the peer
+                // (chosen without drawing, so that the seeds' random streams stay as they were).
+                boolean remote = sim.step() % 2 == 0;
+                CommandResult result = remote ? other.command(new Command.InvalidateRemote())
+                        : node.command(new Command.Invalidate());
+                if (result.done()) {
                     sim.invariants.discarding[node.index()] = true;
+                    if (remote) {
+                        sim.exercised.add(Fault.INVALIDATE_REMOTE);
+                    }
                 }
                 return;
             }
