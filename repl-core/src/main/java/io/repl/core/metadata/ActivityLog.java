@@ -149,6 +149,56 @@ public final class ActivityLog {
         return pending;
     }
 
+    /**
+     * This log for the metadata of another data size (an online resize): the same hot extents
+     * with the same writes in flight, continuing after the same transaction. An extent past a
+     * smaller new end is dropped; it must have no write in flight.
+     */
+    public ActivityLog resizedTo(Superblock target) {
+        Checks.state(pending == null, "an activity log transaction is still outstanding");
+        Checks.argument(target.metaId() == metaId && target.alExtentBytes() == extentBytes
+                && target.layout().alRingBlocks() == ringBlocks, "a resize keeps the activity log's geometry");
+        ActivityLog resized = new ActivityLog(target, lastCommitted);
+        for (Map.Entry<Long, Extent> entry : hot.entrySet()) {
+            if (entry.getKey() < resized.extentCount) {
+                resized.hot.put(entry.getKey(), entry.getValue());
+            } else {
+                Checks.state(entry.getValue().writesInFlight == 0, "extent " + entry.getKey()
+                        + " past the new end still has writes in flight");
+            }
+        }
+        return resized;
+    }
+
+    /** Whether a write is in flight in an extent at or past {@code extent}. */
+    public boolean writesInFlightFrom(long extent) {
+        for (Map.Entry<Long, Extent> entry : hot.entrySet()) {
+            if (entry.getKey() >= extent && entry.getValue().writesInFlight > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The hot set as the block of the last committed transaction (same number, same slot), for a
+     * new ring written by a resize; null when no transaction was ever committed.
+     */
+    AlTransaction snapshot() {
+        Checks.state(pending == null, "an activity log transaction is still outstanding");
+        if (lastCommitted == 0) {
+            return null;
+        }
+        long[] extents = new long[hot.size()];
+        int index = 0;
+        for (Long extent : hot.keySet()) {
+            extents[index++] = extent;
+        }
+        long slot = Long.remainderUnsigned(lastCommitted, ringBlocks);
+        return new AlTransaction(lastCommitted, MetadataLayout.AL_OFFSET_BLOCKS + slot, -1, new long[0],
+                extents, metaId);
+    }
+
     /** The outstanding transaction is durable: its extent becomes usable by every writer. */
     public void commit(AlTransaction transaction) {
         Checks.state(pending != null && pending == transaction,

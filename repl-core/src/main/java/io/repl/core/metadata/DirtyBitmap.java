@@ -57,23 +57,42 @@ public final class DirtyBitmap {
         return bitmap;
     }
 
-    private void loadPage(int page, ByteBuffer buf) throws MetadataException {
+    /**
+     * Bits past the last data block mean nothing. A resize that grew external metadata in place
+     * and crashed before its superblock switched leaves the new area's bits in the old last page;
+     * the old geometry ignores them, and the page is rewritten without them at the next persist.
+     */
+    private void loadPage(int page, ByteBuffer buf) {
         int firstWord = page << PAGE_WORD_SHIFT;
         for (int i = 0; i < WORDS_PER_PAGE; i++) {
             long word = buf.getLong(i * Long.BYTES);
             int index = firstWord + i;
             long valid = index < words.length ? validMask(index) : 0;
             if ((word & ~valid) != 0) {
-                long block = ((long) index << WORD_SHIFT)
-                        + Long.numberOfTrailingZeros(word & ~valid);
-                throw new MetadataException("bitmap page " + page + " marks block " + block
-                        + " dirty, past the last data block " + (blocks - 1));
+                changedPages[page >>> WORD_SHIFT] |= 1L << page;
+                word &= valid;
             }
             if (word != 0) {
                 words[index] = word;
                 dirtyBlocks += Long.bitCount(word);
             }
         }
+    }
+
+    /**
+     * This bitmap for {@code newDataBytes} of data (an online resize): the bits of the blocks
+     * both sizes hold, the rest clean; every page counts as changed.
+     */
+    public DirtyBitmap resizedCopy(long newDataBytes) {
+        DirtyBitmap copy = new DirtyBitmap(newDataBytes);
+        int shared = Math.min(words.length, copy.words.length);
+        for (int index = 0; index < shared; index++) {
+            long word = words[index] & copy.validMask(index);
+            copy.words[index] = word;
+            copy.dirtyBlocks += Long.bitCount(word);
+        }
+        copy.markAllPagesChanged();
+        return copy;
     }
 
     /** The bits of word {@code index} that stand for data blocks. */

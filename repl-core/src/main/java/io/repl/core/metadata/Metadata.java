@@ -1,6 +1,7 @@
 package io.repl.core.metadata;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.LongPredicate;
 import java.util.function.UnaryOperator;
@@ -31,6 +32,108 @@ public final class Metadata {
         this.bitmap = bitmap;
         this.replayed = replayed;
         this.activityLog = ActivityLog.resume(superblock, replayed.lastTransaction());
+    }
+
+    private Metadata(MetaDevice device, Superblock superblock, DirtyBitmap bitmap, ActivityLog carried) {
+        this.device = device;
+        this.layout = superblock.layout();
+        this.superblock = superblock;
+        this.bitmap = bitmap;
+        this.replayed = new ActivityLog.Replay(carried.lastCommitted(), new long[0]);
+        this.activityLog = carried;
+    }
+
+    /** Where a resize may find metadata: an area and the layout whose metadata would be there. */
+    public record Candidate(MetaDevice device, MetadataLayout layout) {
+    }
+
+    /**
+     * Opens the newest metadata among {@code candidates}: where the device size says it is and
+     * where an interrupted resize may have left it. A candidate whose superblocks are unreadable
+     * or describe another geometry is skipped; of the rest, the highest superblock sequence wins
+     * (a resize continues the sequence at the new place, so the new copy wins once its
+     * superblock is durable, and the old one until then). Returns the index of the winner.
+     */
+    public static int newest(List<Candidate> candidates) throws IOException, MetadataException {
+        int best = -1;
+        long bestSequence = 0;
+        StringBuilder problems = new StringBuilder();
+        for (int i = 0; i < candidates.size(); i++) {
+            Candidate c = candidates.get(i);
+            if (c.device().blockCount() < c.layout().areaBlocks()) {
+                continue;
+            }
+            try {
+                Superblock found = SuperblockPair.read(c.device());
+                if (!found.layout().equals(c.layout())) {
+                    throw new MetadataException("geometry " + found.layout() + " belongs elsewhere");
+                }
+                if (found.sequence() > bestSequence) {
+                    best = i;
+                    bestSequence = found.sequence();
+                }
+            } catch (MetadataException e) {
+                problems.append(problems.length() == 0 ? "" : "; ").append(c.device()).append(": ")
+                        .append(e.getMessage());
+            }
+        }
+        if (best < 0) {
+            throw new MetadataException(problems.length() == 0 ? "no metadata area fits the device"
+                    : problems.toString());
+        }
+        return best;
+    }
+
+    /**
+     * Online resize: this metadata, for {@code newLayout}, written to {@code target} and opened
+     * there. Nothing of the current area is written, except with {@code sameArea} (external
+     * metadata growing in place), where only blocks past the old area and bitmap bits past the
+     * old end change before the switch.
+     *
+     * <p>Crash-safe by its order: the target's superblock slots are emptied first (a stale
+     * superblock there can never win), then the activity log (the current hot set, under the
+     * last committed number) and every bitmap page are written and flushed, and only then the
+     * superblock, whose sequence continues this one's. Until that superblock is durable the old
+     * metadata is the newest valid one; from then on the new one is (see {@link #newest}).
+     *
+     * @param dirty ranges ({@code offset, length} pairs) to mark out of sync in the new bitmap
+     * @throws IllegalStateException when a write is in flight past a smaller new end
+     */
+    public Metadata resize(MetaDevice target, boolean sameArea, MetadataLayout newLayout, long... dirty)
+            throws IOException {
+        Checks.argument(newLayout.placement() == layout.placement()
+                && newLayout.alRingBlocks() == layout.alRingBlocks(), "a resize keeps the placement and the ring");
+        Checks.argument(!sameArea || newLayout.dataBytes() >= layout.dataBytes(),
+                "metadata shrinks only into another area");
+        checkDeviceSize(target, newLayout);
+        Superblock next = superblock.withLayout(newLayout);
+        ActivityLog carried = activityLog.resizedTo(next);
+        AlTransaction hotSet = carried.snapshot();
+        DirtyBitmap grown = bitmap.resizedCopy(newLayout.dataBytes());
+        for (int i = 0; i + 1 < dirty.length; i += 2) {
+            grown.markDirty(dirty[i], dirty[i + 1]);
+        }
+        byte[] zeros = new byte[MetaDevice.BLOCK_BYTES];
+        if (!sameArea) {
+            target.write(MetadataLayout.SUPERBLOCK_A_BLOCK, zeros);
+            target.write(MetadataLayout.SUPERBLOCK_B_BLOCK, zeros);
+            target.flush();
+            for (int slot = 0; slot < newLayout.alRingBlocks(); slot++) {
+                long block = MetadataLayout.AL_OFFSET_BLOCKS + slot;
+                target.write(block, hotSet != null && hotSet.blockIndex() == block ? hotSet.block() : zeros);
+            }
+        }
+        grown.persistChanged(target, newLayout);
+        target.flush();
+        Superblock written;
+        if (sameArea) {
+            written = SuperblockPair.write(target, superblock, next);
+        } else {
+            written = next.withSequence(superblock.sequence() + 1);
+            target.write(SuperblockPair.slotOf(written.sequence()), SuperblockCodec.encode(written));
+            target.flush();
+        }
+        return new Metadata(target, written, grown, carried);
     }
 
     /**

@@ -125,6 +125,12 @@ public record Superblock(long sequence, int flagBits, MetadataLayout layout, lon
                 alExtentBytes, alActiveMax, uuids);
     }
 
+    /** The same metadata for another data size (an online resize). */
+    public Superblock withLayout(MetadataLayout next) {
+        return new Superblock(sequence, flagBits, next, metaId, nodeId, nodeNameHash,
+                alExtentBytes, alActiveMax, uuids);
+    }
+
     /** A tuning change of the activity log; only valid while no extent is hot. */
     public Superblock withActivityLog(int extentBytes, int activeMax) {
         return new Superblock(sequence, flagBits, layout, metaId, nodeId, nodeNameHash,

@@ -138,15 +138,18 @@ class DirtyBitmapTest {
     }
 
     @Test
-    void bitsPastTheEndOnDiskAreRejected() throws Exception {
+    void bitsPastTheEndOnDiskAreIgnoredAndWrittenAwayAtTheNextPersist() throws Exception {
         MetadataLayout layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, 100 * 4096, 2);
         CrashingMetaDevice device = new CrashingMetaDevice(layout.areaBlocks());
         byte[] page = new byte[MetaDevice.BLOCK_BYTES];
-        page[12] = 0x10; // block 100, one past the last
+        page[12] = 0x18; // block 99, the last, and block 100, one past it
         device.poke(layout.bitmapOffsetBlocks(), page);
-        MetadataException error = assertThrows(MetadataException.class,
-                () -> DirtyBitmap.load(device, layout));
-        assertEquals("bitmap page 0 marks block 100 dirty, past the last data block 99",
-                error.getMessage());
+        DirtyBitmap loaded = DirtyBitmap.load(device, layout);
+        assertEquals(1, loaded.dirtyBlocks());
+        assertTrue(loaded.isDirty(99));
+        assertEquals(1, loaded.persistChanged(device, layout));
+        byte[] after = new byte[MetaDevice.BLOCK_BYTES];
+        device.read(layout.bitmapOffsetBlocks(), after);
+        assertEquals(0x08, after[12]);
     }
 }
