@@ -14,11 +14,12 @@ public final class ProtocolVersion {
      * outdates itself when it loses its Primary, so it cannot take part in failover safety.
      * Version 3 added READ_REQUEST, READ_REPLY and READ_NEG_ACK, through which a node without a
      * usable disk reads from its peer, and STATE's ahead flag (pull-ahead); a version 2 peer
-     * would take either for a protocol error.
+     * would take either for a protocol error. Version 4 grew SIZES by the disk's capacity and the
+     * online-resize flags; a version 3 node would reject its length.
      */
-    public static final int MIN = 3;
+    public static final int MIN = 4;
     /** The newest session protocol version this build speaks. */
-    public static final int MAX = 3;
+    public static final int MAX = 4;
     /** The header version of every handshake-phase frame; frozen forever. */
     public static final int HANDSHAKE_FRAME_VERSION = 1;
     /** The largest value the 16-bit version fields can hold. */

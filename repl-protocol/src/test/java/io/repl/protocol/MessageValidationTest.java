@@ -123,16 +123,24 @@ class MessageValidationTest {
                         body().u64(1).u64(2).u64(-1).u32(0).u16(0).done(), "UUIDS.outOfSyncBlocks", "outside"),
                 // SIZES
                 arguments("SIZES logical block not a power of two", MessageType.SIZES,
-                        body().u64(0).u32(4096).u32(1536).done(), "SIZES.logicalBlockBytes", "not a power of two"),
-                arguments("SIZES logical block too large", MessageType.SIZES, body().u64(0).u32(4096).u32(8192).done(),
+                        body().u64(0).u32(4096).u32(1536).u64(0).u32(0).u32(0).done(), "SIZES.logicalBlockBytes", "not a power of two"),
+                arguments("SIZES logical block too large", MessageType.SIZES, body().u64(0).u32(4096).u32(8192).u64(0).u32(0).u32(0).done(),
                         "SIZES.logicalBlockBytes", "outside 512..4096"),
                 arguments("SIZES device not a multiple of the block", MessageType.SIZES,
-                        body().u64(4096 + 512).u32(4096).u32(4096).done(), "SIZES.deviceBytes",
+                        body().u64(4096 + 512).u32(4096).u32(4096).u64(0).u32(0).u32(0).done(), "SIZES.deviceBytes",
                         "not a multiple of 4096"),
                 arguments("SIZES request limit too large", MessageType.SIZES,
-                        body().u64(0).u32(MIB32 + 512L).u32(512).done(), "SIZES.requestBytesMax", "outside 512.."),
+                        body().u64(0).u32(MIB32 + 512L).u32(512).u64(0).u32(0).u32(0).done(), "SIZES.requestBytesMax", "outside 512.."),
                 arguments("SIZES device too large", MessageType.SIZES, body().u64(DEVICE_MAX + 4096).u32(512).u32(512)
-                        .done(), "SIZES.deviceBytes", "outside 0.."),
+                        .u64(0).u32(0).u32(0).done(), "SIZES.deviceBytes", "outside 0.."),
+                arguments("SIZES unknown flags", MessageType.SIZES, body().u64(0).u32(512).u32(512).u64(0).u32(0x40)
+                        .u32(0).done(), "SIZES.flags", "unknown bits 0x40"),
+                arguments("SIZES request and done at once", MessageType.SIZES, body().u64(0).u32(512).u32(512).u64(0)
+                        .u32(3).u32(0).done(), "SIZES.flags", "exclude each other"),
+                arguments("SIZES assume-clean without a request", MessageType.SIZES, body().u64(0).u32(512).u32(512)
+                        .u64(0).u32(8).u32(0).done(), "SIZES.flags", "belong to a resize request"),
+                arguments("SIZES reserved not zero", MessageType.SIZES, body().u64(0).u32(512).u32(512).u64(0).u32(0)
+                        .u32(1).done(), "SIZES.reserved", "must be 0"),
                 // Acks and barriers
                 arguments("NEG_ACK errno 0", MessageType.NEG_ACK, body().u64(1).u32(0).done(), "NEG_ACK.errno",
                         "0 is outside 1..4095"),

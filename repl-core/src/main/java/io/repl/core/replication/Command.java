@@ -34,6 +34,15 @@ public sealed interface Command {
     record NewCurrentUuidClearBitmap() implements Command {
     }
 
+    /**
+     * {@code resize [--size BYTES] [--force] [--assume-clean]}: both disks of a connected pair
+     * take a new size, the smaller backing device's (or {@code sizeBytes} when not 0).
+     * {@code force} allows a smaller size; {@code assumeClean} declares the new area identical
+     * on both nodes.
+     */
+    record Resize(long sizeBytes, boolean force, boolean assumeClean) implements Command {
+    }
+
     /** {@code pause-sync}. */
     record PauseSync() implements Command {
     }

@@ -1,5 +1,7 @@
 package io.repl.core.replication;
 
+import io.repl.core.metadata.Metadata;
+import java.io.IOException;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
 import java.util.SortedMap;
@@ -65,4 +67,33 @@ public interface CoreActions {
      * touches either again; {@code attach} brings a disk back.
      */
     void diskDetached();
+
+    /**
+     * The largest data size this node's disk offers now (its backing device may have grown
+     * since it was attached), for an online resize; 0 when it cannot be resized online.
+     * Synchronous, like metadata I/O.
+     */
+    default long diskCapacityBytes() {
+        return 0;
+    }
+
+    /**
+     * Why this node's disk cannot take {@code dataBytes} of data by {@link #resizeDisk} (for
+     * example a shrink its metadata placement does not allow), or null when it can. Asked before
+     * anything is written. Synchronous.
+     */
+    default String resizeRefusal(long dataBytes) {
+        return "this node's disk cannot be resized online";
+    }
+
+    /**
+     * An online resize: writes {@code current} for {@code dataBytes} of data to where the
+     * metadata of that size belongs ({@link Metadata#resize}), with {@code dirty} (offset,
+     * length pairs) marked out of sync, bounds this node's disk I/O and export to the new size,
+     * and returns the new metadata. Synchronous, like metadata I/O; an exception leaves the old
+     * metadata valid or the new one committed, as {@link Metadata#resize} says.
+     */
+    default Metadata resizeDisk(Metadata current, long dataBytes, long[] dirty) throws IOException {
+        throw new IOException("this driver cannot resize a disk");
+    }
 }

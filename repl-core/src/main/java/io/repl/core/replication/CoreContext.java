@@ -38,6 +38,7 @@ final class CoreContext {
     WitnessClient witness;
     Attachment attachment;
     AheadBehind aheadBehind;
+    Resize resize;
 
     CoreContext(CoreConfig config, CoreActions actions, MetaStore meta) {
         this.config = config;
@@ -232,6 +233,7 @@ final class CoreContext {
         // The failover rules decide, before the writes the peer never acknowledged are looked at,
         // whether those may go alone.
         failover.onPeerLost(cause, peerRole, peerDisk, previous, inSync);
+        resize.onPeerLost();
         resyncSource.onPeerLost();
         resyncTarget.onPeerLost();
         peerWrites.onPeerLost();

@@ -66,7 +66,8 @@ final class Handshake {
         active = true;
         startedNanos = ctx.nowNanos;
         ctx.state.replication = ReplicationState.OFF;
-        ctx.send(new DeviceSizes(ctx.meta.dataBytes(), ctx.config.requestBytesMax(), ByteRange.BLOCK_BYTES));
+        ctx.send(new DeviceSizes(ctx.meta.dataBytes(), ctx.config.requestBytesMax(), ByteRange.BLOCK_BYTES,
+                ctx.resize.capacityBytes(), 0));
         io.repl.protocol.GenerationUuids uuids = UuidMessages.toMessage(ctx.meta);
         sentUuids = UuidMessages.fromMessage(uuids);
         ctx.send(uuids);
@@ -84,6 +85,10 @@ final class Handshake {
     }
 
     void onSizes(DeviceSizes sizes) {
+        if (sizes.resizeStep()) {
+            ctx.resize.onSizes(sizes);
+            return;
+        }
         if (!active || peerSizes != null) {
             begin();
         }
@@ -112,11 +117,16 @@ final class Handshake {
     }
 
     private void decide(PeerState state) {
+        boolean grown = false;
         if (peerSizes.deviceBytes() != ctx.meta.dataBytes()) {
-            refuse(DisconnectReason.UNRELATED_DATA, "device sizes differ: ours " + ctx.meta.dataBytes()
-                    + " bytes, the peer's " + peerSizes.deviceBytes()
-                    + " bytes; give both the same size and connect again");
-            return;
+            grown = ctx.resize.growOnConnect(peerSizes);
+            if (!grown) {
+                refuse(DisconnectReason.UNRELATED_DATA, "device sizes differ: ours " + ctx.meta.dataBytes()
+                        + " bytes, the peer's " + peerSizes.deviceBytes() + " bytes, and the smaller disk cannot grow"
+                        + " to the larger size; grow its backing device (or give both the same size) and connect"
+                        + " again");
+                return;
+            }
         }
         if (ctx.state.peerNodeId == ctx.meta.nodeId()) {
             refuse(DisconnectReason.WRONG_PEER, "the peer has our node id " + ctx.meta.nodeId());
@@ -132,6 +142,13 @@ final class Handshake {
                 peerUuids.has(io.repl.protocol.GenerationUuids.CRASHED_PRIMARY), ctx.state.peerNodeId);
         Verdict verdict = DecisionTable.decide(self, peer);
         SyncDecision decision = adjust(verdict, state);
+        if (grown && decision == SyncDecision.IN_SYNC) {
+            // The area one side just grew by was never synced: a resync of the bits both mark,
+            // from the Primary, or else from the side that was already larger.
+            boolean source = ctx.state.role == Role.PRIMARY
+                    || state.role() != Role.PRIMARY && ctx.resize.peerGrewOnConnect();
+            decision = source ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.BITMAP_SYNC_TARGET;
+        }
         boolean discarded = ctx.state.discardMyData;
         ctx.state.discardMyData = false;
         ctx.state.invalidatePeer = false;
@@ -347,6 +364,20 @@ final class Handshake {
         pending = decision;
         bitmaps.send();
         maybeStartResync();
+    }
+
+    /**
+     * After an online resize both nodes exchange bitmaps on the live connection, as a handshake
+     * that decided a bitmap sync would, with the generation they share: the new area (and any
+     * other bit) goes from the source to the target.
+     */
+    void resyncAfterResize(boolean target) {
+        reset();
+        active = true;
+        startedNanos = ctx.nowNanos;
+        peerUuids = UuidMessages.toMessage(ctx.meta);
+        startBitmapExchange(target ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.BITMAP_SYNC_SOURCE,
+                new PeerState(ctx.state.peerRole, ctx.state.peerDisk, 0));
     }
 
     void onBitmap(BitmapChunk chunk) {

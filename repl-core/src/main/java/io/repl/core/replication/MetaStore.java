@@ -227,6 +227,35 @@ final class MetaStore {
         detached = false;
     }
 
+    /** The metadata itself, for an online resize. */
+    Metadata metadata() {
+        return metadata;
+    }
+
+    io.repl.core.metadata.MetadataLayout layout() {
+        return metadata.layout();
+    }
+
+    /** Whether a write is in flight at or past data byte {@code offset} (a shrink must not cut it off). */
+    boolean writesInFlightFrom(long offset) {
+        return metadata.activityLog().writesInFlightFrom(metadata.activityLog().extentOf(offset));
+    }
+
+    /**
+     * An online resize committed {@code resized}: the same activity log (writes in flight end on
+     * it), a bitmap and geometry of the new size. Not a new epoch.
+     */
+    void resized(Metadata resized) {
+        metadata = resized;
+    }
+
+    /** A metadata operation outside this class failed. */
+    void fail(String what, IOException e) {
+        if (failed == null) {
+            failed = new MetadataFailure(what, e);
+        }
+    }
+
     /** The first metadata write that failed, or null while the device works. */
     MetadataFailure failure() {
         return failed;

@@ -58,6 +58,7 @@ public final class ReplicationCore {
         ctx.witness = new WitnessClient(ctx);
         ctx.attachment = new Attachment(ctx);
         ctx.aheadBehind = new AheadBehind(ctx);
+        ctx.resize = new Resize(ctx);
         ctx.state.disk = diskFromMetadata(ctx.meta);
         ctx.failover.noteAtStart(ctx.state.disk);
         ctx.state.wantConnect = config.connectOnStart();

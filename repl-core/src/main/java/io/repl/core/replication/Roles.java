@@ -113,6 +113,9 @@ final class Roles {
         if (command instanceof Command.Attach attach) {
             return ctx.attachment.attach(attach.metadata());
         }
+        if (command instanceof Command.Resize resize) {
+            return ctx.resize.command(resize);
+        }
         throw new IllegalArgumentException("unknown command " + command);
     }
 

@@ -60,5 +60,10 @@ enum Fault {
     /** invalidate-remote on an UpToDate node overwrote its Secondary peer. */
     INVALIDATE_REMOTE,
     /** A resync interrupted part way (lost link, kill, power loss) resumed from what was left. */
-    RESYNC_RESUMED
+    RESYNC_RESUMED,
+    /**
+     * An online resize grew a connected pair (the new area synced, or declared clean since both
+     * disks hold zeroes there).
+     */
+    RESIZED
 }

@@ -78,6 +78,8 @@ final class FaultPlan {
             dataDiskFails();
         } else if (dice < 800) {
             operatorDetach();
+        } else if (dice < 808) {
+            resize();
         }
         long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
         sim.runFor(wait);
@@ -507,6 +509,32 @@ final class FaultPlan {
                 }
                 return;
             }
+        }
+    }
+
+    /**
+     * {@code resize} on either node of an Established pair: to the whole disk or to a size in
+     * between, the new area synced or (half the time) declared clean, which holds here: past the
+     * old end both disks hold zeroes, nothing having written there.
+     */
+    private void resize() {
+        if (!sim.resizable) {
+            return;
+        }
+        SimNode node = sim.nodes[random.nextInt(2)];
+        SimNode other = sim.other(node);
+        if (!node.up() || !other.up()
+                || node.status().replication() != ReplicationState.ESTABLISHED
+                || node.dataBytes() >= node.diskCapacityBytes()) {
+            return;
+        }
+        long blocksMore = (node.diskCapacityBytes() - node.dataBytes()) / BlockPattern.BLOCK_BYTES;
+        long size = random.nextBoolean() ? 0
+                : node.dataBytes() + (1 + random.nextLong(blocksMore)) * BlockPattern.BLOCK_BYTES;
+        boolean clean = random.nextBoolean();
+        CommandResult result = sim.commandAndWait(node, new Command.Resize(size, false, clean), 500 * MS);
+        if (result != null && result.done()) {
+            sim.exercised.add(Fault.RESIZED);
         }
     }
 

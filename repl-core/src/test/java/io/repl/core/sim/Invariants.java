@@ -279,6 +279,24 @@ final class Invariants {
             }
         }
         checkBitmapCoversDifferences(noRequestsOutstanding);
+        checkSizes();
+    }
+
+    /** Two nodes replicating to each other have the same size. */
+    private void checkSizes() {
+        // A resize changes one side, then the other when the answer arrives: compare once
+        // nothing is on the wire.
+        if (!nodes[0].up() || !nodes[1].up() || simulation.network.inFlightTo(0) > 0
+                || simulation.network.inFlightTo(1) > 0) {
+            return;
+        }
+        CoreStatus a = nodes[0].status();
+        CoreStatus b = nodes[1].status();
+        if (a.replication() != ReplicationState.OFF && b.replication() != ReplicationState.OFF
+                && nodes[0].dataBytes() != nodes[1].dataBytes()) {
+            throw failure("replicating with different sizes: " + nodes[0].dataBytes() + " and "
+                    + nodes[1].dataBytes() + " bytes", null);
+        }
     }
 
     /**
@@ -313,11 +331,16 @@ final class Invariants {
             return;
         }
         for (int block : nodes[0].disk().differingBlocksByHash(nodes[1].disk())) {
-            boolean marked = nodes[0].metadata().bitmap().isDirty(block) || nodes[1].metadata().bitmap().isDirty(block);
+            boolean marked = marked(nodes[0], block) || marked(nodes[1], block);
             if (!marked) {
                 throw failure("block " + block + " differs between the nodes but neither bitmap has it", null);
             }
         }
+    }
+
+    /** Whether {@code node}'s bitmap marks {@code block}; a block past its size is unmarked. */
+    private static boolean marked(SimNode node, int block) {
+        return block < node.metadata().bitmap().blocks() && node.metadata().bitmap().isDirty(block);
     }
 
     /** Healed and quiet: byte-identical copies holding every acknowledged write (if still known). */

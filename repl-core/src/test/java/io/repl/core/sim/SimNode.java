@@ -62,7 +62,11 @@ final class SimNode implements CoreActions {
     private final SimNetwork network;
     private final SplittableRandom random;
     private final CoreConfig config;
-    private final MetadataLayout layout;
+    /** The metadata's geometry now, and before the last online resize (a restart finds either). */
+    private MetadataLayout layout;
+    private MetadataLayout previousLayout;
+    /** What the disk offers an online resize: its whole size. */
+    private final long capacityBytes;
     private final SimDisk disk;
     private final SimMetaDevice metaDevice;
     private final Observer observer;
@@ -111,6 +115,8 @@ final class SimNode implements CoreActions {
         this.random = random;
         this.config = config;
         this.layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, dataBytes, 4);
+        this.previousLayout = layout;
+        this.capacityBytes = dataBytes;
         this.disk = new SimDisk(dataBytes);
         this.metaDevice = new SimMetaDevice(layout.areaBlocks());
         this.writeErrorRate = writeErrorRate;
@@ -137,6 +143,42 @@ final class SimNode implements CoreActions {
         return index;
     }
 
+    /**
+     * create-md for only {@code dataBytes} of the disk (before the first boot), so that an online
+     * resize can grow into the rest.
+     */
+    void startSmaller(long dataBytes) {
+        layout = MetadataLayout.forData(MetaPlacement.EXTERNAL, dataBytes, 4);
+        previousLayout = layout;
+        createMetadata();
+    }
+
+    /** The data size the metadata describes now. */
+    long dataBytes() {
+        return layout.dataBytes();
+    }
+
+    @Override
+    public long diskCapacityBytes() {
+        return capacityBytes;
+    }
+
+    @Override
+    public String resizeRefusal(long dataBytes) {
+        return dataBytes < layout.dataBytes() ? "external metadata does not shrink" : null;
+    }
+
+    /** External metadata grows in place, as the agent's does. */
+    @Override
+    public Metadata resizeDisk(Metadata current, long dataBytes, long[] dirty) throws IOException {
+        MetadataLayout next = MetadataLayout.forData(MetaPlacement.EXTERNAL, dataBytes, 4);
+        Metadata resized = current.resize(metaDevice, true, next, dirty);
+        note("resized " + layout.dataBytes() + " -> " + dataBytes);
+        previousLayout = layout;
+        layout = next;
+        metadata = resized;
+        return resized;
+    }
     void attachWitness(SimWitnessNet net) {
         this.witnessNet = net;
     }
@@ -191,6 +233,10 @@ final class SimNode implements CoreActions {
         failingFlushes = false;
         writesFail = false;
         try {
+            // Where the agent's locator would look: the current geometry and the one before.
+            java.util.List<Metadata.Candidate> candidates = java.util.List.of(
+                    new Metadata.Candidate(metaDevice, layout), new Metadata.Candidate(metaDevice, previousLayout));
+            layout = candidates.get(Metadata.newest(candidates)).layout();
             metadata = Metadata.open(metaDevice, layout, name);
         } catch (IOException | io.repl.core.metadata.MetadataException e) {
             throw new IllegalStateException(name + ": metadata did not open after restart: " + e.getMessage(), e);

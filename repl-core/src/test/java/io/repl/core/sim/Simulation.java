@@ -31,6 +31,7 @@ final class Simulation implements SimNode.Observer {
     static final int OUTSTANDING_MAX = 12;
     private static final long CONGESTION_SALT = 0x6c696e6b636f6e67L;
     private static final long IO_ERROR_SALT = 0x696f6572726f7221L;
+    private static final long RESIZE_SALT = 0x726573697a652121L;
 
     /** A front-end request the workload has issued and not seen completed. */
     record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
@@ -93,6 +94,8 @@ final class Simulation implements SimNode.Observer {
     final FailoverPolicy failover;
     final OnCongestion onCongestion;
     final int blocks;
+    /** Both nodes start smaller than their disks, and the plan may grow them online. */
+    final boolean resizable;
     final DataModel model;
     final Invariants invariants;
     private final ResumeCheck resumeCheck;
@@ -171,6 +174,14 @@ final class Simulation implements SimNode.Observer {
                     // Random disk errors hit one node of a pair: two disks failing at once is a
                     // double fault, which one surviving copy cannot cover.
                     i == (int) (seed & 1) ? options.writeErrorRate() : 0, this);
+        }
+        // One random seed in four starts both nodes on part of their disks, to grow online later.
+        this.resizable = scripted == null && options.dataBytes() == options.dataBytesPeer()
+                && new SplittableRandom(seed ^ RESIZE_SALT).nextInt(4) == 0;
+        if (resizable) {
+            for (SimNode node : nodes) {
+                node.startSmaller(options.dataBytes() / 2);
+            }
         }
         network.attach(nodes[0], nodes[1]);
         if (failover.witness()) {
@@ -311,7 +322,8 @@ final class Simulation implements SimNode.Observer {
     /** Issues a write of random blocks on {@code node}: data, or (rarely) zeroes. */
     void issueRandomWrite(SimNode node) {
         int length = random.nextInt(8) == 0 ? 1 + random.nextInt(16) : 1 + random.nextInt(3);
-        int first = random.nextInt(blocks - length + 1);
+        int live = (int) (node.dataBytes() / BlockPattern.BLOCK_BYTES);
+        int first = random.nextInt(live - length + 1);
         boolean zeroes = random.nextInt(30) == 0;
         boolean fua = random.nextInt(10) == 0;
         long[] versions = new long[length];
