@@ -186,12 +186,15 @@ public final class Resize {
             return;
         }
         boolean source = ctx.state.role == Role.PRIMARY;
+        boolean changed = outcome.sizeBytes() != ctx.meta.dataBytes();
         if (!apply(outcome.sizeBytes(), request.has(DeviceSizes.ASSUME_CLEAN))) {
             return;
         }
         ctx.send(new DeviceSizes(outcome.sizeBytes(), ctx.config.requestBytesMax(), ByteRange.BLOCK_BYTES, capacity,
                 DeviceSizes.RESIZE_DONE));
-        ctx.handshake.resyncAfterResize(!source);
+        if (changed) {
+            ctx.handshake.resyncAfterResize(!source);
+        }
     }
 
     private void onAnswer(DeviceSizes answer) {
@@ -219,6 +222,7 @@ public final class Resize {
         }
         String refused = refusal(outcome.sizeBytes());
         boolean source = ctx.state.role == Role.PRIMARY || ctx.state.peerRole != Role.PRIMARY;
+        boolean changed = outcome.sizeBytes() != ctx.meta.dataBytes();
         if (refused != null || !apply(outcome.sizeBytes(), command.assumeClean())) {
             ctx.close(io.repl.protocol.DisconnectReason.PROTOCOL_ERROR, "resize failed after "
                     + ctx.peerLabel() + " resized: " + (refused != null ? refused : "metadata"), true);
@@ -228,7 +232,9 @@ public final class Resize {
             return;
         }
         ctx.actions.commandCompleted(CommandResult.ok());
-        ctx.handshake.resyncAfterResize(!source);
+        if (changed) {
+            ctx.handshake.resyncAfterResize(!source);
+        }
     }
 
     /**
@@ -257,7 +263,8 @@ public final class Resize {
     private boolean apply(long newBytes, boolean assumeClean) {
         long oldBytes = ctx.meta.dataBytes();
         if (newBytes == oldBytes) {
-            ctx.log("info", "resize: the size stays " + oldBytes + " bytes");
+            ctx.log("info", "resize: the size stays " + oldBytes + " bytes: the backing devices offer no more"
+                    + " (internal metadata needs the device to grow by at least its own size)");
             return true;
         }
         MetadataLayout old = ctx.meta.layout();
