@@ -35,6 +35,7 @@ public final class Agent implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
 
     private final Path configDir;
+    private final Path stateDir;
     private final String nodeName;
     private final Path controlSocket;
     private final ConfigLoader loader = new ConfigLoader();
@@ -49,6 +50,12 @@ public final class Agent implements AutoCloseable {
     private ControlServer controlServer;
 
     public Agent(Path configDir, String nodeName, Path controlSocket) {
+        this(configDir, nodeName, controlSocket, null);
+    }
+
+    /** {@code stateDir}: where resources keep what they must find again (null: nothing kept). */
+    public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir) {
+        this.stateDir = stateDir;
         this.configDir = configDir;
         this.nodeName = nodeName;
         this.controlSocket = controlSocket;
@@ -72,12 +79,12 @@ public final class Agent implements AutoCloseable {
         Future<?> upAll = control.submit(() -> {
             dir.errors().forEach((name, err) -> {
                 LOG.log(System.Logger.Level.ERROR, err);
-                Resource r = new Resource(name, nodeName, group, hooks);
+                Resource r = new Resource(name, nodeName, group, hooks, stateDir);
                 r.configure(null, err);
                 resources.put(name, r);
             });
             dir.resources().forEach((name, cfg) -> {
-                Resource r = new Resource(name, nodeName, group, hooks);
+                Resource r = new Resource(name, nodeName, group, hooks, stateDir);
                 r.configure(cfg, null);
                 resources.put(name, r);
             });
@@ -96,6 +103,12 @@ public final class Agent implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("bringing resources up failed", e.getCause());
         }
+    }
+
+    /** The {@code size} option in bytes; 0 when absent. */
+    private static long sizeOption(ControlRequest req) {
+        Object size = req.options() == null ? null : req.options().get("size");
+        return size instanceof Number n ? n.longValue() : 0;
     }
 
     /** Runs one operator command; only ever on the control thread. */
@@ -150,13 +163,16 @@ public final class Agent implements AutoCloseable {
                     return ControlResponse.ok(one(req).command(new Command.Detach(), "detach"));
                 case "attach":
                     return ControlResponse.ok(one(req).attach());
+                case "resize":
+                    return ControlResponse.ok(one(req).resize(sizeOption(req), req.flag("force"),
+                            req.flag("assume-clean")));
                 case "resume-io":
                     return ControlResponse.ok(one(req).command(new Command.ResumeIo(req.flag("force")), "resume-io"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
                             + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, outdate, "
-                            + "resume-io, detach, attach");
+                            + "resume-io, detach, attach, resize");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());
@@ -197,7 +213,7 @@ public final class Agent implements AutoCloseable {
         if (r == null) {
             if (Files.isRegularFile(configDir.resolve(req.resource() + ".toml"))) {
                 // A file added since the agent started: adopt it.
-                r = new Resource(req.resource(), nodeName, group, hooks);
+                r = new Resource(req.resource(), nodeName, group, hooks, stateDir);
                 resources.put(req.resource(), r);
                 reload(r);
                 return List.of(r);

@@ -57,7 +57,7 @@ public final class AgentMain implements Callable<Integer> {
         String name = node != null ? node : hostName();
         System.Logger log = System.getLogger(AgentMain.class.getName());
         Files.createDirectories(stateDir);
-        Agent agent = new Agent(configDir, name, controlSocket);
+        Agent agent = new Agent(configDir, name, controlSocket, stateDir);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(System.Logger.Level.INFO, "node " + name + ": stopping");

@@ -8,6 +8,8 @@ import io.repl.agent.config.ConfigException;
 import io.repl.agent.config.NodeConfig;
 import io.repl.agent.config.ResourceConfig;
 import io.repl.agent.meta.FileMetaDevice;
+import io.repl.agent.meta.MetaLocator;
+import io.repl.agent.meta.MetaResize;
 import io.repl.agent.meta.MetaCommands;
 import io.repl.agent.meta.MetaPlan;
 import io.repl.agent.nbd.Export;
@@ -69,14 +71,17 @@ public final class Resource implements Export {
     private volatile NbdServer nbd;
     private volatile String lastError;
     private DiskLock diskLock;
-    private MetaPlan metaPlan;
-    private FileMetaDevice metaDevice;
+    private volatile MetaPlan metaPlan;
+    private volatile FileMetaDevice metaDevice;
+    /** Where an online resize records the place of internal metadata. */
+    private final MetaLocator locator;
     private volatile Metadata metadata;
     private volatile CoreDriver driver;
 
     private final HookRunner hooks;
 
-    Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks) {
+    Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks, Path stateDir) {
+        this.locator = MetaLocator.in(stateDir, name);
         this.name = name;
         this.nodeName = nodeName;
         this.group = group;
@@ -120,10 +125,11 @@ public final class Resource implements Export {
         try {
             Backing b = Backing.probe(me.disk());
             MetaPlan plan = MetaPlan.of(config, me, b);
-            long size = plan.dataBytes();
             // Held until down: the disk, and an external meta-disk, are this agent's alone meanwhile.
             diskLock = DiskLock.acquire(name, me.disk(), plan.externalFile());
             openMetadata(plan);
+            // The metadata's size, which an online resize may have set below what the disk offers.
+            long size = metaPlan.dataBytes();
             // One event loop carries this resource's NBD sessions, its engine's completions,
             // its replication core and its peer link, so a request never changes threads.
             IoEventLoop home = (IoEventLoop) group.next();
@@ -138,7 +144,8 @@ public final class Resource implements Export {
                 readGate = gate;
                 driver = startDriver(e, home, s -> diskState(gate, home, s));
                 driver.onDiskReleased(this::releaseDetached);
-                volume = new SubBlockVolume(new ReplicatedVolume(driver, size));
+                offerResize(driver, me);
+                volume = new SubBlockVolume(new ReplicatedVolume(driver));
                 readOnlyVolume = gate.readOnly(volume);
             }
             nbd = NbdServer.start(group, home, this, me.nbdSocket(), me.nbdListen());
@@ -281,7 +288,7 @@ public final class Resource implements Export {
             MetaPlan plan = MetaPlan.of(config, me, b);
             diskLock = DiskLock.acquire(name, me.disk(), plan.externalFile());
             openMetadata(plan);
-            e = Engines.open(b, plan.dataBytes(), config.disk().ioEngine(),
+            e = Engines.open(b, metaPlan.dataBytes(), config.disk().ioEngine(),
                     new NettyEngineLoop((IoEventLoop) d.loop()));
             CommandResult r = d.attach(e, metadata);
             if (!r.done()) {
@@ -290,6 +297,7 @@ public final class Resource implements Export {
             }
             engine = e;
             attached = true;
+            offerResize(d, me);
             LOG.log(System.Logger.Level.INFO, name + ": attached " + me.disk() + "; resyncing it from the peer");
         } catch (IOException | ConfigException ex) {
             throw new StateChangeRefused(name + ": cannot attach: " + ex.getMessage());
@@ -306,6 +314,79 @@ public final class Resource implements Export {
                 closeMetadata(false);
                 releaseDiskLock();
             }
+        }
+        return status();
+    }
+
+    /** Lets the core resize this node's disk online (not with meta-disk "none" or a fixed disk.size). */
+    private void offerResize(CoreDriver d, NodeConfig me) {
+        MetaPlan plan = metaPlan;
+        if (plan.none() || config.disk().sizeBytes() != 0) {
+            return;
+        }
+        d.resizeWith(metaResize(me.disk()));
+    }
+
+    private MetaResize metaResize(Path disk) {
+        return new MetaResize(disk, metaPlan, metaDevice, locator, this::resized);
+    }
+
+    /** A resize committed (on the resource's loop): down and dump-md use the new metadata from now on. */
+    private void resized(MetaPlan plan, FileMetaDevice device, Metadata md) {
+        metaPlan = plan;
+        metaDevice = device;
+        metadata = md;
+    }
+
+    /**
+     * {@code resize}: both disks of a connected pair take a new size (the core's Resize); a
+     * standalone resource resizes alone. Refused while {@code [disk] size} fixes the size.
+     */
+    synchronized Map<String, Object> resize(long sizeBytes, boolean force, boolean assumeClean)
+            throws StateChangeRefused {
+        if (config != null && config.disk().sizeBytes() != 0) {
+            throw new StateChangeRefused(name + ": [disk] size fixes the size in " + config.file()
+                    + "; remove it on both nodes (the size then follows the backing devices) and run up, then resize");
+        }
+        if (metaPlan != null && metaPlan.none()) {
+            throw new StateChangeRefused(name + ": meta-disk is \"none\": without a bitmap there is no online resize");
+        }
+        if (config != null && config.standalone() && isUp()) {
+            return resizeStandalone(sizeBytes, force);
+        }
+        return command(new Command.Resize(sizeBytes, force, assumeClean), "resize");
+    }
+
+    /** A resource without a peer: its metadata and I/O range take the new size, nothing to sync. */
+    private Map<String, Object> resizeStandalone(long sizeBytes, boolean force) throws StateChangeRefused {
+        BlockEngine e = engine;
+        Path disk;
+        try {
+            disk = config.local(nodeName).disk();
+        } catch (ConfigException ex) {
+            throw new StateChangeRefused(ex.getMessage());
+        }
+        MetaResize r = metaResize(disk);
+        long current = metaPlan.dataBytes();
+        long capacity = r.capacityBytes();
+        io.repl.core.replication.Resize.Outcome o = io.repl.core.replication.Resize.newSize(current, capacity,
+                capacity, sizeBytes, force, "this node");
+        String refused = o.refusal() != null ? o.refusal() : o.sizeBytes() == current ? null : r.refusal(o.sizeBytes());
+        if (refused != null) {
+            throw new StateChangeRefused(name + ": " + refused);
+        }
+        if (o.sizeBytes() != current) {
+            try {
+                if (o.sizeBytes() < current) {
+                    e.resize(o.sizeBytes());
+                }
+                r.resize(metadata, o.sizeBytes(), new long[0]);
+                e.resize(o.sizeBytes());
+            } catch (IOException ex) {
+                e.resize(current);
+                throw new StateChangeRefused(name + ": resize failed: " + ex.getMessage());
+            }
+            LOG.log(System.Logger.Level.INFO, name + ": resized from " + current + " to " + o.sizeBytes() + " bytes");
         }
         return status();
     }
@@ -490,7 +571,8 @@ public final class Resource implements Export {
     }
 
     /** Opens and recovers this node's metadata, unless the resource runs without any. */
-    private void openMetadata(MetaPlan plan) throws IOException {
+    private void openMetadata(MetaPlan configured) throws IOException {
+        MetaPlan plan = locator.locate(configured);
         metaPlan = plan;
         if (plan.none()) {
             return;
@@ -507,6 +589,10 @@ public final class Resource implements Export {
             throw ex;
         }
         metaDevice = dev;
+        if (plan.layout().placement() == io.repl.core.metadata.MetaPlacement.INTERNAL) {
+            // Found again after the backing device grows, before a resize moved the metadata.
+            locator.recordIfNew(plan.dataBytes());
+        }
         LOG.log(System.Logger.Level.INFO, name + ": metadata " + plan.layout().placement().name().toLowerCase(Locale.ROOT)
                 + " on " + dev + ", generation " + String.format("%016X", metadata.superblock().uuids().current())
                 + ", " + metadata.bitmap().dirtyBytes() + " bytes marked out of sync");
@@ -556,6 +642,7 @@ public final class Resource implements Export {
         int nodeId = config.nodeId(nodeName);
         try (DiskLock lock = lockForCreateMd(plan)) {
             Map<String, Object> md = MetaCommands.create(plan, nodeId, nodeName, force);
+            locator.forget();
             LOG.log(System.Logger.Level.INFO, name + ": created metadata: " + md);
             return md;
         } catch (MetaCommands.Exists ex) {
@@ -585,7 +672,7 @@ public final class Resource implements Export {
             throw new StateChangeRefused(name + ": meta-disk is \"none\" in " + config.file() + "; there is no metadata");
         }
         try {
-            return MetaCommands.dump(plan);
+            return MetaCommands.dump(locator.locate(plan));
         } catch (MetadataException | IOException ex) {
             throw new StateChangeRefused(name + ": cannot read metadata: " + ex.getMessage()
                     + "; for a new disk run 'replctl create-md " + name + "'");

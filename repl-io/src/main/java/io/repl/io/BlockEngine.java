@@ -56,6 +56,13 @@ public interface BlockEngine extends AutoCloseable {
     /** Usable bytes, a multiple of {@link #alignment()}. */
     long size();
 
+    /**
+     * Moves the end of the usable range to {@code sizeBytes}, a positive multiple of
+     * {@link #alignment()} (an online resize; the caller has checked the backing device holds
+     * it). A request checked against the old size before this call is not affected.
+     */
+    void resize(long sizeBytes);
+
     /** Required alignment of offsets, lengths and buffer addresses, a power of two. */
     int alignment();
 

@@ -29,7 +29,7 @@ public final class FileChannelEngine implements BlockEngine {
     private static final int ZERO_CHUNK_BYTES = 1 << 20;
 
     private final Backing backing;
-    private final long sizeBytes;
+    private volatile long sizeBytes;
     private final boolean direct;
     private final int alignment;
     private final FileChannel channel;
@@ -133,6 +133,15 @@ public final class FileChannelEngine implements BlockEngine {
     @Override
     public long size() {
         return sizeBytes;
+    }
+
+    @Override
+    public void resize(long sizeBytes) {
+        if (sizeBytes <= 0 || sizeBytes % alignment != 0) {
+            throw new IllegalArgumentException("volume size " + sizeBytes + " must be a positive multiple of "
+                    + alignment);
+        }
+        this.sizeBytes = sizeBytes;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.repl.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -232,6 +233,22 @@ abstract class BlockEngineContract {
         assertEquals(-Errno.EINVAL, zero(farAligned, align(), false, false), "zero near Long.MAX_VALUE");
         assertEquals(-Errno.EINVAL, zero(0, -align(), false, false), "negative length");
         assertArrayEquals(lastBefore, Scratch.readPlain(file, VOLUME_BYTES - (64 << 10), 64 << 10));
+        assertTailUntouched();
+    }
+
+    @Test
+    void aResizeMovesTheEndForLaterRequests() {
+        byte[] one = Scratch.random(new Random(5), align());
+        long smaller = VOLUME_BYTES / 2;
+        engine.resize(smaller);
+        assertEquals(smaller, engine.size());
+        assertEquals(-Errno.EINVAL, write(engine, smaller, one), "past the new end");
+        assertEquals(0, write(engine, smaller - align(), one), "before the new end");
+        engine.resize(VOLUME_BYTES);
+        assertEquals(0, write(engine, smaller, one), "inside again after growing back");
+        assertArrayEquals(one, read(engine, smaller, align()));
+        assertEquals(-Errno.EINVAL, write(engine, VOLUME_BYTES, one), "past the grown end");
+        assertThrows(IllegalArgumentException.class, () -> engine.resize(align() + 1L));
         assertTailUntouched();
     }
 

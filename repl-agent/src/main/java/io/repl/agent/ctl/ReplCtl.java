@@ -27,7 +27,7 @@ import picocli.CommandLine.ParentCommand;
             ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.InvalidateRemote.class,
             ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
             ReplCtl.ResumeSync.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
-            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class})
+            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
 
@@ -216,6 +216,38 @@ public final class ReplCtl {
         @Override
         Map<String, Object> options() {
             return Map.of("clear-bitmap", clearBitmap);
+        }
+    }
+
+    @Command(name = "resize", description = "After growing the backing devices on both nodes: both disks of the"
+            + " connected pair take the size the smaller one offers (or --size), and the new area is synced from"
+            + " the Primary. NBD clients see the new size when they connect again. A smaller size is refused"
+            + " unless --force.")
+    static final class Resize extends OnResource {
+        @Option(names = "--size", description = "The new size (e.g. 96G, 300M); default: as large as both backing"
+                + " devices allow.")
+        String size;
+        @Option(names = "--force", description = "Allow a smaller size: the data past it is lost; shrink the file"
+                + " system on it first.")
+        boolean force;
+        @Option(names = "--assume-clean", description = "The new area holds the same bytes on both nodes (e.g."
+                + " both backing files were just extended with zeroes): mark it in sync instead of syncing it.")
+        boolean assumeClean;
+
+        @Override
+        Map<String, Object> options() {
+            long bytes = size == null ? 0 : io.repl.agent.config.Units.parseSize(size);
+            return Map.of("size", bytes, "force", force, "assume-clean", assumeClean);
+        }
+
+        @Override
+        public Integer call() throws IOException {
+            if (size != null && io.repl.agent.config.Units.parseSize(size) <= 0) {
+                spec.commandLine().getErr().println("replctl: resize --size " + size + ": not a size; write it"
+                        + " like 300M, 96G or 1T (a multiple of 4K)");
+                return 2;
+            }
+            return super.call();
         }
     }
 

@@ -29,6 +29,7 @@ import io.repl.protocol.DataWrite;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
 import io.repl.protocol.handshake.HandshakeResult;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -77,6 +78,10 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private final int alignment;
     /** Told, on the loop, that the core released the detached disk; closes it elsewhere. */
     private volatile Consumer<BlockEngine> onDiskReleased = e -> { };
+    /** The resource's part of an online resize; null: the disk is not resized online. */
+    private volatile DiskResizer resizer;
+    /** The data size the core serves, which an online resize changes; the export reports it. */
+    private volatile long dataBytes;
     private final ResourceConfig config;
     private final ResourceHandlers handlers;
     private final Consumer<CoreStatus> onStatus;
@@ -117,6 +122,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private CoreDriver(String name, EventLoop loop, BlockEngine engine, Metadata metadata, ResourceConfig config,
                        PeerLinkConfig linkConfig, int peerNodeId, HookRunner hooks, Consumer<CoreStatus> onStatus) {
         this.name = name;
+        this.dataBytes = metadata.layout().dataBytes();
         this.loop = loop;
         this.engine = engine;
         this.buffers = engine.buffers();
@@ -268,6 +274,64 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     /** Where the resource closes a disk the core let go of (it runs on the loop, so it must not block). */
     public void onDiskReleased(Consumer<BlockEngine> closer) {
         this.onDiskReleased = closer;
+    }
+
+    /** Lets the core resize this node's disk online through {@code r}. */
+    public void resizeWith(DiskResizer r) {
+        this.resizer = r;
+    }
+
+    /** The data size now: the export's size for clients that connect from now on. */
+    public long dataBytes() {
+        return dataBytes;
+    }
+
+    @Override
+    public long diskCapacityBytes() {
+        DiskResizer r = resizer;
+        return r == null || engine == null ? 0 : r.capacityBytes();
+    }
+
+    @Override
+    public String resizeRefusal(long newBytes) {
+        DiskResizer r = resizer;
+        if (r == null || engine == null) {
+            return "this node's disk cannot be resized online" + (engine == null ? " (it is Diskless)" : "");
+        }
+        return r.refusal(newBytes);
+    }
+
+    /**
+     * The metadata moves first when growing, so the disk I/O never reaches past the data the
+     * metadata describes; the I/O range shrinks first when shrinking, so nothing reaches the
+     * place the metadata moves to.
+     */
+    @Override
+    public Metadata resizeDisk(Metadata current, long newBytes, long[] dirty) throws IOException {
+        BlockEngine e = engine;
+        if (resizer == null || e == null) {
+            throw new IOException("this node's disk cannot be resized online");
+        }
+        long oldBytes = dataBytes;
+        if (newBytes < oldBytes) {
+            e.resize(newBytes);
+            dataBytes = newBytes;
+        }
+        Metadata resized;
+        try {
+            resized = resizer.resize(current, newBytes, dirty);
+        } catch (IOException | RuntimeException ex) {
+            if (newBytes < oldBytes) {
+                e.resize(oldBytes);
+                dataBytes = oldBytes;
+            }
+            throw ex;
+        }
+        e.resize(newBytes);
+        dataBytes = newBytes;
+        LOG.log(System.Logger.Level.INFO, name + ": resized from " + oldBytes + " to " + newBytes
+                + " bytes; NBD clients see the new size when they connect again");
+        return resized;
     }
 
     /**

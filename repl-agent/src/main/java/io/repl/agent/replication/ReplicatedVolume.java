@@ -19,18 +19,17 @@ public final class ReplicatedVolume implements Volume {
     /** Parts of one trim or zeroing in the core at once. */
     static final int ZEROING_PARTS_IN_FLIGHT = 16;
     private final CoreDriver driver;
-    private final long size;
     private final int block;
 
-    public ReplicatedVolume(CoreDriver driver, long size) {
+    public ReplicatedVolume(CoreDriver driver) {
         this.driver = driver;
-        this.size = size;
         this.block = Math.max(4096, driver.alignment());
     }
 
+    /** The core's data size now: an online resize changes it. */
     @Override
     public long size() {
-        return size;
+        return driver.dataBytes();
     }
 
     @Override

@@ -129,7 +129,7 @@ class BackpressureTest {
 
         ExportLoad load = new ExportLoad(LOAD_REQUESTS_MAX, LOAD_BYTES_MAX);
         AtomicReference<NbdSession> session = new AtomicReference<>();
-        SubBlockVolume volume = new SubBlockVolume(new ReplicatedVolume(alpha, DATA_BYTES));
+        SubBlockVolume volume = new SubBlockVolume(new ReplicatedVolume(alpha));
         Path socket = dir.resolve("r0.nbd");
         nbd = NbdServer.start(group, alphaLoop, new OneExport(volume, session), load, socket, null);
         client = openNbd(socket);

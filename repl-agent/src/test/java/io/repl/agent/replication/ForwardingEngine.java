@@ -24,6 +24,11 @@ public class ForwardingEngine implements BlockEngine {
     }
 
     @Override
+    public void resize(long sizeBytes) {
+        inner.resize(sizeBytes);
+    }
+
+    @Override
     public int alignment() {
         return inner.alignment();
     }

@@ -32,7 +32,7 @@ public final class IoUringEngine implements BlockEngine {
     private static final long CLOSE_WAIT_SECONDS = 30;
 
     private final Backing backing;
-    private final long sizeBytes;
+    private volatile long sizeBytes;
     private final int alignment;
     private final boolean direct;
     private final int ringEntries;
@@ -175,6 +175,15 @@ public final class IoUringEngine implements BlockEngine {
     @Override
     public long size() {
         return sizeBytes;
+    }
+
+    @Override
+    public void resize(long sizeBytes) {
+        if (sizeBytes <= 0 || sizeBytes % alignment != 0) {
+            throw new IllegalArgumentException("volume size " + sizeBytes + " must be a positive multiple of "
+                    + alignment);
+        }
+        this.sizeBytes = sizeBytes;
     }
 
     @Override
