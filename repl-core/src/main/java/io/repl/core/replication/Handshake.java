@@ -1,6 +1,7 @@
 package io.repl.core.replication;
 
 import io.repl.core.metadata.SuperblockFlag;
+import io.repl.core.uuid.Cleanup;
 import io.repl.core.uuid.DecisionRule;
 import io.repl.core.uuid.DecisionTable;
 import io.repl.core.uuid.GenerationUuids;
@@ -32,6 +33,8 @@ final class Handshake {
     private DeviceSizes peerSizes;
     private io.repl.protocol.GenerationUuids peerUuids;
     private SyncDecision pending;
+    /** The peer's generations as the decision saw them (corrected if it missed a resync's end). */
+    private GenerationUuids peerGenerations;
     private long startedNanos;
     /** The identifiers we sent in this exchange (the peer decides from these). */
     private GenerationUuids sentUuids;
@@ -141,6 +144,7 @@ final class Handshake {
         HandshakeView peer = new HandshakeView(UuidMessages.fromMessage(peerUuids),
                 peerUuids.has(io.repl.protocol.GenerationUuids.CRASHED_PRIMARY), ctx.state.peerNodeId);
         Verdict verdict = DecisionTable.decide(self, peer);
+        cleanUp(verdict, self.uuids(), peer.uuids());
         SyncDecision decision = adjust(verdict, state);
         if (grown && decision == SyncDecision.IN_SYNC) {
             // The area one side just grew by was never synced: a resync of the bits both mark,
@@ -171,6 +175,25 @@ final class Handshake {
             default:
                 startBitmapExchange(decision, state);
                 break;
+        }
+    }
+
+    /**
+     * Records the correction the verdict was decided on: a source that missed the end of its
+     * resync drops the stale bitmap identifier (METADATA.md, decision table, rules 0a and 0b). The
+     * peer's corrected identifiers are what a resync from it ends with.
+     */
+    private void cleanUp(Verdict verdict, GenerationUuids mine, GenerationUuids theirs) {
+        peerGenerations = theirs;
+        if (verdict.cleanup() == Cleanup.PEER_MISSED_RESYNC_END) {
+            peerGenerations = DecisionTable.afterMissedResyncEnd(theirs, mine);
+            ctx.log("info", ctx.peerLabel() + " missed the end of the resync this node finished as its target: its"
+                    + " generations count as " + peerGenerations);
+        } else if (verdict.cleanup() == Cleanup.SELF_MISSED_RESYNC_END) {
+            GenerationUuids corrected = DecisionTable.afterMissedResyncEnd(mine, theirs);
+            ctx.log("warn", "the last resync this node sourced ended without this node seeing it: generations "
+                    + mine + " -> " + corrected + "; the bitmap counts from " + GenerationUuids.hex(corrected.bitmap()));
+            ctx.meta.update(s -> s.withUuids(corrected));
         }
     }
 
@@ -402,7 +425,8 @@ final class Handshake {
         boolean paused = ctx.state.syncPaused();
         if (target) {
             ctx.state.replication = paused ? ReplicationState.PAUSED_SYNC_T : ReplicationState.SYNC_TARGET;
-            GenerationUuids source = UuidMessages.fromMessage(peerUuids);
+            // The peer's identifiers as the decision saw them, corrected if it missed a resync's end.
+            GenerationUuids source = peerGenerations;
             if (syncUuid != 0) {
                 // The union is durable: from now on an interruption resumes from what is left.
                 long sync = syncUuid;

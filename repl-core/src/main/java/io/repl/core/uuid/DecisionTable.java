@@ -16,8 +16,65 @@ public final class DecisionTable {
     private DecisionTable() {
     }
 
-    /** The verdict for the local node {@code self} meeting {@code peer}. */
+    /**
+     * The verdict for the local node {@code self} meeting {@code peer}. First the cleanup rules:
+     * if exactly one side's identifiers still describe a resync whose end it never saw, the table
+     * decides on that side's corrected identifiers ({@link #afterMissedResyncEnd}) and the verdict
+     * names the correction, which that side then records. If both sides look that way, which
+     * happens only where the two stories cannot be told apart, neither is corrected.
+     */
     public static Verdict decide(HandshakeView self, HandshakeView peer) {
+        GenerationUuids mine = afterMissedResyncEnd(self.uuids(), peer.uuids());
+        GenerationUuids theirs = afterMissedResyncEnd(peer.uuids(), self.uuids());
+        if (mine != null && theirs == null) {
+            return decideAsIs(withUuids(self, mine), peer).after(Cleanup.SELF_MISSED_RESYNC_END);
+        }
+        if (theirs != null && mine == null) {
+            return decideAsIs(self, withUuids(peer, theirs)).after(Cleanup.PEER_MISSED_RESYNC_END);
+        }
+        return decideAsIs(self, peer);
+    }
+
+    /**
+     * {@code mine} corrected for the end of a resync it sourced and never saw end, judged from
+     * {@code theirs}; null when the identifiers show no such resync.
+     *
+     * <p>A source whose resync ended keeps its current generation A and moves its bitmap
+     * identifier X into history: (A, 0, [X, ...]); the target takes the same set. A source that
+     * missed the end still has (A, X, ...), and once it starts a generation N of its own (a
+     * Primary losing its peer does at once) (N, X, [A, ...]). Its bitmap nevertheless counts
+     * every block written since the target reached A: the resync cleared the bits it sent, and
+     * every later write was marked. So the set it should have is (A, 0, [X, ...]), or
+     * (N, A, [X, ...]). The peer shows the end happened when its newest generation of its own
+     * making is A, with X right before it: (A, 0, [X, ...]), or (M, A, [X, ...]) after it
+     * started one of its own. Only a completed resync from a node holding (A, X) gives the peer
+     * that lineage, since A exists nowhere else.
+     */
+    public static GenerationUuids afterMissedResyncEnd(GenerationUuids mine, GenerationUuids theirs) {
+        long stale = mine.bitmap();
+        if (stale == 0 || theirs.history(0) != stale) {
+            return null;
+        }
+        long adopted = theirs.bitmap() == 0 ? theirs.current() : theirs.bitmap();
+        if (adopted == 0 || adopted == stale) {
+            return null;
+        }
+        long[] history = mine.historyCopy();
+        if (mine.current() == adopted) {
+            return mine.afterResyncAsSource();
+        }
+        if (history[0] == adopted) {
+            history[0] = stale;
+            return GenerationUuids.of(mine.current(), adopted, history);
+        }
+        return null;
+    }
+
+    private static HandshakeView withUuids(HandshakeView view, GenerationUuids uuids) {
+        return new HandshakeView(uuids, view.crashedPrimary(), view.nodeId());
+    }
+
+    private static Verdict decideAsIs(HandshakeView self, HandshakeView peer) {
         GenerationUuids mine = self.uuids();
         GenerationUuids theirs = peer.uuids();
         if (mine.current() == 0 || theirs.current() == 0) {

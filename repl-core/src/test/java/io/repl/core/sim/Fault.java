@@ -65,5 +65,10 @@ enum Fault {
      * An online resize grew a connected pair (the new area synced, or declared clean since both
      * disks hold zeroes there).
      */
-    RESIZED
+    RESIZED,
+    /**
+     * The link broke just before the SyncSource got the target's STATE(UpToDate): the target
+     * finished the resync, the source never saw it end.
+     */
+    RESYNC_END_UNSEEN
 }

@@ -80,9 +80,26 @@ final class FaultPlan {
             operatorDetach();
         } else if (dice < 808) {
             resize();
+        } else if (dice < 820) {
+            breakLinkAtResyncEnd();
         }
         long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
         sim.runFor(wait);
+    }
+
+    /**
+     * During a resync, the link breaks just before the source would get the target's
+     * STATE(UpToDate): the target finished and took the source's generation, the source never
+     * saw it. Half the time the link then stays down for a while (a partition).
+     */
+    private void breakLinkAtResyncEnd() {
+        for (SimNode node : sim.nodes) {
+            if (node.up() && node.status().replication().isTarget()) {
+                sim.network.cutBefore(node.index(), m -> m instanceof io.repl.protocol.PeerState s
+                        && s.disk() == io.repl.protocol.DiskState.UP_TO_DATE, random.nextBoolean());
+                return;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- the workload

@@ -28,6 +28,8 @@ final class Healing {
     }
 
     void heal() {
+        sim.network.cutBefore(0, null, false);
+        sim.network.cutBefore(1, null, false);
         sim.network.partition(false, false);
         if (sim.witnessNet != null) {
             sim.witnessNet.healAll();

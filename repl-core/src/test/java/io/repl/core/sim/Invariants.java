@@ -5,6 +5,7 @@ import io.repl.core.replication.CoreStatus;
 import io.repl.core.replication.Errno;
 import io.repl.core.replication.ReplicationProtocol;
 import io.repl.core.replication.ReplicationState;
+import io.repl.core.uuid.GenerationUuids;
 import io.repl.protocol.DiskState;
 import io.repl.protocol.Role;
 import java.util.List;
@@ -280,6 +281,7 @@ final class Invariants {
         }
         checkBitmapCoversDifferences(noRequestsOutstanding);
         checkSizes();
+        checkNoStaleBitmapIdentifier();
     }
 
     /** Two nodes replicating to each other have the same size. */
@@ -296,6 +298,30 @@ final class Invariants {
                 && nodes[0].dataBytes() != nodes[1].dataBytes()) {
             throw failure("replicating with different sizes: " + nodes[0].dataBytes() + " and "
                     + nodes[1].dataBytes() + " bytes", null);
+        }
+    }
+
+    /**
+     * Two UpToDate copies in sync on a live connection have nothing to track: neither may keep a
+     * bitmap identifier (a source that missed its resync's end would, and its next outage would
+     * then cost a full sync instead of its bitmap).
+     */
+    private void checkNoStaleBitmapIdentifier() {
+        for (SimNode node : nodes) {
+            if (!node.up() || !node.idle()) {
+                return;
+            }
+            CoreStatus status = node.status();
+            if (status.connection() != ConnectionState.CONNECTED || status.replication() != ReplicationState.ESTABLISHED
+                    || status.disk() != DiskState.UP_TO_DATE || status.peerDisk() != DiskState.UP_TO_DATE) {
+                return;
+            }
+        }
+        for (SimNode node : nodes) {
+            GenerationUuids uuids = node.metadata().superblock().uuids();
+            if (uuids.bitmap() != 0) {
+                throw failure(node.name() + " is in sync with its peer but keeps bitmap identifier " + uuids, null);
+            }
         }
     }
 

@@ -37,6 +37,14 @@ final class SimNetwork {
     private long congestionBytesHigh = Long.MAX_VALUE;
     /** Per sending node: bytes of the current connection not yet delivered. */
     private final long[] bytesFrom = new long[2];
+    /**
+     * Per sending node: a message that, when that node sends it, is lost with the connection
+     * instead of delivered (the link breaks just before it would have arrived), or null.
+     */
+    private final java.util.function.Predicate<Message>[] cutBefore = newCutters();
+    /** Per sending node: whether that cut leaves a partition behind (no reconnect until healed). */
+    private final boolean[] cutPartitions = new boolean[2];
+    private int cutsBefore;
     /** Per sending node: whether it was told its connection is not writable. */
     private final boolean[] congested = new boolean[2];
     /** The connection {@link #bytesFrom} counts; deliveries of older ones no longer count. */
@@ -47,6 +55,31 @@ final class SimNetwork {
     @SuppressWarnings("unchecked")
     private static java.util.ArrayDeque<Runnable>[] newQueues() {
         return new java.util.ArrayDeque[] {new java.util.ArrayDeque<Runnable>(), new java.util.ArrayDeque<Runnable>()};
+    }
+
+    @SuppressWarnings("unchecked")
+    private static java.util.function.Predicate<Message>[] newCutters() {
+        return new java.util.function.Predicate[2];
+    }
+
+    /**
+     * The next message {@code from} sends that {@code which} accepts is never delivered: the
+     * connection breaks instead, as if the link failed just before it arrived; with
+     * {@code partition} the link stays down until {@link #partition} heals it. Once only.
+     */
+    void cutBefore(int from, java.util.function.Predicate<Message> which, boolean partition) {
+        cutBefore[from] = which;
+        cutPartitions[from] = partition;
+    }
+
+    /** How many {@link #cutBefore} cuts happened. */
+    int cutsBefore() {
+        return cutsBefore;
+    }
+
+    /** Whether a {@link #cutBefore} is still waiting for its message. */
+    boolean cutPending(int from) {
+        return cutBefore[from] != null;
     }
 
     /** Holds (or releases, in order) every message to {@code node}. */
@@ -171,6 +204,16 @@ final class SimNetwork {
         }
         if (id == 0 || id != nodes[from].connectionId()) {
             // Sent into a connection the other end (or a fault) already closed: lost.
+            return;
+        }
+        if (cutBefore[from] != null && cutBefore[from].test(message)) {
+            cutBefore[from] = null;
+            cutsBefore++;
+            if (cutPartitions[from]) {
+                partition(true, true);
+            } else {
+                cut();
+            }
             return;
         }
         counts.merge(message.type(), 1L, Long::sum);

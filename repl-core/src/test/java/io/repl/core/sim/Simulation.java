@@ -280,6 +280,9 @@ final class Simulation implements SimNode.Observer {
             if (witness != null && witness.grants > 0) {
                 exercised.add(Fault.WITNESS_GRANTED);
             }
+            if (network.cutsBefore() > 0) {
+                exercised.add(Fault.RESYNC_END_UNSEEN);
+            }
         } catch (SimulationFailure failure) {
             throw failure;
         } catch (RuntimeException | Error e) {

@@ -1,5 +1,6 @@
 package io.repl.core.uuid;
 
+import static io.repl.core.uuid.Cleanup.SELF_MISSED_RESYNC_END;
 import static io.repl.core.uuid.DecisionRule.BITMAPS_CROSS_REFERENCED;
 import static io.repl.core.uuid.DecisionRule.BITMAP_MATCHES_PEER_CURRENT;
 import static io.repl.core.uuid.DecisionRule.BOTH_JUST_CREATED;
@@ -68,6 +69,11 @@ class DecisionTableTest {
         return new Row(name, self, peer, new Verdict(decision, rule));
     }
 
+    private static Row cleaned(String name, HandshakeView self, HandshakeView peer, SyncDecision decision,
+                               DecisionRule rule, Cleanup cleanup) {
+        return new Row(name, self, peer, new Verdict(decision, rule, cleanup));
+    }
+
     static List<Row> table() {
         return List.of(
                 row("fresh pair", node(1, u(0, 0)), node(2, u(0, 0)),
@@ -76,8 +82,23 @@ class DecisionTableTest {
                         FULL_SYNC_SOURCE, PEER_JUST_CREATED),
                 row("same generation", node(1, u(A, 0, X)), node(2, u(A, 0, X)),
                         IN_SYNC, CURRENT_EQUAL),
-                row("same generation, stale bitmap id after a crash at resync end",
-                        node(1, u(A, X)), node(2, u(A, 0, X)), IN_SYNC, CURRENT_EQUAL),
+                cleaned("same generation, we missed the end of the resync we sourced",
+                        node(1, u(A, X)), node(2, u(A, 0, X)), IN_SYNC, CURRENT_EQUAL, SELF_MISSED_RESYNC_END),
+                cleaned("same generation, we missed the end and crashed as Primary since",
+                        crashed(1, u(A, X, Y)), node(2, u(A, 0, X, Y)), BITMAP_SYNC_SOURCE,
+                        CURRENT_EQUAL_SELF_CRASHED_PRIMARY, SELF_MISSED_RESYNC_END),
+                cleaned("we missed the end, then lost the peer as Primary and wrote alone",
+                        node(1, u(B, X, A, Y)), node(2, u(A, 0, X, Y)), BITMAP_SYNC_SOURCE,
+                        BITMAP_MATCHES_PEER_CURRENT, SELF_MISSED_RESYNC_END),
+                cleaned("we missed the end, the peer was promoted since",
+                        node(1, u(A, X)), node(2, u(B, A, X)), BITMAP_SYNC_TARGET,
+                        PEER_BITMAP_MATCHES_CURRENT, SELF_MISSED_RESYNC_END),
+                row("both wrote alone after an end one of them missed: which one cannot be told, no correction",
+                        node(1, u(B, X, A)), node(2, u(C, A, X)), SPLIT_BRAIN, SPLIT_BRAIN_COMMON_HISTORY),
+                row("the target crashed before it recorded the end: it is still behind by the bitmap",
+                        node(1, u(A, X)), node(2, u(X, 0)), BITMAP_SYNC_SOURCE, BITMAP_MATCHES_PEER_CURRENT),
+                row("a source that saw the end, then wrote alone", node(1, u(B, A, X)), node(2, u(A, 0, X)),
+                        BITMAP_SYNC_SOURCE, BITMAP_MATCHES_PEER_CURRENT),
                 row("same generation, we crashed as Primary", crashed(1, u(A, 0)),
                         node(2, u(A, 0)), BITMAP_SYNC_SOURCE, CURRENT_EQUAL_SELF_CRASHED_PRIMARY),
                 row("same generation, both crashed, our id lower", crashed(1, u(A, 0)),
@@ -138,11 +159,29 @@ class DecisionTableTest {
     @Test
     void everyRuleIsCoveredInBothDirections() {
         Set<DecisionRule> seen = EnumSet.noneOf(DecisionRule.class);
+        Set<Cleanup> cleanups = EnumSet.noneOf(Cleanup.class);
         for (Row row : table()) {
             seen.add(row.expected().rule());
             seen.add(row.expected().rule().mirror());
+            cleanups.add(row.expected().cleanup());
+            cleanups.add(row.expected().cleanup().mirror());
         }
         assertEquals(EnumSet.allOf(DecisionRule.class), seen);
+        assertEquals(EnumSet.allOf(Cleanup.class), cleanups);
+    }
+
+    @Test
+    void aMissedResyncEndIsCorrectedToWhatTheSourceWouldHaveRecorded() {
+        Random random = new Random(5);
+        GenerationUuids source = GenerationUuids.of(X, 0).newCurrent(random::nextLong);
+        GenerationUuids target = GenerationUuids.afterResyncAsTarget(source.afterResyncAsSource());
+        assertEquals(source.afterResyncAsSource(), DecisionTable.afterMissedResyncEnd(source, target));
+        // The source lost its peer as Primary before it saw the end: a generation of its own.
+        GenerationUuids wroteAlone = source.newCurrent(random::nextLong);
+        GenerationUuids expected = source.afterResyncAsSource().newCurrent(wroteAlone.current());
+        assertEquals(expected, DecisionTable.afterMissedResyncEnd(wroteAlone, target));
+        assertEquals(null, DecisionTable.afterMissedResyncEnd(target, wroteAlone), "the target missed nothing");
+        assertEquals(null, DecisionTable.afterMissedResyncEnd(expected, target), "nothing left to correct");
     }
 
     @Test
