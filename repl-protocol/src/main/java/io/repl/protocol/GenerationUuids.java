@@ -9,7 +9,8 @@ import java.util.List;
  * @param current the current generation UUID
  * @param bitmap the generation the bitmap started in, 0 when the bitmap is unused
  * @param history older generations, newest first, at most {@link Limits#HISTORY_UUIDS_MAX}
- * @param flags {@link #CONSISTENT}, {@link #WAS_PRIMARY}, {@link #CRASHED_PRIMARY}, {@link #DEPOSED}
+ * @param flags {@link #CONSISTENT}, {@link #WAS_PRIMARY}, {@link #CRASHED_PRIMARY}, {@link #DEPOSED},
+ *     {@link #SPLIT_AS_PRIMARY}
  * @param outOfSyncBlocks bits set in the sender's bitmap (4 KiB blocks)
  */
 public record GenerationUuids(long current, long bitmap, List<Long> history, int flags, long outOfSyncBlocks)
@@ -26,7 +27,14 @@ public record GenerationUuids(long current, long bitmap, List<Long> history, int
      * it resolves with this node as the SyncTarget.
      */
     public static final int DEPOSED = 1 << 3;
-    public static final int FLAGS_KNOWN = CONSISTENT | WAS_PRIMARY | CRASHED_PRIMARY | DEPOSED;
+    /**
+     * The sender was Primary when its data split from the generation its bitmap counts from (it
+     * kept writing when the nodes parted); clear for a node promoted after the split, and whenever
+     * {@code bitmap} is 0. The after-split-brain policies discard-younger-primary and
+     * discard-older-primary compare it.
+     */
+    public static final int SPLIT_AS_PRIMARY = 1 << 4;
+    public static final int FLAGS_KNOWN = CONSISTENT | WAS_PRIMARY | CRASHED_PRIMARY | DEPOSED | SPLIT_AS_PRIMARY;
     static final int FIXED_BYTES = 8 + 8 + 8 + 4 + 2;
     public static final int BODY_BYTES_MAX = FIXED_BYTES + Long.BYTES * Limits.HISTORY_UUIDS_MAX;
 
@@ -35,6 +43,10 @@ public record GenerationUuids(long current, long bitmap, List<Long> history, int
         Check.range("UUIDS.historyCount", history.size(), 0, Limits.HISTORY_UUIDS_MAX);
         history = List.copyOf(history);
         Check.knownFlags("UUIDS.flags", flags, FLAGS_KNOWN);
+        if ((flags & SPLIT_AS_PRIMARY) != 0 && bitmap == 0) {
+            throw new ProtocolException("UUIDS.flags", "split-as-primary (bit 4) is set without a bitmap generation;"
+                    + " it describes the split the bitmap counts from");
+        }
         Check.range("UUIDS.outOfSyncBlocks", outOfSyncBlocks, 0, Limits.BITMAP_BITS_MAX);
     }
 

@@ -117,8 +117,10 @@ class MessageValidationTest {
                         "5 is outside 0..4"),
                 arguments("UUIDS count larger than the body", MessageType.UUIDS,
                         body().u64(1).u64(2).u64(0).u32(0).u16(2).zeros(8).done(), "UUIDS.history", "body ends early"),
-                arguments("UUIDS unknown flags", MessageType.UUIDS, body().u64(1).u64(2).u64(0).u32(16).u16(0).done(),
-                        "UUIDS.flags", "unknown bits 0x10"),
+                arguments("UUIDS unknown flags", MessageType.UUIDS, body().u64(1).u64(2).u64(0).u32(32).u16(0).done(),
+                        "UUIDS.flags", "unknown bits 0x20"),
+                arguments("UUIDS split-as-primary without a bitmap generation", MessageType.UUIDS,
+                        body().u64(1).u64(0).u64(0).u32(16).u16(0).done(), "UUIDS.flags", "without a bitmap"),
                 arguments("UUIDS negative out-of-sync count", MessageType.UUIDS,
                         body().u64(1).u64(2).u64(-1).u32(0).u16(0).done(), "UUIDS.outOfSyncBlocks", "outside"),
                 // SIZES
@@ -276,6 +278,8 @@ class MessageValidationTest {
         expect("HELLO.resourceName", () -> new Hello(1, 1, 0, Samples.nonce(1), "alpha", "r 0"));
         expect("HELLO.nonce", () -> new Hello(1, 1, 0, new byte[16], "alpha", "r0"));
         expect("UUIDS.historyCount", () -> new GenerationUuids(1, 1, List.of(1L, 2L, 3L, 4L, 5L), 0, 0));
+        expect("UUIDS.flags", () -> new GenerationUuids(1, 0, List.of(), GenerationUuids.SPLIT_AS_PRIMARY, 0));
+        expect("UUIDS.flags", () -> new GenerationUuids(1, 2, List.of(), 1 << 5, 0));
         expect("BITMAP.run", () -> BitmapChunk.rle(0, new long[] {-1}, false));
         expect("digest.bytes", () -> new Digest(DigestAlgorithm.SHA_256, new byte[4]));
         expect("DISCONNECT.detail", () -> new Disconnect(DisconnectReason.OPERATOR, "line\nbreak"));

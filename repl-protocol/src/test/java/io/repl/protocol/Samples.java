@@ -51,7 +51,7 @@ final class Samples {
                 new PeerState(Role.SECONDARY, DiskState.DISKLESS, 0),
                 new GenerationUuids(0x1234_5678_9abc_def0L, 0, List.of(-1L, 42L, 7L, 9L),
                         GenerationUuids.CONSISTENT | GenerationUuids.WAS_PRIMARY, 12345),
-                new GenerationUuids(-5, 6, List.of(), 0, 0),
+                new GenerationUuids(-5, 6, List.of(), GenerationUuids.SPLIT_AS_PRIMARY, 0),
                 new DeviceSizes(8L << 30, 1 << 20, 4096),
                 new DeviceSizes(0, 512, 512),
                 new DeviceSizes(64L << 30, 1 << 20, 4096, 128L << 30,

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import io.repl.core.replication.AfterSplitBrain;
 import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.Hook;
@@ -39,7 +40,8 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("protocol", "net", "disk", "handlers", "node", "witness");
     private static final Set<String> NET_KEYS = Set.of("shared-secret", "compression", "ping-interval",
-            "ping-timeout", "connect-retry", "timeout", "on-congestion", "congestion-fill");
+            "ping-timeout", "connect-retry", "timeout", "on-congestion", "congestion-fill", "after-sb-0pri",
+            "after-sb-1pri", "after-sb-2pri");
     /**
      * {@code congestion-fill} when pull-ahead does not say: the peer link's send-queue high water
      * mark, where {@code block} holds writes ({@code PeerLinkConfig.WRITE_BUFFER_HIGH_BYTES_DEFAULT}).
@@ -329,7 +331,22 @@ public final class ConfigLoader {
                     duration(n, "ping-timeout", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofMinutes(10)),
                     duration(n, "connect-retry", Duration.ofSeconds(2), Duration.ofMillis(100), Duration.ofMinutes(10)),
                     duration(n, "timeout", Duration.ofSeconds(6), Duration.ofMillis(100), Duration.ofMinutes(10)),
-                    onCongestion(n, protocol), congestionFill(n));
+                    onCongestion(n, protocol), congestionFill(n), afterSplitBrain(n));
+        }
+
+        /** {@code after-sb-0pri}, {@code after-sb-1pri}, {@code after-sb-2pri}: disconnect unless given. */
+        private AfterSplitBrain afterSplitBrain(JsonNode n) throws ConfigException {
+            AfterSplitBrain.ZeroPrimaries zero = choice(n, "after-sb-0pri", "net.after-sb-0pri",
+                    AfterSplitBrain.ZeroPrimaries.class, AfterSplitBrain.ZeroPrimaries.DISCONNECT);
+            AfterSplitBrain.OnePrimary one = choice(n, "after-sb-1pri", "net.after-sb-1pri",
+                    AfterSplitBrain.OnePrimary.class, AfterSplitBrain.OnePrimary.DISCONNECT);
+            AfterSplitBrain.TwoPrimaries two = choice(n, "after-sb-2pri", "net.after-sb-2pri",
+                    AfterSplitBrain.TwoPrimaries.class, AfterSplitBrain.TwoPrimaries.DISCONNECT);
+            try {
+                return new AfterSplitBrain(zero, one, two);
+            } catch (IllegalArgumentException e) {
+                throw error("net.after-sb-1pri", e.getMessage());
+            }
         }
 
         /**

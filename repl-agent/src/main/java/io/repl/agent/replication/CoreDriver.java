@@ -146,15 +146,16 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     }
 
     /**
-     * The core's tunables for this resource: its protocol, failover rules and on-congestion, the
-     * rest defaults. (congestion-fill is the link's high water mark: {@link PeerLinkConfig#from}.)
+     * The core's tunables for this resource: its protocol, failover rules, on-congestion and
+     * after-split-brain policies, the rest defaults. (congestion-fill is the link's high water mark: {@link PeerLinkConfig#from}.)
      */
     static CoreConfig coreConfig(ResourceConfig config) {
         CoreConfig d = CoreConfig.defaults(config.name(), ReplicationProtocol.valueOf(config.protocol().name()));
         return new CoreConfig(config.name(), d.protocol(), d.requestBytesMax(), d.writesInFlightMax(),
                 d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
                 CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config),
-                config.disk().onIoError(), config.net().onCongestion(), SyncPolicy.defaults());
+                config.disk().onIoError(), config.net().onCongestion(),
+                SyncPolicy.defaults().withAfterSplitBrain(config.net().afterSplitBrain()));
     }
 
     /** The resource's fencing, witness and quorum rules, as the core takes them. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.repl.core.replication.AfterSplitBrain;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.Hook;
 import io.repl.core.replication.OnCongestion;
@@ -102,6 +103,27 @@ class ConfigLoaderTest {
         ResourceConfig explicit = loader.load(write("r0",
                 PAIR.replace("[net]\n", "[net]\non-congestion = \"block\"\n")));
         assertEquals(OnCongestion.BLOCK, explicit.net().onCongestion());
+    }
+
+    @Test
+    void afterSplitBrainPoliciesParseAndNonsenseIsRefused() throws Exception {
+        ResourceConfig d = loader.load(write("r0", PAIR));
+        assertEquals(AfterSplitBrain.defaults(), d.net().afterSplitBrain(), "disconnect everywhere unless asked");
+        ResourceConfig c = loader.load(write("r0", PAIR.replace("[net]\n", "[net]\nafter-sb-0pri = "
+                + "\"discard-zero-changes\"\nafter-sb-1pri = \"consensus\"\nafter-sb-2pri = \"disconnect\"\n")));
+        assertEquals(new AfterSplitBrain(AfterSplitBrain.ZeroPrimaries.DISCARD_ZERO_CHANGES,
+                AfterSplitBrain.OnePrimary.CONSENSUS, AfterSplitBrain.TwoPrimaries.DISCONNECT), c.net().afterSplitBrain());
+        Path consensusAlone = write("r0", PAIR.replace("[net]\n", "[net]\nafter-sb-1pri = \"consensus\"\n"));
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.load(consensusAlone));
+        assertTrue(e.getMessage().contains("net.after-sb-1pri") && e.getMessage().contains("after-sb-0pri"),
+                e.getMessage());
+        Path unknown = write("r0", PAIR.replace("[net]\n", "[net]\nafter-sb-2pri = \"discard-secondary\"\n"));
+        ConfigException u = assertThrows(ConfigException.class, () -> loader.load(unknown));
+        assertTrue(u.getMessage().contains("net.after-sb-2pri") && u.getMessage().contains("is not one of disconnect"),
+                u.getMessage());
+        Path violent = write("r0", PAIR.replace("[net]\n", "[net]\nafter-sb-1pri = \"violently-as0p\"\n"));
+        ConfigException v = assertThrows(ConfigException.class, () -> loader.load(violent));
+        assertTrue(v.getMessage().contains("disconnect, consensus, discard-secondary"), v.getMessage());
     }
 
     @Test

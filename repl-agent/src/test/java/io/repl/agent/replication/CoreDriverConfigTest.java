@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.repl.agent.config.ConfigLoader;
 import io.repl.agent.config.ResourceConfig;
+import io.repl.core.replication.AfterSplitBrain;
 import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.OnCongestion;
@@ -55,6 +56,16 @@ class CoreDriverConfigTest {
                 + NODES.replace("[net]\n", "[net]\non-congestion = \"" + spelled + "\"\n")));
         assertEquals(expected, c.onCongestion());
         assertEquals(OnCongestion.BLOCK, CoreDriver.coreConfig(load(NODES)).onCongestion(), "block by default");
+    }
+
+    @Test
+    void afterSplitBrainReachesTheCore() throws Exception {
+        assertEquals(AfterSplitBrain.defaults(), CoreDriver.coreConfig(load(NODES)).sync().afterSplitBrain());
+        CoreConfig c = CoreDriver.coreConfig(load(NODES.replace("[net]\n",
+                "[net]\nafter-sb-0pri = \"discard-least-changes\"\nafter-sb-1pri = \"discard-secondary\"\n")));
+        assertEquals(new AfterSplitBrain(AfterSplitBrain.ZeroPrimaries.DISCARD_LEAST_CHANGES,
+                AfterSplitBrain.OnePrimary.DISCARD_SECONDARY, AfterSplitBrain.TwoPrimaries.DISCONNECT),
+                c.sync().afterSplitBrain());
     }
 
     @Test

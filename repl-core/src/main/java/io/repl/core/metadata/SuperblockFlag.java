@@ -26,7 +26,14 @@ public enum SuperblockFlag {
      * (docs/FAILOVER.md): what this copy holds beyond the common generation was never
      * acknowledged, so a split brain with it resolves with this node as SyncTarget.
      */
-    DEPOSED(1 << 8);
+    DEPOSED(1 << 8),
+    /**
+     * The node was Primary when its data split from the generation the bitmap identifier names
+     * (it kept writing when the peer went away); clear for a node promoted after the split.
+     * Meaningful only while the bitmap identifier is set; the after-split-brain policies
+     * discard-younger-primary and discard-older-primary compare it.
+     */
+    SPLIT_AS_PRIMARY(1 << 9);
 
     /** Every bit some flag uses; anything else in a stored flag word is an error. */
     public static final int KNOWN_BITS = knownBits();

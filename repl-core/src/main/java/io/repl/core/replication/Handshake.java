@@ -33,6 +33,11 @@ final class Handshake {
     private DeviceSizes peerSizes;
     private io.repl.protocol.GenerationUuids peerUuids;
     private SyncDecision pending;
+    /** What this node sent at {@link #begin}: the after-split-brain policies decide from it, as the peer does. */
+    private io.repl.protocol.GenerationUuids ourUuids;
+    private PeerState ourState;
+    /** The after-split-brain policies' outcome at this handshake, or null where there was no split brain to weigh. */
+    private SplitBrainRecovery.Outcome recovery;
     /** The peer's generations as the decision saw them (corrected if it missed a resync's end). */
     private GenerationUuids peerGenerations;
     private long startedNanos;
@@ -71,12 +76,13 @@ final class Handshake {
         ctx.state.replication = ReplicationState.OFF;
         ctx.send(new DeviceSizes(ctx.meta.dataBytes(), ctx.config.requestBytesMax(), ByteRange.BLOCK_BYTES,
                 ctx.resize.capacityBytes(), 0));
-        io.repl.protocol.GenerationUuids uuids = UuidMessages.toMessage(ctx.meta);
-        sentUuids = UuidMessages.fromMessage(uuids);
-        ctx.send(uuids);
+        ourUuids = UuidMessages.toMessage(ctx.meta);
+        sentUuids = UuidMessages.fromMessage(ourUuids);
+        ctx.send(ourUuids);
         PeerState ours = stateMessage();
         ctx.send(ours);
         ctx.lastSentState = ours;
+        ourState = ours;
     }
 
     PeerState stateMessage() {
@@ -157,13 +163,17 @@ final class Handshake {
         ctx.state.discardMyData = false;
         ctx.state.invalidatePeer = false;
         ctx.log("info", "handshake: " + verdict + " -> " + decision + (discarded ? " (discard-my-data)" : ""));
+        if (decision != SyncDecision.SPLIT_BRAIN) {
+            reportRecovery(verdict);
+        }
         switch (decision) {
             case NO_DATA:
             case IN_SYNC:
                 established(state);
                 break;
             case SPLIT_BRAIN:
-                ctx.hook(Hook.SPLIT_BRAIN, "REPL_RULE", verdict.rule().label());
+                ctx.hook(Hook.SPLIT_BRAIN, "REPL_RULE", verdict.rule().label(), "REPL_POLICY",
+                        recovery == null ? "disconnect" : recovery.policy());
                 refuse(DisconnectReason.SPLIT_BRAIN, "split brain (" + verdict.rule().label()
                         + "): both nodes wrote independently; nothing is merged. Choose the node whose"
                         + " changes to drop and run connect --discard-my-data on it");
@@ -198,6 +208,46 @@ final class Handshake {
     }
 
     /**
+     * A split brain neither operator resolved: the after-split-brain policies may name a victim,
+     * which becomes SyncTarget (by bitmap when both split from the same generation). Both nodes
+     * decide from the STATE and UUIDS each sent, so they name the same one.
+     */
+    private SyncDecision afterSplitBrain(Verdict verdict, PeerState state) {
+        SplitBrainRecovery.Side self = new SplitBrainRecovery.Side(ourState.role() == Role.PRIMARY,
+                ourUuids.outOfSyncBlocks(), ourUuids.has(io.repl.protocol.GenerationUuids.SPLIT_AS_PRIMARY),
+                ctx.meta.nodeId());
+        SplitBrainRecovery.Side peer = new SplitBrainRecovery.Side(state.role() == Role.PRIMARY,
+                peerUuids.outOfSyncBlocks(), peerUuids.has(io.repl.protocol.GenerationUuids.SPLIT_AS_PRIMARY),
+                ctx.state.peerNodeId);
+        recovery = SplitBrainRecovery.decide(ctx.config.sync().afterSplitBrain(), self, peer);
+        boolean bitmap = verdict.rule() == DecisionRule.SPLIT_BRAIN_COMMON_BITMAP;
+        switch (recovery.victim()) {
+            case SELF:
+                return bitmap ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.FULL_SYNC_TARGET;
+            case PEER:
+                return bitmap ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.FULL_SYNC_SOURCE;
+            default:
+                return SyncDecision.SPLIT_BRAIN;
+        }
+    }
+
+    /** An automatic discard is logged with its counts and runs the split-brain handler, on both nodes. */
+    private void reportRecovery(Verdict verdict) {
+        if (recovery == null || recovery.victim() == SplitBrainRecovery.Victim.NONE) {
+            return;
+        }
+        boolean self = recovery.victim() == SplitBrainRecovery.Victim.SELF;
+        ctx.log("warn", "split brain (" + verdict.rule().label() + ") resolved by " + recovery.policy() + ": "
+                + recovery.reason() + "; " + ourUuids.outOfSyncBlocks() + " blocks changed here, "
+                + peerUuids.outOfSyncBlocks() + " on " + ctx.peerLabel() + "; " + (self ? "this node"
+                : ctx.peerLabel()) + " discards its changes and becomes SyncTarget");
+        ctx.hook(Hook.SPLIT_BRAIN, "REPL_RULE", verdict.rule().label(), "REPL_POLICY", recovery.policy(),
+                "REPL_VICTIM", self ? "local" : "peer",
+                "REPL_CHANGED_BLOCKS_LOCAL", Long.toString(ourUuids.outOfSyncBlocks()),
+                "REPL_CHANGED_BLOCKS_PEER", Long.toString(peerUuids.outOfSyncBlocks()));
+    }
+
+    /**
      * A split brain where exactly one side was deposed by the witness is no split brain: the
      * deposed side never acknowledged a write alone after the other side's grant, so what it
      * holds beyond the common generation was never acknowledged. It becomes the target.
@@ -223,7 +273,11 @@ final class Handshake {
         boolean mine = ctx.state.discardMyData;
         boolean theirs = state.has(PeerState.DISCARD_MY_DATA);
         boolean discarding = decision == SyncDecision.SPLIT_BRAIN && mine != theirs;
-        if (discarding) {
+        recovery = null;
+        if (decision == SyncDecision.SPLIT_BRAIN && !mine && !theirs) {
+            decision = afterSplitBrain(verdict, state);
+            discarding = decision != SyncDecision.SPLIT_BRAIN;
+        } else if (discarding) {
             boolean bitmap = verdict.rule() == DecisionRule.SPLIT_BRAIN_COMMON_BITMAP;
             if (mine) {
                 decision = bitmap ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.FULL_SYNC_TARGET;
@@ -239,8 +293,10 @@ final class Handshake {
             if (discarding) {
                 // The operator chose which changes to keep, but that copy is not consistent:
                 // never silently keep the other one instead. Stay apart and say so.
-                ctx.log("warn", "discard-my-data cannot be honoured: the copy to keep ("
-                        + (source ? "ours" : "the peer's") + ") is not consistent");
+                ctx.log("warn", (recovery != null ? recovery.policy() : "discard-my-data")
+                        + " cannot be honoured: the copy to keep (" + (source ? "ours" : "the peer's")
+                        + ") is not consistent");
+                recovery = null;
                 return SyncDecision.SPLIT_BRAIN;
             }
             // The identifiers say who is newer, but the newer copy is not a consistent image

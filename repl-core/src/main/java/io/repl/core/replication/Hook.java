@@ -23,7 +23,14 @@ public enum Hook {
     AFTER_PROMOTE,
     /** This node became Secondary: demoted, deposed by the witness, or a promotion the peer never saw undone. */
     AFTER_DEMOTE,
-    /** The handshake found that both nodes wrote independently; extra env {@code REPL_RULE}. */
+    /**
+     * The handshake found that both nodes wrote independently; extra env {@code REPL_RULE} (the
+     * decision rule) and {@code REPL_POLICY} (the after-split-brain policy that applied, or
+     * {@code disconnect}). When a policy discarded one side's changes, also {@code REPL_VICTIM}
+     * ({@code local} or {@code peer}: whose changes are discarded) and
+     * {@code REPL_CHANGED_BLOCKS_LOCAL} / {@code REPL_CHANGED_BLOCKS_PEER} (blocks changed on each
+     * side since the split).
+     */
     SPLIT_BRAIN,
     /**
      * The peer is to be fenced: under outdate, a Primary lost its peer without a goodbye (fire and

@@ -158,8 +158,22 @@ final class MetaStore {
      * bitmap, which the bitmap identifier now covers.
      */
     void newCurrent() {
-        update(s -> s.withUuids(s.uuids().newCurrent(random)).with(SuperblockFlag.CRASHED_PRIMARY, false));
+        update(s -> splitting(s).withUuids(s.uuids().newCurrent(random)).with(SuperblockFlag.CRASHED_PRIMARY, false));
         generationShared = false;
+    }
+
+    /**
+     * A new generation starting where no bitmap identifier is set opens one: the data splits here
+     * from the generation the bitmap will count from. Whether this node is (or, crashed, was)
+     * Primary at that moment is kept with it, for the after-split-brain policies; a generation
+     * started under an open bitmap identifier leaves it as it was.
+     */
+    private static Superblock splitting(Superblock s) {
+        if (s.uuids().bitmap() != 0) {
+            return s;
+        }
+        return s.with(SuperblockFlag.SPLIT_AS_PRIMARY,
+                s.has(SuperblockFlag.PRIMARY) || s.has(SuperblockFlag.CRASHED_PRIMARY));
     }
 
     boolean generationShared() {
@@ -198,7 +212,7 @@ final class MetaStore {
 
     /** Starts the new generation {@code fresh}, which the witness agreed to. */
     void adoptNewCurrent(long fresh) {
-        update(s -> s.withUuids(s.uuids().newCurrent(fresh)).with(SuperblockFlag.CRASHED_PRIMARY, false));
+        update(s -> splitting(s).withUuids(s.uuids().newCurrent(fresh)).with(SuperblockFlag.CRASHED_PRIMARY, false));
         generationShared = false;
     }
 

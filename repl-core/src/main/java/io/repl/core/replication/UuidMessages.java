@@ -32,6 +32,9 @@ final class UuidMessages {
         if (meta.has(SuperblockFlag.DEPOSED)) {
             flags |= io.repl.protocol.GenerationUuids.DEPOSED;
         }
+        if (meta.has(SuperblockFlag.SPLIT_AS_PRIMARY) && uuids.bitmap() != 0) {
+            flags |= io.repl.protocol.GenerationUuids.SPLIT_AS_PRIMARY;
+        }
         return new io.repl.protocol.GenerationUuids(uuids.current(), uuids.bitmap(), history, flags,
                 meta.bitmap().dirtyBlocks());
     }

@@ -70,5 +70,7 @@ enum Fault {
      * The link broke just before the SyncSource got the target's STATE(UpToDate): the target
      * finished the resync, the source never saw it end.
      */
-    RESYNC_END_UNSEEN
+    RESYNC_END_UNSEEN,
+    /** An after-split-brain policy resolved a split brain by discarding one side's changes. */
+    AFTER_SPLIT_BRAIN_DISCARD
 }

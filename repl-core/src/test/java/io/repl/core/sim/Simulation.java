@@ -1,5 +1,6 @@
 package io.repl.core.sim;
 
+import io.repl.core.replication.AfterSplitBrain;
 import io.repl.core.replication.Command;
 import io.repl.core.replication.CommandResult;
 import io.repl.core.replication.ConnectionState;
@@ -32,6 +33,7 @@ final class Simulation implements SimNode.Observer {
     private static final long CONGESTION_SALT = 0x6c696e6b636f6e67L;
     private static final long IO_ERROR_SALT = 0x696f6572726f7221L;
     private static final long RESIZE_SALT = 0x726573697a652121L;
+    private static final long SPLIT_BRAIN_SALT = 0x6166746572736221L;
 
     /** A front-end request the workload has issued and not seen completed. */
     record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
@@ -44,11 +46,17 @@ final class Simulation implements SimNode.Observer {
      *     wants mismatched devices)
      */
     record Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
-                   FailoverPolicy failover, CoreConfig.OnIoError onIoError, OnCongestion onCongestion) {
+                   FailoverPolicy failover, CoreConfig.OnIoError onIoError, OnCongestion onCongestion,
+                   AfterSplitBrain afterSplitBrain) {
         Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
                 FailoverPolicy failover) {
             this(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, CoreConfig.OnIoError.DETACH,
-                    OnCongestion.BLOCK);
+                    OnCongestion.BLOCK, AfterSplitBrain.defaults());
+        }
+
+        Options with(AfterSplitBrain next) {
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, onCongestion,
+                    next);
         }
 
         static Options of(ReplicationProtocol protocol) {
@@ -56,15 +64,18 @@ final class Simulation implements SimNode.Observer {
         }
 
         Options with(FailoverPolicy next) {
-            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next, onIoError, onCongestion);
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next, onIoError, onCongestion,
+                    afterSplitBrain);
         }
 
         Options withOnIoError(CoreConfig.OnIoError next) {
-            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, next, onCongestion);
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, next, onCongestion,
+                    afterSplitBrain);
         }
 
         Options with(OnCongestion next) {
-            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, next);
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, next,
+                    afterSplitBrain);
         }
     }
 
@@ -93,6 +104,14 @@ final class Simulation implements SimNode.Observer {
     final CoreConfig.OnIoError onIoError;
     final FailoverPolicy failover;
     final OnCongestion onCongestion;
+    /** The seed's after-split-brain policies. */
+    final AfterSplitBrain afterSplitBrain;
+    /** Per node: the victim the last automatic split-brain resolution named (node index), or -1. */
+    private final int[] policyVictim = {-1, -1};
+    /** Per node: the connection that resolution happened on. */
+    private final long[] policyConnection = new long[2];
+    /** Automatic discards per policy, for the report. */
+    final java.util.TreeMap<String, Integer> policyDiscards = new java.util.TreeMap<>();
     final int blocks;
     /** Both nodes start smaller than their disks, and the plan may grow them online. */
     final boolean resizable;
@@ -168,6 +187,9 @@ final class Simulation implements SimNode.Observer {
             config = config.withOnIoError(CoreConfig.OnIoError.PASS_ON);
         }
         this.onIoError = config.onIoError();
+        this.afterSplitBrain = scripted != null ? scripted.afterSplitBrain()
+                : afterSplitBrain(new SplittableRandom(seed ^ SPLIT_BRAIN_SALT));
+        config = config.withSync(config.sync().withAfterSplitBrain(afterSplitBrain));
         for (int i = 0; i < 2; i++) {
             nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(), config,
                     i == 0 ? options.dataBytes() : options.dataBytesPeer(),
@@ -215,6 +237,24 @@ final class Simulation implements SimNode.Observer {
      */
     private static OnCongestion onCongestion(SplittableRandom random, ReplicationProtocol protocol) {
         return protocol == ReplicationProtocol.A && random.nextBoolean() ? OnCongestion.PULL_AHEAD : OnCongestion.BLOCK;
+    }
+
+    /**
+     * Half the seeds keep disconnect everywhere; the others draw an after-sb-0pri policy and an
+     * after-sb-1pri one (consensus only with a 0pri policy that can decide).
+     */
+    private static AfterSplitBrain afterSplitBrain(SplittableRandom random) {
+        if (random.nextBoolean()) {
+            return AfterSplitBrain.defaults();
+        }
+        AfterSplitBrain.ZeroPrimaries[] zeros = AfterSplitBrain.ZeroPrimaries.values();
+        AfterSplitBrain.ZeroPrimaries zero = zeros[random.nextInt(zeros.length)];
+        AfterSplitBrain.OnePrimary[] ones = AfterSplitBrain.OnePrimary.values();
+        AfterSplitBrain.OnePrimary one = ones[random.nextInt(ones.length)];
+        if (one == AfterSplitBrain.OnePrimary.CONSENSUS && zero == AfterSplitBrain.ZeroPrimaries.DISCONNECT) {
+            one = AfterSplitBrain.OnePrimary.DISCARD_SECONDARY;
+        }
+        return new AfterSplitBrain(zero, one, AfterSplitBrain.TwoPrimaries.DISCONNECT);
     }
 
     /** Four in ten seeds run with a witness; the rest spread over the fencing policies. */
@@ -624,10 +664,63 @@ final class Simulation implements SimNode.Observer {
     @Override
     public void hookRan(SimNode node, String name, SortedMap<String, String> env) {
         hooks.add(new FiredHook(node.index(), name, env));
-        if (name.equals("split-brain")) {
+        if (name.equals("split-brain") && env.containsKey("REPL_VICTIM")) {
+            policyDiscarded(node, env);
+        } else if (name.equals("split-brain")) {
             splitBrainSeen[node.index()] = true;
             stats.splitBrains++;
         }
+    }
+
+    /**
+     * An after-split-brain policy discarded one side's changes. Both nodes must name the same
+     * victim, the policy must allow it, and what the victim acknowledged alone is lost as the
+     * operator configured (the checker then stops expecting it); the survivor's writes are kept.
+     */
+    private void policyDiscarded(SimNode node, SortedMap<String, String> env) {
+        int i = node.index();
+        int victim = env.get("REPL_VICTIM").equals("local") ? i : 1 - i;
+        String policy = env.get("REPL_POLICY");
+        policyVictim[i] = victim;
+        policyConnection[i] = node.connectionId();
+        if (policyConnection[1 - i] == policyConnection[i] && policyVictim[1 - i] != victim) {
+            throw failure("the two nodes named different victims of " + policy, null);
+        }
+        SimNode loser = nodes[victim];
+        if (loser.status().role() == Role.PRIMARY) {
+            throw failure(policy + " discarded the changes of " + loser.name() + ", a Primary", null);
+        }
+        boolean zeroChanges = policy.endsWith("discard-zero-changes");
+        long changed = Long.parseLong(env.get(victim == i ? "REPL_CHANGED_BLOCKS_LOCAL" : "REPL_CHANGED_BLOCKS_PEER"));
+        if (zeroChanges && (changed != 0 || invariants.uniqueWrites[victim] > 0)) {
+            throw failure(policy + " discarded " + loser.name() + ", which changed " + changed + " blocks and holds "
+                    + invariants.uniqueWrites[victim] + " writes acknowledged alone", null);
+        }
+        long kept = Long.parseLong(env.get(victim == i ? "REPL_CHANGED_BLOCKS_PEER" : "REPL_CHANGED_BLOCKS_LOCAL"));
+        if (policy.endsWith("discard-least-changes") && !(changed < kept || changed == 0 && kept == 0)) {
+            throw failure(policy + " discarded " + changed + " changed blocks and kept " + kept, null);
+        }
+        boolean younger = policy.endsWith("discard-younger-primary");
+        if (younger || policy.endsWith("discard-older-primary")) {
+            boolean loserOlder = splitAsPrimary(loser);
+            if (loserOlder == younger || splitAsPrimary(other(loser)) == loserOlder) {
+                throw failure(policy + " discarded " + loser.name() + ", split as Primary: " + loserOlder, null);
+            }
+        }
+        if (policyConnection[1 - i] != policyConnection[i]) {
+            policyDiscards.merge(policy, 1, Integer::sum);
+            exercised.add(Fault.AFTER_SPLIT_BRAIN_DISCARD);
+            invariants.discarding[victim] = true;
+            if (invariants.uniqueWrites[victim] > 0 || protocol != ReplicationProtocol.C) {
+                model.invalidate(policy + " discarded " + loser.name() + "'s changes");
+            }
+        }
+    }
+
+    private static boolean splitAsPrimary(SimNode node) {
+        var superblock = node.metadata().superblock();
+        return superblock.uuids().bitmap() != 0
+                && superblock.has(io.repl.core.metadata.SuperblockFlag.SPLIT_AS_PRIMARY);
     }
 
     @Override

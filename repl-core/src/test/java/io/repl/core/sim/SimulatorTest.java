@@ -30,6 +30,7 @@ class SimulatorTest {
         long start = System.nanoTime();
         Simulation.Stats total = new Simulation.Stats();
         Map<Fault, Long> seedsPerFault = new EnumMap<>(Fault.class);
+        Map<String, Integer> policyDiscards = new java.util.TreeMap<>();
         for (Fault fault : Fault.values()) {
             seedsPerFault.put(fault, 0L);
         }
@@ -38,6 +39,7 @@ class SimulatorTest {
             simulation.run();
             add(total, simulation.stats());
             simulation.exercised.forEach(f -> seedsPerFault.merge(f, 1L, Long::sum));
+            simulation.policyDiscards.forEach((policy, n) -> policyDiscards.merge(policy, n, Integer::sum));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf("simulator: %d seeds in %.1f s (%.0f seeds/min); writes acked %d, crashes %d, "
@@ -45,6 +47,7 @@ class SimulatorTest {
                 seconds, count * 60 / seconds, total.writesAcked, total.crashes, total.failovers, total.splitBrains,
                 total.resyncsFinished, total.promotionsChecked, total.events);
         System.out.println("simulator: seeds per fault class " + seedsPerFault);
+        System.out.println("simulator: automatic split-brain discards per policy " + policyDiscards);
         long needed = Math.max(1, (long) Math.ceil(count * SHARE_MIN));
         for (Map.Entry<Fault, Long> e : seedsPerFault.entrySet()) {
             assertTrue(e.getValue() >= needed, e.getKey() + " was exercised by " + e.getValue() + " of " + count
