@@ -792,6 +792,19 @@ public final class Resource implements Export {
             m.put("ioEngine", e.name());
         }
         m.put("clients", sessions.size());
+        io.repl.agent.peer.PeerLink l = d == null ? null : d.link();
+        if (l != null) {
+            // Since the agent started, every connection of the resource's peer link.
+            io.repl.agent.peer.PeerCounters t = l.counters();
+            Map<String, Object> traffic = new LinkedHashMap<>();
+            traffic.put("bytesOut", t.bytesOut());
+            traffic.put("bytesIn", t.bytesIn());
+            traffic.put("blockBytesOut", t.blockBytesOut());
+            traffic.put("blockBytesIn", t.blockBytesIn());
+            traffic.put("resyncBytesOut", t.resyncBytesOut());
+            traffic.put("resyncBytesIn", t.resyncBytesIn());
+            m.put("traffic", traffic);
+        }
         MetaPlan mp = metaPlan;
         if (mp != null) {
             m.put("metadata", mp.none() ? "none" : mp.layout().placement().name().toLowerCase(Locale.ROOT));

@@ -5,7 +5,12 @@ enum BlockEncoding {
     /** The block bytes as they are. */
     RAW(0),
     /** One LZ4 block; the uncompressed length is the message's length field. */
-    LZ4(1);
+    LZ4(1),
+    /**
+     * No bytes: the range reads as zeroes. Only in RS_DATA, and only when both nodes offered
+     * {@link Features#ZERO_BLOCKS}.
+     */
+    ZEROES(2);
 
     private final int code;
 
@@ -23,6 +28,6 @@ enum BlockEncoding {
                 return e;
             }
         }
-        throw new ProtocolException(field, "unknown block encoding " + code + "; known are 0 (raw) and 1 (lz4)");
+        throw new ProtocolException(field, "unknown block encoding " + code + "; known are 0 (raw), 1 (lz4) and 2 (zeroes, RS_DATA only)");
     }
 }

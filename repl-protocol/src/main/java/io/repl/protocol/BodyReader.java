@@ -114,10 +114,35 @@ public final class BodyReader {
             }
             return wire;
         }
+        if (encoding == BlockEncoding.ZEROES) {
+            throw new ProtocolException(field("encoding"), "2 (zeroes) is allowed only in RS_DATA");
+        }
         if (!settings.lz4()) {
             throw new ProtocolException(field("encoding"), "LZ4 block received but LZ4 was not agreed in the handshake");
         }
         return Lz4Block.decompress(field(name), wire, length, settings.blockBytesMax());
+    }
+
+    /**
+     * Whether {@code encodingCode} says the range reads as zeroes (no block follows). Checks
+     * that zero blocks were agreed, that the length is within the block limit and that nothing
+     * follows the fields.
+     */
+    boolean zeroBlock(int encodingCode, long length) {
+        if (encodingCode != BlockEncoding.ZEROES.code()) {
+            return false;
+        }
+        if (!settings.zeroBlocks()) {
+            throw new ProtocolException(field("encoding"),
+                    "2 (zeroes) received but zero blocks were not agreed in the handshake");
+        }
+        if (length < 1 || length > settings.blockBytesMax()) {
+            throw new ProtocolException(field("length"), length + " is outside 1.." + settings.blockBytesMax());
+        }
+        if (body.hasRemaining()) {
+            throw new ProtocolException(field("data"), body.remaining() + " bytes present but a zero block carries none");
+        }
+        return true;
     }
 
     /** Requires that a block-less message has encoding 0 and nothing after its fields. */

@@ -81,6 +81,15 @@ public final class BodyWriter {
         return BlockEncoding.RAW.code();
     }
 
+    /** No block: the range reads as zeroes. Returns the encoding code; needs zero blocks agreed. */
+    int zeroBlock() {
+        if (!settings.zeroBlocks()) {
+            throw new IllegalStateException("a zero block without the zero-blocks feature agreed");
+        }
+        block = ByteBuffer.allocate(0);
+        return BlockEncoding.ZEROES.code();
+    }
+
     ByteBuffer fields() {
         return fields.duplicate().flip();
     }

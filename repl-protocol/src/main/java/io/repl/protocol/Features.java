@@ -14,14 +14,18 @@ public final class Features {
     public static final int CSUM_RESYNC = 1 << 1;
     /** DATA with the TRIM flag is understood (otherwise trims are sent as ZEROES). */
     public static final int TRIM = 1 << 2;
+    /** RS_DATA may carry a range of zeroes as encoding 2, with no block bytes. */
+    public static final int ZERO_BLOCKS = 1 << 3;
     /** Every bit this build knows. */
-    public static final int KNOWN = LZ4 | CSUM_RESYNC | TRIM;
+    public static final int KNOWN = LZ4 | CSUM_RESYNC | TRIM | ZERO_BLOCKS;
     /**
-     * What this build offers: what it implements. Checksum resync is not built yet, and trims
-     * are always sent as ZEROES (both copies then read back the same bytes), so neither is
-     * offered; a peer that offers them finds them not agreed.
+     * What this build offers: what it implements. Checksum resync is a capability: a node that
+     * offers it answers CSUM_REQUEST as a SyncSource; whether it sends CSUM_REQUEST as a
+     * SyncTarget is its own configuration's choice ({@code [disk] csums}). Trims are always sent
+     * as ZEROES (both copies then read back the same bytes), so TRIM is not offered. LZ4 is
+     * taken out by the agent unless {@code [net] compression} asks for it.
      */
-    public static final int OFFERED = LZ4;
+    public static final int OFFERED = LZ4 | CSUM_RESYNC | ZERO_BLOCKS;
 
     private Features() {
     }
@@ -50,6 +54,9 @@ public final class Features {
         }
         if (has(features, TRIM)) {
             names.add("trim");
+        }
+        if (has(features, ZERO_BLOCKS)) {
+            names.add("zero-blocks");
         }
         int unknown = features & ~KNOWN;
         if (unknown != 0) {

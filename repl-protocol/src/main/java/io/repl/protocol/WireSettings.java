@@ -11,8 +11,10 @@ package io.repl.protocol;
  * @param version the header version frames must carry
  * @param lz4 whether LZ4-compressed blocks are sent and accepted
  * @param blockBytesMax the largest uncompressed block, a sector multiple up to 32 MiB
+ * @param zeroBlocks whether RS_DATA may carry a range of zeroes without its bytes (encoding 2)
  */
-public record WireSettings(MessageType.Phase phase, int version, boolean lz4, int blockBytesMax) {
+public record WireSettings(MessageType.Phase phase, int version, boolean lz4, int blockBytesMax,
+                           boolean zeroBlocks) {
 
     public WireSettings {
         if (phase == null || phase == MessageType.Phase.ANY) {
@@ -34,18 +36,20 @@ public record WireSettings(MessageType.Phase phase, int version, boolean lz4, in
 
     /** The settings of every connection until authentication succeeds: no blocks at all. */
     public static WireSettings handshake() {
-        return new WireSettings(MessageType.Phase.HANDSHAKE, ProtocolVersion.HANDSHAKE_FRAME_VERSION, false, 0);
+        return new WireSettings(MessageType.Phase.HANDSHAKE, ProtocolVersion.HANDSHAKE_FRAME_VERSION, false, 0,
+                false);
     }
 
     /** Session settings with the largest block size; lower it later with {@link #withBlockBytesMax}. */
     public static WireSettings session(int version, int agreedFeatures) {
         return new WireSettings(MessageType.Phase.SESSION, version,
-                Features.has(agreedFeatures, Features.LZ4), Limits.BLOCK_BYTES_MAX);
+                Features.has(agreedFeatures, Features.LZ4), Limits.BLOCK_BYTES_MAX,
+                Features.has(agreedFeatures, Features.ZERO_BLOCKS));
     }
 
     /** The same settings with a smaller (or larger) block limit, e.g. from the peer's SIZES. */
     public WireSettings withBlockBytesMax(int bytes) {
-        return new WireSettings(phase, version, lz4, bytes);
+        return new WireSettings(phase, version, lz4, bytes, zeroBlocks);
     }
 
     /** The largest body of {@code type} under these settings. */

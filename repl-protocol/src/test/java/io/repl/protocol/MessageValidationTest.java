@@ -298,6 +298,39 @@ class MessageValidationTest {
     }
 
     @Test
+    void zeroBlockTravelsAsFieldsAloneAndOnlyWhenAgreed() {
+        ByteBuffer wire = Samples.wire(ResyncData.zeroes(4096, 1 << 20), Samples.SESSION);
+        assertEquals(FrameHeader.BYTES + ResyncData.FIELDS_BYTES, wire.remaining(), "no block bytes");
+        WireSettings without = WireSettings.session(ProtocolVersion.MAX, Features.KNOWN & ~Features.ZERO_BLOCKS);
+        ProtocolException e = assertThrows(ProtocolException.class,
+                () -> new MessageDecoder(without).decode(wire.duplicate()));
+        assertEquals("RS_DATA.encoding", e.field());
+        assertTrue(e.getMessage().contains("zero blocks were not agreed"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> new FrameEncoder(without).encode(ResyncData.zeroes(0, 4096)),
+                "sending one without the feature is a programmer error");
+    }
+
+    @Test
+    void zeroBlockWithBytesOrBeyondTheLimitOrOutsideRsDataIsRejected() {
+        ByteBuffer body = ByteBuffer.allocate(ResyncData.FIELDS_BYTES + 512);
+        body.putLong(0).putInt(512).put((byte) 2).put(new byte[3]).put(new byte[512]).flip();
+        ProtocolException e = assertThrows(ProtocolException.class, () -> new MessageDecoder(Samples.SESSION)
+                .decode(RawFrames.frame(MessageType.RS_DATA, body.array())));
+        assertEquals("RS_DATA.data", e.field());
+        ByteBuffer huge = ByteBuffer.allocate(ResyncData.FIELDS_BYTES);
+        huge.putLong(0).putInt(1 << 20).put((byte) 2).put(new byte[3]).flip();
+        e = assertThrows(ProtocolException.class, () -> new MessageDecoder(Samples.SESSION.withBlockBytesMax(4096))
+                .decode(RawFrames.frame(MessageType.RS_DATA, huge.array())));
+        assertEquals("RS_DATA.length", e.field());
+        ByteBuffer reply = ByteBuffer.allocate(ChecksumReply.FIELDS_BYTES);
+        reply.putLong(0).putInt(512).put((byte) 1).put((byte) 2).putShort((short) 0).flip();
+        e = assertThrows(ProtocolException.class, () -> new MessageDecoder(Samples.SESSION)
+                .decode(RawFrames.frame(MessageType.CSUM_REPLY, reply.array())));
+        assertEquals("CSUM_REPLY.encoding", e.field());
+        expect("RS_DATA.data", () -> new ResyncData(0, 512, true, ByteBuffer.allocate(512)));
+    }
+
+    @Test
     void encodingAboveTheNegotiatedBlockLimitIsAProgrammerError() {
         FrameEncoder encoder = new FrameEncoder(Samples.SESSION_NO_LZ4.withBlockBytesMax(4096));
         assertThrows(IllegalStateException.class,

@@ -75,6 +75,7 @@ final class Samples {
                 new ResyncRequest(512, 65536),
                 new ResyncData(1 << 20, compressible(65536)),
                 new ResyncData(0, incompressible(1024, 4)),
+                ResyncData.zeroes(1 << 21, 1 << 20),
                 new ResyncNegativeAck(1024, 4096, 61),
                 new ReadRequest(1, 4096, 65536),
                 new ReadRequest(Long.MAX_VALUE, Limits.DEVICE_BYTES_MAX - 512, 512),

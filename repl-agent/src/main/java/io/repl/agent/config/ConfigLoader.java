@@ -50,11 +50,9 @@ public final class ConfigLoader {
     private static final long CONGESTION_FILL_BYTES_MIN = 1L << 20;
     /** The link queues up to the fill (under protocol A, copies of the payloads): keep it within the heap. */
     private static final long CONGESTION_FILL_BYTES_MAX = 1L << 30;
-    private static final Set<String> DISK_KEYS = Set.of("fencing", "io-engine", "size", "on-io-error");
+    private static final Set<String> DISK_KEYS = Set.of("fencing", "io-engine", "size", "on-io-error", "csums");
     /** Keys DRBD users will look for that do nothing here yet, with why: refused rather than ignored. */
-    private static final Map<String, String> NOT_DISK_KEYS = Map.of(
-            "csums", "checksum-based resync is not implemented yet (a resync sends every out-of-sync block); "
-                    + "remove the key");
+    private static final Map<String, String> NOT_DISK_KEYS = Map.of();
     private static final Set<String> NODE_KEYS = Set.of("address", "disk", "meta-disk", "nbd-socket", "nbd-listen");
     private static final Set<String> WITNESS_KEYS = Set.of("address", "on-no-quorum");
     /**
@@ -414,7 +412,7 @@ public final class ConfigLoader {
                 case "pass-on" -> CoreConfig.OnIoError.PASS_ON;
                 default -> throw error("disk.on-io-error", "\"" + onIoError + "\" is not one of detach, pass-on");
             };
-            return new ResourceConfig.Disk(fencing, kind, size, policy);
+            return new ResourceConfig.Disk(fencing, kind, size, policy, bool(n, "csums", "disk.csums", false));
         }
 
         private Map<String, String> handlers(JsonNode n) throws ConfigException {
@@ -481,6 +479,17 @@ public final class ConfigLoader {
             Map<String, Boolean> m = new TreeMap<>();
             s.forEach(k -> m.put(k, true));
             return m;
+        }
+
+        private boolean bool(JsonNode parent, String key, String at, boolean dflt) throws ConfigException {
+            JsonNode v = parent == null ? null : parent.get(key);
+            if (v == null) {
+                return dflt;
+            }
+            if (!v.isBoolean()) {
+                throw error(at, "must be true or false (no quotes), got " + describe(v));
+            }
+            return v.booleanValue();
         }
 
         private String string(JsonNode parent, String key, String at, String dflt) throws ConfigException {

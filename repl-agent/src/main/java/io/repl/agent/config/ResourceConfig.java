@@ -42,9 +42,10 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
      *     {@code resource-only} in the file is {@code OUTDATE} here
      * @param sizeBytes the usable size; 0 means all the backing disk offers
      * @param onIoError what a failed read or write of the data disk does (docs/FAULTS.md)
+     * @param csums checksum-based resync when this node is SyncTarget (the peer answers if it can)
      */
     public record Disk(FailoverPolicy.Fencing fencing, EngineKind ioEngine, long sizeBytes,
-                       io.repl.core.replication.CoreConfig.OnIoError onIoError) {}
+                       io.repl.core.replication.CoreConfig.OnIoError onIoError, boolean csums) {}
 
     /**
      * The {@code [witness]} section: the third process that decides which node may write alone.

@@ -10,7 +10,10 @@ package io.repl.agent.peer;
  * @param messagesOut frames queued for sending
  * @param blockBytesIn uncompressed block bytes of DATA, RS_DATA and CSUM_REPLY received
  * @param blockBytesOut uncompressed block bytes of DATA, RS_DATA and CSUM_REPLY sent
+ * @param resyncBytesIn frame bytes of resync messages received (RS_REQUEST, RS_DATA, RS_NEG_ACK,
+ *     CSUM_REQUEST, CSUM_REPLY), headers included, as on the wire
+ * @param resyncBytesOut frame bytes of resync messages queued for sending, likewise
  */
 public record PeerCounters(long bytesIn, long bytesOut, long messagesIn, long messagesOut, long blockBytesIn,
-                           long blockBytesOut) {
+                           long blockBytesOut, long resyncBytesIn, long resyncBytesOut) {
 }

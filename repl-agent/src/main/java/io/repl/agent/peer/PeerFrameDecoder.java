@@ -24,6 +24,8 @@ import java.util.List;
 public final class PeerFrameDecoder extends ByteToMessageDecoder {
     private final MessageDecoder decoder = new MessageDecoder();
     private final TrafficCounters counters;
+    /** Bytes of the frame being decoded consumed so far. */
+    private long frameBytes;
     private boolean failed;
 
     public PeerFrameDecoder(TrafficCounters counters) {
@@ -58,8 +60,11 @@ public final class PeerFrameDecoder extends ByteToMessageDecoder {
         int consumed = readable - view.remaining();
         in.skipBytes(consumed);
         counters.received(consumed);
+        // Frames follow each other: what was consumed since the last message belongs to this one.
+        frameBytes += consumed;
         if (message != null) {
-            counters.receivedMessage(message);
+            counters.receivedMessage(message, frameBytes);
+            frameBytes = 0;
             out.add(message);
         }
     }

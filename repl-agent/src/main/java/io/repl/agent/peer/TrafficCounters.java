@@ -34,14 +34,15 @@ public final class TrafficCounters {
         }
     }
 
-    public void receivedMessage(Message m) {
+    /** A whole frame of {@code frameBytes} bytes (as on the wire) decoded into {@code m}. */
+    public void receivedMessage(Message m, long frameBytes) {
         messagesIn++;
         blockBytesIn += blockBytes(m);
-        if (m instanceof ResyncData r) {
-            resyncBytesIn += r.length();
+        if (isResync(m)) {
+            resyncBytesIn += frameBytes;
         }
         if (parent != null) {
-            parent.receivedMessage(m);
+            parent.receivedMessage(m, frameBytes);
         }
     }
 
@@ -49,39 +50,48 @@ public final class TrafficCounters {
         bytesOut += frameBytes;
         messagesOut++;
         blockBytesOut += blockBytes(m);
-        if (m instanceof ResyncData r) {
-            resyncBytesOut += r.length();
+        if (isResync(m)) {
+            resyncBytesOut += frameBytes;
         }
         if (parent != null) {
             parent.sent(m, frameBytes);
         }
     }
 
+    /** The messages of a resync: requests, answers and refusals, with or without checksums. */
+    static boolean isResync(Message m) {
+        return switch (m.type()) {
+            case RS_REQUEST, RS_DATA, RS_NEG_ACK, CSUM_REQUEST, CSUM_REPLY -> true;
+            default -> false;
+        };
+    }
+
     public long bytesIn() {
         return bytesIn;
     }
 
-    /** Block bytes of RS_DATA received (uncompressed): what resyncs brought in. */
+    /** Frame bytes of resync messages received (see {@link #isResync}), as on the wire. */
     public long resyncBytesIn() {
         return resyncBytesIn;
     }
 
-    /** Block bytes of RS_DATA sent (uncompressed): what resyncs sent out. */
+    /** Frame bytes of resync messages sent (see {@link #isResync}), as on the wire. */
     public long resyncBytesOut() {
         return resyncBytesOut;
     }
 
     public PeerCounters snapshot() {
-        return new PeerCounters(bytesIn, bytesOut, messagesIn, messagesOut, blockBytesIn, blockBytesOut);
+        return new PeerCounters(bytesIn, bytesOut, messagesIn, messagesOut, blockBytesIn, blockBytesOut,
+                resyncBytesIn, resyncBytesOut);
     }
 
-    /** The uncompressed size of the block a message carries, 0 for messages without one. */
+    /** The uncompressed size of the block a message carries, 0 for messages without one (or a zero block). */
     public static long blockBytes(Message m) {
         if (m instanceof DataWrite d) {
             return d.data().remaining();
         }
         if (m instanceof ResyncData r) {
-            return r.length();
+            return r.zeroes() ? 0 : r.length();
         }
         if (m instanceof ChecksumReply c) {
             return c.inSync() ? 0 : c.length();

@@ -155,7 +155,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 d.queuedRequestsMax(), d.epochWritesMax(), d.resyncWindow(), d.resyncFlushBlocks(), d.tickNanos(),
                 CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config),
                 config.disk().onIoError(), config.net().onCongestion(),
-                SyncPolicy.defaults().withAfterSplitBrain(config.net().afterSplitBrain()));
+                SyncPolicy.defaults().withAfterSplitBrain(config.net().afterSplitBrain())
+                        .withCsums(config.disk().csums()));
     }
 
     /** The resource's fencing, witness and quorum rules, as the core takes them. */
@@ -717,7 +718,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
             }
             session = s;
             sessionClosing = false;
-            event(() -> core.onPeerConnected(r.peerNode(), peerNodeId, now()));
+            event(() -> core.onPeerConnected(r.peerNode(), peerNodeId, r.features(), now()));
         });
     }
 

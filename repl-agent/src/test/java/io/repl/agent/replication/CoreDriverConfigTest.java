@@ -81,6 +81,13 @@ class CoreDriverConfigTest {
     }
 
     @Test
+    void csumsReachesTheCoresSyncPolicyAndIsOffByDefault() throws Exception {
+        assertTrue(CoreDriver.coreConfig(load("[disk]\ncsums = true\n" + NODES)).sync().csums());
+        assertFalse(CoreDriver.coreConfig(load("[disk]\ncsums = false\n" + NODES)).sync().csums());
+        assertFalse(CoreDriver.coreConfig(load(NODES)).sync().csums());
+    }
+
+    @Test
     void withoutOnIoErrorTheCoreDetaches() throws Exception {
         assertEquals(CoreConfig.OnIoError.DETACH, CoreDriver.coreConfig(load(NODES)).onIoError());
     }

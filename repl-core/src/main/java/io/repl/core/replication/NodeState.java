@@ -15,6 +15,8 @@ final class NodeState {
     Role peerRole;
     DiskState peerDisk;
     int peerFlags;
+    /** The optional features both nodes offered on the current connection ({@code Features}). */
+    int features;
     /** The operator asked for connect --discard-my-data; cleared by the next handshake. */
     boolean discardMyData;
     /** invalidate-remote: the next handshake makes the peer a full SyncTarget of this node. */

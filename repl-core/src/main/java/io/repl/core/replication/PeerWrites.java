@@ -95,8 +95,15 @@ final class PeerWrites {
         enqueue(new Incoming(true, -1, range, 0, data, arrivals++, ctx.state.connectionGeneration, done));
     }
 
+    /** A resync range that reads as zeroes on the source: zeroed here (a punched hole where the disk allows). */
+    void onResyncZeroes(ByteRange range, IoTable.Completion done) {
+        enqueue(new Incoming(true, -1, range, DataWrite.ZEROES, null, arrivals++, ctx.state.connectionGeneration,
+                done));
+    }
+
     private void enqueue(Incoming write) {
-        if (waiting.size() + active.size() >= 2 * ctx.config.writesInFlightMax() + 2 * ctx.config.resyncWindow()) {
+        if (waiting.size() + active.size() >= 2 * ctx.config.writesInFlightMax() + 2 * ctx.config.resyncWindow()
+                + ResyncTarget.csumRequestsMax(ctx.config)) {
             ctx.protocolError("the peer has more writes in flight than the configured "
                     + ctx.config.writesInFlightMax());
             return;
@@ -192,6 +199,7 @@ final class PeerWrites {
         checkBarriers();
         ctx.writePath.pump();
         ctx.resyncSource.pump();
+        ctx.resyncTarget.startChecksumReads();
     }
 
     void onBarrier(Barrier barrier) {

@@ -5,11 +5,14 @@ import io.repl.core.metadata.SuperblockFlag;
 import io.repl.protocol.Barrier;
 import io.repl.protocol.BarrierAck;
 import io.repl.protocol.BitmapChunk;
+import io.repl.protocol.ChecksumReply;
+import io.repl.protocol.ChecksumRequest;
 import io.repl.protocol.DataWrite;
 import io.repl.protocol.DeviceSizes;
 import io.repl.protocol.Disconnect;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.DiskState;
+import io.repl.protocol.Features;
 import io.repl.protocol.GenerationUuids;
 import io.repl.protocol.Message;
 import io.repl.protocol.NegativeAck;
@@ -122,10 +125,19 @@ public final class ReplicationCore {
     }
 
     /**
-     * An authenticated connection to the peer exists. Only while the core reports Connecting,
-     * and only one at a time. {@code peerNodeId} comes from the configuration.
+     * An authenticated connection to a peer of this build, offering what this build offers
+     * ({@link Features#OFFERED}). Scenario tests use it; a driver passes what was agreed.
      */
     public void onPeerConnected(String peerName, int peerNodeId, long nowNanos) {
+        onPeerConnected(peerName, peerNodeId, Features.OFFERED, nowNanos);
+    }
+
+    /**
+     * An authenticated connection to the peer exists. Only while the core reports Connecting,
+     * and only one at a time. {@code peerNodeId} comes from the configuration; {@code features}
+     * are what both nodes offered in the handshake ({@link Features#agree}).
+     */
+    public void onPeerConnected(String peerName, int peerNodeId, int features, long nowNanos) {
         enter(nowNanos);
         try {
             if (ctx.state.connection != ConnectionState.CONNECTING) {
@@ -135,6 +147,7 @@ public final class ReplicationCore {
             ctx.state.connection = ConnectionState.CONNECTED;
             ctx.state.peerName = peerName;
             ctx.state.peerNodeId = peerNodeId;
+            ctx.state.features = features;
             ctx.state.connectionGeneration++;
             ctx.state.peerCongested = false;
             ctx.failover.onConnected();
@@ -341,6 +354,8 @@ public final class ReplicationCore {
             case RS_REQUEST -> ctx.resyncSource.onRequest((ResyncRequest) message);
             case RS_DATA -> ctx.resyncTarget.onData((ResyncData) message);
             case RS_NEG_ACK -> ctx.resyncTarget.onNegativeAck((ResyncNegativeAck) message);
+            case CSUM_REQUEST -> ctx.resyncSource.onChecksumRequest((ChecksumRequest) message);
+            case CSUM_REPLY -> ctx.resyncTarget.onChecksumReply((ChecksumReply) message);
             case OUT_OF_SYNC -> onOutOfSync((OutOfSync) message);
             case DISCONNECT -> onDisconnect((Disconnect) message);
             case READ_REQUEST -> ctx.peerReads.onRequest((ReadRequest) message);

@@ -1,9 +1,14 @@
 package io.repl.core.replication;
 
+import io.repl.protocol.ChecksumReply;
+import io.repl.protocol.ChecksumRequest;
+import io.repl.protocol.Digest;
 import io.repl.protocol.DiskState;
+import io.repl.protocol.Features;
 import io.repl.protocol.ResyncData;
 import io.repl.protocol.ResyncNegativeAck;
 import io.repl.protocol.ResyncRequest;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,11 +18,24 @@ import java.util.List;
  * application writes to the same blocks whose local part is running (and for DATA from the peer
  * still being applied), and new application writes to blocks being read wait for the read, so
  * RS_DATA with old bytes never follows DATA with new bytes for the same block.
+ *
+ * <p>A CSUM_REQUEST is read the same way; the answer is CSUM_REPLY "in sync" when the digest of
+ * this copy matches the target's, else with this copy's bytes. Contiguous CSUM_REQUESTs are read
+ * together, up to {@code requestBytesMax}. A range that reads as zeroes goes as a zero block when
+ * the peer offered {@link Features#ZERO_BLOCKS}.
  */
 final class ResyncSource {
+    /** A zero block to compare reads with (ByteBuffer.mismatch compares many bytes at a time). */
+    private static final ByteBuffer ZEROES = ByteBuffer.allocate(1 << 20).asReadOnlyBuffer();
     private final CoreContext ctx;
-    private final ArrayDeque<ResyncRequest> pending = new ArrayDeque<>();
+    private final ArrayDeque<Asked> pending = new ArrayDeque<>();
     private final List<ByteRange> reading = new ArrayList<>();
+    /** Bytes of the requests pending and being read. */
+    private long askedBytes;
+
+    /** A request of the target: a range, with the target's digest for a CSUM_REQUEST. */
+    private record Asked(ByteRange range, Digest digest) {
+    }
     private final SyncMeter meter = new SyncMeter();
     /** Whether the target has reported a disk that is not UpToDate since the resync began. */
     private boolean targetSeenSyncing;
@@ -33,19 +51,45 @@ final class ResyncSource {
     }
 
     void onRequest(ResyncRequest request) {
+        accept("RS_REQUEST", new Asked(new ByteRange(request.offset(), request.length()), null));
+    }
+
+    void onChecksumRequest(ChecksumRequest request) {
+        if (!Features.has(ctx.state.features, Features.CSUM_RESYNC)) {
+            ctx.protocolError("CSUM_REQUEST although checksum resync was not agreed");
+            return;
+        }
+        if (request.digest().algorithm() != io.repl.protocol.DigestAlgorithm.SHA_256) {
+            // A match skips the data: a 32-bit checksum would let a differing block through.
+            ctx.protocolError("CSUM_REQUEST with " + request.digest().algorithm() + "; checksum resync takes SHA-256");
+            return;
+        }
+        accept("CSUM_REQUEST", new Asked(new ByteRange(request.offset(), request.length()), request.digest()));
+    }
+
+    /**
+     * Queues a request after checking it. The bounds are twice what a target keeps outstanding:
+     * {@code resyncWindow} runs of {@code requestBytesMax}, and with checksums
+     * {@link ResyncTarget#csumRequestsMax} pieces.
+     */
+    private void accept(String what, Asked asked) {
+        ByteRange range = asked.range();
         if (!ctx.state.replication.isSource()) {
-            ctx.protocolError("RS_REQUEST " + request.offset() + " while " + ctx.state.replication.displayName());
+            ctx.protocolError(what + " " + range.offset() + " while " + ctx.state.replication.displayName());
             return;
         }
-        if (request.offset() + request.length() > ctx.meta.dataBytes()) {
-            ctx.protocolError("RS_REQUEST " + request.offset() + "+" + request.length() + " ends past the device");
+        if (range.end() > ctx.meta.dataBytes()) {
+            ctx.protocolError(what + " " + range + " ends past the device");
             return;
         }
-        if (pending.size() + reading.size() >= 2 * ctx.config.resyncWindow()) {
-            ctx.protocolError("more than " + 2 * ctx.config.resyncWindow() + " RS_REQUESTs outstanding");
+        int requestsMax = 2 * Math.max(ctx.config.resyncWindow(), ResyncTarget.csumRequestsMax(ctx.config));
+        long bytesMax = 2L * ctx.config.resyncWindow() * ctx.config.requestBytesMax();
+        if (pending.size() + reading.size() >= requestsMax || askedBytes + range.length() > bytesMax) {
+            ctx.protocolError("more than " + requestsMax + " resync requests or " + bytesMax + " bytes outstanding");
             return;
         }
-        pending.addLast(request);
+        askedBytes += range.length();
+        pending.addLast(asked);
         pump();
     }
 
@@ -55,36 +99,83 @@ final class ResyncSource {
             return;
         }
         int budget = pending.size();
-        while (!pending.isEmpty() && budget-- > 0) {
-            ResyncRequest head = pending.peekFirst();
-            ByteRange range = new ByteRange(head.offset(), head.length());
-            if (ctx.writePath.overlapsLocal(range) || ctx.peerWrites.overlapsPending(range)) {
+        while (!pending.isEmpty() && budget-- > 0 && reading.size() < 2 * ctx.config.resyncWindow()) {
+            Asked head = pending.peekFirst();
+            if (collides(head.range())) {
                 // Writes that arrived before this request (ours, or a just-demoted peer's DATA)
                 // land first, so the block we send is at least as new as every write before it.
                 return;
             }
             pending.pollFirst();
-            read(range);
+            List<Asked> batch = new ArrayList<>(List.of(head));
+            ByteRange range = head.range();
+            while (head.digest() != null && !pending.isEmpty() && pending.peekFirst().digest() != null
+                    && pending.peekFirst().range().offset() == range.end()
+                    && range.length() + pending.peekFirst().range().length() <= ctx.config.requestBytesMax()
+                    && !collides(pending.peekFirst().range())) {
+                Asked next = pending.pollFirst();
+                batch.add(next);
+                range = new ByteRange(range.offset(), range.length() + next.range().length());
+            }
+            read(range, batch);
         }
     }
 
-    private void read(ByteRange range) {
+    private boolean collides(ByteRange range) {
+        return ctx.writePath.overlapsLocal(range) || ctx.peerWrites.overlapsPending(range);
+    }
+
+    /** Reads {@code range}, which covers the requests of {@code batch} exactly, and answers each. */
+    private void read(ByteRange range, List<Asked> batch) {
         reading.add(range);
         long generation = ctx.state.connectionGeneration;
         ctx.io.submit(DiskIo.Kind.READ, range, null, false, (errno, data) -> {
             reading.remove(range);
-            if (errno == Errno.OK) {
-                if (ctx.sendOn(generation, new ResyncData(range.offset(), data))) {
-                    // The block is on its way; if it never lands, the target's own bit says so.
-                    ctx.meta.bitmap().markClean(range.offset(), range.length());
+            askedBytes -= range.length();
+            for (Asked asked : batch) {
+                ByteRange part = asked.range();
+                if (errno != Errno.OK) {
+                    ctx.log("error", "resync read " + part + " failed with errno " + errno);
+                    ctx.sendOn(generation, new ResyncNegativeAck(part.offset(), (int) part.length(), errno));
+                    continue;
                 }
-            } else {
-                ctx.log("error", "resync read " + range + " failed with errno " + errno);
-                ctx.sendOn(generation, new ResyncNegativeAck(range.offset(), (int) range.length(), errno));
+                ByteBuffer bytes = data.duplicate().position((int) (part.offset() - range.offset()))
+                        .limit((int) (part.end() - range.offset())).slice();
+                if (ctx.sendOn(generation, answer(asked, bytes))) {
+                    // The block is on its way; if it never lands, the target's own bit says so.
+                    ctx.meta.bitmap().markClean(part.offset(), part.length());
+                }
             }
             ctx.writePath.pump();
             pump();
         });
+    }
+
+    /** RS_DATA (a zero block where allowed), or CSUM_REPLY in sync or with the data. */
+    private io.repl.protocol.Message answer(Asked asked, ByteBuffer bytes) {
+        long offset = asked.range().offset();
+        if (asked.digest() != null) {
+            if (Digest.of(asked.digest().algorithm(), bytes).matches(asked.digest())) {
+                return ChecksumReply.matched(offset, bytes.remaining());
+            }
+            return ChecksumReply.differs(offset, bytes);
+        }
+        if (Features.has(ctx.state.features, Features.ZERO_BLOCKS) && allZeroes(bytes)) {
+            return ResyncData.zeroes(offset, bytes.remaining());
+        }
+        return new ResyncData(offset, bytes);
+    }
+
+    static boolean allZeroes(ByteBuffer bytes) {
+        ByteBuffer rest = bytes.duplicate();
+        while (rest.hasRemaining()) {
+            int n = Math.min(rest.remaining(), ZEROES.capacity());
+            if (rest.slice(rest.position(), n).mismatch(ZEROES.slice(0, n)) >= 0) {
+                return false;
+            }
+            rest.position(rest.position() + n);
+        }
+        return true;
     }
 
     boolean readsOverlap(ByteRange range) {
@@ -125,6 +216,9 @@ final class ResyncSource {
     }
 
     void onPeerLost() {
+        for (Asked asked : pending) {
+            askedBytes -= asked.range().length();
+        }
         pending.clear();
         meter.stop();
         targetSeenSyncing = false;

@@ -2,11 +2,17 @@ package io.repl.core.replication;
 
 import io.repl.core.metadata.DirtyBitmap;
 import io.repl.core.uuid.GenerationUuids;
+import io.repl.protocol.ChecksumReply;
+import io.repl.protocol.ChecksumRequest;
+import io.repl.protocol.Digest;
+import io.repl.protocol.DigestAlgorithm;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.DiskState;
+import io.repl.protocol.Features;
 import io.repl.protocol.ResyncData;
 import io.repl.protocol.ResyncNegativeAck;
 import io.repl.protocol.ResyncRequest;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
@@ -16,12 +22,25 @@ import java.util.TreeMap;
  * writes the answers in arrival order with DATA, and clears a block's bit only after a flush
  * made its new bytes durable (a crash before that keeps the bit). When no bit is left it takes
  * the source's generation identifiers and becomes UpToDate.
+ *
+ * <p>With checksum resync ({@code [disk] csums}, and the peer answering CSUM_REQUEST) the target
+ * reads its own copy of each dirty run, sends one SHA-256 digest per {@link #CSUM_BLOCK_BYTES}
+ * piece, and the source answers "in sync" (no data) or with its bytes. A piece in sync is treated
+ * as written: its bit goes after a flush, since what the read returned may not have been durable
+ * yet.
  */
 final class ResyncTarget {
     /** Passes over the bitmap before giving up on blocks the source could not read. */
     private static final int PASSES_MAX = 3;
+    /**
+     * The bytes one CSUM_REQUEST covers. A request and its in-sync reply cost 110 bytes on the
+     * wire (two 24-byte headers, 46 and 16 bytes of fields): 0.34 % of 32 KiB, so a checksum
+     * resync of identical copies moves well under 1 % of the volume; a piece that differs costs
+     * 32 KiB however few of its blocks differ.
+     */
+    static final int CSUM_BLOCK_BYTES = 32 * 1024;
     private final CoreContext ctx;
-    /** Outstanding requests: offset to length. */
+    /** Outstanding requests (RS_REQUEST, or CSUM_REQUEST pieces, read or sent): offset to length. */
     private final TreeMap<Long, Integer> outstanding = new TreeMap<>();
     /**
      * Outstanding requests a local write overlapped since they were sent (a Primary resyncing
@@ -39,6 +58,15 @@ final class ResyncTarget {
     private long cursorBlock;
     private int pass;
     private long unflushedBlocks;
+    /** This resync asks with digests: configured, and the peer offered to answer them. */
+    private boolean csums;
+    /** Runs this node is reading to digest them, or waiting to read. */
+    private int csumReads;
+    /** Runs whose digest read waits for writes to the same blocks, oldest first. */
+    private final java.util.ArrayDeque<ByteRange> readsWaiting = new java.util.ArrayDeque<>();
+    /** Bytes the source confirmed in sync, and bytes it sent, in this resync (for the log). */
+    private long matchedBytes;
+    private long receivedBytes;
     /**
      * Counts resyncs. A write or flush of an earlier resync must not clear bits: the handshake
      * since may have set them again from the peer's bitmap.
@@ -59,6 +87,14 @@ final class ResyncTarget {
         running = true;
         cursorBlock = 0;
         pass = 1;
+        csumReads = 0;
+        readsWaiting.clear();
+        matchedBytes = 0;
+        receivedBytes = 0;
+        csums = ctx.config.sync().csums() && Features.has(ctx.state.features, Features.CSUM_RESYNC);
+        if (ctx.config.sync().csums() && !csums) {
+            ctx.log("info", ctx.peerLabel() + " does not answer checksum requests: resyncing every marked block");
+        }
         meter.start(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
         ctx.hook(Hook.BEFORE_RESYNC_TARGET);
         fill();
@@ -72,7 +108,7 @@ final class ResyncTarget {
         DirtyBitmap bitmap = ctx.meta.bitmap();
         long runBlocksMax = ctx.config.requestBytesMax() / ByteRange.BLOCK_BYTES;
         int budget = ctx.config.resyncWindow();
-        while (outstanding.size() < ctx.config.resyncWindow() && budget-- > 0) {
+        while (windowHasRoom() && budget-- > 0) {
             long first = bitmap.nextDirtyBlock(cursorBlock);
             if (first < 0) {
                 cursorBlock = bitmap.blocks();
@@ -81,32 +117,162 @@ final class ResyncTarget {
             long end = Math.min(bitmap.nextCleanBlock(first), first + runBlocksMax);
             long offset = first * ByteRange.BLOCK_BYTES;
             int length = (int) (Math.min(end * ByteRange.BLOCK_BYTES, ctx.meta.dataBytes()) - offset);
-            outstanding.put(offset, length);
-            ctx.send(new ResyncRequest(offset, length));
+            if (csums) {
+                requestChecksums(new ByteRange(offset, length));
+            } else {
+                outstanding.put(offset, length);
+                ctx.send(new ResyncRequest(offset, length));
+            }
             cursorBlock = end;
         }
         maybeFinish();
     }
 
+    /**
+     * Whether another run may be asked for: at most {@code resyncWindow} RS_REQUESTs, or with
+     * checksums at most {@code resyncWindow} runs being read here and {@link #csumRequestsMax}
+     * pieces outstanding.
+     */
+    private boolean windowHasRoom() {
+        if (!csums) {
+            return outstanding.size() < ctx.config.resyncWindow();
+        }
+        int piecesPerRun = ctx.config.requestBytesMax() / CSUM_BLOCK_BYTES;
+        return csumReads < ctx.config.resyncWindow()
+                && outstanding.size() + Math.max(1, piecesPerRun) <= csumRequestsMax(ctx.config);
+    }
+
+    /** The CSUM_REQUESTs a target keeps outstanding at most, and so what a source must accept. */
+    static int csumRequestsMax(CoreConfig config) {
+        return config.resyncWindow() * Math.max(1, config.requestBytesMax() / CSUM_BLOCK_BYTES);
+    }
+
+    /**
+     * Reads {@code run} here, then sends the digest of each piece of it. The read waits for
+     * writes to the same blocks that already arrived from the peer (or that this Primary started):
+     * a digest of the bytes before them could match the source's copy, and the write landing
+     * after the match would leave the copies different with no bit set.
+     */
+    private void requestChecksums(ByteRange run) {
+        for (ByteRange piece : pieces(run)) {
+            outstanding.put(piece.offset(), (int) piece.length());
+        }
+        csumReads++;
+        readsWaiting.addLast(run);
+        startChecksumReads();
+    }
+
+    /** Starts the digest reads that no write to their blocks holds up, in order. */
+    void startChecksumReads() {
+        while (!readsWaiting.isEmpty()) {
+            ByteRange run = readsWaiting.peekFirst();
+            if (ctx.writePath.overlapsLocal(run) || ctx.peerWrites.overlapsPending(run)) {
+                return;
+            }
+            readsWaiting.pollFirst();
+            readForChecksums(run);
+        }
+    }
+
+    private void readForChecksums(ByteRange run) {
+        List<ByteRange> pieces = pieces(run);
+        long current = session;
+        ctx.io.submit(DiskIo.Kind.READ, run, null, false, (errno, data) -> {
+            if (session != current) {
+                return;
+            }
+            csumReads--;
+            if (errno != Errno.OK) {
+                // This copy is being replaced anyway: ask for the source's bytes instead.
+                ctx.log("warn", "reading " + run + " to digest it failed with errno " + errno
+                        + "; asking for the data instead");
+            }
+            for (ByteRange piece : pieces) {
+                if (stale.remove(piece.offset())) {
+                    outstanding.remove(piece.offset());
+                    staleThisPass = true;
+                } else if (errno != Errno.OK) {
+                    ctx.send(new ResyncRequest(piece.offset(), (int) piece.length()));
+                } else {
+                    ByteBuffer slice = data.duplicate().position((int) (piece.offset() - run.offset()))
+                            .limit((int) (piece.end() - run.offset()));
+                    ctx.send(new ChecksumRequest(piece.offset(), (int) piece.length(),
+                            Digest.of(DigestAlgorithm.SHA_256, slice)));
+                }
+            }
+            fill();
+        });
+    }
+
+    /** {@code run} cut at every multiple of {@link #CSUM_BLOCK_BYTES}. */
+    static List<ByteRange> pieces(ByteRange run) {
+        List<ByteRange> pieces = new ArrayList<>();
+        long at = run.offset();
+        while (at < run.end()) {
+            long next = Math.min(run.end(), (at / CSUM_BLOCK_BYTES + 1) * CSUM_BLOCK_BYTES);
+            pieces.add(new ByteRange(at, next - at));
+            at = next;
+        }
+        return pieces;
+    }
+
     void onData(ResyncData data) {
-        Integer length = outstanding.get(data.offset());
-        if (!running || length == null || length != data.length()) {
-            ctx.protocolError("RS_DATA " + data.offset() + "+" + data.length() + " answers no outstanding request");
+        if (answered("RS_DATA", data.offset(), data.length())) {
+            apply(new ByteRange(data.offset(), data.length()), data.zeroes() ? null : data.data());
+        }
+    }
+
+    void onChecksumReply(ChecksumReply reply) {
+        if (!csums) {
+            ctx.protocolError("CSUM_REPLY " + reply.offset() + " although this node sent no CSUM_REQUEST");
             return;
         }
-        ByteRange range = new ByteRange(data.offset(), data.length());
-        if (stale.remove(data.offset())) {
-            outstanding.remove(data.offset());
+        if (!answered("CSUM_REPLY", reply.offset(), reply.length())) {
+            return;
+        }
+        ByteRange range = new ByteRange(reply.offset(), reply.length());
+        if (reply.inSync()) {
+            // Nothing to write: the bit goes once a flush made what the digest read durable.
+            matchedBytes += range.length();
+            onWritten(range, Errno.OK);
+        } else {
+            apply(range, reply.data());
+        }
+    }
+
+    /**
+     * Checks that an answer matches an outstanding request, and drops it if a local write made
+     * it stale. Returns whether the caller goes on with it.
+     */
+    private boolean answered(String what, long offset, int length) {
+        Integer outstandingLength = outstanding.get(offset);
+        if (!running || outstandingLength == null || outstandingLength != length) {
+            ctx.protocolError(what + " " + offset + "+" + length + " answers no outstanding request");
+            return false;
+        }
+        if (stale.remove(offset)) {
+            outstanding.remove(offset);
             staleThisPass = true;
             fill();
-            return;
+            return false;
         }
+        return true;
+    }
+
+    /** Writes the source's bytes of {@code range} ({@code data} null: zeroes) as DATA would be. */
+    private void apply(ByteRange range, ByteBuffer data) {
+        receivedBytes += range.length();
         long current = session;
-        ctx.peerWrites.onResyncData(range, data.data(), (errno, ignored) -> {
+        IoTable.Completion done = (errno, ignored) -> {
             if (session == current) {
                 onWritten(range, errno);
             }
-        });
+        };
+        if (data == null) {
+            ctx.peerWrites.onResyncZeroes(range, done);
+        } else {
+            ctx.peerWrites.onResyncData(range, data, done);
+        }
     }
 
     void onNegativeAck(ResyncNegativeAck ack) {
@@ -209,7 +375,8 @@ final class ResyncTarget {
         ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
         ctx.state.attachedWhilePrimary = false;
-        ctx.log("info", "resync as target finished");
+        ctx.log("info", "resync as target finished: " + receivedBytes + " bytes received"
+                + (csums ? ", " + matchedBytes + " bytes found in sync by checksum" : ""));
         ctx.hook(Hook.AFTER_RESYNC_TARGET);
     }
 
@@ -233,6 +400,8 @@ final class ResyncTarget {
         outstanding.clear();
         unflushed.clear();
         unflushedBlocks = 0;
+        csumReads = 0;
+        readsWaiting.clear();
         meter.stop();
     }
 
@@ -245,6 +414,6 @@ final class ResyncTarget {
     }
 
     boolean idle() {
-        return outstanding.isEmpty() && !flushing && unflushed.isEmpty();
+        return outstanding.isEmpty() && !flushing && unflushed.isEmpty() && csumReads == 0;
     }
 }

@@ -260,6 +260,7 @@ final class WritePath {
         }
         advance(write);
         ctx.resyncSource.pump();
+        ctx.resyncTarget.startChecksumReads();
         ctx.peerWrites.pump();
         pump();
     }

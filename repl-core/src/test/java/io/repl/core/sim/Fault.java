@@ -72,5 +72,11 @@ enum Fault {
      */
     RESYNC_END_UNSEEN,
     /** An after-split-brain policy resolved a split brain by discarding one side's changes. */
-    AFTER_SPLIT_BRAIN_DISCARD
+    AFTER_SPLIT_BRAIN_DISCARD,
+    /** A checksum resync found a piece in sync (no data sent). */
+    CSUM_MATCHED,
+    /** A checksum resync found a piece that differs and sent it. */
+    CSUM_DIFFERED,
+    /** A resync sent a range of zeroes as a zero block. */
+    ZERO_BLOCK_SENT
 }

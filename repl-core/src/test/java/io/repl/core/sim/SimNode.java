@@ -51,6 +51,10 @@ final class SimNode implements CoreActions {
         /** {@code node} sent OUT_OF_SYNC: a write it does not mirror (it is Ahead). */
         default void sentOutOfSync(SimNode node, long offset, long length) {
         }
+
+        /** {@code node} sent a resync answer: RS_DATA or CSUM_REPLY. */
+        default void sentResyncAnswer(SimNode node, Message message) {
+        }
     }
 
     /** {@code -Dsim.trace=true} logs every message and disk operation (for replaying one seed). */
@@ -61,7 +65,7 @@ final class SimNode implements CoreActions {
     private final EventQueue events;
     private final SimNetwork network;
     private final SplittableRandom random;
-    private final CoreConfig config;
+    private CoreConfig config;
     /** The metadata's geometry now, and before the last online resize (a restart finds either). */
     private MetadataLayout layout;
     private MetadataLayout previousLayout;
@@ -105,6 +109,9 @@ final class SimNode implements CoreActions {
     private java.util.BitSet bitmapAtConnect = new java.util.BitSet();
     /** Counts create-md and attach: a resync into metadata made since starts afresh. */
     private int metadataEpoch;
+    /** What the handshake agrees on every connection (the same on both nodes of a world). */
+    private int features = io.repl.protocol.Features.OFFERED;
+    private final java.util.TreeSet<Integer> unreadableBlocks = new java.util.TreeSet<>();
 
     SimNode(int index, String name, EventQueue events, SimNetwork network, SplittableRandom random,
             CoreConfig config, long dataBytes, double writeErrorRate, Observer observer) {
@@ -179,6 +186,30 @@ final class SimNode implements CoreActions {
         metadata = resized;
         return resized;
     }
+
+    /** The configuration of the next boot (a scripted test changes it before the first). */
+    void reconfigure(CoreConfig next) {
+        this.config = next;
+    }
+
+    /** Reads that touch {@code block} fail with EIO while {@code on} (a bad sector). */
+    void failReadsOf(int block, boolean on) {
+        if (on) {
+            unreadableBlocks.add(block);
+        } else {
+            unreadableBlocks.remove(block);
+        }
+    }
+
+    private boolean unreadable(long offset, int length) {
+        Integer next = unreadableBlocks.ceiling((int) (offset / BlockPattern.BLOCK_BYTES));
+        return next != null && (long) next * BlockPattern.BLOCK_BYTES < offset + length;
+    }
+
+    void features(int agreed) {
+        this.features = agreed;
+    }
+
     void attachWitness(SimWitnessNet net) {
         this.witnessNet = net;
     }
@@ -487,7 +518,7 @@ final class SimNode implements CoreActions {
         closing = false;
         congested = false;
         note("connected to " + peerName);
-        core.onPeerConnected(peerName, peerNodeId, events.now());
+        core.onPeerConnected(peerName, peerNodeId, features, events.now());
     }
 
     void disconnected() {
@@ -560,7 +591,7 @@ final class SimNode implements CoreActions {
                 disk.zero(io.offset(), io.length(), io.fua());
                 return 0;
             case READ:
-                return failing ? 5 : 0;
+                return failing || unreadable(io.offset(), io.length()) ? 5 : 0;
             default:
                 if (failingFlushes) {
                     return 5;
@@ -581,6 +612,10 @@ final class SimNode implements CoreActions {
         }
         if (message instanceof io.repl.protocol.OutOfSync oos) {
             observer.sentOutOfSync(this, oos.offset(), oos.length());
+        }
+        if (message.type() == io.repl.protocol.MessageType.RS_DATA
+                || message.type() == io.repl.protocol.MessageType.CSUM_REPLY) {
+            observer.sentResyncAnswer(this, message);
         }
         network.send(index, message);
     }

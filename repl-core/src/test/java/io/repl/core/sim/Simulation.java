@@ -34,6 +34,7 @@ final class Simulation implements SimNode.Observer {
     private static final long IO_ERROR_SALT = 0x696f6572726f7221L;
     private static final long RESIZE_SALT = 0x726573697a652121L;
     private static final long SPLIT_BRAIN_SALT = 0x6166746572736221L;
+    private static final long CSUMS_SALT = 0x6373756d73212121L;
 
     /** A front-end request the workload has issued and not seen completed. */
     record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
@@ -134,6 +135,7 @@ final class Simulation implements SimNode.Observer {
     private final CommandResult[] waitedResult = new CommandResult[2];
     final Stats stats = new Stats();
     final EnumSet<Fault> exercised = EnumSet.noneOf(Fault.class);
+    private final TreeMap<String, Long> resyncAnswers = new TreeMap<>();
     private final ArrayDeque<String> witnessLog = new ArrayDeque<>();
     /** Scripted worlds answer the fence-peer handler themselves: the requests wait here. */
     private final boolean scriptedFencing;
@@ -190,12 +192,23 @@ final class Simulation implements SimNode.Observer {
         this.afterSplitBrain = scripted != null ? scripted.afterSplitBrain()
                 : afterSplitBrain(new SplittableRandom(seed ^ SPLIT_BRAIN_SALT));
         config = config.withSync(config.sync().withAfterSplitBrain(afterSplitBrain));
+        // Checksum resync and zero blocks, drawn apart as above: a quarter of the seeds resync
+        // with checksums on both nodes, a quarter on one node only (the configurations differ),
+        // a quarter with csums configured but the peer not offering it; zero blocks half the time.
+        SplittableRandom csumsRandom = new SplittableRandom(seed ^ CSUMS_SALT);
+        int csumsChoice = scripted != null ? 0 : csumsRandom.nextInt(4);
+        boolean zeroBlocks = scripted != null || csumsRandom.nextBoolean();
+        int features = io.repl.protocol.Features.LZ4 | (csumsChoice == 3 ? 0 : io.repl.protocol.Features.CSUM_RESYNC)
+                | (zeroBlocks ? io.repl.protocol.Features.ZERO_BLOCKS : 0);
         for (int i = 0; i < 2; i++) {
-            nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(), config,
+            boolean csums = csumsChoice == 1 || csumsChoice == 3 || csumsChoice == 2 && i == 0;
+            nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(),
+                    config.withSync(config.sync().withCsums(csums)),
                     i == 0 ? options.dataBytes() : options.dataBytesPeer(),
                     // Random disk errors hit one node of a pair: two disks failing at once is a
                     // double fault, which one surviving copy cannot cover.
                     i == (int) (seed & 1) ? options.writeErrorRate() : 0, this);
+            nodes[i].features(features);
         }
         // One random seed in four starts both nodes on part of their disks, to grow online later.
         this.resizable = scripted == null && options.dataBytes() == options.dataBytesPeer()
@@ -593,6 +606,24 @@ final class Simulation implements SimNode.Observer {
     private static java.util.List<Long> pendingRange(Pending pending) {
         return java.util.List.of((long) pending.firstBlock() * BlockPattern.BLOCK_BYTES,
                 (long) pending.versions().length * BlockPattern.BLOCK_BYTES);
+    }
+
+    @Override
+    public void sentResyncAnswer(SimNode node, io.repl.protocol.Message message) {
+        if (message instanceof io.repl.protocol.ChecksumReply reply) {
+            exercised.add(reply.inSync() ? Fault.CSUM_MATCHED : Fault.CSUM_DIFFERED);
+            resyncAnswers.merge(reply.inSync() ? "csum-in-sync" : "csum-differs", 1L, Long::sum);
+        } else if (message instanceof io.repl.protocol.ResyncData data) {
+            if (data.zeroes()) {
+                exercised.add(Fault.ZERO_BLOCK_SENT);
+            }
+            resyncAnswers.merge(data.zeroes() ? "zero-block" : "data", 1L, Long::sum);
+        }
+    }
+
+    /** Resync answers sent, by kind: csum-in-sync, csum-differs, zero-block, data. */
+    long resyncAnswers(String kind) {
+        return resyncAnswers.getOrDefault(kind, 0L);
     }
 
     @Override
