@@ -84,6 +84,7 @@ final class PeerWrites {
             ctx.send(new ReceiveAck(message.seq()));
         }
         epochData++;
+        ctx.resyncTarget.onPeerWrite(new ByteRange(message.offset(), message.length()));
         Incoming write = new Incoming(false, message.seq(), new ByteRange(message.offset(), message.length()),
                 message.flags(), message.data(), arrivals++, ctx.state.connectionGeneration, null);
         dataIncomplete.add(write.arrival);

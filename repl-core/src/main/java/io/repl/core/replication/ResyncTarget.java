@@ -62,6 +62,14 @@ final class ResyncTarget {
     private boolean csums;
     /** Runs this node is reading to digest them, or waiting to read. */
     private int csumReads;
+    /** CSUM_REQUEST pieces whose digest read has started. */
+    private final java.util.Set<Long> digested = new java.util.HashSet<>();
+    /**
+     * Digested pieces that DATA from the peer wrote to since: an in-sync answer speaks of the
+     * bytes before it, and the source's copy may not have taken that write (its local write
+     * failed and it marked the range), so such an answer clears nothing.
+     */
+    private final java.util.Set<Long> changedAfterDigest = new java.util.HashSet<>();
     /** Runs whose digest read waits for writes to the same blocks, oldest first. */
     private final java.util.ArrayDeque<ByteRange> readsWaiting = new java.util.ArrayDeque<>();
     /** Bytes the source confirmed in sync, and bytes it sent, in this resync (for the log). */
@@ -89,6 +97,8 @@ final class ResyncTarget {
         pass = 1;
         csumReads = 0;
         readsWaiting.clear();
+        digested.clear();
+        changedAfterDigest.clear();
         matchedBytes = 0;
         receivedBytes = 0;
         csums = ctx.config.sync().csums() && Features.has(ctx.state.features, Features.CSUM_RESYNC);
@@ -176,6 +186,9 @@ final class ResyncTarget {
 
     private void readForChecksums(ByteRange run) {
         List<ByteRange> pieces = pieces(run);
+        for (ByteRange piece : pieces) {
+            digested.add(piece.offset());
+        }
         long current = session;
         ctx.io.submit(DiskIo.Kind.READ, run, null, false, (errno, data) -> {
             if (session != current) {
@@ -231,6 +244,14 @@ final class ResyncTarget {
             return;
         }
         ByteRange range = new ByteRange(reply.offset(), reply.length());
+        digested.remove(reply.offset());
+        if (changedAfterDigest.remove(reply.offset()) && reply.inSync()) {
+            // The match is about bytes a later write replaced: the bits stay for another pass.
+            outstanding.remove(reply.offset());
+            staleThisPass = true;
+            fill();
+            return;
+        }
         if (reply.inSync()) {
             // Nothing to write: the bit goes once a flush made what the digest read durable.
             matchedBytes += range.length();
@@ -252,6 +273,8 @@ final class ResyncTarget {
         }
         if (stale.remove(offset)) {
             outstanding.remove(offset);
+            digested.remove(offset);
+            changedAfterDigest.remove(offset);
             staleThisPass = true;
             fill();
             return false;
@@ -277,6 +300,8 @@ final class ResyncTarget {
 
     void onNegativeAck(ResyncNegativeAck ack) {
         stale.remove(ack.offset());
+        digested.remove(ack.offset());
+        changedAfterDigest.remove(ack.offset());
         if (!running || outstanding.remove(ack.offset()) == null) {
             ctx.protocolError("RS_NEG_ACK " + ack.offset() + " answers no outstanding request");
             return;
@@ -380,6 +405,18 @@ final class ResyncTarget {
         ctx.hook(Hook.AFTER_RESYNC_TARGET);
     }
 
+    /** DATA from the peer for {@code range} arrived: digests read before it no longer hold. */
+    void onPeerWrite(ByteRange range) {
+        if (!running || !csums) {
+            return;
+        }
+        for (var entry : outstanding.entrySet()) {
+            if (digested.contains(entry.getKey()) && new ByteRange(entry.getKey(), entry.getValue()).sharesBlockWith(range)) {
+                changedAfterDigest.add(entry.getKey());
+            }
+        }
+    }
+
     /** A local write of {@code range} started: answers to requests sent before it are stale. */
     void onLocalWrite(ByteRange range) {
         if (!running) {
@@ -402,6 +439,8 @@ final class ResyncTarget {
         unflushedBlocks = 0;
         csumReads = 0;
         readsWaiting.clear();
+        digested.clear();
+        changedAfterDigest.clear();
         meter.stop();
     }
 
