@@ -30,6 +30,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sections import replace_section  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
@@ -287,24 +290,6 @@ def write_section(r):
                       f"bytes sent {b:.3f} × dirtied (goal ≤ 1.1)."]
     lines += ["", f"![resync time and bytes against the dirty fraction]({os.path.basename(png)})"]
     replace_section(out, "p6", lines)
-
-
-def replace_section(path, name, lines):
-    """Puts {@code lines} between keep markers in {@code path}, replacing an earlier block of the
-    same name; bench/e2e/summarise.py carries such blocks over when it rewrites the file."""
-    begin, end = f"<!-- keep:{name} -->", f"<!-- /keep:{name} -->"
-    block = "\n".join([begin] + lines + [end])
-    text = open(path).read() if os.path.exists(path) else ""
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    elif "## History" in text:
-        head, rest = text.split("## History", 1)
-        text = head + block + "\n\n## History" + rest
-    else:
-        text = text + ("\n" if text else "") + block + "\n"
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def plot(r):

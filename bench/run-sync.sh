@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# Resync benchmark: P5 (full initial sync against a plain O_DIRECT copy), P7 (checksum resync
+# after invalidate on identical replicas) and P8 (LZ4 on the wire for text-like writes), each
+# measured side by side in one run on two real agents over loopback TCP.
+# See bench/README.md ("Resync harness") for what each number means.
+#
+# Usage: bench/run-sync.sh          (from anywhere; about 3 minutes with the defaults)
+# Knobs (environment):
+#   BENCH_SIZE_MIB=1024   size of each backing file
+#   BENCH_P8_MIB=512      MiB of text-like data written for P8 (with and without LZ4)
+#   BENCH_PARTS="p5 p7 p8"  which parts to run
+#   BENCH_WORK=bench/work  where backing files go (a real file system, not tmpfs)
+#   BENCH_NO_BUILD=1      use the jars already built
+#   BENCH_OUT=bench/RESULTS.md  its section (between keep markers) is replaced; BENCH_OUT=- prints it only
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+size_mib="${BENCH_SIZE_MIB:-1024}"
+p8_mib="${BENCH_P8_MIB:-512}"
+parts="${BENCH_PARTS:-p5 p7 p8}"
+work="${BENCH_WORK:-$here/work}"
+out="${BENCH_OUT:-$here/RESULTS.md}"
+wd="$work/resync-$(date +%Y%m%d-%H%M%S)"
+size_bytes=$(( size_mib * 1024 * 1024 ))
+pids=()
+
+log() { printf '%s resync-bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+cleanup() {
+  local rc=$?
+  for p in "${pids[@]:-}"; do
+    [ -n "$p" ] && kill "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]:-}"; do
+    [ -n "$p" ] && wait "$p" 2>/dev/null || true
+  done
+  [ -d "$wd" ] && find "$wd" -name '*.img' -type f -delete 2>/dev/null || true
+  rm -rf "$wd/dist"
+  [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $wd"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in fio nbdinfo qemu-img python3 dd; do
+  command -v "$tool" >/dev/null || die "$tool is missing (bench/run-e2e.sh installs it)"
+done
+mkdir -p "$wd"
+case "$(df -T "$wd" | awk 'NR==2 {print $2}')" in
+  tmpfs|ramfs) die "$wd is on tmpfs: O_DIRECT is what is measured, use a real file system (BENCH_WORK)";;
+esac
+
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+  log "building the agent"
+  ( cd "$root" && ./mvnw -B -q -o -pl repl-agent -am package -DskipTests >/dev/null 2>&1 ) || die "build failed"
+fi
+[ -d "$root/repl-agent/target/lib" ] || die "no agent jars; build first"
+dist="$wd/dist"
+mkdir -p "$dist/bin" "$dist/lib"
+cp "$root/bin/repl-launch" "$root/bin/repl-agent" "$root/bin/replctl" "$dist/bin/"
+cp "$root/repl-agent/target/lib/"*.jar "$dist/lib/"
+
+ctl() { "$dist/bin/replctl" --control-socket "$@"; }
+now() { date +%s.%N; }
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# json DIR EXPR: a field of r0's status on the node in DIR (EXPR indexes r, the resource).
+# logtime FILE PATTERN: the agent-log timestamp (seconds) of the last line matching PATTERN.
+logtime() {
+  grep -- "$2" "$1" | tail -1 | cut -d' ' -f1 | python3 -c 'import sys, datetime
+t = sys.stdin.read().strip().rstrip("Z")
+d, frac = (t.split(".") + ["0"])[:2]
+print(datetime.datetime.fromisoformat(d).replace(tzinfo=datetime.timezone.utc).timestamp() + float("0." + frac))'
+}
+json() {
+  ctl "$1/ctl.sock" status --json | python3 -c "import json,sys; r=json.load(sys.stdin)['resources'][0]; print($2)"
+}
+
+# precondition FILE: every block written once with incompressible data.
+precondition() {
+  fio --name=precondition --filename="$1" --size="$size_bytes" --rw=write --bs=1M --ioengine=io_uring \
+      --direct=1 --iodepth=8 --refill_buffers=1 --randseed="$2" --output=/dev/null >/dev/null 2>&1 \
+    || die "preconditioning $1 failed"
+}
+
+# pair ID "DISK LINES" "NET LINES": two agents, create-md, up, connected. Files must exist.
+pair() {
+  local id="$1" disk_lines="$2" net_lines="$3" d="$wd/$1" n i port_a port_b
+  port_a="$(free_port)"
+  port_b="$(free_port)"
+  for n in alpha beta; do mkdir -p "$d/$n/cfg" "$d/$n/state"; done
+  cat >"$d/alpha/cfg/r0.toml" <<EOF
+protocol = "C"
+[net]
+shared-secret = "bench"
+$net_lines
+[disk]
+$disk_lines
+[node.alpha]
+address = "127.0.0.1:$port_a"
+disk = "$d/alpha/disk.img"
+nbd-socket = "$d/alpha/r0.nbd"
+[node.beta]
+address = "127.0.0.1:$port_b"
+disk = "$d/beta/disk.img"
+nbd-socket = "$d/beta/r0.nbd"
+EOF
+  cp "$d/alpha/cfg/r0.toml" "$d/beta/cfg/r0.toml"
+  for n in alpha beta; do
+    REPL_JAVA_OPTS="${REPL_JAVA_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}" \
+      "$dist/bin/repl-agent" --config-dir "$d/$n/cfg" --node "$n" --control-socket "$d/$n/ctl.sock" \
+      --state-dir "$d/$n/state" >"$d/$n/agent.log" 2>&1 &
+    pids+=("$!")
+  done
+  for n in alpha beta; do
+    for i in $(seq 1 150); do [ -S "$d/$n/ctl.sock" ] && break; sleep 0.2; done
+    [ -S "$d/$n/ctl.sock" ] || die "$id: agent $n has no control socket; see $d/$n/agent.log"
+  done
+  for n in alpha beta; do
+    ctl "$d/$n/ctl.sock" create-md r0 >/dev/null || die "$id: create-md on $n"
+    ctl "$d/$n/ctl.sock" up r0 >/dev/null || die "$id: up on $n"
+  done
+  for n in alpha beta; do
+    ctl "$d/$n/ctl.sock" wait-connect r0 --timeout 60 >/dev/null || die "$id: $n did not connect"
+  done
+}
+
+wait_synced() {
+  local d="$1" i
+  ctl "$d/beta/ctl.sock" wait-sync r0 --timeout 900 >/dev/null || die "sync did not finish; see $d/*/agent.log"
+  for i in $(seq 1 100); do
+    [ "$(json "$d/beta" 'r["disk"]')" = UpToDate ] && [ "$(json "$d/alpha" 'r["disk"]')" = UpToDate ] && return 0
+    sleep 0.1
+  done
+  die "not UpToDate after wait-sync; see $d/*/agent.log"
+}
+
+results=()
+add() { results+=("$1"); log "$1"; }
+ratio() { python3 -c "print(f'{$1:.3f}')"; }
+
+# --- P5 and P7: full initial sync, plain copy, then csum resync of the identical result ------
+if [[ " $parts " == *" p5 "* || " $parts " == *" p7 "* ]]; then
+  d="$wd/sync"
+  mkdir -p "$d/alpha" "$d/beta"
+  precondition "$d/alpha/disk.img" 1
+  precondition "$d/beta/disk.img" 2
+  pair sync "" ""
+  bytes="$(json "$d/alpha" 'r["sizeBytes"]')"
+  ctl "$d/alpha/ctl.sock" primary --force r0 >/dev/null
+  wait_synced "$d"
+  # From the promotion to the end of the resync, by the agents' own clocks (one machine), so
+  # that the start of replctl's JVM is not counted.
+  t0="$(logtime "$d/alpha/agent.log" "promoted with --force")"
+  t1="$(logtime "$d/beta/agent.log" "resync as target finished")"
+  sync_s="$(ratio "$t1 - $t0")"
+  sent="$(json "$d/alpha" 'r["traffic"]["resyncBytesOut"]')"
+  sync
+  t0="$(now)"
+  dd if="$d/alpha/disk.img" of="$d/copy.img" bs=1M iflag=direct oflag=direct conv=fsync status=none
+  t1="$(now)"
+  rm -f "$d/copy.img"
+  copy_s="$(ratio "$t1 - $t0")"
+  add "| P5 | full initial sync, $((bytes >> 20)) MiB of random data | ${sync_s} s, $(ratio "$bytes / $sync_s / 1e6") MB/s; resync bytes sent $(ratio "$sent / $bytes") of the volume | plain copy (dd O_DIRECT 1 MiB) ${copy_s} s, $(ratio "$size_bytes / $copy_s / 1e6") MB/s | sync rate / copy rate = **$(ratio "($bytes / $sync_s) / ($size_bytes / $copy_s)")** | ≥ 0.8 |"
+
+  if [[ " $parts " == *" p7 "* ]]; then
+    # The same pair, now identical, with csums on: down, edit, up, then invalidate beta.
+    for n in alpha beta; do
+      ctl "$d/$n/ctl.sock" down r0 >/dev/null
+      sed -i 's/^\[disk\]$/[disk]\ncsums = true/' "$d/$n/cfg/r0.toml"
+    done
+    for n in alpha beta; do ctl "$d/$n/ctl.sock" up r0 >/dev/null; done
+    for n in alpha beta; do ctl "$d/$n/ctl.sock" wait-connect r0 --timeout 60 >/dev/null; done
+    wait_synced "$d"
+    ctl "$d/alpha/ctl.sock" primary r0 >/dev/null
+    a0="$(json "$d/alpha" 'r["traffic"]["resyncBytesOut"]')"
+    b0="$(json "$d/beta" 'r["traffic"]["resyncBytesOut"]')"
+    ctl "$d/beta/ctl.sock" invalidate r0 >/dev/null
+    wait_synced "$d"
+    t0="$(logtime "$d/beta/agent.log" "event before-resync-target")"
+    t1="$(logtime "$d/beta/agent.log" "resync as target finished")"
+    a1="$(json "$d/alpha" 'r["traffic"]["resyncBytesOut"]')"
+    b1="$(json "$d/beta" 'r["traffic"]["resyncBytesOut"]')"
+    csum_s="$(ratio "$t1 - $t0")"
+    add "| P7 | invalidate with csums on identical replicas, $((bytes >> 20)) MiB | ${csum_s} s ($(ratio "$csum_s / $sync_s") of the full sync); the source sent $((a1 - a0)) bytes, the target $((b1 - b0)) | — | bytes sent / volume = **$(ratio "($a1 - $a0) / $bytes")** (both ways $(ratio "($a1 - $a0 + $b1 - $b0) / $bytes")) | ≤ 0.01 |"
+  fi
+  for n in alpha beta; do ctl "$d/$n/ctl.sock" down r0 >/dev/null || true; done
+  find "$d" -name '*.img' -delete
+fi
+
+# --- P8: text-like writes with LZ4 and without -------------------------------------------
+if [[ " $parts " == *" p8 "* ]]; then
+  text="$wd/text.bin"
+  # Text-like: English-ish words and numbers, as logs and documents hold (LZ4 takes about half).
+  python3 - "$text" "$p8_mib" <<'PY'
+import random, sys
+random.seed(8)
+words = ("the of and to in is was for on that with as by at from his it an were are which this be "
+         "or has had but not its have one new after first also they two been other their who all "
+         "time year city world during when more about only over state into most some than up out "
+         "GET POST /api/v1/orders status=200 latency_ms user_id=").split()
+line_max = 1 << 20
+with open(sys.argv[1], "wb") as f:
+    left = int(sys.argv[2]) << 20
+    while left > 0:
+        chunk = " ".join(random.choice(words) + (str(random.randint(0, 99999)) if random.random() < 0.2 else "")
+                         for _ in range(20000)).encode()[:min(left, line_max)]
+        f.write(chunk)
+        left -= len(chunk)
+PY
+  for mode in none lz4; do
+    d="$wd/p8-$mode"
+    mkdir -p "$d/alpha" "$d/beta"
+    for n in alpha beta; do truncate -s "$size_bytes" "$d/$n/disk.img"; done
+    pair "p8-$mode" "" "compression = \"$mode\""
+    ctl "$d/alpha/ctl.sock" new-current-uuid --clear-bitmap r0 >/dev/null
+    wait_synced "$d"
+    ctl "$d/alpha/ctl.sock" primary r0 >/dev/null
+    w0="$(json "$d/alpha" 'r["traffic"]["bytesOut"]')"
+    p0="$(json "$d/alpha" 'r["traffic"]["blockBytesOut"]')"
+    t0="$(now)"
+    qemu-img convert -n -t none -f raw -O raw "$text" "nbd+unix:///r0?socket=$d/alpha/r0.nbd"
+    t1="$(now)"
+    w1="$(json "$d/alpha" 'r["traffic"]["bytesOut"]')"
+    p1="$(json "$d/alpha" 'r["traffic"]["blockBytesOut"]')"
+    secs="$(ratio "$t1 - $t0")"
+    eval "p8_${mode}_wire=$(ratio "($w1 - $w0) / ($p1 - $p0)")"
+    eval "p8_${mode}_mbs=$(ratio "$p8_mib * 1048576 / $secs / 1e6")"
+    for n in alpha beta; do ctl "$d/$n/ctl.sock" down r0 >/dev/null || true; done
+    find "$d" -name '*.img' -delete
+  done
+  add "| P8 | ${p8_mib} MiB of text-like data written through the Primary (qemu-img convert, protocol C) | LZ4: wire / payload ${p8_lz4_wire}, ${p8_lz4_mbs} MB/s | none: wire / payload ${p8_none_wire}, ${p8_none_mbs} MB/s | wire / payload with LZ4 = **${p8_lz4_wire}**; throughput LZ4 / none = **$(ratio "$p8_lz4_mbs / $p8_none_mbs")** | ≤ 0.5; ≥ 1.0 |"
+fi
+
+section="$(
+  echo "## Resync (P5, P7, P8)"
+  echo
+  echo "\`bench/run-sync.sh\`, $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -r), commit $(git -C "$root" rev-parse --short HEAD), volumes of ${size_mib} MiB."
+  echo
+  echo "| # | what | measured | reference | ratio | goal |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${results[@]}"
+)"
+if [ "$out" = - ]; then
+  echo "$section"
+else
+  printf '%s\n' "$section" | python3 "$here/e2e/sections.py" --out "$out" --name sync
+fi
+log "done; logs in $wd"
