@@ -11,6 +11,7 @@
 #   BENCH_PARTS="p5 p7 p8"  which parts to run
 #   BENCH_WORK=bench/work  where backing files go (a real file system, not tmpfs)
 #   BENCH_NO_BUILD=1      use the jars already built
+#   BENCH_AGENT_OPTS="..."  the agents' JVM options (e.g. add -XX:StartFlightRecording=...)
 #   BENCH_OUT=bench/RESULTS.md  its section (between keep markers) is replaced; BENCH_OUT=- prints it only
 set -euo pipefail
 
@@ -110,7 +111,7 @@ nbd-socket = "$d/beta/r0.nbd"
 EOF
   cp "$d/alpha/cfg/r0.toml" "$d/beta/cfg/r0.toml"
   for n in alpha beta; do
-    REPL_JAVA_OPTS="${REPL_JAVA_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}" \
+    REPL_JAVA_OPTS="${BENCH_AGENT_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}" \
       "$dist/bin/repl-agent" --config-dir "$d/$n/cfg" --node "$n" --control-socket "$d/$n/ctl.sock" \
       --state-dir "$d/$n/state" >"$d/$n/agent.log" 2>&1 &
     pids+=("$!")
