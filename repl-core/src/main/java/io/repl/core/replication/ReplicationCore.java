@@ -281,6 +281,8 @@ public final class ReplicationCore {
                 ctx.writePath.onTick();
             }
             ctx.actions.armTimer(nowNanos + ctx.config.tickNanos());
+            ctx.resyncSource.onTick();
+            ctx.resyncTarget.onTick();
             if (ctx.state.replication.isSource() || ctx.state.replication.isTarget()) {
                 // Resync progress reaches the disk once a tick (the pages that changed): a crash
                 // of either side redoes at most the last tick's worth when the resync resumes.
@@ -342,7 +344,11 @@ public final class ReplicationCore {
             case SIZES -> ctx.handshake.onSizes((DeviceSizes) message);
             case UUIDS -> ctx.handshake.onUuids((GenerationUuids) message);
             case STATE -> onPeerState((PeerState) message);
-            case DATA -> ctx.peerWrites.onData((DataWrite) message);
+            case DATA -> {
+                // The application writes to the copy being synced: the resync yields to it.
+                ctx.resyncTarget.onApplicationWrite(((DataWrite) message).length());
+                ctx.peerWrites.onData((DataWrite) message);
+            }
             case RECV_ACK -> ctx.writePath.onReceiveAck(((ReceiveAck) message).seq());
             case WRITE_ACK -> ctx.writePath.onWriteAck(((WriteAck) message).seq());
             case NEG_ACK -> ctx.writePath.onNegativeAck((NegativeAck) message);

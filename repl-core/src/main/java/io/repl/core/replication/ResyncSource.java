@@ -224,6 +224,11 @@ final class ResyncSource {
         targetSeenSyncing = false;
     }
 
+    /** The core's tick: the meter's sample. */
+    void onTick() {
+        meter.sample(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
+    }
+
     SyncProgress progress() {
         return meter.progress(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
     }

@@ -52,6 +52,8 @@ final class ResyncTarget {
     private boolean staleThisPass;
     private final List<ByteRange> unflushed = new ArrayList<>();
     private final SyncMeter meter = new SyncMeter();
+    /** Paces the requests: the fill target in flight, the floor while the application writes. */
+    private final RateController pacer;
     private GenerationUuids sourceUuids;
     private boolean running;
     private boolean flushing;
@@ -83,6 +85,7 @@ final class ResyncTarget {
 
     ResyncTarget(CoreContext ctx) {
         this.ctx = ctx;
+        this.pacer = new RateController(ctx.config.sync().rate(), ctx.config.tickNanos());
     }
 
     void start(GenerationUuids source) {
@@ -106,6 +109,7 @@ final class ResyncTarget {
             ctx.log("info", ctx.peerLabel() + " does not answer checksum requests: resyncing every marked block");
         }
         meter.start(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
+        pacer.start(ctx.nowNanos);
         ctx.hook(Hook.BEFORE_RESYNC_TARGET);
         fill();
     }
@@ -124,9 +128,15 @@ final class ResyncTarget {
                 cursorBlock = bitmap.blocks();
                 break;
             }
-            long end = Math.min(bitmap.nextCleanBlock(first), first + runBlocksMax);
+            long paced = pacer.budgetBytes(ctx.nowNanos) / ByteRange.BLOCK_BYTES;
+            if (paced == 0) {
+                // The rate or the fill target holds the rest back until an answer or the next tick.
+                break;
+            }
+            long end = Math.min(bitmap.nextCleanBlock(first), first + Math.min(runBlocksMax, paced));
             long offset = first * ByteRange.BLOCK_BYTES;
             int length = (int) (Math.min(end * ByteRange.BLOCK_BYTES, ctx.meta.dataBytes()) - offset);
+            pacer.onSent(length, ctx.nowNanos);
             if (csums) {
                 requestChecksums(new ByteRange(offset, length));
             } else {
@@ -202,7 +212,7 @@ final class ResyncTarget {
             }
             for (ByteRange piece : pieces) {
                 if (stale.remove(piece.offset())) {
-                    outstanding.remove(piece.offset());
+                    release(piece.offset());
                     staleThisPass = true;
                 } else if (errno != Errno.OK) {
                     ctx.send(new ResyncRequest(piece.offset(), (int) piece.length()));
@@ -247,7 +257,7 @@ final class ResyncTarget {
         digested.remove(reply.offset());
         if (changedAfterDigest.remove(reply.offset()) && reply.inSync()) {
             // The match is about bytes a later write replaced: the bits stay for another pass.
-            outstanding.remove(reply.offset());
+            release(reply.offset());
             staleThisPass = true;
             fill();
             return;
@@ -272,7 +282,7 @@ final class ResyncTarget {
             return false;
         }
         if (stale.remove(offset)) {
-            outstanding.remove(offset);
+            release(offset);
             digested.remove(offset);
             changedAfterDigest.remove(offset);
             staleThisPass = true;
@@ -302,7 +312,7 @@ final class ResyncTarget {
         stale.remove(ack.offset());
         digested.remove(ack.offset());
         changedAfterDigest.remove(ack.offset());
-        if (!running || outstanding.remove(ack.offset()) == null) {
+        if (!running || release(ack.offset()) == null) {
             ctx.protocolError("RS_NEG_ACK " + ack.offset() + " answers no outstanding request");
             return;
         }
@@ -312,7 +322,7 @@ final class ResyncTarget {
     }
 
     private void onWritten(ByteRange range, int errno) {
-        outstanding.remove(range.offset());
+        release(range.offset());
         if (errno == Errno.EAGAIN) {
             // Dropped with the connection before it was written; the bit stays set.
             return;
@@ -328,6 +338,15 @@ final class ResyncTarget {
             flushWritten();
         }
         fill();
+    }
+
+    /** Forgets the outstanding request at {@code offset}; its bytes leave the controller's fill. */
+    private Integer release(long offset) {
+        Integer length = outstanding.remove(offset);
+        if (length != null) {
+            pacer.onAnswered(length, ctx.nowNanos);
+        }
+        return length;
     }
 
     /** Bits are cleared only for blocks a completed flush made durable. */
@@ -394,6 +413,7 @@ final class ResyncTarget {
     private void finish() {
         running = false;
         meter.stop();
+        pacer.stop();
         ctx.meta.persistBitmap();
         ctx.meta.markUpToDate(GenerationUuids.afterResyncAsTarget(sourceUuids.afterResyncAsSource()));
         ctx.meta.shareGeneration();
@@ -422,6 +442,7 @@ final class ResyncTarget {
         if (!running) {
             return;
         }
+        onApplicationWrite(range.length());
         for (var entry : outstanding.entrySet()) {
             if (new ByteRange(entry.getKey(), entry.getValue()).sharesBlockWith(range)) {
                 stale.add(entry.getKey());
@@ -429,8 +450,26 @@ final class ResyncTarget {
         }
     }
 
+    /** The application wrote to this node's copy (the peer's DATA, or our own as a Primary): the resync yields. */
+    void onApplicationWrite(long bytes) {
+        if (running) {
+            pacer.onApplicationWrite(bytes, ctx.nowNanos);
+        }
+    }
+
+    /** The core's tick: the controller's next step, the meter's sample, and requests the new budget allows. */
+    void onTick() {
+        if (!running) {
+            return;
+        }
+        pacer.onTick(ctx.nowNanos);
+        meter.sample(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
+        fill();
+    }
+
     void onPeerLost() {
         running = false;
+        pacer.stop();
         session++;
         stale.clear();
         staleThisPass = false;
@@ -445,7 +484,8 @@ final class ResyncTarget {
     }
 
     SyncProgress progress() {
-        return meter.progress(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
+        SyncProgress p = meter.progress(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
+        return p == null ? null : p.withController(pacer.rateBytesPerSecond(), pacer.inFlightBytes());
     }
 
     boolean running() {

@@ -332,7 +332,11 @@ final class FaultPlan {
             sim.runFor(5 * MS);
         }
         if (mustHold && sim.protocol == ReplicationProtocol.B) {
-            if (survivor.idle() && survivor.status().disk() != DiskState.INCONSISTENT) {
+            // A survivor whose disk failed (or detached) writing what it received is a second
+            // fault of its own: it could not apply it, which is no rule broken.
+            DiskState disk = survivor.status().disk();
+            if (survivor.idle() && disk != DiskState.INCONSISTENT && disk != DiskState.FAILED
+                    && disk != DiskState.DISKLESS) {
                 sim.invariants.checkSurvivorHoldsAcknowledgedWrites(victim.name(), survivor);
             } else {
                 sim.model.invalidate("protocol B survivor could not apply what it received");

@@ -118,6 +118,15 @@ final class Healing {
         for (SimNode node : nodes) {
             noGoodData &= node.status().disk() != DiskState.UP_TO_DATE;
         }
+        for (SimNode node : nodes) {
+            if (noGoodData && nodes[0].status().replication() == ReplicationState.ESTABLISHED && bothInconsistent()
+                    && node.status().role() == Role.PRIMARY) {
+                // A Primary that served through its peer lost the peer's disk too (a second disk
+                // fault): no copy is current. The operator demotes it, then forces one below.
+                sim.model.invalidate("the Primary served through a peer whose disk failed too");
+                node.command(new Command.Secondary(true, false));
+            }
+        }
         if (noGoodData && nodes[0].status().replication() == ReplicationState.ESTABLISHED
                 && nodes[0].status().role() == Role.SECONDARY && nodes[1].status().role() == Role.SECONDARY
                 && bothInconsistent()) {

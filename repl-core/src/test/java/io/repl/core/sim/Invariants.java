@@ -246,6 +246,27 @@ final class Invariants {
         }
     }
 
+    /**
+     * The SyncTarget's controller keeps its bounds: never more than the fill target in flight,
+     * its rate between the floor and the ceiling (the core checks the first at every request too).
+     */
+    private void checkResyncPacing(SimNode node, CoreStatus status) {
+        io.repl.core.replication.SyncProgress sync = status.sync();
+        if (sync == null || sync.inFlightBytes() < 0) {
+            return;
+        }
+        io.repl.core.replication.RateControl rate = node.config().sync().rate();
+        if (sync.inFlightBytes() > rate.fillTargetBytes()) {
+            throw failure(node.name() + " has " + sync.inFlightBytes() + " resync bytes in flight, over the fill target "
+                    + rate.fillTargetBytes(), null);
+        }
+        if (sync.controllerBytesPerSecond() < rate.minBytesPerSecond()
+                || sync.controllerBytesPerSecond() > rate.maxBytesPerSecond()) {
+            throw failure(node.name() + " paces its resync at " + sync.controllerBytesPerSecond() + " bytes/s, outside "
+                    + rate.minBytesPerSecond() + ".." + rate.maxBytesPerSecond(), null);
+        }
+    }
+
     void checkEveryStep(boolean noRequestsOutstanding) {
         int primaries = 0;
         for (SimNode node : nodes) {
@@ -269,6 +290,7 @@ final class Invariants {
                 throw failure(node.name() + " is " + status.replication().displayName() + " with a "
                         + status.disk().displayName() + " disk", null);
             }
+            checkResyncPacing(node, status);
         }
         // Two nodes promoted at the same moment are both Primary until their STATEs cross; a
         // Primary that has seen its peer as Primary must never go on replicating with it.

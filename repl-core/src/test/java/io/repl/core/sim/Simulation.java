@@ -35,6 +35,7 @@ final class Simulation implements SimNode.Observer {
     private static final long RESIZE_SALT = 0x726573697a652121L;
     private static final long SPLIT_BRAIN_SALT = 0x6166746572736221L;
     private static final long CSUMS_SALT = 0x6373756d73212121L;
+    private static final long RATE_SALT = 0x7265737972617465L;
 
     /** A front-end request the workload has issued and not seen completed. */
     record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
@@ -48,16 +49,28 @@ final class Simulation implements SimNode.Observer {
      */
     record Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
                    FailoverPolicy failover, CoreConfig.OnIoError onIoError, OnCongestion onCongestion,
-                   AfterSplitBrain afterSplitBrain) {
+                   AfterSplitBrain afterSplitBrain,
+                   io.repl.core.replication.RateControl rate) {
         Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
                 FailoverPolicy failover) {
             this(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, CoreConfig.OnIoError.DETACH,
-                    OnCongestion.BLOCK, AfterSplitBrain.defaults());
+                    OnCongestion.BLOCK, AfterSplitBrain.defaults(), io.repl.core.replication.RateControl.defaults());
         }
 
         Options with(AfterSplitBrain next) {
             return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, onCongestion,
-                    next);
+                    next, rate);
+        }
+
+        Options(ReplicationProtocol protocol, long dataBytes, long dataBytesPeer, double writeErrorRate,
+                FailoverPolicy failover, CoreConfig.OnIoError onIoError, OnCongestion onCongestion) {
+            this(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, onCongestion,
+                    AfterSplitBrain.defaults(), io.repl.core.replication.RateControl.defaults());
+        }
+
+        Options with(io.repl.core.replication.RateControl next) {
+            return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, onCongestion,
+                    afterSplitBrain, next);
         }
 
         static Options of(ReplicationProtocol protocol) {
@@ -66,17 +79,17 @@ final class Simulation implements SimNode.Observer {
 
         Options with(FailoverPolicy next) {
             return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, next, onIoError, onCongestion,
-                    afterSplitBrain);
+                    afterSplitBrain, rate);
         }
 
         Options withOnIoError(CoreConfig.OnIoError next) {
             return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, next, onCongestion,
-                    afterSplitBrain);
+                    afterSplitBrain, rate);
         }
 
         Options with(OnCongestion next) {
             return new Options(protocol, dataBytes, dataBytesPeer, writeErrorRate, failover, onIoError, next,
-                    afterSplitBrain);
+                    afterSplitBrain, rate);
         }
     }
 
@@ -200,6 +213,8 @@ final class Simulation implements SimNode.Observer {
         boolean zeroBlocks = scripted != null || csumsRandom.nextBoolean();
         int features = io.repl.protocol.Features.LZ4 | (csumsChoice == 3 ? 0 : io.repl.protocol.Features.CSUM_RESYNC)
                 | (zeroBlocks ? io.repl.protocol.Features.ZERO_BLOCKS : 0);
+        config = config.withSync(config.sync().withRate(scripted != null ? scripted.rate()
+                : randomRate(new SplittableRandom(seed ^ RATE_SALT))));
         for (int i = 0; i < 2; i++) {
             boolean csums = csumsChoice == 1 || csumsChoice == 3 || csumsChoice == 2 && i == 0;
             nodes[i] = new SimNode(i, i == 0 ? "alpha" : "beta", events, network, random.split(),
@@ -268,6 +283,33 @@ final class Simulation implements SimNode.Observer {
             one = AfterSplitBrain.OnePrimary.DISCARD_SECONDARY;
         }
         return new AfterSplitBrain(zero, one, AfterSplitBrain.TwoPrimaries.DISCONNECT);
+    }
+
+    /**
+     * Resync pacing, scaled to volumes of a few MiB as the timeouts are: half the seeds with a
+     * floor of 64 MiB/s and the default horizon and fill target; the others with a small fill
+     * target, a ceiling and a floor the resyncs feel (a full sync of 4 MiB takes up to half a
+     * second), and a horizon of a few ticks to many, or no controller at all (a fixed rate). The
+     * workload writes all the time, so most resyncs run at the floor. (Slower resyncs keep pairs
+     * out of sync for so long that the witness's depositions, which need a pair in sync, become
+     * too rare to count.)
+     */
+    static io.repl.core.replication.RateControl randomRate(SplittableRandom random) {
+        io.repl.core.replication.RateControl d = io.repl.core.replication.RateControl.defaults();
+        if (random.nextBoolean()) {
+            return new io.repl.core.replication.RateControl(64L << 20, d.maxBytesPerSecond(), d.planAheadNanos(),
+                    d.fillTargetBytes(), 0);
+        }
+        long fill = (16L << 10) << (2 * random.nextInt(3));
+        long max = (32L << 20) << (2 * random.nextInt(3));
+        long min = Math.min(max, (8L << 20) << random.nextInt(3));
+        int horizon = random.nextInt(4);
+        if (horizon == 0) {
+            long fixed = min + random.nextLong(max - min + 1);
+            return io.repl.core.replication.RateControl.fixed(fixed, min, max, fill);
+        }
+        long planAhead = new long[] {20 * MS, 100 * MS, 1000 * MS}[horizon - 1];
+        return new io.repl.core.replication.RateControl(min, max, planAhead, fill, 0);
     }
 
     /** Four in ten seeds run with a witness; the rest spread over the fencing policies. */
