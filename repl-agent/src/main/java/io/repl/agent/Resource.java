@@ -758,6 +758,12 @@ public final class Resource implements Export {
                 sync.put("percent", Math.round(p.percent() * 10) / 10.0);
                 sync.put("bytesPerSecond", p.bytesPerSecond());
                 sync.put("etaSeconds", p.etaSeconds() < 0 ? null : p.etaSeconds());
+                sync.put("totalBytes", p.totalBytes());
+                sync.put("leftBytes", p.leftBytes());
+                // The pacing side (the SyncTarget) only: the controller's rate and what is in flight.
+                sync.put("controllerBytesPerSecond", p.controllerBytesPerSecond() < 0 ? null
+                        : p.controllerBytesPerSecond());
+                sync.put("inFlightBytes", p.inFlightBytes() < 0 ? null : p.inFlightBytes());
                 m.put("sync", sync);
             }
             long[] resync = d.link().resyncBytes();

@@ -9,6 +9,7 @@ import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.Hook;
 import io.repl.core.replication.OnCongestion;
+import io.repl.core.replication.RateControl;
 import io.repl.io.EngineKind;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -50,9 +51,19 @@ public final class ConfigLoader {
     private static final long CONGESTION_FILL_BYTES_MIN = 1L << 20;
     /** The link queues up to the fill (under protocol A, copies of the payloads): keep it within the heap. */
     private static final long CONGESTION_FILL_BYTES_MAX = 1L << 30;
-    private static final Set<String> DISK_KEYS = Set.of("fencing", "io-engine", "size", "on-io-error", "csums");
+    private static final Set<String> DISK_KEYS = Set.of("fencing", "io-engine", "size", "on-io-error",
+            "resync-rate-max", "resync-rate-min", "c-plan-ahead", "c-fill-target", "resync-rate", "csums");
     /** Keys DRBD users will look for that do nothing here yet, with why: refused rather than ignored. */
-    private static final Map<String, String> NOT_DISK_KEYS = Map.of();
+    private static final Map<String, String> NOT_DISK_KEYS = Map.of(
+            "c-max-rate", "the resync's ceiling is called resync-rate-max here",
+            "c-min-rate", "the resync's floor under application writes is called resync-rate-min here",
+            "c-delay-target", "the controller steers by the bytes in flight (c-fill-target), not by their delay");
+    /** The fastest rate a key may name: 64 GiB/s, beyond any disk and link. */
+    private static final long RATE_MAX = 64L << 30;
+    /** The controller steps once per core tick (100 ms): a shorter horizon would be one step anyway. */
+    private static final Duration PLAN_AHEAD_MIN = Duration.ofMillis(100);
+    /** Less in flight than one 64 KiB request would starve even a fast link. */
+    private static final long RATE_CONTROL_FILL_MIN = 64 << 10;
     private static final Set<String> NODE_KEYS = Set.of("address", "disk", "meta-disk", "nbd-socket", "nbd-listen");
     private static final Set<String> WITNESS_KEYS = Set.of("address", "on-no-quorum");
     /**
@@ -412,7 +423,78 @@ public final class ConfigLoader {
                 case "pass-on" -> CoreConfig.OnIoError.PASS_ON;
                 default -> throw error("disk.on-io-error", "\"" + onIoError + "\" is not one of detach, pass-on");
             };
-            return new ResourceConfig.Disk(fencing, kind, size, policy, bool(n, "csums", "disk.csums", false));
+            return new ResourceConfig.Disk(fencing, kind, size, policy, bool(n, "csums", "disk.csums", false),
+                    resyncRate(n));
+        }
+
+        /**
+         * The resync rate controller's keys: the ceiling and the floor, the horizon ("0" turns the
+         * controller off and {@code resync-rate} is the fixed rate), and the fill target.
+         */
+        private RateControl resyncRate(JsonNode n) throws ConfigException {
+            RateControl d = RateControl.defaults();
+            long max = rate(n, "resync-rate-max", d.maxBytesPerSecond());
+            long min = rate(n, "resync-rate-min", Math.min(d.minBytesPerSecond(), max));
+            if (min > max) {
+                throw error("disk.resync-rate-min", "\"" + string(n, "resync-rate-min", "", null) + "\" is above "
+                        + "resync-rate-max (" + Units.formatSize(max) + "/s); the floor must not exceed the ceiling");
+            }
+            long planAhead = planAhead(n, d.planAheadNanos());
+            String fillText = string(n, "c-fill-target", "disk.c-fill-target", null);
+            long fill = d.fillTargetBytes();
+            if (fillText != null) {
+                fill = Units.parseSize(fillText);
+                if (fill < RATE_CONTROL_FILL_MIN || fill > RateControl.FILL_TARGET_BYTES_MAX || fill % 4096 != 0) {
+                    throw error("disk.c-fill-target", "\"" + fillText + "\" is not a size from "
+                            + Units.formatSize(RATE_CONTROL_FILL_MIN) + " to "
+                            + Units.formatSize(RateControl.FILL_TARGET_BYTES_MAX) + " in whole 4K blocks, such as \"8M\"");
+                }
+            }
+            String fixedText = string(n, "resync-rate", "disk.resync-rate", null);
+            if (planAhead > 0) {
+                if (fixedText != null) {
+                    throw error("disk.resync-rate", "applies only with c-plan-ahead = \"0\" (the controller off); with "
+                            + "the controller set resync-rate-max (the ceiling) and resync-rate-min (the floor), or "
+                            + "set c-plan-ahead = \"0\"");
+                }
+                return new RateControl(min, max, planAhead, fill, 0);
+            }
+            long fixed = rate(n, "resync-rate", max);
+            if (fixed < min || fixed > max) {
+                throw error("disk.resync-rate", "\"" + fixedText + "\" is outside resync-rate-min ("
+                        + Units.formatSize(min) + "/s) to resync-rate-max (" + Units.formatSize(max) + "/s)");
+            }
+            return RateControl.fixed(fixed, min, max, fill);
+        }
+
+        /** A rate: a size per second, "100M" or "100M/s". */
+        private long rate(JsonNode n, String key, long dflt) throws ConfigException {
+            String text = string(n, key, "disk." + key, null);
+            if (text == null) {
+                return dflt;
+            }
+            String size = text.endsWith("/s") ? text.substring(0, text.length() - 2) : text;
+            long bytes = Units.parseSize(size);
+            if (bytes < RateControl.RATE_MIN || bytes > RATE_MAX) {
+                throw error("disk." + key, "\"" + text + "\" is not a rate from " + Units.formatSize(RateControl.RATE_MIN)
+                        + " to " + Units.formatSize(RATE_MAX) + " bytes per second, such as \"100M\" or \"100M/s\"");
+            }
+            return bytes;
+        }
+
+        /** {@code c-plan-ahead}: "0" turns the controller off; otherwise at least the core's tick. */
+        private long planAhead(JsonNode n, long dflt) throws ConfigException {
+            String text = string(n, "c-plan-ahead", "disk.c-plan-ahead", null);
+            if (text == null) {
+                return dflt;
+            }
+            Duration d = text.equals("0") ? Duration.ZERO : Units.parseDuration(text);
+            if (d == null || !d.isZero() && (d.compareTo(PLAN_AHEAD_MIN) < 0
+                    || d.toNanos() > RateControl.PLAN_AHEAD_NANOS_MAX)) {
+                throw error("disk.c-plan-ahead", "\"" + text + "\" is not \"0\" (the controller off, a fixed "
+                        + "resync-rate) or a duration from " + PLAN_AHEAD_MIN.toMillis() + "ms to 60s, such as \"2s\"");
+            }
+            return d.toNanos();
         }
 
         private Map<String, String> handlers(JsonNode n) throws ConfigException {

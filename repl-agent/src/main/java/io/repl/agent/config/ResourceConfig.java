@@ -43,9 +43,11 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
      * @param sizeBytes the usable size; 0 means all the backing disk offers
      * @param onIoError what a failed read or write of the data disk does (docs/FAULTS.md)
      * @param csums checksum-based resync when this node is SyncTarget (the peer answers if it can)
+     * @param resyncRate the resync rate controller: ceiling, floor, horizon, fill target, or a fixed rate
      */
     public record Disk(FailoverPolicy.Fencing fencing, EngineKind ioEngine, long sizeBytes,
-                       io.repl.core.replication.CoreConfig.OnIoError onIoError, boolean csums) {}
+                       io.repl.core.replication.CoreConfig.OnIoError onIoError, boolean csums,
+                       io.repl.core.replication.RateControl resyncRate) {}
 
     /**
      * The {@code [witness]} section: the third process that decides which node may write alone.

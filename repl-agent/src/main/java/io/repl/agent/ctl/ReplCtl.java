@@ -80,12 +80,20 @@ public final class ReplCtl {
         CommandLine.Model.CommandSpec spec;
         @Parameters(arity = "0..1", paramLabel = "RES", description = "A resource (default: all).")
         String resource;
-        @Option(names = "--json", description = "Print {\"resources\":[...]} as JSON.")
+        @Option(names = "--json", description = "Print {\"resources\":[...]} as JSON (with --watch: one line a "
+                + "second).")
         boolean json;
+        @Option(names = "--watch", description = "Redraw once a second, with a progress bar, the rate and the time "
+                + "left of a running sync, until interrupted (Ctrl-C).")
+        boolean watch;
 
         @Override
-        public Integer call() throws IOException {
-            return parent.run(spec, "status", resource, Map.of(), json);
+        public Integer call() throws IOException, InterruptedException {
+            if (!watch) {
+                return parent.run(spec, "status", resource, Map.of(), json);
+            }
+            return new StatusWatch(parent.controlSocket, resource, json, System.console() != null,
+                    spec.commandLine().getOut(), spec.commandLine().getErr()).run();
         }
     }
 

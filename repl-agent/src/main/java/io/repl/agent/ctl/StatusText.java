@@ -15,6 +15,11 @@ final class StatusText {
     private StatusText() {}
 
     static void print(JsonNode result, PrintWriter out) {
+        print(result, out, false);
+    }
+
+    /** {@code bar}: a progress bar under a running sync (what {@code status --watch} redraws). */
+    static void print(JsonNode result, PrintWriter out, boolean bar) {
         for (JsonNode r : result.path("resources")) {
             out.println(r.path("name").asText() + " role:" + r.path("role").asText());
             out.println("  disk:" + r.path("disk").asText()
@@ -46,7 +51,10 @@ final class StatusText {
                         : ""));
                 JsonNode sync = r.path("sync");
                 if (sync.isObject()) {
-                    out.println("        done:" + sync.path("percent").asText() + "%");
+                    out.println("        " + progress(sync));
+                    if (bar) {
+                        out.println("        " + bar(sync.path("percent").asDouble()));
+                    }
                 }
             } else if (r.path("standalone").asBoolean(false)) {
                 out.println("  connection:StandAlone (no peer configured)");
@@ -58,6 +66,62 @@ final class StatusText {
                 out.println("  error: " + r.path("error").asText());
             }
         }
+    }
+
+    /**
+     * {@code done:45.3% rate:12.5MiB/s controller:16MiB/s in-flight:2MiB eta:0:12}: how far a sync
+     * (or anything else that walks the device and reports progress) is, its measured rate, on the
+     * pacing side the controller's rate and the bytes in flight, and the time left at that rate.
+     */
+    static String progress(JsonNode sync) {
+        StringBuilder line = new StringBuilder("done:" + sync.path("percent").asText() + "%");
+        if (sync.has("bytesPerSecond")) {
+            line.append(" rate:").append(size(sync.path("bytesPerSecond").asLong())).append("/s");
+        }
+        if (sync.hasNonNull("controllerBytesPerSecond")) {
+            line.append(" controller:").append(size(sync.path("controllerBytesPerSecond").asLong())).append("/s");
+        }
+        if (sync.hasNonNull("inFlightBytes")) {
+            line.append(" in-flight:").append(size(sync.path("inFlightBytes").asLong()));
+        }
+        if (sync.has("etaSeconds")) {
+            line.append(" eta:").append(sync.hasNonNull("etaSeconds") ? duration(sync.path("etaSeconds").asLong()) : "?");
+        }
+        return line.toString();
+    }
+
+    /** {@code [##########>.........]} for {@code percent} (0 to 100), 40 cells wide. */
+    static String bar(double percent) {
+        int width = 40;
+        int full = (int) Math.max(0, Math.min(width, Math.floor(percent * width / 100)));
+        StringBuilder b = new StringBuilder("[");
+        b.append("#".repeat(full));
+        if (full < width) {
+            b.append('>').append(".".repeat(width - full - 1));
+        }
+        return b.append(']').toString();
+    }
+
+    /** Binary units with one decimal below 100: {@code 512B}, {@code 4KiB}, {@code 12.5MiB}, {@code 120GiB}. */
+    static String size(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int i = 0;
+        while (v >= 1024 && i < units.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        boolean whole = i == 0 || v >= 100 || v == Math.floor(v);
+        return (whole ? String.valueOf(Math.round(v)) : String.format(java.util.Locale.ROOT, "%.1f", v)) + units[i];
+    }
+
+    /** {@code 0:42}, {@code 12:05}, {@code 3:02:09}. */
+    static String duration(long seconds) {
+        long h = seconds / 3600;
+        long m = seconds / 60 % 60;
+        long s = seconds % 60;
+        return h > 0 ? String.format(java.util.Locale.ROOT, "%d:%02d:%02d", h, m, s)
+                : String.format(java.util.Locale.ROOT, "%d:%02d", m, s);
     }
 
     /** {@code peer no, witness reachable (last answer; record ... held by ...)}, or the fencing without one. */

@@ -146,8 +146,9 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     }
 
     /**
-     * The core's tunables for this resource: its protocol, failover rules, on-congestion and
-     * after-split-brain policies, the rest defaults. (congestion-fill is the link's high water mark: {@link PeerLinkConfig#from}.)
+     * The core's tunables for this resource: its protocol, failover rules, on-congestion,
+     * after-split-brain policies, checksum resync and resync rate controller, the rest defaults.
+     * (congestion-fill is the link's high water mark: {@link PeerLinkConfig#from}.)
      */
     static CoreConfig coreConfig(ResourceConfig config) {
         CoreConfig d = CoreConfig.defaults(config.name(), ReplicationProtocol.valueOf(config.protocol().name()));
@@ -156,7 +157,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config),
                 config.disk().onIoError(), config.net().onCongestion(),
                 SyncPolicy.defaults().withAfterSplitBrain(config.net().afterSplitBrain())
-                        .withCsums(config.disk().csums()));
+                        .withCsums(config.disk().csums()).withRate(config.disk().resyncRate()));
     }
 
     /** The resource's fencing, witness and quorum rules, as the core takes them. */

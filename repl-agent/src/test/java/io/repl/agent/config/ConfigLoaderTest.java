@@ -9,6 +9,7 @@ import io.repl.core.replication.AfterSplitBrain;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.Hook;
 import io.repl.core.replication.OnCongestion;
+import io.repl.core.replication.RateControl;
 import io.repl.io.EngineKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -127,6 +128,27 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theResyncRateKeysReachTheController() throws Exception {
+        String node = "[node.a]\ndisk = \"/d\"\n";
+        RateControl d = loader.load(write("r0", node)).disk().resyncRate();
+        assertEquals(RateControl.defaults(), d);
+        RateControl c = loader.load(write("r0", "[disk]\nresync-rate-max = \"100M\"\nresync-rate-min = \"1M/s\"\n"
+                + "c-plan-ahead = \"5s\"\nc-fill-target = \"2M\"\n" + node)).disk().resyncRate();
+        assertEquals(new RateControl(1L << 20, 100L << 20, 5_000_000_000L, 2L << 20, 0), c);
+        RateControl fixed = loader.load(write("r0", "[disk]\nc-plan-ahead = \"0\"\nresync-rate = \"40M\"\n"
+                + node)).disk().resyncRate();
+        assertEquals(RateControl.fixed(40L << 20, d.minBytesPerSecond(), d.maxBytesPerSecond(),
+                d.fillTargetBytes()), fixed);
+        assertTrue(!fixed.dynamic());
+        RateControl atCeiling = loader.load(write("r0", "[disk]\nc-plan-ahead = \"0\"\nresync-rate-max = \"50M\"\n"
+                + node)).disk().resyncRate();
+        assertEquals(50L << 20, atCeiling.fixedBytesPerSecond(), "without resync-rate the fixed rate is the ceiling");
+        RateControl lowCeiling = loader.load(write("r0", "[disk]\nresync-rate-max = \"1M\"\n" + node))
+                .disk().resyncRate();
+        assertEquals(1L << 20, lowCeiling.minBytesPerSecond(), "the default floor comes down to a lower ceiling");
+    }
+
+    @Test
     void aSingleNodeIsAStandaloneVolumeWithDefaults() throws Exception {
         ResourceConfig c = loader.load(write("data1", "[node.alpha]\ndisk = \"/srv/d.img\"\n"));
         assertTrue(c.standalone());
@@ -188,6 +210,17 @@ class ConfigLoaderTest {
         "bad fill              | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"lots\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"lots\" is not a size",
         "fill too small        | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"64K\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"64K\" is out of range; allowed 1M to 1G",
         "fill too large        | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"2G\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"2G\" is out of range; allowed 1M to 1G",
+        "floor over ceiling    | [disk]\\nresync-rate-max = \"10M\"\\nresync-rate-min = \"20M\"\\n[node.a]\\ndisk = \"/d\" | disk.resync-rate-min: \"20M\" is above resync-rate-max (10M/s); the floor must not exceed the ceiling",
+        "default floor, low max| [disk]\\nresync-rate-max = \"1M\"\\nresync-rate-min = \"2M/s\"\\n[node.a]\\ndisk = \"/d\" | disk.resync-rate-min: \"2M/s\" is above resync-rate-max (1M/s)",
+        "bad rate              | [disk]\\nresync-rate-max = \"fast\"\\n[node.a]\\ndisk = \"/d\" | disk.resync-rate-max: \"fast\" is not a rate from 4K to 64G bytes per second, such as \"100M\"",
+        "zero floor            | [disk]\\nresync-rate-min = \"0\"\\n[node.a]\\ndisk = \"/d\" | disk.resync-rate-min: \"0\" is not a rate from 4K",
+        "bad plan-ahead        | [disk]\\nc-plan-ahead = \"20\"\\n[node.a]\\ndisk = \"/d\" | disk.c-plan-ahead: \"20\" is not \"0\" (the controller off, a fixed resync-rate) or a duration from 100ms to 60s",
+        "plan-ahead too short  | [disk]\\nc-plan-ahead = \"50ms\"\\n[node.a]\\ndisk = \"/d\" | disk.c-plan-ahead: \"50ms\" is not \"0\"",
+        "fill target too small | [disk]\\nc-fill-target = \"4K\"\\n[node.a]\\ndisk = \"/d\" | disk.c-fill-target: \"4K\" is not a size from 64K to 1G in whole 4K blocks",
+        "fixed rate, controller| [disk]\\nresync-rate = \"10M\"\\n[node.a]\\ndisk = \"/d\" | disk.resync-rate: applies only with c-plan-ahead = \"0\" (the controller off)",
+        "fixed rate over max   | [disk]\\nc-plan-ahead = \"0\"\\nresync-rate = \"10M\"\\nresync-rate-max = \"8M\"\\n[node.a]\\ndisk = \"/d\" | disk.resync-rate: \"10M\" is outside resync-rate-min (4M/s) to resync-rate-max (8M/s)",
+        "DRBD's c-max-rate     | [disk]\\nc-max-rate = \"10M\"\\n[node.a]\\ndisk = \"/d\" | disk.c-max-rate: not supported: the resync's ceiling is called resync-rate-max here",
+        "DRBD's c-delay-target | [disk]\\nc-delay-target = \"1s\"\\n[node.a]\\ndisk = \"/d\" | disk.c-delay-target: not supported: the controller steers by the bytes in flight",
     })
     void everyMistakeNamesTheKeyAndWhatIsAllowed(String what, String toml, String expected) throws Exception {
         String m = error(toml.replace("\\n", "\n"));

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.LocalTime;
 import org.junit.jupiter.api.Test;
 
 /** The text form of the failover fields, laid out like drbdadm status. */
@@ -74,6 +76,60 @@ class StatusTextTest {
                 "  beta connection:Connecting role:Unknown",
                 "    replication:Off peer-disk:DUnknown",
                 ""), t);
+    }
+
+    private static final String SYNC_TARGET = "{'name':'r0','role':'Secondary','disk':'Inconsistent',"
+            + "'connection':'Connected','replication':'SyncTarget','peer':{'name':'alpha','role':'Primary',"
+            + "'disk':'UpToDate'},'outOfSyncBytes':141557760,'sync':{'percent':47.3,'bytesPerSecond':13107200,"
+            + "'etaSeconds':10,'totalBytes':268435456,'leftBytes':141557760,'controllerBytesPerSecond':16777216,"
+            + "'inFlightBytes':2097152}}";
+
+    @Test
+    void aSyncTargetShowsItsProgressTheMeasuredRateTheControllersRateAndWhatIsInFlight() throws Exception {
+        assertEquals(String.join("\n",
+                "r0 role:Secondary",
+                "  disk:Inconsistent",
+                "  alpha connection:Connected role:Primary",
+                "    replication:SyncTarget peer-disk:UpToDate out-of-sync:141557760",
+                "        done:47.3% rate:12.5MiB/s controller:16MiB/s in-flight:2MiB eta:0:10",
+                ""), text(SYNC_TARGET));
+    }
+
+    @Test
+    void theSourceHasNoControllerAndAnUnknownEtaIsAQuestionMark() throws Exception {
+        String t = text("{'name':'r0','role':'Primary','disk':'UpToDate','connection':'Connected',"
+                + "'replication':'SyncSource','peer':{'name':'beta','role':'Secondary','disk':'Inconsistent'},"
+                + "'outOfSyncBytes':4096,'sync':{'percent':0.0,'bytesPerSecond':0,'etaSeconds':null,"
+                + "'totalBytes':4096,'leftBytes':4096,'controllerBytesPerSecond':null,'inFlightBytes':null}}");
+        assertTrue(t.contains("        done:0.0% rate:0B/s eta:?\n"), t);
+    }
+
+    @Test
+    void watchFramesDrawABarAndReplaceEachOtherOnATerminal() throws Exception {
+        JsonNode result = json.readTree("{\"resources\":[" + SYNC_TARGET.replace('\'', '"') + "]}");
+        StatusWatch onTerminal = new StatusWatch(Path.of("/nonexistent"), "r0", false, true, null, null);
+        String frame = onTerminal.frame(result, LocalTime.of(12, 51, 40));
+        assertTrue(frame.startsWith("\033[H\033[2JEvery 1s: replctl status r0    12:51:40\n\n"), frame);
+        assertTrue(frame.contains("        done:47.3% rate:12.5MiB/s controller:16MiB/s in-flight:2MiB eta:0:10\n"
+                + "        [##################>.....................]\n"), frame);
+        String piped = new StatusWatch(Path.of("/nonexistent"), null, false, false, null, null)
+                .frame(result, LocalTime.of(12, 51, 41));
+        assertTrue(piped.startsWith("\nEvery 1s: replctl status    12:51:41\n"), "no escape codes into a pipe: " + piped);
+        String line = new StatusWatch(Path.of("/nonexistent"), "r0", true, false, null, null)
+                .frame(result, LocalTime.of(12, 51, 42));
+        assertEquals(1, line.chars().filter(c -> c == '\n').count(), "one JSON line a frame: " + line);
+        assertEquals(47.3, json.readTree(line).path("resources").path(0).path("sync").path("percent").asDouble());
+    }
+
+    @Test
+    void theBarAndTheUnitsAtTheirEdges() {
+        assertEquals("[>" + ".".repeat(39) + "]", StatusText.bar(0));
+        assertEquals("[" + "#".repeat(40) + "]", StatusText.bar(100));
+        assertEquals("[" + "#".repeat(20) + ">" + ".".repeat(19) + "]", StatusText.bar(50));
+        assertEquals("512B", StatusText.size(512));
+        assertEquals("1.5MiB", StatusText.size(3L << 19));
+        assertEquals("4GiB", StatusText.size(4L << 30));
+        assertEquals("1:01:05", StatusText.duration(3665));
     }
 
     @Test

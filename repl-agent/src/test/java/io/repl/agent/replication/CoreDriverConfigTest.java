@@ -10,6 +10,7 @@ import io.repl.core.replication.AfterSplitBrain;
 import io.repl.core.replication.CoreConfig;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.OnCongestion;
+import io.repl.core.replication.RateControl;
 import io.repl.core.replication.ReplicationProtocol;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +67,14 @@ class CoreDriverConfigTest {
         assertEquals(new AfterSplitBrain(AfterSplitBrain.ZeroPrimaries.DISCARD_LEAST_CHANGES,
                 AfterSplitBrain.OnePrimary.DISCARD_SECONDARY, AfterSplitBrain.TwoPrimaries.DISCONNECT),
                 c.sync().afterSplitBrain());
+    }
+
+    @Test
+    void theResyncRateControllerReachesTheCore() throws Exception {
+        CoreConfig c = CoreDriver.coreConfig(load(NODES.replace("[node.alpha]", "[disk]\nresync-rate-max = \"8M\"\n"
+                + "resync-rate-min = \"1M\"\nc-plan-ahead = \"3s\"\nc-fill-target = \"1M\"\n[node.alpha]")));
+        assertEquals(new RateControl(1L << 20, 8L << 20, 3_000_000_000L, 1L << 20, 0), c.sync().rate());
+        assertEquals(RateControl.defaults(), CoreDriver.coreConfig(load(NODES)).sync().rate(), "the defaults");
     }
 
     @Test
