@@ -43,6 +43,14 @@ public sealed interface Command {
     record Resize(long sizeBytes, boolean force, boolean assumeClean) implements Command {
     }
 
+    /**
+     * {@code verify [--start OFFSET]}: online verify of this node's copy against the peer's, from
+     * {@code startOffset} (a multiple of 4096) to the end; the blocks that differ are marked out
+     * of sync on both nodes.
+     */
+    record Verify(long startOffset) implements Command {
+    }
+
     /** {@code pause-sync}. */
     record PauseSync() implements Command {
     }

@@ -32,6 +32,8 @@ final class CoreContext {
     Handshake handshake;
     ResyncSource resyncSource;
     ResyncTarget resyncTarget;
+    VerifySource verifySource;
+    VerifyTarget verifyTarget;
     Heartbeat heartbeat;
     Roles roles;
     Failover failover;
@@ -236,6 +238,8 @@ final class CoreContext {
         resize.onPeerLost();
         resyncSource.onPeerLost();
         resyncTarget.onPeerLost();
+        verifySource.onPeerLost();
+        verifyTarget.onPeerLost();
         peerWrites.onPeerLost();
         peerReads.onPeerLost();
         writePath.onPeerLost();

@@ -47,6 +47,15 @@ public enum Hook {
     BEFORE_RESYNC_SOURCE,
     /** This node finished a resync as its source: the peer's disk is UpToDate. */
     AFTER_RESYNC_SOURCE,
+    /**
+     * An online verify run on this node finished and found blocks that differ; extra env
+     * {@code REPL_OOS_BLOCKS}, {@code REPL_OOS_BYTES}, {@code REPL_OOS_RANGES} (the first 16 runs
+     * as {@code offset+length}, then {@code and N more}), {@code REPL_VERIFY_START},
+     * {@code REPL_VERIFY_ALG}.
+     */
+    OUT_OF_SYNC,
+    /** An online verify run on this node finished, clean or not; the same env as {@link #OUT_OF_SYNC}. */
+    AFTER_VERIFY,
     /** The local disk failed a write or flush the peer or a resync needed; extra env {@code REPL_DETAIL}. */
     LOCAL_IO_ERROR;
 

@@ -119,7 +119,8 @@ final class PeerWrites {
         int budget = waiting.size();
         for (int i = 0; i < budget; i++) {
             Incoming write = waiting.pollFirst();
-            if (conflicts(write.range, blocked) || !admitted(write)) {
+            if (conflicts(write.range, blocked) || ctx.verifySource.holdsPeerWrite(write.range, write.arrival)
+                    || ctx.verifyTarget.holds(write.range, write.arrival) || !admitted(write)) {
                 blocked.add(write.range);
                 waiting.addLast(write);
             } else {
@@ -201,6 +202,8 @@ final class PeerWrites {
         ctx.writePath.pump();
         ctx.resyncSource.pump();
         ctx.resyncTarget.startChecksumReads();
+        ctx.verifySource.pump();
+        ctx.verifyTarget.pump();
     }
 
     void onBarrier(Barrier barrier) {
@@ -278,6 +281,26 @@ final class PeerWrites {
         }
         for (Incoming write : waiting) {
             if (write.range.sharesBlockWith(range)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The arrival number the next DATA or RS_DATA will get. */
+    long nextArrival() {
+        return arrivals;
+    }
+
+    /** Whether a peer write that arrived before number {@code mark} to a block of {@code range} is not on the disk yet. */
+    boolean overlapsPendingBefore(ByteRange range, long mark) {
+        for (Incoming write : active) {
+            if (write.arrival < mark && write.range.sharesBlockWith(range)) {
+                return true;
+            }
+        }
+        for (Incoming write : waiting) {
+            if (write.arrival < mark && write.range.sharesBlockWith(range)) {
                 return true;
             }
         }

@@ -28,6 +28,8 @@ import io.repl.protocol.ResyncData;
 import io.repl.protocol.ResyncNegativeAck;
 import io.repl.protocol.ResyncRequest;
 import io.repl.protocol.Role;
+import io.repl.protocol.VerifyReply;
+import io.repl.protocol.VerifyRequest;
 import io.repl.protocol.WriteAck;
 import java.nio.ByteBuffer;
 import java.util.random.RandomGenerator;
@@ -55,6 +57,8 @@ public final class ReplicationCore {
         ctx.handshake = new Handshake(ctx);
         ctx.resyncSource = new ResyncSource(ctx);
         ctx.resyncTarget = new ResyncTarget(ctx);
+        ctx.verifySource = new VerifySource(ctx);
+        ctx.verifyTarget = new VerifyTarget(ctx);
         ctx.heartbeat = new Heartbeat(ctx);
         ctx.roles = new Roles(ctx);
         ctx.failover = new Failover(ctx);
@@ -283,10 +287,14 @@ public final class ReplicationCore {
             ctx.actions.armTimer(nowNanos + ctx.config.tickNanos());
             ctx.resyncSource.onTick();
             ctx.resyncTarget.onTick();
+            ctx.verifyTarget.afterEvent(true);
             if (ctx.state.replication.isSource() || ctx.state.replication.isTarget()) {
                 // Resync progress reaches the disk once a tick (the pages that changed): a crash
                 // of either side redoes at most the last tick's worth when the resync resumes.
                 ctx.meta.persistBitmap();
+            }
+            if (ctx.state.replication.isSource() || ctx.state.replication.isTarget() || ctx.verifySource.running()
+                    || ctx.verifyTarget.active()) {
                 ctx.actions.stateChanged(status());
             }
         } finally {
@@ -318,9 +326,17 @@ public final class ReplicationCore {
 
     public CoreStatus status() {
         NodeState s = ctx.state;
+        ReplicationState replication = s.replication;
         SyncProgress sync = s.replication.isSource() ? ctx.resyncSource.progress()
                 : s.replication.isTarget() ? ctx.resyncTarget.progress() : null;
-        return new CoreStatus(s.role, s.disk, s.connection, s.replication, s.peerName, s.peerRole, s.peerDisk,
+        if (replication == ReplicationState.ESTABLISHED && ctx.verifySource.running()) {
+            replication = ReplicationState.VERIFY_S;
+            sync = ctx.verifySource.progress();
+        } else if (replication == ReplicationState.ESTABLISHED && ctx.verifyTarget.active()) {
+            replication = ReplicationState.VERIFY_T;
+            sync = ctx.verifyTarget.progress();
+        }
+        return new CoreStatus(s.role, s.disk, s.connection, replication, s.peerName, s.peerRole, s.peerDisk,
                 ctx.meta.bitmap().dirtyBytes(), sync, ctx.failover.status(),
                 s.connection == ConnectionState.STAND_ALONE ? s.standAloneReason : null);
     }
@@ -336,7 +352,8 @@ public final class ReplicationCore {
     /** Whether no disk operation, write or resync step is pending (for tests and clean shutdown). */
     public boolean idle() {
         return ctx.io.inFlight() == 0 && ctx.writePath.idle() && ctx.peerWrites.idle()
-                && ctx.resyncSource.idle() && ctx.resyncTarget.idle() && ctx.peerReads.idle();
+                && ctx.resyncSource.idle() && ctx.resyncTarget.idle() && ctx.peerReads.idle()
+                && ctx.verifySource.idle() && ctx.verifyTarget.idle();
     }
 
     private void dispatch(Message message) {
@@ -359,9 +376,15 @@ public final class ReplicationCore {
             case BITMAP -> ctx.handshake.onBitmap((BitmapChunk) message);
             case RS_REQUEST -> ctx.resyncSource.onRequest((ResyncRequest) message);
             case RS_DATA -> ctx.resyncTarget.onData((ResyncData) message);
-            case RS_NEG_ACK -> ctx.resyncTarget.onNegativeAck((ResyncNegativeAck) message);
+            case RS_NEG_ACK -> {
+                if (!ctx.verifySource.onNegativeAck((ResyncNegativeAck) message)) {
+                    ctx.resyncTarget.onNegativeAck((ResyncNegativeAck) message);
+                }
+            }
             case CSUM_REQUEST -> ctx.resyncSource.onChecksumRequest((ChecksumRequest) message);
             case CSUM_REPLY -> ctx.resyncTarget.onChecksumReply((ChecksumReply) message);
+            case OV_REQUEST -> ctx.verifyTarget.onRequest((VerifyRequest) message);
+            case OV_REPLY -> ctx.verifySource.onReply((VerifyReply) message);
             case OUT_OF_SYNC -> onOutOfSync((OutOfSync) message);
             case DISCONNECT -> onDisconnect((Disconnect) message);
             case READ_REQUEST -> ctx.peerReads.onRequest((ReadRequest) message);
@@ -428,6 +451,8 @@ public final class ReplicationCore {
         try {
             ctx.aheadBehind.afterEvent();
             ctx.failover.afterEvent();
+            ctx.verifySource.afterEvent();
+            ctx.verifyTarget.afterEvent(false);
             ctx.witness.maybeReport();
             if (ctx.meta.failure() != null) {
                 // A metadata write failed during this event, which ran to its end without it.

@@ -1,8 +1,9 @@
 package io.repl.core.replication;
 
 /**
- * The replication states operators see, spelled as in PRODUCT.md. Verify is named for the
- * contract but this core does not enter it yet (see CORE.md, gaps).
+ * The replication states operators see, spelled as in PRODUCT.md. {@link #VERIFY_S} and
+ * {@link #VERIFY_T} are Established with an online verify running (this node verifies, or its
+ * peer does): the pair replicates as in Established meanwhile.
  *
  * <p>{@link #AHEAD} and {@link #BEHIND} come with {@code on-congestion = pull-ahead}
  * ({@link AheadBehind}): a Primary whose link is congested stops mirroring and is Ahead (it marks
@@ -30,6 +31,11 @@ public enum ReplicationState {
 
     public String displayName() {
         return displayName;
+    }
+
+    /** Whether the pair is connected and in sync: Established, or verifying (which is Established too). */
+    public boolean isEstablished() {
+        return this == ESTABLISHED || this == VERIFY_S || this == VERIFY_T;
     }
 
     /** Whether this node sends blocks to a resyncing peer in this state. */

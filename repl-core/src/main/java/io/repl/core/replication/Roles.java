@@ -92,6 +92,9 @@ final class Roles {
         if (command instanceof Command.NewCurrentUuidClearBitmap) {
             return clearBitmap();
         }
+        if (command instanceof Command.Verify verify) {
+            return ctx.verifySource.start(verify.startOffset());
+        }
         if (command instanceof Command.PauseSync) {
             return pause(true);
         }

@@ -169,7 +169,8 @@ final class WritePath {
             return false;
         }
         ByteRange range = request.range();
-        if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range) || ctx.peerWrites.overlapsPending(range)) {
+        if (overlapsLocal(range) || ctx.resyncSource.readsOverlap(range) || ctx.peerWrites.overlapsPending(range)
+                || ctx.verifySource.holdsFrontWrite(range) || ctx.verifyTarget.holds(range, Long.MAX_VALUE)) {
             return false;
         }
         if (!ctx.meta.beginWrite(range, ctx.io)) {
@@ -261,6 +262,8 @@ final class WritePath {
         advance(write);
         ctx.resyncSource.pump();
         ctx.resyncTarget.startChecksumReads();
+        ctx.verifySource.pump();
+        ctx.verifyTarget.pump();
         ctx.peerWrites.pump();
         pump();
     }

@@ -78,5 +78,14 @@ enum Fault {
     /** A checksum resync found a piece that differs and sent it. */
     CSUM_DIFFERED,
     /** A resync sent a range of zeroes as a zero block. */
-    ZERO_BLOCK_SENT
+    ZERO_BLOCK_SENT,
+    /** An online verify ran to its end during the random steps (writes going on): 0 blocks out of sync. */
+    VERIFY_COMPLETED,
+    /** An online verify was stopped part way (a disconnect, a role or disk change). */
+    VERIFY_STOPPED,
+    /**
+     * At the end, blocks corrupted behind the Secondary's back were found by verify, exactly, while
+     * the Primary wrote, and a disconnect and connect repaired them.
+     */
+    VERIFY_FOUND_CORRUPTION
 }

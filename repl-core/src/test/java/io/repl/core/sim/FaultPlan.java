@@ -85,6 +85,8 @@ final class FaultPlan {
             resize();
         } else if (dice < 820) {
             breakLinkAtResyncEnd();
+        } else if (dice < 835) {
+            verify();
         }
         long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
         sim.runFor(wait);
@@ -270,6 +272,21 @@ final class FaultPlan {
         }
     }
 
+    /**
+     * {@code verify} on either node, usually from the start, sometimes from a random block; it may
+     * be refused (not in sync), run to its end while the workload writes, or be stopped by a later
+     * fault. A difference it reports fails the seed ({@link Simulation#verifyReported}).
+     */
+    private void verify() {
+        SimNode node = sim.nodes[random.nextInt(2)];
+        if (!node.up()) {
+            return;
+        }
+        long blocks = node.disk().blocks();
+        long start = random.nextInt(4) == 0 ? random.nextLong(blocks) * BlockPattern.BLOCK_BYTES : 0;
+        node.command(new Command.Verify(start));
+    }
+
     /** The operator heals the disk and, if the node detached it, attaches it; then checks it resynced. */
     private void attachLater(SimNode node) {
         if (!node.up()) {
@@ -428,7 +445,7 @@ final class FaultPlan {
 
     private boolean inSyncWith(SimNode node) {
         CoreStatus status = node.status();
-        return status.connection() == ConnectionState.CONNECTED && status.replication() == ReplicationState.ESTABLISHED
+        return status.connection() == ConnectionState.CONNECTED && status.replication().isEstablished()
                 && status.disk() == DiskState.UP_TO_DATE && status.peerDisk() == DiskState.UP_TO_DATE;
     }
 
@@ -520,7 +537,7 @@ final class FaultPlan {
             SimNode other = sim.other(node);
             boolean otherGood = other.up() && other.status().disk() == DiskState.UP_TO_DATE;
             if (otherGood && node.up() && node.status().role() == Role.SECONDARY
-                    && node.status().replication() == ReplicationState.ESTABLISHED) {
+                    && node.status().replication().isEstablished()) {
                 // The same from either end: invalidate here, or invalidate-remote on the peer
                 // (chosen without drawing, so that the seeds' random streams stay as they were).
                 boolean remote = sim.step() % 2 == 0;

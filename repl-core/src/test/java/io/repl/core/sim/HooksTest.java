@@ -10,6 +10,7 @@ import io.repl.core.replication.ConnectionState;
 import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.Hook;
 import io.repl.core.replication.ReplicationProtocol;
+import io.repl.core.replication.ReplicationState;
 import io.repl.protocol.DiskState;
 import java.lang.reflect.Method;
 import java.util.Arrays;
@@ -43,6 +44,8 @@ class HooksTest {
         m.put(Hook.SPLIT_BRAIN, "splitBrainRunsOnBothNodesWithTheRule");
         m.put(Hook.FENCE_PEER, "underOutdateAPrimaryThatLosesItsPeerRunsFencePeer");
         m.put(Hook.UNFENCE_PEER, "unfencePeerRunsOnceTheFencedPeerIsInSyncAgain");
+        m.put(Hook.OUT_OF_SYNC, "verifyRunsAfterVerifyAlwaysAndOutOfSyncWithTheBlocksItFound");
+        m.put(Hook.AFTER_VERIFY, "verifyRunsAfterVerifyAlwaysAndOutOfSyncWithTheBlocksItFound");
         m.put(Hook.LOCAL_IO_ERROR, "aFailedPeerWriteRunsLocalIoErrorWithTheDetail");
         return m;
     }
@@ -177,6 +180,45 @@ class HooksTest {
         assertCommonEnv(env, "alpha");
         assertTrue(env.get("REPL_DETAIL").contains("failed with errno 5"), env.toString());
         assertFalse(names(sim, ALPHA).contains("local-io-error"), "alpha's disk is fine");
+    }
+
+    @Test
+    void verifyRunsAfterVerifyAlwaysAndOutOfSyncWithTheBlocksItFound() {
+        Simulation sim = inSyncPrimary(FailoverPolicy.defaults());
+        assertTrue(sim.node(BETA).command(new Command.Verify(0)).done());
+        sim.waitFor(() -> names(sim, BETA).contains("after-verify"), 5000 * MS, "a clean verify");
+        SortedMap<String, String> clean = env(sim, BETA, Hook.AFTER_VERIFY);
+        assertCommonEnv(clean, "alpha");
+        assertEquals("0", clean.get("REPL_OOS_BLOCKS"), clean.toString());
+        assertEquals("0", clean.get("REPL_OOS_BYTES"));
+        assertEquals("0", clean.get("REPL_VERIFY_START"));
+        assertFalse(names(sim, BETA).contains("out-of-sync"), "nothing found, no out-of-sync");
+        assertFalse(names(sim, ALPHA).contains("after-verify"), "handlers run where verify ran");
+        // Twenty separate blocks differ: the first sixteen runs are named, the rest counted.
+        sim.corruptionInjected = true;
+        for (int i = 0; i < 20; i++) {
+            sim.node(BETA).disk().write(8192L * (i + 1), java.nio.ByteBuffer.wrap(new byte[4096]), true);
+            sim.write(ALPHA, 2 * (i + 1), 1, false);
+        }
+        sim.waitFor(() -> sim.outstanding.isEmpty(), 1000 * MS, "writes");
+        for (int i = 0; i < 20; i++) {
+            sim.node(BETA).disk().write(8192L * (i + 1), java.nio.ByteBuffer.wrap(new byte[4096]), true);
+        }
+        sim.hooks.clear();
+        sim.waitFor(() -> sim.node(ALPHA).status().replication() == ReplicationState.ESTABLISHED, 500 * MS,
+                "alpha to see that beta's verify ended");
+        assertTrue(sim.node(ALPHA).command(new Command.Verify(16384)).done());
+        sim.waitFor(() -> names(sim, ALPHA).contains("out-of-sync"), 5000 * MS, "verify to find them");
+        SortedMap<String, String> found = env(sim, ALPHA, Hook.OUT_OF_SYNC);
+        assertCommonEnv(found, "beta");
+        assertEquals("19", found.get("REPL_OOS_BLOCKS"), found.toString());
+        assertEquals(Long.toString(19 * 4096), found.get("REPL_OOS_BYTES"));
+        assertEquals("16384", found.get("REPL_VERIFY_START"));
+        assertEquals("CRC32C", found.get("REPL_VERIFY_ALG"));
+        String ranges = found.get("REPL_OOS_RANGES");
+        assertTrue(ranges.startsWith("16384+4096 24576+4096 "), ranges);
+        assertTrue(ranges.endsWith(" 139264+4096 and 3 more"), ranges);
+        assertEquals(found, env(sim, ALPHA, Hook.AFTER_VERIFY));
     }
 
     @Test

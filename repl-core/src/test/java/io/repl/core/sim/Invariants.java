@@ -57,7 +57,7 @@ final class Invariants {
         CoreStatus status = node.status();
         boolean mirroredBeforeAhead = status.replication() == ReplicationState.AHEAD && !announcedOutOfSync;
         boolean replicated = status.connection() == ConnectionState.CONNECTED
-                && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource()
+                && (status.replication().isEstablished() || status.replication().isSource()
                 || mirroredBeforeAhead)
                 && status.peerDisk() != DiskState.FAILED && status.peerDisk() != DiskState.DISKLESS;
         // A node without a current copy of its own (Diskless, or resyncing a disk it attached;
@@ -82,7 +82,7 @@ final class Invariants {
 
     private static boolean writesAlone(CoreStatus status) {
         boolean mirroring = status.connection() == ConnectionState.CONNECTED
-                && (status.replication() == ReplicationState.ESTABLISHED || status.replication().isSource())
+                && (status.replication().isEstablished() || status.replication().isSource())
                 && status.peerDisk() != DiskState.FAILED && status.peerDisk() != DiskState.DISKLESS;
         // A Primary without a current copy of its own (Diskless, or resyncing an attached disk)
         // writes only through its peer: never alone.
@@ -133,7 +133,7 @@ final class Invariants {
         }
         // With a Diskless node nothing is merged: its detached copy comes back only in full.
         boolean diskless = status.disk() == DiskState.DISKLESS || status.peerDisk() == DiskState.DISKLESS;
-        if (status.replication() == ReplicationState.ESTABLISHED && before == ReplicationState.OFF && !diskless
+        if (status.replication().isEstablished() && before == ReplicationState.OFF && !diskless
                 && uniqueWrites[0] > 0 && uniqueWrites[1] > 0) {
             throw failure("silent merge: Established although both nodes acknowledged writes the other lacks", null);
         }
@@ -141,7 +141,7 @@ final class Invariants {
         // when an Inconsistent node's handshake finds nothing left to fetch (an earlier resync,
         // paused or cut off, had already written every block).
         boolean finished = (before.isTarget() || before == ReplicationState.OFF && diskBefore == DiskState.INCONSISTENT)
-                && status.replication() == ReplicationState.ESTABLISHED && status.disk() == DiskState.UP_TO_DATE;
+                && status.replication().isEstablished() && status.disk() == DiskState.UP_TO_DATE;
         if (finished) {
             uniqueWrites[i] = 0;
             uniqueWrites[1 - i] = 0;
@@ -169,7 +169,7 @@ final class Invariants {
     boolean survivorMustHoldAcknowledged(SimNode primary, SimNode secondary) {
         CoreStatus seen = primary.status();
         boolean replicating = seen.connection() == ConnectionState.CONNECTED
-                && seen.replication() == ReplicationState.ESTABLISHED && seen.peerDisk() == DiskState.UP_TO_DATE;
+                && seen.replication().isEstablished() && seen.peerDisk() == DiskState.UP_TO_DATE;
         return protocol != ReplicationProtocol.A && model.valid() && replicating
                 && secondary.status().disk() == DiskState.UP_TO_DATE;
     }
@@ -200,7 +200,7 @@ final class Invariants {
     }
 
     private static boolean replicatingToUpToDatePeer(CoreStatus status) {
-        return status.connection() == ConnectionState.CONNECTED && status.replication() == ReplicationState.ESTABLISHED
+        return status.connection() == ConnectionState.CONNECTED && status.replication().isEstablished()
                 && status.peerDisk() == DiskState.UP_TO_DATE;
     }
 

@@ -12,6 +12,7 @@ import io.repl.core.replication.CoreStatus;
 import io.repl.core.replication.DiskIo;
 import io.repl.core.replication.FrontRequest;
 import io.repl.core.replication.ReplicationCore;
+import io.repl.core.replication.ReplicationState;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
 import java.io.IOException;
@@ -55,6 +56,14 @@ final class SimNode implements CoreActions {
         /** {@code node} sent a resync answer: RS_DATA or CSUM_REPLY. */
         default void sentResyncAnswer(SimNode node, Message message) {
         }
+
+        /** {@code node}'s online verify reported a range that differs (a "verify: ... differs" log line). */
+        default void verifyReported(SimNode node, String line) {
+        }
+
+        /** {@code node}'s online verify stopped part way. */
+        default void verifyStopped(SimNode node) {
+        }
     }
 
     /** {@code -Dsim.trace=true} logs every message and disk operation (for replaying one seed). */
@@ -72,10 +81,12 @@ final class SimNode implements CoreActions {
     /** What the disk offers an online resize: its whole size. */
     private final long capacityBytes;
     private final SimDisk disk;
+    /** The replication state last published: OUT_OF_SYNC sent while VerifyS comes from verify. */
+    private ReplicationState lastReplication = ReplicationState.OFF;
     private final SimMetaDevice metaDevice;
     private final Observer observer;
     private final ArrayDeque<String> log = new ArrayDeque<>();
-    private final double writeErrorRate;
+    private double writeErrorRate;
     /**
      * Data writes submitted and not yet performed, by I/O id: at a crash or kill each one lands
      * or not, as a write the kernel already had may or may not reach the disk.
@@ -409,6 +420,13 @@ final class SimNode implements CoreActions {
         writesFail = on;
     }
 
+    /** The disk is healthy from now on: no failing writes or flushes, random or not. */
+    void healDisk() {
+        writesFail = false;
+        failingFlushes = false;
+        writeErrorRate = 0;
+    }
+
     void stall(boolean on) {
         stalled = on;
         while (!on && !stalledIo.isEmpty()) {
@@ -610,7 +628,7 @@ final class SimNode implements CoreActions {
             // Invariant: the core admits no write while it knows the link is congested.
             throw new IllegalStateException(name + " sent DATA while its link was congested: " + message);
         }
-        if (message instanceof io.repl.protocol.OutOfSync oos) {
+        if (message instanceof io.repl.protocol.OutOfSync oos && lastReplication != ReplicationState.VERIFY_S) {
             observer.sentOutOfSync(this, oos.offset(), oos.length());
         }
         if (message.type() == io.repl.protocol.MessageType.RS_DATA
@@ -656,6 +674,7 @@ final class SimNode implements CoreActions {
             note("state " + status);
             lastStates = states;
         }
+        lastReplication = status.replication();
         observer.stateChanged(this, status);
     }
 
@@ -669,6 +688,12 @@ final class SimNode implements CoreActions {
     public void log(String level, String message) {
         if (message.contains("share no generation")) {
             unrelatedSeen = true;
+        }
+        if (message.startsWith("online verify stopped")) {
+            observer.verifyStopped(this);
+        }
+        if (message.startsWith("verify: ") && message.contains(" differs from ")) {
+            observer.verifyReported(this, message);
         }
         if (message.startsWith("BUG")) {
             throw new IllegalStateException(name + ": " + message);

@@ -372,6 +372,7 @@ final class Simulation implements SimNode.Observer {
             }
             step = steps + 1;
             heal();
+            new VerifyCheck(this).run();
             if (witness != null && witness.grants > 0) {
                 exercised.add(Fault.WITNESS_GRANTED);
             }
@@ -417,8 +418,8 @@ final class Simulation implements SimNode.Observer {
         return chosen;
     }
 
-    /** Issues a write of random blocks on {@code node}: data, or (rarely) zeroes. */
-    void issueRandomWrite(SimNode node) {
+    /** Issues a write of random blocks on {@code node}: data, or (rarely) zeroes; returns the request id. */
+    long issueRandomWrite(SimNode node) {
         int length = random.nextInt(8) == 0 ? 1 + random.nextInt(16) : 1 + random.nextInt(3);
         int live = (int) (node.dataBytes() / BlockPattern.BLOCK_BYTES);
         int first = random.nextInt(live - length + 1);
@@ -439,6 +440,7 @@ final class Simulation implements SimNode.Observer {
                 : FrontRequest.write(id, offset, BlockPattern.blocks(first, versions), fua);
         outstanding.put(id, new Pending(node.index(), request.kind(), first, versions, values));
         node.request(request);
+        return id;
     }
 
     void issueRandomFlush(SimNode node) {
@@ -734,9 +736,33 @@ final class Simulation implements SimNode.Observer {
         }
     }
 
+    /** Set once the end check corrupted a copy: before that, verify must find nothing. */
+    boolean corruptionInjected;
+    /** After that: the "verify: OFFSET+LENGTH differs ..." lines, and how many verifies stopped part way. */
+    final java.util.List<String> verifyReports = new java.util.ArrayList<>();
+    int verifyStops;
+
+    @Override
+    public void verifyStopped(SimNode node) {
+        verifyStops++;
+        exercised.add(Fault.VERIFY_STOPPED);
+    }
+
+    @Override
+    public void verifyReported(SimNode node, String line) {
+        if (!corruptionInjected) {
+            throw failure(node.name() + "'s verify reported a difference between copies the simulation never"
+                    + " corrupted: " + line, null);
+        }
+        verifyReports.add(line);
+    }
+
     @Override
     public void hookRan(SimNode node, String name, SortedMap<String, String> env) {
         hooks.add(new FiredHook(node.index(), name, env));
+        if (name.equals("after-verify") && !corruptionInjected) {
+            exercised.add(Fault.VERIFY_COMPLETED);
+        }
         if (name.equals("split-brain") && env.containsKey("REPL_VICTIM")) {
             policyDiscarded(node, env);
         } else if (name.equals("split-brain")) {
