@@ -62,6 +62,7 @@ final class Roles {
         ctx.log("warn", "the connection ended before " + ctx.peerLabel() + " saw this node's promotion; back to"
                 + " Secondary");
         ctx.state.role = Role.SECONDARY;
+        ctx.state.attachedWhilePrimary = false;
         ctx.writePath.clearPrimaryMarkWhenRetired();
         ctx.writePath.onDemoted();
         ctx.hook(Hook.AFTER_DEMOTE);
@@ -370,6 +371,8 @@ final class Roles {
 
     private void becomeSecondary() {
         ctx.state.role = Role.SECONDARY;
+        // Serving through the peer is a Primary's state: a later promotion (--force) owns its copy.
+        ctx.state.attachedWhilePrimary = false;
         ctx.writePath.clearPrimaryMarkWhenRetired();
         ctx.failover.onDemoted();
         ctx.writePath.onDemoted();
