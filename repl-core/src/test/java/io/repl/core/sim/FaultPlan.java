@@ -282,7 +282,7 @@ final class FaultPlan {
         if (!node.up()) {
             return;
         }
-        long blocks = node.disk().blocks();
+        long blocks = node.dataBytes() / BlockPattern.BLOCK_BYTES;
         long start = random.nextInt(4) == 0 ? random.nextLong(blocks) * BlockPattern.BLOCK_BYTES : 0;
         node.command(new Command.Verify(start));
     }

@@ -217,8 +217,9 @@ final class SimNetwork {
             return;
         }
         counts.merge(message.type(), 1L, Long::sum);
-        if (message instanceof io.repl.protocol.ResyncData r && r.data() != null) {
-            resyncBytes += r.data().remaining();
+        if (message instanceof io.repl.protocol.ResyncData r) {
+            // The range resynced, whether its bytes travel or a zero block stands for them.
+            resyncBytes += r.length();
         }
         // What was sent before a close still arrives (before the close is noticed), like TCP.
         inFlight[to]++;

@@ -43,7 +43,8 @@ final class VerifyCheck {
             return;
         }
         SimNode secondary = sim.other(primary);
-        int blocks = secondary.disk().blocks();
+        // The data area, which an online resize may have left smaller than the disk.
+        int blocks = (int) (secondary.dataBytes() / BlockPattern.BLOCK_BYTES);
         TreeSet<Integer> corrupted = new TreeSet<>();
         int count = sim.random.nextInt(4);
         for (int i = 0; i < count; i++) {
