@@ -455,6 +455,11 @@ final class Handshake {
         active = true;
         startedNanos = ctx.nowNanos;
         peerUuids = UuidMessages.toMessage(ctx.meta);
+        // The pair is in sync: both sides hold the same identifiers, so each decides from its own
+        // as both views, as the peer does (never from those of an earlier handshake).
+        GenerationUuids own = UuidMessages.fromMessage(peerUuids);
+        sentUuids = own;
+        peerGenerations = own;
         startBitmapExchange(target ? SyncDecision.BITMAP_SYNC_TARGET : SyncDecision.BITMAP_SYNC_SOURCE,
                 new PeerState(ctx.state.peerRole, ctx.state.peerDisk, 0));
     }
