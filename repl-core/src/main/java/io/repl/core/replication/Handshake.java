@@ -215,10 +215,10 @@ final class Handshake {
     private SyncDecision afterSplitBrain(Verdict verdict, PeerState state) {
         SplitBrainRecovery.Side self = new SplitBrainRecovery.Side(ourState.role() == Role.PRIMARY,
                 ourUuids.outOfSyncBlocks(), ourUuids.has(io.repl.protocol.GenerationUuids.SPLIT_AS_PRIMARY),
-                ctx.meta.nodeId());
+                ctx.meta.nodeId(), ourState.disk() == DiskState.INCONSISTENT);
         SplitBrainRecovery.Side peer = new SplitBrainRecovery.Side(state.role() == Role.PRIMARY,
                 peerUuids.outOfSyncBlocks(), peerUuids.has(io.repl.protocol.GenerationUuids.SPLIT_AS_PRIMARY),
-                ctx.state.peerNodeId);
+                ctx.state.peerNodeId, state.disk() == DiskState.INCONSISTENT);
         recovery = SplitBrainRecovery.decide(ctx.config.sync().afterSplitBrain(), self, peer);
         boolean bitmap = verdict.rule() == DecisionRule.SPLIT_BRAIN_COMMON_BITMAP;
         switch (recovery.victim()) {

@@ -20,8 +20,10 @@ final class SplitBrainRecovery {
      * @param primaryAtSplit it was Primary when its data split from the generation its bitmap
      *     counts from (it kept writing when the peer went away); false for a node promoted later
      * @param nodeId its node id, the tie-break where losing either side costs nothing
+     * @param inconsistent its disk is Inconsistent: a resync into it (an earlier resolution of
+     *     this split brain, cut off) already overwrote part of its changes
      */
-    record Side(boolean primary, long changedBlocks, boolean primaryAtSplit, int nodeId) {
+    record Side(boolean primary, long changedBlocks, boolean primaryAtSplit, int nodeId, boolean inconsistent) {
     }
 
     /** Which side's changes are discarded. */
@@ -48,6 +50,16 @@ final class SplitBrainRecovery {
 
     static Outcome decide(AfterSplitBrain policy, Side self, Side peer) {
         int primaries = (self.primary() ? 1 : 0) + (peer.primary() ? 1 : 0);
+        if (policy.automatic() && primaries < 2 && self.inconsistent() != peer.inconsistent()) {
+            // A policy resolved this split brain before and the resync into the victim was cut
+            // off: its copy is half overwritten and can only be the target again (the counts,
+            // merged by that resync's bitmap exchange, no longer say anything). Never a Primary.
+            Side half = self.inconsistent() ? self : peer;
+            if (!half.primary()) {
+                return new Outcome(self.inconsistent() ? Victim.SELF : Victim.PEER, "continued",
+                        "the resync of an earlier resolution was cut off; its target is Inconsistent");
+            }
+        }
         if (primaries == 0) {
             return zeroPrimaries(policy.zeroPrimaries(), self, peer);
         }

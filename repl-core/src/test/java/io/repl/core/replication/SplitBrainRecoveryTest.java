@@ -37,11 +37,11 @@ class SplitBrainRecoveryTest {
     }
 
     private static Side secondary(long changed, boolean primaryAtSplit, int id) {
-        return new Side(false, changed, primaryAtSplit, id);
+        return new Side(false, changed, primaryAtSplit, id, false);
     }
 
     private static Side primary(long changed, boolean primaryAtSplit, int id) {
-        return new Side(true, changed, primaryAtSplit, id);
+        return new Side(true, changed, primaryAtSplit, id, false);
     }
 
     static List<Row> table() {
@@ -93,6 +93,15 @@ class SplitBrainRecoveryTest {
                         primary(6, true, 2), SELF),
                 new Row("1pri disconnect", one(ZeroPrimaries.DISCARD_ZERO_CHANGES, OnePrimary.DISCONNECT),
                         primary(6, true, 1), secondary(0, false, 2), NONE),
+                new Row("an interrupted resolution continues: the Inconsistent side stays the victim",
+                        zero(ZeroPrimaries.DISCARD_LEAST_CHANGES), new Side(false, 900, false, 1, true),
+                        secondary(5, true, 2), SELF),
+                new Row("an Inconsistent Primary is never the victim: discard-secondary still names the Secondary"
+                        + " (the handshake then refuses to keep an Inconsistent copy)",
+                        one(ZeroPrimaries.DISCONNECT, OnePrimary.DISCARD_SECONDARY), new Side(true, 900, false, 1, true),
+                        secondary(5, true, 2), PEER),
+                new Row("with disconnect nothing continues automatically", zero(ZeroPrimaries.DISCONNECT),
+                        new Side(false, 900, false, 1, true), secondary(5, true, 2), NONE),
                 new Row("2pri disconnect", new AfterSplitBrain(ZeroPrimaries.DISCARD_ZERO_CHANGES,
                         OnePrimary.DISCARD_SECONDARY, TwoPrimaries.DISCONNECT), primary(0, true, 1),
                         primary(6, false, 2), NONE));
@@ -124,8 +133,8 @@ class SplitBrainRecoveryTest {
                 continue;
             }
             AfterSplitBrain policy = new AfterSplitBrain(zero, onePolicy, TwoPrimaries.DISCONNECT);
-            Side a = new Side(random.nextBoolean(), random.nextInt(4), random.nextBoolean(), 1);
-            Side b = new Side(random.nextBoolean(), random.nextInt(4), random.nextBoolean(), 2);
+            Side a = new Side(random.nextBoolean(), random.nextInt(4), random.nextBoolean(), 1, random.nextInt(8) == 0);
+            Side b = new Side(random.nextBoolean(), random.nextInt(4), random.nextBoolean(), 2, random.nextInt(8) == 0);
             Victim forward = SplitBrainRecovery.decide(policy, a, b).victim();
             assertEquals(forward.mirror(), SplitBrainRecovery.decide(policy, b, a).victim(), a + " vs " + b);
             if (forward == NONE) {
@@ -136,6 +145,10 @@ class SplitBrainRecoveryTest {
             assertTrue(!(a.primary() && b.primary()), "never with two Primaries");
             if (victim.primary() || survivor.primary()) {
                 assertTrue(!victim.primary(), "a Primary's changes are never discarded under 1pri: " + a + " " + b);
+            }
+            if (a.inconsistent() != b.inconsistent() && !(a.inconsistent() ? a : b).primary()) {
+                assertTrue(victim.inconsistent(), "a half overwritten Secondary stays the victim");
+                continue;
             }
             if (zero == ZeroPrimaries.DISCARD_ZERO_CHANGES && !a.primary() && !b.primary()) {
                 assertEquals(0, victim.changedBlocks(), "discard-zero-changes discards only a side without changes");

@@ -789,6 +789,16 @@ final class Simulation implements SimNode.Observer {
         if (loser.status().role() == Role.PRIMARY) {
             throw failure(policy + " discarded the changes of " + loser.name() + ", a Primary", null);
         }
+        if (policy.equals("continued")) {
+            // The resync of an earlier resolution was cut off: its victim is Inconsistent and stays it.
+            io.repl.protocol.DiskState disk = loser.status().disk();
+            if (disk == io.repl.protocol.DiskState.UP_TO_DATE || disk == io.repl.protocol.DiskState.CONSISTENT
+                    || disk == io.repl.protocol.DiskState.OUTDATED) {
+                throw failure("a continued resolution discarded " + loser.name() + ", which is "
+                        + loser.status().disk().displayName(), null);
+            }
+            return;
+        }
         boolean zeroChanges = policy.endsWith("discard-zero-changes");
         long changed = Long.parseLong(env.get(victim == i ? "REPL_CHANGED_BLOCKS_LOCAL" : "REPL_CHANGED_BLOCKS_PEER"));
         if (zeroChanges && (changed != 0 || invariants.uniqueWrites[victim] > 0)) {
@@ -813,6 +823,8 @@ final class Simulation implements SimNode.Observer {
             if (invariants.uniqueWrites[victim] > 0 || protocol != ReplicationProtocol.C) {
                 model.invalidate(policy + " discarded " + loser.name() + "'s changes");
             }
+            // Gone: if the resync is cut off, healing must not take them for writes to keep.
+            invariants.uniqueWrites[victim] = 0;
         }
     }
 
@@ -941,7 +953,7 @@ final class Simulation implements SimNode.Observer {
                 + ", on-no-quorum " + failover.onNoQuorum() + ", on-congestion " + onCongestion
                 + (network.congestionBytesHigh() == Long.MAX_VALUE ? "" : " at " + network.congestionBytesHigh());
         return new SimulationFailure("seed " + seed + " step " + step + " (protocol " + protocol + ", " + policy
-                + ", on-io-error " + onIoError + ", "
+                + ", on-io-error " + onIoError + (afterSplitBrain.automatic() ? ", " + afterSplitBrain : "") + ", "
                 + blocks + " blocks, t=" + events.now() / MS + " ms): " + message + "\nreplay with -Dsim.seed=" + seed
                 + "\n--- " + nodes[0].name() + "\n" + nodes[0].recentLog() + "\n--- " + nodes[1].name() + "\n"
                 + nodes[1].recentLog() + (witness == null ? "" : "\n--- witness\n" + String.join("\n", witnessLog)),
