@@ -26,7 +26,8 @@ public enum Hook {
     /**
      * The handshake found that both nodes wrote independently; extra env {@code REPL_RULE} (the
      * decision rule) and {@code REPL_POLICY} (the after-split-brain policy that applied, or
-     * {@code disconnect}). When a policy discarded one side's changes, also {@code REPL_VICTIM}
+     * {@code disconnect}, or {@code continued} when an Inconsistent victim of an earlier resolution
+     * whose resync was cut off is the victim again). When a policy discarded one side's changes, also {@code REPL_VICTIM}
      * ({@code local} or {@code peer}: whose changes are discarded) and
      * {@code REPL_CHANGED_BLOCKS_LOCAL} / {@code REPL_CHANGED_BLOCKS_PEER} (blocks changed on each
      * side since the split).
