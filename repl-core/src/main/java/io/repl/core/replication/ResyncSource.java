@@ -209,7 +209,7 @@ final class ResyncSource {
         // witness, an outdate), this copy is as current as the peer's.
         ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
-        ctx.log("info", "resync as source finished");
+        ctx.log("info", "resync as source finished: " + meter.totalBytes() + " bytes were out of sync");
         ctx.hook(Hook.AFTER_RESYNC_SOURCE);
         // Ranges marked after the target last asked for them (on-io-error pass-on) go now.
         ctx.resyncMarkedRanges();

@@ -31,6 +31,11 @@ final class SyncMeter {
         running = false;
     }
 
+    /** The bytes out of sync when the resync started. */
+    long totalBytes() {
+        return totalBytes;
+    }
+
     boolean running() {
         return running;
     }

@@ -368,10 +368,10 @@ final class VerifySource {
         String[] env = {"REPL_VERIFY_START", Long.toString(startOffset), "REPL_VERIFY_ALG", algorithm.name(),
             "REPL_OOS_BLOCKS", Long.toString(blocks), "REPL_OOS_BYTES", Long.toString(found.dirtyBytes()),
             "REPL_OOS_RANGES", ranges};
-        ctx.hook(Hook.AFTER_VERIFY, env);
         if (blocks > 0) {
             ctx.hook(Hook.OUT_OF_SYNC, env);
         }
+        ctx.hook(Hook.AFTER_VERIFY, env);
     }
 
     /** The first {@link #RANGES_LISTED} runs found, "offset+length" each, then "and N more". */
