@@ -155,6 +155,15 @@ public final class Agent implements AutoCloseable {
                             "new-current-uuid"));
                 case "pause-sync":
                     return ControlResponse.ok(one(req).command(new Command.PauseSync(), "pause-sync"));
+                case "verify": {
+                    Object start = req.options() == null ? null : req.options().get("start");
+                    long offset = start == null ? 0 : io.repl.agent.config.Units.parseSize(start.toString());
+                    if (offset < 0) {
+                        return ControlResponse.error(ControlResponse.USAGE, "verify --start \"" + start
+                                + "\" is not an offset such as 0, 4096 or 64M");
+                    }
+                    return ControlResponse.ok(one(req).command(new Command.Verify(offset), "verify"));
+                }
                 case "resume-sync":
                     return ControlResponse.ok(one(req).command(new Command.ResumeSync(), "resume-sync"));
                 case "outdate":
@@ -171,7 +180,7 @@ public final class Agent implements AutoCloseable {
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
-                            + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, outdate, "
+                            + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, verify, outdate, "
                             + "resume-io, detach, attach, resize");
             }
         } catch (StateChangeRefused e) {

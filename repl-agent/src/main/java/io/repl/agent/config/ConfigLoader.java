@@ -11,6 +11,7 @@ import io.repl.core.replication.Hook;
 import io.repl.core.replication.OnCongestion;
 import io.repl.core.replication.RateControl;
 import io.repl.io.EngineKind;
+import io.repl.protocol.DigestAlgorithm;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -42,7 +43,7 @@ public final class ConfigLoader {
     private static final Set<String> TOP_KEYS = Set.of("protocol", "net", "disk", "handlers", "node", "witness");
     private static final Set<String> NET_KEYS = Set.of("shared-secret", "compression", "ping-interval",
             "ping-timeout", "connect-retry", "timeout", "on-congestion", "congestion-fill", "after-sb-0pri",
-            "after-sb-1pri", "after-sb-2pri");
+            "after-sb-1pri", "after-sb-2pri", "verify-alg");
     /**
      * {@code congestion-fill} when pull-ahead does not say: the peer link's send-queue high water
      * mark, where {@code block} holds writes ({@code PeerLinkConfig.WRITE_BUFFER_HIGH_BYTES_DEFAULT}).
@@ -83,7 +84,6 @@ public final class ConfigLoader {
                     + "promotion",
             "before-demote", "there is no event before a demotion (handlers are not waited for); after-demote "
                     + "exists, and the Pacemaker agent orders what must happen before demotion",
-            "out-of-sync", "it comes with online verify, which is not implemented yet",
             "resync-done", "use after-resync-target (on the node that received the data) or after-resync-source "
                     + "(on the node that sent it)");
 
@@ -340,7 +340,8 @@ public final class ConfigLoader {
                     duration(n, "ping-timeout", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofMinutes(10)),
                     duration(n, "connect-retry", Duration.ofSeconds(2), Duration.ofMillis(100), Duration.ofMinutes(10)),
                     duration(n, "timeout", Duration.ofSeconds(6), Duration.ofMillis(100), Duration.ofMinutes(10)),
-                    onCongestion(n, protocol), congestionFill(n), afterSplitBrain(n));
+                    onCongestion(n, protocol), congestionFill(n), afterSplitBrain(n),
+                    verifyAlgorithm(n));
         }
 
         /** {@code after-sb-0pri}, {@code after-sb-1pri}, {@code after-sb-2pri}: disconnect unless given. */
@@ -356,6 +357,16 @@ public final class ConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw error("net.after-sb-1pri", e.getMessage());
             }
+        }
+
+        /** {@code verify-alg}: the digest online verify compares, named on the wire; the peer computes it too. */
+        private DigestAlgorithm verifyAlgorithm(JsonNode n) throws ConfigException {
+            String text = string(n, "verify-alg", "net.verify-alg", "crc32c");
+            return switch (text) {
+                case "crc32c" -> DigestAlgorithm.CRC32C;
+                case "sha256" -> DigestAlgorithm.SHA_256;
+                default -> throw error("net.verify-alg", "\"" + text + "\" is not one of crc32c, sha256");
+            };
         }
 
         /**

@@ -29,11 +29,13 @@ public record ResourceConfig(String name, Path file, Protocol protocol, Net net,
      * @param congestionFillBytes under pull-ahead, the bytes queued on the peer link above which the
      *     Primary goes Ahead (the link's high water mark); 0 under block
      * @param afterSplitBrain what a split brain found at a handshake does (after-sb-0pri/1pri/2pri)
+     * @param verifyAlgorithm the digest online verify compares ({@code verify-alg})
      */
     public record Net(String sharedSecret, Compression compression, Duration pingInterval,
                       Duration pingTimeout, Duration connectRetry, Duration timeout,
                       OnCongestion onCongestion, long congestionFillBytes,
-                      io.repl.core.replication.AfterSplitBrain afterSplitBrain) {}
+                      io.repl.core.replication.AfterSplitBrain afterSplitBrain,
+                      io.repl.protocol.DigestAlgorithm verifyAlgorithm) {}
 
     /**
      * The {@code [disk]} section.

@@ -26,7 +26,7 @@ import picocli.CommandLine.ParentCommand;
             ReplCtl.DumpMd.class, ReplCtl.Primary.class, ReplCtl.Secondary.class, ReplCtl.Connect.class,
             ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.InvalidateRemote.class,
             ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
-            ReplCtl.ResumeSync.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
+            ReplCtl.ResumeSync.class, ReplCtl.Verify.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
             ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
@@ -259,6 +259,33 @@ public final class ReplCtl {
         }
     }
 
+    @Command(name = "verify", description = "Online verify: compare this node's copy with the peer's, block by block "
+            + "(digests of [net] verify-alg), while the pair runs. Blocks that differ are marked out of sync on both "
+            + "nodes and reported (log, out-of-sync handler); disconnect and connect resyncs them. Refused (11) unless "
+            + "Connected and Established with both disks UpToDate. Progress shows in status as VerifyS (here) and "
+            + "VerifyT (on the peer).")
+    static final class Verify extends OnResource {
+        @Option(names = "--start", paramLabel = "OFFSET", defaultValue = "0", description = "Start at this byte "
+                + "offset (a multiple of 4096, units K, M, G, T allowed: 64M), e.g. where a stopped verify left off "
+                + "(the log names it). Default: ${DEFAULT-VALUE}.")
+        String start;
+
+        @Override
+        public Integer call() throws IOException {
+            if (io.repl.agent.config.Units.parseSize(start) < 0) {
+                spec.commandLine().getErr().println("replctl: verify --start \"" + start
+                        + "\" is not an offset such as 0, 4096 or 64M");
+                return 2;
+            }
+            return super.call();
+        }
+
+        @Override
+        Map<String, Object> options() {
+            return Map.of("start", start);
+        }
+    }
+
     @Command(name = "pause-sync", description = "Pause a running resync.")
     static final class PauseSync extends OnResource {
     }
@@ -350,8 +377,9 @@ public final class ReplCtl {
     static final class WaitSync extends Wait {
         @Override
         boolean reached(JsonNode r) {
-            return "Connected".equals(r.path("connection").asText())
-                    && "Established".equals(r.path("replication").asText());
+            String replication = r.path("replication").asText();
+            return "Connected".equals(r.path("connection").asText()) && ("Established".equals(replication)
+                    || "VerifyS".equals(replication) || "VerifyT".equals(replication));
         }
 
         @Override

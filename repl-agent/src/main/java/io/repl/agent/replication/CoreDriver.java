@@ -147,7 +147,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     /**
      * The core's tunables for this resource: its protocol, failover rules, on-congestion,
-     * after-split-brain policies, checksum resync and resync rate controller, the rest defaults.
+     * after-split-brain policies, checksum resync, resync rate controller and verify-alg, the rest defaults.
      * (congestion-fill is the link's high water mark: {@link PeerLinkConfig#from}.)
      */
     static CoreConfig coreConfig(ResourceConfig config) {
@@ -157,7 +157,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 CORE_PING_OFF_NANOS, CORE_PING_OFF_NANOS, d.requestTimeoutNanos(), true, failoverPolicy(config),
                 config.disk().onIoError(), config.net().onCongestion(),
                 SyncPolicy.defaults().withAfterSplitBrain(config.net().afterSplitBrain())
-                        .withCsums(config.disk().csums()).withRate(config.disk().resyncRate()));
+                        .withCsums(config.disk().csums()).withRate(config.disk().resyncRate())
+                        .withVerifyAlgorithm(config.net().verifyAlgorithm()));
     }
 
     /** The resource's fencing, witness and quorum rules, as the core takes them. */

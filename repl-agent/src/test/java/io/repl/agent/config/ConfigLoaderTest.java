@@ -11,6 +11,7 @@ import io.repl.core.replication.Hook;
 import io.repl.core.replication.OnCongestion;
 import io.repl.core.replication.RateControl;
 import io.repl.io.EngineKind;
+import io.repl.protocol.DigestAlgorithm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -149,6 +150,23 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void verifyAlgIsCrc32cByDefaultAndSha256OnRequest() throws Exception {
+        assertEquals(DigestAlgorithm.CRC32C, loader.load(write("r0", PAIR)).net().verifyAlgorithm());
+        ResourceConfig sha = loader.load(write("r0", PAIR.replace("[net]\n", "[net]\nverify-alg = \"sha256\"\n")));
+        assertEquals(DigestAlgorithm.SHA_256, sha.net().verifyAlgorithm());
+        ResourceConfig crc = loader.load(write("r0", PAIR.replace("[net]\n", "[net]\nverify-alg = \"crc32c\"\n")));
+        assertEquals(DigestAlgorithm.CRC32C, crc.net().verifyAlgorithm());
+    }
+
+    @Test
+    void theOutOfSyncAndAfterVerifyHandlersAreAccepted() throws Exception {
+        ResourceConfig c = loader.load(write("r0", "[handlers]\nout-of-sync = \"/usr/local/sbin/oos\"\n"
+                + "after-verify = \"/usr/local/sbin/verified\"\n[node.a]\ndisk = \"/d\"\n"));
+        assertEquals("/usr/local/sbin/oos", c.handlers().get("out-of-sync"));
+        assertEquals("/usr/local/sbin/verified", c.handlers().get("after-verify"));
+    }
+
+    @Test
     void aSingleNodeIsAStandaloneVolumeWithDefaults() throws Exception {
         ResourceConfig c = loader.load(write("data1", "[node.alpha]\ndisk = \"/srv/d.img\"\n"));
         assertTrue(c.standalone());
@@ -196,7 +214,7 @@ class ConfigLoaderTest {
         "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, filechannel",
         "bad size              | [disk]\\nsize = \"ten gigs\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"ten gigs\" is not a size",
         "size not 4K multiple  | [disk]\\nsize = \"6000\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"6000\" is not a multiple of 4K",
-        "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote, after-resync-source, after-resync-target, before-resync-source, before-resync-target, fence-peer, local-io-error, split-brain, unfence-peer",
+        "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote, after-resync-source, after-resync-target, after-verify, before-resync-source, before-resync-target, fence-peer, local-io-error, out-of-sync, split-brain, unfence-peer",
         "empty handler         | [handlers]\\nafter-promote = \"  \"\\n[node.a]\\ndisk = \"/d\" | handlers.after-promote: empty",
         "net not a table       | net = 1\\n[node.a]\\ndisk = \"/d\" | net: must be a table",
         "bad node name         | [node.\"-x\"]\\ndisk = \"/d\" | node.-x: node name not allowed",
@@ -207,6 +225,7 @@ class ConfigLoaderTest {
         "pull-ahead with B     | protocol = \"B\"\\n[net]\\non-congestion = \"pull-ahead\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"pull-ahead\" needs protocol A; with protocol \"B\" a write is acknowledged only once the peer has received it",
         "pull-ahead, default C | [net]\\non-congestion = \"pull-ahead\"\\n[node.a]\\ndisk = \"/d\" | net.on-congestion: \"pull-ahead\" needs protocol A",
         "fill without it       | protocol = \"A\"\\n[net]\\ncongestion-fill = \"8M\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: applies only with on-congestion = \"pull-ahead\"",
+        "bad verify-alg        | [net]\\nverify-alg = \"md5\"\\n[node.a]\\ndisk = \"/d\" | net.verify-alg: \"md5\" is not one of crc32c, sha256",
         "bad fill              | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"lots\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"lots\" is not a size",
         "fill too small        | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"64K\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"64K\" is out of range; allowed 1M to 1G",
         "fill too large        | protocol = \"A\"\\n[net]\\non-congestion = \"pull-ahead\"\\ncongestion-fill = \"2G\"\\n[node.a]\\ndisk = \"/d\" | net.congestion-fill: \"2G\" is out of range; allowed 1M to 1G",
@@ -244,7 +263,6 @@ class ConfigLoaderTest {
     @CsvSource(delimiter = '|', value = {
         "before-promote | there is no event before a promotion | after-promote exists, and the Pacemaker agent orders",
         "before-demote  | there is no event before a demotion  | after-demote exists, and the Pacemaker agent orders",
-        "out-of-sync    | it comes with online verify          | not implemented yet",
         "resync-done    | use after-resync-target              | after-resync-source",
     })
     void drbdHandlerNamesWithoutAnEventAreRefusedWithWhy(String name, String why, String alternative)

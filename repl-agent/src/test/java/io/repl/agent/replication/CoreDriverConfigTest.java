@@ -12,6 +12,7 @@ import io.repl.core.replication.FailoverPolicy;
 import io.repl.core.replication.OnCongestion;
 import io.repl.core.replication.RateControl;
 import io.repl.core.replication.ReplicationProtocol;
+import io.repl.protocol.DigestAlgorithm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -57,6 +58,14 @@ class CoreDriverConfigTest {
                 + NODES.replace("[net]\n", "[net]\non-congestion = \"" + spelled + "\"\n")));
         assertEquals(expected, c.onCongestion());
         assertEquals(OnCongestion.BLOCK, CoreDriver.coreConfig(load(NODES)).onCongestion(), "block by default");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"crc32c, CRC32C", "sha256, SHA_256"})
+    void verifyAlgReachesTheCore(String spelled, DigestAlgorithm expected) throws Exception {
+        CoreConfig c = CoreDriver.coreConfig(load(NODES.replace("[net]\n", "[net]\nverify-alg = \"" + spelled + "\"\n")));
+        assertEquals(expected, c.sync().verifyAlgorithm());
+        assertEquals(DigestAlgorithm.CRC32C, CoreDriver.coreConfig(load(NODES)).sync().verifyAlgorithm(), "the default");
     }
 
     @Test
