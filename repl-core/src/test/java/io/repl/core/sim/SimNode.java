@@ -420,10 +420,11 @@ final class SimNode implements CoreActions {
         writesFail = on;
     }
 
-    /** The disk is healthy from now on: no failing writes or flushes, random or not. */
+    /** The disk is healthy from now on: no failing writes or flushes, random or not, nor metadata writes. */
     void healDisk() {
         writesFail = false;
         failingFlushes = false;
+        metaDevice.failing = false;
         writeErrorRate = 0;
     }
 

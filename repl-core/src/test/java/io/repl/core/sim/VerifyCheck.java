@@ -6,6 +6,7 @@ import io.repl.core.replication.Command;
 import io.repl.core.replication.CommandResult;
 import io.repl.core.replication.ConnectionState;
 import io.repl.core.replication.ReplicationState;
+import io.repl.protocol.DiskState;
 import io.repl.protocol.Role;
 import java.nio.ByteBuffer;
 import java.util.SortedMap;
@@ -150,6 +151,10 @@ final class VerifyCheck {
             for (SimNode node : sim.nodes) {
                 if (!node.up()) {
                     node.boot();
+                } else if (node.status().disk() == DiskState.FAILED) {
+                    // A disk that failed before the check began: the operator restarts the node.
+                    sim.forgetOutstanding(node.index());
+                    node.restartProcess();
                 }
             }
             if (!started || sim.verifyStops > stopsBefore || !verifier.up()
