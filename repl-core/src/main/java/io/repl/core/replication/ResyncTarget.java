@@ -54,6 +54,11 @@ final class ResyncTarget {
     private final SyncMeter meter = new SyncMeter();
     /** Paces the requests: the fill target in flight, the floor while the application writes. */
     private final RateController pacer;
+    /**
+     * Outstanding requests the pacer counts in flight. A resync restarted on a live connection
+     * restarts the pacer while answers to the earlier one's requests may still come in.
+     */
+    private final java.util.Set<Long> paced = new java.util.HashSet<>();
     private GenerationUuids sourceUuids;
     private boolean running;
     private boolean flushing;
@@ -110,6 +115,7 @@ final class ResyncTarget {
         }
         meter.start(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
         pacer.start(ctx.nowNanos);
+        paced.clear();
         ctx.hook(Hook.BEFORE_RESYNC_TARGET);
         fill();
     }
@@ -128,12 +134,12 @@ final class ResyncTarget {
                 cursorBlock = bitmap.blocks();
                 break;
             }
-            long paced = pacer.budgetBytes(ctx.nowNanos) / ByteRange.BLOCK_BYTES;
-            if (paced == 0) {
+            long budgetBlocks = pacer.budgetBytes(ctx.nowNanos) / ByteRange.BLOCK_BYTES;
+            if (budgetBlocks == 0) {
                 // The rate or the fill target holds the rest back until an answer or the next tick.
                 break;
             }
-            long end = Math.min(bitmap.nextCleanBlock(first), first + Math.min(runBlocksMax, paced));
+            long end = Math.min(bitmap.nextCleanBlock(first), first + Math.min(runBlocksMax, budgetBlocks));
             long offset = first * ByteRange.BLOCK_BYTES;
             int length = (int) (Math.min(end * ByteRange.BLOCK_BYTES, ctx.meta.dataBytes()) - offset);
             pacer.onSent(length, ctx.nowNanos);
@@ -141,6 +147,7 @@ final class ResyncTarget {
                 requestChecksums(new ByteRange(offset, length));
             } else {
                 outstanding.put(offset, length);
+                paced.add(offset);
                 ctx.send(new ResyncRequest(offset, length));
             }
             cursorBlock = end;
@@ -176,6 +183,7 @@ final class ResyncTarget {
     private void requestChecksums(ByteRange run) {
         for (ByteRange piece : pieces(run)) {
             outstanding.put(piece.offset(), (int) piece.length());
+            paced.add(piece.offset());
         }
         csumReads++;
         readsWaiting.addLast(run);
@@ -343,7 +351,7 @@ final class ResyncTarget {
     /** Forgets the outstanding request at {@code offset}; its bytes leave the controller's fill. */
     private Integer release(long offset) {
         Integer length = outstanding.remove(offset);
-        if (length != null) {
+        if (length != null && paced.remove(offset)) {
             pacer.onAnswered(length, ctx.nowNanos);
         }
         return length;
@@ -414,6 +422,7 @@ final class ResyncTarget {
         running = false;
         meter.stop();
         pacer.stop();
+        paced.clear();
         ctx.meta.persistBitmap();
         ctx.meta.markUpToDate(GenerationUuids.afterResyncAsTarget(sourceUuids.afterResyncAsSource()));
         ctx.meta.shareGeneration();
@@ -470,6 +479,7 @@ final class ResyncTarget {
     void onPeerLost() {
         running = false;
         pacer.stop();
+        paced.clear();
         session++;
         stale.clear();
         staleThisPass = false;
