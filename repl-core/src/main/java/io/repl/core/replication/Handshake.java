@@ -159,12 +159,34 @@ final class Handshake {
                     || state.role() != Role.PRIMARY && ctx.resize.peerGrewOnConnect();
             decision = source ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.BITMAP_SYNC_TARGET;
         }
+        if (decision == SyncDecision.IN_SYNC && (ourUuids.outOfSyncBlocks() > 0 || peerUuids.outOfSyncBlocks() > 0)) {
+            // Same generation, but blocks are marked (a write that failed here under pass-on, a
+            // verify's findings, a resync whose end one side missed): resync them by bitmap, from
+            // the Primary, or between Secondaries from the lower node id. Both decide from the
+            // counts and roles as sent, so they agree.
+            boolean source = ourState.role() == Role.PRIMARY
+                    || state.role() != Role.PRIMARY && ctx.meta.nodeId() < ctx.state.peerNodeId;
+            ctx.log("info", "same generation with " + ourUuids.outOfSyncBlocks() + " blocks marked here and "
+                    + peerUuids.outOfSyncBlocks() + " on " + ctx.peerLabel() + ": a bitmap resync "
+                    + (source ? "from" : "to") + " this node");
+            decision = source ? SyncDecision.BITMAP_SYNC_SOURCE : SyncDecision.BITMAP_SYNC_TARGET;
+        }
         boolean discarded = ctx.state.discardMyData;
         ctx.state.discardMyData = false;
         ctx.state.invalidatePeer = false;
         ctx.log("info", "handshake: " + verdict + " -> " + decision + (discarded ? " (discard-my-data)" : ""));
         if (decision != SyncDecision.SPLIT_BRAIN) {
             reportRecovery(verdict);
+        }
+        if (decision == SyncDecision.IN_SYNC && verdict.rule() == DecisionRule.CURRENT_EQUAL
+                && ctx.meta.uuids().bitmap() != 0) {
+            // Same generation, in sync: a bitmap identifier here names a resync that never ran
+            // (it failed before the target took it). Kept, it would make this node's next outage
+            // look like a different lineage and cost a full sync. Its bits stay for the next resync.
+            GenerationUuids mine = ctx.meta.uuids();
+            ctx.log("info", "in sync at generation " + GenerationUuids.hex(mine.current())
+                    + ": the bitmap identifier of a resync that did not run is dropped");
+            ctx.meta.update(u -> u.withUuids(GenerationUuids.of(mine.current(), 0, mine.historyCopy())));
         }
         switch (decision) {
             case NO_DATA:
@@ -407,6 +429,13 @@ final class Handshake {
 
     private void startBitmapExchange(SyncDecision decision, PeerState state) {
         boolean target = decision == SyncDecision.BITMAP_SYNC_TARGET || decision == SyncDecision.FULL_SYNC_TARGET;
+        if (ctx.state.role == Role.PRIMARY && state.role() == Role.PRIMARY) {
+            // Each wrote as Primary while apart (a Diskless Primary's peer promoted under
+            // dont-care, say): neither may take the other's data while both serve writes.
+            refuse(DisconnectReason.SPLIT_BRAIN, "both nodes are Primary (" + decision + "); demote one, then"
+                    + " connect --discard-my-data on the node whose data to drop");
+            return;
+        }
         if (target && ctx.state.role == Role.PRIMARY && !ctx.state.attachedWhilePrimary) {
             refuse(DisconnectReason.SPLIT_BRAIN, "this Primary would have to become SyncTarget (" + decision
                     + "); demote it, or connect --discard-my-data on the node whose data to drop");
