@@ -70,8 +70,10 @@ class InvalidateRemoteIT {
             long received = p.status(p.beta).path("resync").path("receivedBytes").asLong();
             long sent = p.status(p.alpha).path("resync").path("sentBytes").asLong();
             System.out.println("[InvalidateRemoteIT] " + received / MIB + " MiB resynced of " + dataBytes / MIB + " MiB");
-            assertEquals(dataBytes, received, "every block once");
-            assertEquals(dataBytes, sent);
+            // The counters are frame bytes of the resync's messages: the data plus the requests'
+            // and answers' headers, far less than one 4 KiB block, so no block went twice.
+            assertTrue(received >= dataBytes && received < dataBytes + 4096, "every block once: " + received);
+            assertTrue(sent >= dataBytes && sent < dataBytes + 4096, "every block once: " + sent);
 
             p.beta.ctl("disconnect", "r0").ok();
             NbdClientsIT.waitFor(() -> !"Connected".equals(p.status(p.alpha).path("connection").asText()), "apart");
