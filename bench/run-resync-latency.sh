@@ -147,9 +147,11 @@ for mode in $modes; do
   stop_pair
 done
 
-python3 - "$wd" "$out" "$runtime" "$size_mib" "${BENCH_NOTE:-}" "${BENCH_FILL:-8M (default)}" <<'EOF'
+python3 - "$wd" "$out" "$runtime" "$size_mib" "${BENCH_NOTE:-}" "${BENCH_FILL:-8M (default)}" "$here/e2e" <<'EOF'
 import json, os, re, sys, subprocess, datetime
-wd, out, runtime, size_mib, note, fill = sys.argv[1:7]
+wd, out, runtime, size_mib, note, fill, lib = sys.argv[1:8]
+sys.path.insert(0, lib)
+from sections import replace_section
 rows = []
 for f in sorted(os.listdir(wd)):
     m = re.match(r"(\w+)__(\w+)__qd(\d+)\.json$", f)
@@ -188,15 +190,8 @@ lines = ["## Write latency during a resync", "",
 order = {"idle": 0, "resync": 1}
 for r in sorted(rows, key=lambda r: (r[0], int(r[1]), order[r[2]])):
     lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.0f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.0f} | {r[7]} |")
-section = "\n".join(lines) + "\n"
-text = open(out).read() if os.path.exists(out) else ""
-start = text.find("## Write latency during a resync")
-if start >= 0:
-    end = text.find("\n## ", start + 1)
-    text = text[:start] + section + ("" if end < 0 else text[end + 1:])
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(out, "w").write(text)
-print(section)
+# Between keep markers, which run-e2e.sh carries over when it rewrites the file.
+replace_section(out, "latency", lines)
+print("\n".join(lines))
 EOF
 log "wrote $out (raw fio output in $wd)"
