@@ -390,6 +390,13 @@ final class Handshake {
      * only Consistent after losing its Primary), and the Primary serves through it again.
      */
     private void withoutDisk(PeerState state) {
+        if (ctx.state.role == Role.PRIMARY && state.role() == Role.PRIMARY) {
+            // A Diskless Primary's peer promoted while they were apart (under dont-care): the
+            // Diskless one would write through a disk another Primary writes too.
+            refuse(DisconnectReason.SPLIT_BRAIN, "both nodes are Primary and one is Diskless; demote one, then"
+                    + " connect again");
+            return;
+        }
         active = false;
         ctx.state.replication = ReplicationState.ESTABLISHED;
         boolean servesDisklessPrimary = ctx.state.hasDisk() && state.role() == Role.PRIMARY
