@@ -49,7 +49,7 @@ final class CoreContext {
         // Writes, peer writes, front-end flushes, resync I/O (with checksums, a write per piece
         // that differs) and the few internal flushes are each bounded; this is their sum.
         this.io = new IoTable(actions, 2 * config.writesInFlightMax() + config.queuedRequestsMax()
-                + 4 * config.resyncWindow() + ResyncTarget.csumRequestsMax(config) + 64);
+                + 4 * config.resyncWindow() + ResyncTarget.requestsMax(config) + 64);
         io.onDurable(errno -> {
             if (errno != Errno.OK && state.hasDisk()) {
                 failDisk("a flush of the data disk failed with errno " + errno, false);

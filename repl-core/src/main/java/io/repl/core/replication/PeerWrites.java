@@ -104,7 +104,7 @@ final class PeerWrites {
 
     private void enqueue(Incoming write) {
         if (waiting.size() + active.size() >= 2 * ctx.config.writesInFlightMax() + 2 * ctx.config.resyncWindow()
-                + ResyncTarget.csumRequestsMax(ctx.config)) {
+                + ResyncTarget.requestsMax(ctx.config)) {
             ctx.protocolError("the peer has more writes in flight than the configured "
                     + ctx.config.writesInFlightMax());
             return;

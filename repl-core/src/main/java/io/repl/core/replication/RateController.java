@@ -105,6 +105,15 @@ final class RateController {
         return Math.max(0, Math.min((long) credit, config.fillTargetBytes() - inFlight));
     }
 
+    /**
+     * The most {@link #budgetBytes} can come to: one step's worth at the current rate, within
+     * the fill target. A request smaller than its run waits until this much may go, so that the
+     * trickle of credit between answers does not become a stream of tiny requests.
+     */
+    long chunkBytes() {
+        return Math.max(ByteRange.BLOCK_BYTES, Math.min((long) creditMax(), config.fillTargetBytes()));
+    }
+
     /** {@code bytes} were requested. */
     void onSent(long bytes, long nowNanos) {
         integrate(nowNanos);

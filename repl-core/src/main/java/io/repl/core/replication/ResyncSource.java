@@ -69,8 +69,7 @@ final class ResyncSource {
 
     /**
      * Queues a request after checking it. The bounds are twice what a target keeps outstanding:
-     * {@code resyncWindow} runs of {@code requestBytesMax}, and with checksums
-     * {@link ResyncTarget#csumRequestsMax} pieces.
+     * {@link ResyncTarget#requestsMax} requests and {@link ResyncTarget#bytesMax} bytes.
      */
     private void accept(String what, Asked asked) {
         ByteRange range = asked.range();
@@ -82,8 +81,8 @@ final class ResyncSource {
             ctx.protocolError(what + " " + range + " ends past the device");
             return;
         }
-        int requestsMax = 2 * Math.max(ctx.config.resyncWindow(), ResyncTarget.csumRequestsMax(ctx.config));
-        long bytesMax = 2L * ctx.config.resyncWindow() * ctx.config.requestBytesMax();
+        int requestsMax = 2 * ResyncTarget.requestsMax(ctx.config);
+        long bytesMax = 2 * ResyncTarget.bytesMax(ctx.config);
         if (pending.size() + reading.size() >= requestsMax || askedBytes + range.length() > bytesMax) {
             ctx.protocolError("more than " + requestsMax + " resync requests or " + bytesMax + " bytes outstanding");
             return;

@@ -42,6 +42,8 @@ final class ResyncTarget {
     private final CoreContext ctx;
     /** Outstanding requests (RS_REQUEST, or CSUM_REQUEST pieces, read or sent): offset to length. */
     private final TreeMap<Long, Integer> outstanding = new TreeMap<>();
+    /** The sum of {@link #outstanding}'s lengths. */
+    private long outstandingBytes;
     /**
      * Outstanding requests a local write overlapped since they were sent (a Primary resyncing
      * an attached disk writes while it syncs): their answers may hold older bytes, so they are
@@ -59,6 +61,8 @@ final class ResyncTarget {
      * restarts the pacer while answers to the earlier one's requests may still come in.
      */
     private final java.util.Set<Long> paced = new java.util.HashSet<>();
+    /** Outstanding requests whose answer is being written. */
+    private final java.util.Set<Long> writing = new java.util.HashSet<>();
     private GenerationUuids sourceUuids;
     private boolean running;
     private boolean flushing;
@@ -96,6 +100,12 @@ final class ResyncTarget {
     void start(GenerationUuids source) {
         sourceUuids = source;
         session++;
+        // Answers of the earlier resync on this connection that are being written get no other
+        // answer: they leave the window now (their writes no longer clear bits).
+        for (long offset : writing) {
+            release(offset);
+        }
+        writing.clear();
         unflushed.clear();
         unflushedBlocks = 0;
         stale.clear();
@@ -127,27 +137,34 @@ final class ResyncTarget {
         }
         DirtyBitmap bitmap = ctx.meta.bitmap();
         long runBlocksMax = ctx.config.requestBytesMax() / ByteRange.BLOCK_BYTES;
-        int budget = ctx.config.resyncWindow();
+        int budget = requestsMax(ctx.config);
         while (windowHasRoom() && budget-- > 0) {
             long first = bitmap.nextDirtyBlock(cursorBlock);
             if (first < 0) {
                 cursorBlock = bitmap.blocks();
                 break;
             }
-            long budgetBlocks = pacer.budgetBytes(ctx.nowNanos) / ByteRange.BLOCK_BYTES;
-            if (budgetBlocks == 0) {
-                // The rate or the fill target holds the rest back until an answer or the next tick.
+            long budgetBytes = pacer.budgetBytes(ctx.nowNanos);
+            long chunkBytes = Math.min(ctx.config.requestBytesMax(), pacer.chunkBytes());
+            if (!csums) {
+                budgetBytes = Math.min(budgetBytes, bytesMax(ctx.config) - outstandingBytes);
+                chunkBytes = Math.min(chunkBytes, bytesMax(ctx.config));
+            }
+            long runEnd = Math.min(bitmap.nextCleanBlock(first), first + runBlocksMax);
+            long budgetBlocks = budgetBytes / ByteRange.BLOCK_BYTES;
+            if (budgetBlocks == 0 || budgetBlocks < Math.min(runEnd - first, chunkBytes / ByteRange.BLOCK_BYTES)) {
+                // The rate or the fill target holds the rest back until an answer or the next
+                // tick; a run waits until a whole chunk of it may go, not sliver by sliver.
                 break;
             }
-            long end = Math.min(bitmap.nextCleanBlock(first), first + Math.min(runBlocksMax, budgetBlocks));
+            long end = Math.min(runEnd, first + budgetBlocks);
             long offset = first * ByteRange.BLOCK_BYTES;
             int length = (int) (Math.min(end * ByteRange.BLOCK_BYTES, ctx.meta.dataBytes()) - offset);
             pacer.onSent(length, ctx.nowNanos);
             if (csums) {
                 requestChecksums(new ByteRange(offset, length));
             } else {
-                outstanding.put(offset, length);
-                paced.add(offset);
+                track(offset, length);
                 ctx.send(new ResyncRequest(offset, length));
             }
             cursorBlock = end;
@@ -156,22 +173,39 @@ final class ResyncTarget {
     }
 
     /**
-     * Whether another run may be asked for: at most {@code resyncWindow} RS_REQUESTs, or with
-     * checksums at most {@code resyncWindow} runs being read here and {@link #csumRequestsMax}
-     * pieces outstanding.
+     * Whether another run may be asked for. Plain RS_REQUESTs: at most {@link #requestsMax} of
+     * them and {@link #bytesMax} bytes, so that after an outage of scattered 4 KiB writes many
+     * small requests keep both disks busy (the rate controller's fill target bounds the bytes
+     * further). With checksums: at most {@code resyncWindow} runs being read here and
+     * {@link #requestsMax} pieces outstanding.
      */
     private boolean windowHasRoom() {
         if (!csums) {
-            return outstanding.size() < ctx.config.resyncWindow();
+            return outstanding.size() < requestsMax(ctx.config) && outstandingBytes < bytesMax(ctx.config);
         }
         int piecesPerRun = ctx.config.requestBytesMax() / CSUM_BLOCK_BYTES;
         return csumReads < ctx.config.resyncWindow()
-                && outstanding.size() + Math.max(1, piecesPerRun) <= csumRequestsMax(ctx.config);
+                && outstanding.size() + Math.max(1, piecesPerRun) <= requestsMax(ctx.config);
     }
 
-    /** The CSUM_REQUESTs a target keeps outstanding at most, and so what a source must accept. */
-    static int csumRequestsMax(CoreConfig config) {
+    /**
+     * The requests (RS_REQUESTs or CSUM_REQUEST pieces) a target keeps outstanding at most; a
+     * source accepts twice as many.
+     */
+    static int requestsMax(CoreConfig config) {
         return config.resyncWindow() * Math.max(1, config.requestBytesMax() / CSUM_BLOCK_BYTES);
+    }
+
+    /** The bytes of RS_REQUESTs a target keeps outstanding at most; a source accepts twice as many. */
+    static long bytesMax(CoreConfig config) {
+        return (long) config.resyncWindow() * config.requestBytesMax();
+    }
+
+    private void track(long offset, int length) {
+        Integer earlier = outstanding.put(offset, length);
+        // A resync restarted on a live connection may ask again for a range still outstanding.
+        outstandingBytes += length - (earlier == null ? 0 : earlier);
+        paced.add(offset);
     }
 
     /**
@@ -182,8 +216,7 @@ final class ResyncTarget {
      */
     private void requestChecksums(ByteRange run) {
         for (ByteRange piece : pieces(run)) {
-            outstanding.put(piece.offset(), (int) piece.length());
-            paced.add(piece.offset());
+            track(piece.offset(), (int) piece.length());
         }
         csumReads++;
         readsWaiting.addLast(run);
@@ -304,8 +337,10 @@ final class ResyncTarget {
     private void apply(ByteRange range, ByteBuffer data) {
         receivedBytes += range.length();
         long current = session;
+        writing.add(range.offset());
         IoTable.Completion done = (errno, ignored) -> {
             if (session == current) {
+                writing.remove(range.offset());
                 onWritten(range, errno);
             }
         };
@@ -351,6 +386,9 @@ final class ResyncTarget {
     /** Forgets the outstanding request at {@code offset}; its bytes leave the controller's fill. */
     private Integer release(long offset) {
         Integer length = outstanding.remove(offset);
+        if (length != null) {
+            outstandingBytes -= length;
+        }
         if (length != null && paced.remove(offset)) {
             pacer.onAnswered(length, ctx.nowNanos);
         }
@@ -439,11 +477,20 @@ final class ResyncTarget {
         if (!running || !csums) {
             return;
         }
-        for (var entry : outstanding.entrySet()) {
+        for (var entry : overlapping(range)) {
             if (digested.contains(entry.getKey()) && new ByteRange(entry.getKey(), entry.getValue()).sharesBlockWith(range)) {
                 changedAfterDigest.add(entry.getKey());
             }
         }
+    }
+
+    /**
+     * The outstanding requests that may share a block with {@code range}: each covers at most
+     * {@code requestBytesMax}, so only those starting less than that before it, up to its end.
+     */
+    private Iterable<java.util.Map.Entry<Long, Integer>> overlapping(ByteRange range) {
+        long from = range.firstBlock() * ByteRange.BLOCK_BYTES - ctx.config.requestBytesMax();
+        return outstanding.subMap(from, false, range.endBlock() * ByteRange.BLOCK_BYTES, false).entrySet();
     }
 
     /** A local write of {@code range} started: answers to requests sent before it are stale. */
@@ -452,7 +499,7 @@ final class ResyncTarget {
             return;
         }
         onApplicationWrite(range.length());
-        for (var entry : outstanding.entrySet()) {
+        for (var entry : overlapping(range)) {
             if (new ByteRange(entry.getKey(), entry.getValue()).sharesBlockWith(range)) {
                 stale.add(entry.getKey());
             }
@@ -484,6 +531,8 @@ final class ResyncTarget {
         stale.clear();
         staleThisPass = false;
         outstanding.clear();
+        outstandingBytes = 0;
+        writing.clear();
         unflushed.clear();
         unflushedBlocks = 0;
         csumReads = 0;
