@@ -135,12 +135,16 @@ final class AgentProcess implements AutoCloseable {
         return Files.writeString(configDir.resolve(resource + ".toml"), toml);
     }
 
-    /** Starts the agent and waits until its control socket answers. */
+    /**
+     * Starts the agent and waits until its control socket answers {@code status} (asked
+     * directly, as {@code replctl status} would ask it, without a bin/replctl start for each try).
+     */
     AgentProcess start() throws IOException, InterruptedException {
         if (isWitness()) {
             return startWitness();
         }
-        return start(p -> Files.exists(controlSocket) && ctl("status").exit() == 0);
+        return start(p -> Files.exists(controlSocket)
+                && request("status", null, Map.of()).path("exit").asInt(-1) == 0);
     }
 
     /**
@@ -268,18 +272,40 @@ final class AgentProcess implements AutoCloseable {
      * poll a resync's progress, where a bin/replctl takes a second to start.
      */
     com.fasterxml.jackson.databind.JsonNode statusNow(String resource) throws IOException {
+        return request("status", resource, Map.of()).path("result").path("resources").path(0);
+    }
+
+    /**
+     * {@code command} on {@code resource} with {@code options} (as replctl sends them, e.g.
+     * {@code Map.of("force", true)}), sent on the control socket directly, for the setup steps of
+     * a test that does not test replctl itself: a bin/replctl takes a second or more to start.
+     * Fails unless the agent answers with exit 0.
+     */
+    com.fasterxml.jackson.databind.JsonNode ctlNow(String command, String resource, Map<String, Object> options)
+            throws IOException {
+        com.fasterxml.jackson.databind.JsonNode answer = request(command, resource, options);
+        if (answer.path("exit").asInt(-1) != 0) {
+            throw new AssertionError(node + ": " + command + " " + resource + " " + options + " refused: " + answer);
+        }
+        return answer.path("result");
+    }
+
+    private com.fasterxml.jackson.databind.JsonNode request(String command, String resource,
+            Map<String, Object> options) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<String, Object> req = new java.util.LinkedHashMap<>();
+        req.put("command", command);
+        req.put("resource", resource);
+        req.put("options", options);
         try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
                 java.net.StandardProtocolFamily.UNIX)) {
             ch.connect(java.net.UnixDomainSocketAddress.of(controlSocket));
-            byte[] body = ("{\"command\":\"status\",\"resource\":\"" + resource + "\",\"options\":{}}\n")
-                    .getBytes(StandardCharsets.UTF_8);
-            java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap(body);
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap((json.writeValueAsString(req) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
             while (out.hasRemaining()) {
                 ch.write(out);
             }
-            byte[] answer = java.nio.channels.Channels.newInputStream(ch).readAllBytes();
-            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(answer).path("result")
-                    .path("resources").path(0);
+            return json.readTree(java.nio.channels.Channels.newInputStream(ch).readAllBytes());
         }
     }
 
