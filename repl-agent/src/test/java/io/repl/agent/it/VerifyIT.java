@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,64 +24,16 @@ class VerifyIT {
     @TempDir
     Path dir;
 
-    /** Adds {@code [net] verify-alg} and handlers that leave their environment in files. */
-    private Map<String, Path> configure(PairFixture p, String algorithm) throws Exception {
-        Map<String, Path> envs = new TreeMap<>();
-        for (AgentProcess a : new AgentProcess[] {p.alpha, p.beta}) {
-            StringBuilder handlers = new StringBuilder("[handlers]\n");
-            for (String hook : new String[] {"out-of-sync", "after-verify"}) {
-                Path env = dir.resolve(a.node + "-" + hook + ".env");
-                Path script = Files.writeString(dir.resolve(a.node + "-" + hook + ".sh"), String.join("\n",
-                        "#!/bin/sh",
-                        "env | grep '^REPL_' | sort > " + env + ".tmp && mv " + env + ".tmp " + env, ""));
-                assertTrue(script.toFile().setExecutable(true));
-                handlers.append(hook).append(" = \"").append(script).append("\"\n");
-                envs.put(a.node + "-" + hook, env);
-            }
-            Path file = a.configDir.resolve("r0.toml");
-            String toml = Files.readString(file).replace("[net]\n", "[net]\nverify-alg = \"" + algorithm + "\"\n");
-            a.writeConfig("r0", toml + handlers);
-        }
-        return envs;
-    }
-
-    private static Map<String, String> readEnv(Path file) throws Exception {
-        Map<String, String> env = new TreeMap<>();
-        for (String line : Files.readAllLines(file)) {
-            int eq = line.indexOf('=');
-            env.put(line.substring(0, eq), line.substring(eq + 1));
-        }
-        return env;
-    }
-
     /** Overwrites {@code blocks} 4 KiB blocks at {@code offset} of {@code file}, past the agent, durably. */
     private static void corrupt(Path file, long offset, int blocks) throws Exception {
         Cmd.run("dd", "if=/dev/urandom", "of=" + file, "bs=" + BLOCK, "seek=" + offset / BLOCK, "count=" + blocks,
                 "conv=notrunc,fsync", "status=none").ok();
     }
 
-    private static int count(String text, String what) {
-        int n = 0;
-        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
-            n++;
-        }
-        return n;
-    }
-
-    /** Waits for a handler's file; on a timeout the failure carries both agents' logs. */
-    private static void awaitFile(PairFixture p, Path file) throws Exception {
-        try {
-            NbdClientsIT.waitFor(() -> Files.exists(file), file.getFileName() + " (the verify to finish)", 300);
-        } catch (AssertionError e) {
-            throw new AssertionError(e.getMessage() + "\n--- alpha ---\n" + p.alpha.log() + "\n--- beta ---\n"
-                    + p.beta.log(), e);
-        }
-    }
-
     @Test
     void findsExactlyTheCorruptedBlocksAndConnectRepairsThem() throws Exception {
         try (PairFixture p = new PairFixture(dir, DISK, "C")) {
-            Map<String, Path> envs = configure(p, "sha256");
+            OnlineVerify verify = OnlineVerify.configure(dir, "sha256", p.alpha, p.beta);
             p.startConnected().initialSync();
             long data = p.dataBytes();
             Cmd.run("qemu-io", "-f", "raw", p.uri(p.alpha), "-c", "write -P 0x42 0 8M", "-c", "write -P 0x17 40M 3M",
@@ -100,20 +51,9 @@ class VerifyIT {
             // A verify that loses its connection stops (on a machine loaded enough to miss the
             // fixture's 1 s ping timeout); the reconnect then resyncs what it had marked, so the
             // run that finishes reports those blocks no more: exactness holds for an unbroken run.
-            boolean broken = false;
-            while (true) {
-                int stopsBefore = count(p.alpha.log(), "online verify stopped");
-                Cmd.Result verify = p.alpha.ctl("verify", "r0");
-                assertEquals(0, verify.exit(), verify.err());
-                NbdClientsIT.waitFor(() -> Files.exists(envs.get("alpha-after-verify"))
-                        || count(p.alpha.log(), "online verify stopped") > stopsBefore, "the verify to end", 600);
-                if (Files.exists(envs.get("alpha-after-verify"))) {
-                    break;
-                }
-                broken = true;
-                p.waitSynced();
-            }
-            Map<String, String> done = readEnv(envs.get("alpha-after-verify"));
+            OnlineVerify.Outcome run = verify.runToEnd(p.alpha, p::waitSynced);
+            boolean broken = !run.stops().isEmpty();
+            Map<String, String> done = run.env();
             if (broken && !"4".equals(done.get("REPL_OOS_BLOCKS"))) {
                 System.out.println("[VerifyIT] a lost connection stopped verify; the resync repaired part: " + done);
                 p.waitSynced();
@@ -121,9 +61,9 @@ class VerifyIT {
                 return;
             }
             // Both handlers run out of band, in no particular order.
-            awaitFile(p, envs.get("alpha-out-of-sync"));
-            assertEquals(done, readEnv(envs.get("alpha-out-of-sync")));
-            Map<String, String> found = readEnv(envs.get("alpha-out-of-sync"));
+            verify.awaitFile(verify.env(p.alpha, "out-of-sync"));
+            assertEquals(done, OnlineVerify.readEnv(verify.env(p.alpha, "out-of-sync")));
+            Map<String, String> found = OnlineVerify.readEnv(verify.env(p.alpha, "out-of-sync"));
             assertEquals("4", found.get("REPL_OOS_BLOCKS"), found.toString());
             assertEquals(Long.toString(4 * BLOCK), found.get("REPL_OOS_BYTES"));
             assertEquals(expected, found.get("REPL_OOS_RANGES"));
@@ -132,7 +72,7 @@ class VerifyIT {
             assertEquals("beta", found.get("REPL_PEER"));
             assertTrue(p.alpha.log().contains("online verify finished from offset 0: 4 blocks (16384 bytes) out of sync: "
                     + expected), p.alpha.log());
-            assertFalse(Files.exists(envs.get("beta-out-of-sync")), "handlers run where verify ran");
+            assertFalse(Files.exists(verify.env(p.beta, "out-of-sync")), "handlers run where verify ran");
             // Both bitmaps hold exactly those blocks; verify repaired nothing.
             NbdClientsIT.waitFor(() -> p.status(p.beta).path("outOfSyncBytes").asLong() == 4 * BLOCK,
                     "beta's bitmap to hold the blocks");
@@ -160,14 +100,14 @@ class VerifyIT {
             assertEquals(0, p.status(p.beta).path("outOfSyncBytes").asLong());
             assertEquals(p.dataHash(p.alpha, data), p.dataHash(p.beta, data), "disconnect and connect repaired them");
 
-            Files.delete(envs.get("alpha-out-of-sync"));
-            Files.delete(envs.get("alpha-after-verify"));
+            Files.delete(verify.env(p.alpha, "out-of-sync"));
+            Files.delete(verify.env(p.alpha, "after-verify"));
             p.beta.ctl("verify", "r0", "--start", "4M").ok();
-            awaitFile(p, envs.get("beta-after-verify"));
-            Map<String, String> clean = readEnv(envs.get("beta-after-verify"));
+            verify.awaitFile(verify.env(p.beta, "after-verify"));
+            Map<String, String> clean = OnlineVerify.readEnv(verify.env(p.beta, "after-verify"));
             assertEquals("0", clean.get("REPL_OOS_BLOCKS"), clean.toString());
             assertEquals(Long.toString(4L << 20), clean.get("REPL_VERIFY_START"));
-            assertFalse(Files.exists(envs.get("beta-out-of-sync")), "a clean verify runs no out-of-sync");
+            assertFalse(Files.exists(verify.env(p.beta, "out-of-sync")), "a clean verify runs no out-of-sync");
             assertEquals(p.dataHash(p.alpha, data), p.dataHash(p.beta, data));
         }
     }
@@ -175,7 +115,7 @@ class VerifyIT {
     @Test
     void verifyWhileFioWritesOnThePrimaryReportsNothing() throws Exception {
         try (PairFixture p = new PairFixture(dir, DISK, "C")) {
-            Map<String, Path> envs = configure(p, "crc32c");
+            OnlineVerify verify = OnlineVerify.configure(dir, "crc32c", p.alpha, p.beta);
             p.startConnected().initialSync();
             long data = p.dataBytes();
             // fio writes at random over most of the volume until this test stops it (by its pid).
@@ -185,15 +125,15 @@ class VerifyIT {
             try {
                 NbdClientsIT.waitFor(() -> p.status(p.alpha).path("clients").asInt() > 0, "fio to connect");
                 p.alpha.ctl("verify", "r0").ok();
-                awaitFile(p, envs.get("alpha-after-verify"));
+                verify.awaitFile(verify.env(p.alpha, "after-verify"));
                 assertTrue(fio.isAlive(), "fio wrote for the whole verify: " + Files.readString(dir.resolve("fio.out")));
             } finally {
                 fio.destroy();
                 fio.waitFor();
             }
-            Map<String, String> env = readEnv(envs.get("alpha-after-verify"));
+            Map<String, String> env = OnlineVerify.readEnv(verify.env(p.alpha, "after-verify"));
             assertEquals("0", env.get("REPL_OOS_BLOCKS"), env + "\n" + p.alpha.log());
-            assertFalse(Files.exists(envs.get("alpha-out-of-sync")));
+            assertFalse(Files.exists(verify.env(p.alpha, "out-of-sync")));
             assertTrue(p.alpha.log().contains("online verify finished from offset 0: 0 blocks out of sync"));
             // A flush on the Primary returns once the peer holds every write before it.
             Cmd.run("qemu-io", "-f", "raw", p.uri(p.alpha), "-c", "flush").ok();
