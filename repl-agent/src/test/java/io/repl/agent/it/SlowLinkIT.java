@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,103 +44,53 @@ class SlowLinkIT {
      * Two agents, each reaching the other through a 10 MB/s proxy, with {@code protocol} and
      * {@code netLines} in the resource's {@code [net]}; alpha is Primary of an in-sync pair.
      */
-    private static final class SlowPair implements AutoCloseable {
-        final AgentProcess alpha;
-        final AgentProcess beta;
-        private final ThrottlingProxy toAlpha;
-        private final ThrottlingProxy toBeta;
-
-        SlowPair(Path dir, String protocol, String... netLines) throws Exception {
-            alpha = new AgentProcess(dir, "alpha");
-            beta = new AgentProcess(dir, "beta");
-            int portA = PairFixture.freePort();
-            int portB = PairFixture.freePort();
-            toBeta = new ThrottlingProxy(portB, LINK_BYTES_PER_SECOND);
-            toAlpha = new ThrottlingProxy(portA, LINK_BYTES_PER_SECOND);
-            for (AgentProcess n : new AgentProcess[] {alpha, beta}) {
-                Path disk = dir.resolve(n.node + ".img");
-                try (var ch = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE,
-                        java.nio.file.StandardOpenOption.WRITE)) {
-                    ch.write(java.nio.ByteBuffer.wrap(new byte[1]), DISK - 1);
-                }
-                // Each node listens on its own port and reaches the other through a proxy, so
-                // whichever connection the pair keeps, every byte crosses a slow link.
-                int alphaAt = n == alpha ? portA : toAlpha.port();
-                int betaAt = n == beta ? portB : toBeta.port();
-                List<String> lines = new ArrayList<>(List.of("protocol = \"" + protocol + "\"", "[net]",
-                        "shared-secret = \"s3cret\"", "connect-retry = \"200ms\""));
-                lines.addAll(List.of(netLines));
-                lines.addAll(List.of(
-                        "[node.alpha]",
-                        "address = \"127.0.0.1:" + alphaAt + "\"",
-                        "disk = \"" + dir.resolve("alpha.img") + "\"",
-                        "nbd-socket = \"" + dir.resolve("alpha.nbd") + "\"",
-                        "[node.beta]",
-                        "address = \"127.0.0.1:" + betaAt + "\"",
-                        "disk = \"" + dir.resolve("beta.img") + "\"",
-                        "nbd-socket = \"" + dir.resolve("beta.nbd") + "\"",
-                        ""));
-                n.writeConfig("r0", String.join("\n", lines));
-            }
-            alpha.start();
-            beta.start();
-            for (AgentProcess n : new AgentProcess[] {alpha, beta}) {
-                n.ctl("create-md", "r0").ok();
-                n.ctl("up", "r0").ok();
-            }
-            alpha.ctl("wait-connect", "r0", "--timeout", "60").ok();
-            alpha.ctl("new-current-uuid", "--clear-bitmap", "r0").ok();
-            alpha.ctl("primary", "r0").ok();
+    private ThrottledPair slowPair(String protocol, String... netLines) throws Exception {
+        ThrottledPair pair = new ThrottledPair(dir, DISK, LINK_BYTES_PER_SECOND, protocol, netLines);
+        try {
+            pair.startConnected();
+            pair.alpha.ctl("new-current-uuid", "--clear-bitmap", "r0").ok();
+            pair.alpha.ctl("primary", "r0").ok();
+            return pair;
+        } catch (Exception | AssertionError e) {
+            pair.close();
+            throw e;
         }
+    }
 
-        /** fio writes {@link #WRITE_MIB} sequentially through alpha's export, 1 MiB at queue depth 32. */
-        Cmd.Result fastClient(Path dir) throws Exception {
-            return Cmd.run("fio", "--name=fast", "--ioengine=nbd",
-                    "--uri=nbd+unix:///r0?socket=" + dir.resolve("alpha.nbd"), "--rw=write", "--bs=1M",
-                    "--iodepth=32", "--size=" + WRITE_MIB + "M", "--output-format=json");
-        }
+    /** fio writes {@link #WRITE_MIB} sequentially through alpha's export, 1 MiB at queue depth 32. */
+    private static Cmd.Result fastClient(ThrottledPair pair) throws Exception {
+        return Cmd.run("fio", "--name=fast", "--ioengine=nbd", "--uri=" + pair.uri(pair.alpha), "--rw=write",
+                "--bs=1M", "--iodepth=32", "--size=" + WRITE_MIB + "M", "--output-format=json");
+    }
 
-        JsonNode status(AgentProcess n) throws Exception {
-            return new ObjectMapper().readTree(n.ctl("status", "--json", "r0").ok().out()).path("resources").get(0);
-        }
-
-        /** Flushes, waits (up to {@code seconds}) until alpha is in sync, and compares the copies. */
-        void flushAwaitInSyncAndCompare(Path dir, long seconds) throws Exception {
-            Cmd.run("qemu-io", "-f", "raw", "nbd+unix:///r0?socket=" + dir.resolve("alpha.nbd"), "-c", "flush").ok();
-            NbdClientsIT.waitFor(() -> {
-                JsonNode s = status(alpha);
-                return "Established".equals(s.path("replication").asText()) && s.path("outOfSyncBytes").asLong() == 0
-                        && "UpToDate".equals(s.path("peer").path("disk").asText());
-            }, "alpha in sync", seconds);
-            long data = WRITE_MIB << 20;
-            assertEquals(PairFixture.sha256(dir.resolve("alpha.img"), data),
-                    PairFixture.sha256(dir.resolve("beta.img"), data), "the copies are identical");
-        }
-
-        @Override
-        public void close() throws Exception {
-            try (ThrottlingProxy a = toAlpha; ThrottlingProxy b = toBeta;
-                 AgentProcess x = alpha; AgentProcess y = beta) {
-                // closes all four, the agents first
-            }
-        }
+    /** Flushes, waits (up to {@code seconds}) until alpha is in sync, and compares the copies. */
+    private static void flushAwaitInSyncAndCompare(ThrottledPair pair, long seconds) throws Exception {
+        Cmd.run("qemu-io", "-f", "raw", pair.uri(pair.alpha), "-c", "flush").ok();
+        NbdClientsIT.waitFor(() -> {
+            JsonNode s = pair.status(pair.alpha);
+            return "Established".equals(s.path("replication").asText()) && s.path("outOfSyncBytes").asLong() == 0
+                    && "UpToDate".equals(s.path("peer").path("disk").asText());
+        }, "alpha in sync", seconds);
+        long data = WRITE_MIB << 20;
+        assertEquals(PairFixture.sha256(pair.disk(pair.alpha), data), PairFixture.sha256(pair.disk(pair.beta), data),
+                "the copies are identical");
     }
 
     @ParameterizedTest(name = "protocol {0}")
     @ValueSource(strings = {"C", "A"})
     void aFastClientOnASlowLinkIsHeldToItsPaceWithBoundedMemory(String protocol) throws Exception {
-        try (SlowPair pair = new SlowPair(dir, protocol)) {
+        try (ThrottledPair pair = slowPair(protocol)) {
             AgentProcess alpha = pair.alpha;
             AtomicLong peakRss = new AtomicLong();
             Thread sampler = sampleRss(alpha.pid(), peakRss);
             long started = System.nanoTime();
-            Cmd.Result fio = pair.fastClient(dir);
+            Cmd.Result fio = fastClient(pair);
             long elapsedNanos = System.nanoTime() - started;
             sampler.interrupt();
             sampler.join();
             assertEquals(0, fio.exit(), fio.out() + fio.err());
             assertTrue(alpha.alive(), "the Primary survived the slow link");
-            pair.flushAwaitInSyncAndCompare(dir, 30);
+            flushAwaitInSyncAndCompare(pair, 30);
             System.out.printf("[SlowLinkIT] protocol %s: %d MiB over a %d MB/s link in %.1f s (%.1f MB/s);"
                     + " agent RSS peak %d MiB (bound %d MiB)%n", protocol, WRITE_MIB, LINK_BYTES_PER_SECOND / 1_000_000,
                     elapsedNanos / 1e9, (WRITE_MIB << 20) / (elapsedNanos / 1e9) / 1e6, peakRss.get() >> 20,
@@ -159,7 +108,7 @@ class SlowLinkIT {
      */
     @Test
     void withPullAheadAFastClientRunsAheadAndThePairResyncs() throws Exception {
-        try (SlowPair pair = new SlowPair(dir, "A", "on-congestion = \"pull-ahead\"", "congestion-fill = \"32M\"")) {
+        try (ThrottledPair pair = slowPair("A", "on-congestion = \"pull-ahead\"", "congestion-fill = \"32M\"")) {
             AgentProcess alpha = pair.alpha;
             AtomicLong peakRss = new AtomicLong();
             Thread sampler = sampleRss(alpha.pid(), peakRss);
@@ -172,6 +121,7 @@ class SlowLinkIT {
                         if ("Ahead".equals(s.path("replication").asText()) && aheadSeen.compareAndSet(false, true)) {
                             peerDiskAhead.set(s.path("peer").path("disk").asText());
                         }
+                        Thread.sleep(20);
                     } catch (InterruptedException e) {
                         return;
                     } catch (Exception e) {
@@ -182,11 +132,11 @@ class SlowLinkIT {
             watcher.setDaemon(true);
             watcher.start();
             long started = System.nanoTime();
-            Cmd.Result fio = pair.fastClient(dir);
+            Cmd.Result fio = fastClient(pair);
             long clientNanos = System.nanoTime() - started;
             assertEquals(0, fio.exit(), fio.out() + fio.err());
             // Every block written Ahead crosses the link once more, in the resync.
-            pair.flushAwaitInSyncAndCompare(dir, 60 + 3 * (WRITE_MIB << 20) / LINK_BYTES_PER_SECOND);
+            flushAwaitInSyncAndCompare(pair, 60 + 3 * (WRITE_MIB << 20) / LINK_BYTES_PER_SECOND);
             long syncedNanos = System.nanoTime() - started;
             watcher.interrupt();
             watcher.join();
