@@ -1,7 +1,6 @@
 package io.repl.agent.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.InputStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -18,7 +17,6 @@ final class PairFixture implements AutoCloseable {
     final AgentProcess alpha;
     final AgentProcess beta;
     final long diskBytes;
-    private final ObjectMapper json = new ObjectMapper();
 
     PairFixture(Path dir, long diskBytes, String protocol) throws Exception {
         this(dir, diskBytes, protocol, "s3cret", "s3cret", "127.0.0.1", "127.0.0.1", null, null);
@@ -89,6 +87,49 @@ final class PairFixture implements AutoCloseable {
         return this;
     }
 
+    /**
+     * As {@link #startConnected}, for tests that do not test replctl: the agents start at once
+     * and the steps go to their control sockets directly (each bin/replctl is a JVM start of a
+     * second or more); returns once the handshake is over on both.
+     */
+    PairFixture startConnectedOnSockets() throws Exception {
+        startConnectedOnSockets(alpha, beta, "r0");
+        return this;
+    }
+
+    /**
+     * Starts {@code alpha} and {@code beta} at once (each takes seconds to start), creates
+     * metadata for {@code resource} on both and brings it up, on the control sockets directly,
+     * and waits until both are Connected with the handshake over: replication leaves Off when it
+     * ends, and commands then see the peer's state.
+     */
+    static void startConnectedOnSockets(AgentProcess alpha, AgentProcess beta, String resource) throws Exception {
+        java.util.concurrent.FutureTask<AgentProcess> betaStarted = new java.util.concurrent.FutureTask<>(beta::start);
+        new Thread(betaStarted, "start-" + beta.node).start();
+        alpha.start();
+        try {
+            betaStarted.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw (Exception) e.getCause();
+        }
+        for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+            a.ctlNow("create-md", resource, java.util.Map.of("force", false));
+            a.ctlNow("up", resource, java.util.Map.of());
+        }
+        NbdClientsIT.waitFor(() -> {
+            for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
+                JsonNode s = a.statusNow(resource);
+                if (!"Connected".equals(s.path("connection").asText()) || "Off".equals(s.path("replication").asText())) {
+                    return false;
+                }
+            }
+            return true;
+        }, "both Connected, states exchanged", 60);
+    }
+
     /** Makes alpha Primary with --force and waits for the full initial sync to finish. */
     PairFixture initialSync() throws Exception {
         alpha.ctl("primary", "--force", "r0").ok();
@@ -96,12 +137,22 @@ final class PairFixture implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Waits until both are Connected with no resync running (what {@code replctl wait-sync}
+     * waits for, asked on the control sockets) and both disks are UpToDate.
+     */
     void waitSynced() throws Exception {
         for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
-            Cmd.Result r = a.ctl("wait-sync", "r0", "--timeout", "120");
-            if (r.exit() != 0) {
-                throw new AssertionError(a.node + " did not finish syncing: " + r.err() + "\n--- alpha ---\n"
-                        + tail(alpha.log()) + "\n--- beta ---\n" + tail(beta.log()));
+            try {
+                NbdClientsIT.waitFor(() -> {
+                    JsonNode s = status(a);
+                    String replication = s.path("replication").asText();
+                    return "Connected".equals(s.path("connection").asText()) && ("Established".equals(replication)
+                            || "VerifyS".equals(replication) || "VerifyT".equals(replication));
+                }, a.node + " Connected/Established", 120);
+            } catch (AssertionError e) {
+                throw new AssertionError(a.node + " did not finish syncing: " + e.getMessage() + "\n--- alpha ---\n"
+                        + tail(alpha.log()) + "\n--- beta ---\n" + tail(beta.log()), e);
             }
         }
         NbdClientsIT.waitFor(() -> "UpToDate".equals(status(beta).path("disk").asText())
@@ -113,8 +164,9 @@ final class PairFixture implements AutoCloseable {
         return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 80), lines.length));
     }
 
+    /** r0's status record, asked on the control socket directly. */
     JsonNode status(AgentProcess a) throws Exception {
-        return json.readTree(a.ctl("status", "--json", "r0").ok().out()).path("resources").get(0);
+        return a.statusNow("r0");
     }
 
     long dataBytes() throws Exception {

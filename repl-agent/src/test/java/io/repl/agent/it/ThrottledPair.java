@@ -7,9 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
 
 /**
  * Two agents, alpha and beta, mirroring resource r0 over a slow link: each node listens on its
@@ -76,30 +73,8 @@ final class ThrottledPair implements AutoCloseable {
      * r0 up and waits for the connection and its handshake. The steps go to the control sockets directly.
      */
     ThrottledPair startConnected() throws Exception {
-        FutureTask<AgentProcess> betaStarted = new FutureTask<>(beta::start);
-        new Thread(betaStarted, "start-beta").start();
-        alpha.start();
-        try {
-            betaStarted.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof Error error) {
-                throw error;
-            }
-            throw (Exception) e.getCause();
-        }
-        for (AgentProcess n : new AgentProcess[] {alpha, beta}) {
-            n.ctlNow("create-md", "r0", Map.of("force", false));
-            n.ctlNow("up", "r0", Map.of());
-        }
-        NbdClientsIT.waitFor(() -> handshakeDone(alpha) && handshakeDone(beta), "both Connected, states exchanged",
-                60);
+        PairFixture.startConnectedOnSockets(alpha, beta, "r0");
         return this;
-    }
-
-    /** Connected, and the handshake over: replication leaves Off when it ends, and commands see the peer's state. */
-    private boolean handshakeDone(AgentProcess n) throws Exception {
-        JsonNode s = status(n);
-        return "Connected".equals(s.path("connection").asText()) && !"Off".equals(s.path("replication").asText());
     }
 
     JsonNode status(AgentProcess n) throws Exception {
