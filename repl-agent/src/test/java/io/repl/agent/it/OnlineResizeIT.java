@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -149,9 +150,7 @@ class OnlineResizeIT {
             assertEquals(Long.toString(small), Cmd.run("nbdinfo", "--size", fx.uri(fx.alpha)).ok().out().trim());
             fx.waitSynced();
             assertEquals(fx.dataHash(fx.alpha, small), fx.dataHash(fx.beta, small));
-            fx.beta.ctl("down", "r0").ok();
-            fx.beta.ctl("up", "r0").ok();
-            fx.beta.ctl("wait-connect", "r0", "--timeout", "60").ok();
+            restart(fx.beta);
             fx.waitSynced();
             assertEquals(small, fx.status(fx.beta).path("sizeBytes").asLong(), "the moved metadata, found again");
         }
@@ -164,9 +163,7 @@ class OnlineResizeIT {
             grow(fx.disk(fx.alpha), NEW_BYTES);
             grow(fx.disk(fx.beta), NEW_BYTES);
             // The device now implies another place for the metadata; the agent finds the old one.
-            fx.beta.ctl("down", "r0").ok();
-            fx.beta.ctl("up", "r0").ok();
-            fx.beta.ctl("wait-connect", "r0", "--timeout", "60").ok();
+            restart(fx.beta);
             fx.waitSynced();
             assertEquals(oldData, fx.status(fx.beta).path("sizeBytes").asLong());
             fx.alpha.ctl("resize", "r0").ok();
@@ -174,9 +171,7 @@ class OnlineResizeIT {
             long newData = fx.dataBytes();
             assertEquals(MetadataLayout.internal(NEW_BYTES).dataBytes(), newData);
             // And after the move, a restart finds the moved metadata.
-            fx.beta.ctl("down", "r0").ok();
-            fx.beta.ctl("up", "r0").ok();
-            fx.beta.ctl("wait-connect", "r0", "--timeout", "60").ok();
+            restart(fx.beta);
             fx.waitSynced();
             assertEquals(newData, fx.status(fx.beta).path("sizeBytes").asLong());
             assertEquals(fx.dataHash(fx.alpha, newData), fx.dataHash(fx.beta, newData));
@@ -213,11 +208,23 @@ class OnlineResizeIT {
      * alpha Primary.
      */
     private PairFixture connectedPair() throws Exception {
-        PairFixture fx = new PairFixture(dir, OLD_BYTES, "C").startConnected();
-        fx.alpha.ctl("new-current-uuid", "--clear-bitmap", "r0").ok();
-        fx.alpha.ctl("primary", "r0").ok();
-        fx.waitSynced();
-        return fx;
+        PairFixture fx = new PairFixture(dir, OLD_BYTES, "C");
+        try {
+            fx.startConnectedOnSockets();
+            fx.alpha.ctlNow("new-current-uuid", "r0", Map.of("clear-bitmap", true));
+            fx.alpha.ctlNow("primary", "r0", Map.of("force", false));
+            fx.waitSynced();
+            return fx;
+        } catch (Exception | AssertionError e) {
+            fx.close();
+            throw e;
+        }
+    }
+
+    /** down and up of r0 on {@code a}, on its control socket; the caller waits for the reconnect. */
+    private static void restart(AgentProcess a) throws Exception {
+        a.ctlNow("down", "r0", Map.of());
+        a.ctlNow("up", "r0", Map.of());
     }
 
     private static void grow(Path file, long bytes) throws Exception {
