@@ -67,7 +67,7 @@ public record CoreConfig(String resourceName, ReplicationProtocol protocol, int 
 
     /** Defaults close to DRBD's: ping every 10 s, 5 s to answer, 60 s for a request. */
     public static CoreConfig defaults(String resourceName, ReplicationProtocol protocol) {
-        return new CoreConfig(resourceName, protocol, 1 << 20, 1024, 4096, 256, 16, 256,
+        return new CoreConfig(resourceName, protocol, 1 << 20, 1024, 4096, 256, 16, 8192,
                 100 * MILLIS, 10_000 * MILLIS, 5_000 * MILLIS, 60_000 * MILLIS, true, FailoverPolicy.defaults(),
                 OnIoError.DETACH, OnCongestion.BLOCK, SyncPolicy.defaults());
     }

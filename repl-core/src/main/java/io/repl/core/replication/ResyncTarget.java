@@ -519,6 +519,8 @@ final class ResyncTarget {
             return;
         }
         pacer.onTick(ctx.nowNanos);
+        // Bits go at least once a tick, so progress and the bitmap on disk follow the writes.
+        flushWritten();
         meter.sample(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
         fill();
     }
