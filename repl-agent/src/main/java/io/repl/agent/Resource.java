@@ -766,11 +766,6 @@ public final class Resource implements Export {
                 sync.put("inFlightBytes", p.inFlightBytes() < 0 ? null : p.inFlightBytes());
                 m.put("sync", sync);
             }
-            long[] resync = d.link().resyncBytes();
-            Map<String, Object> resyncBytes = new LinkedHashMap<>();
-            resyncBytes.put("sentBytes", resync[0]);
-            resyncBytes.put("receivedBytes", resync[1]);
-            m.put("resync", resyncBytes);
         } else {
             m.put("role", up ? "Primary" : "Secondary");
             m.put("disk", up ? "UpToDate" : "Diskless");

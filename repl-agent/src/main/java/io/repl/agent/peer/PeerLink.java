@@ -261,11 +261,6 @@ public final class PeerLink implements AutoCloseable {
         return totals.snapshot();
     }
 
-    /** Resync payload bytes over every connection of this link: {sent, received}. */
-    public long[] resyncBytes() {
-        return new long[] {totals.resyncBytesOut(), totals.resyncBytesIn()};
-    }
-
     /** Connections that ended before authentication: refused by us, by the peer, or timed out. */
     public long handshakeFailures() {
         return handshakeFailures;

@@ -67,8 +67,8 @@ class InvalidateRemoteIT {
 
             p.beta.ctl("resume-sync", "r0").ok();
             p.waitSynced();
-            long received = p.status(p.beta).path("resync").path("receivedBytes").asLong();
-            long sent = p.status(p.alpha).path("resync").path("sentBytes").asLong();
+            long received = p.status(p.beta).path("traffic").path("resyncBytesIn").asLong();
+            long sent = p.status(p.alpha).path("traffic").path("resyncBytesOut").asLong();
             System.out.println("[InvalidateRemoteIT] " + received / MIB + " MiB resynced of " + dataBytes / MIB + " MiB");
             // The counters are frame bytes of the resync's messages: the data plus the requests'
             // and answers' headers, far less than one 4 KiB block, so no block went twice.

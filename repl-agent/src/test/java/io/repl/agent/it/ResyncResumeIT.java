@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the restarted agent resumes the resync from where it was, and online verify then finds the
  * copies equal. The link runs through {@link ThrottlingProxy} so that the kill lands mid-sync;
  * the bytes the resync sends after the restart are measured with the agents' own counters
- * (status {@code resync.sentBytes} and {@code resync.receivedBytes}, since the agent started)
+ * (status {@code traffic.resyncBytesOut} and {@code traffic.resyncBytesIn}, since the agent started)
  * against what was left. Once the resync finished, {@code replctl verify} runs on the connected
  * pair to its end and must report 0 blocks out of sync.
  */
@@ -128,8 +128,8 @@ class ResyncResumeIT {
         victim.start();
         awaitInSync(p);
         // Counted by the restarted agent since it started: the source's sends, or the target's receipts.
-        long after = victim == p.alpha ? p.status(p.alpha).path("resync").path("sentBytes").asLong()
-                : p.status(p.beta).path("resync").path("receivedBytes").asLong();
+        long after = victim == p.alpha ? p.status(p.alpha).path("traffic").path("resyncBytesOut").asLong()
+                : p.status(p.beta).path("traffic").path("resyncBytesIn").asLong();
         seen += "; resent after the restart: " + after / MIB + " MiB";
         System.out.println("[ResyncResumeIT] kill -9 of " + victim.node + ": " + seen);
         assertTrue(after > 0, "the resync went on after the restart: " + seen);
