@@ -207,11 +207,10 @@ final class Simulation implements SimNode.Observer {
         config = config.withSync(config.sync().withAfterSplitBrain(afterSplitBrain));
         // Checksum resync and zero blocks, drawn apart as above: a quarter of the seeds resync
         // with checksums on both nodes, a quarter on one node only (the configurations differ),
-        // a quarter with csums configured but the peer not offering it. Zero blocks only in scripted
-        // runs: this build does not offer them (seed 8947 ends with different copies when they are on).
+        // a quarter with csums configured but the peer not offering it; zero blocks half the time.
         SplittableRandom csumsRandom = new SplittableRandom(seed ^ CSUMS_SALT);
         int csumsChoice = scripted != null ? 0 : csumsRandom.nextInt(4);
-        boolean zeroBlocks = scripted != null;
+        boolean zeroBlocks = scripted != null || csumsRandom.nextBoolean();
         int features = io.repl.protocol.Features.LZ4 | (csumsChoice == 3 ? 0 : io.repl.protocol.Features.CSUM_RESYNC)
                 | (zeroBlocks ? io.repl.protocol.Features.ZERO_BLOCKS : 0);
         config = config.withSync(config.sync().withRate(scripted != null ? scripted.rate()

@@ -50,11 +50,6 @@ class SimulatorTest {
         System.out.println("simulator: automatic split-brain discards per policy " + policyDiscards);
         long needed = Math.max(1, (long) Math.ceil(count * SHARE_MIN));
         for (Map.Entry<Fault, Long> e : seedsPerFault.entrySet()) {
-            if (e.getKey() == Fault.ZERO_BLOCK_SENT) {
-                // Zero blocks are not offered by this build, so random seeds never send one; the
-                // scripted scenarios (CsumResyncScenarioTest) still exercise them.
-                continue;
-            }
             assertTrue(e.getValue() >= needed, e.getKey() + " was exercised by " + e.getValue() + " of " + count
                     + " seeds; at least " + needed + " must reach it: " + seedsPerFault);
         }
