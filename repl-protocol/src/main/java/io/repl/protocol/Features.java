@@ -23,11 +23,11 @@ public final class Features {
      * offers it answers CSUM_REQUEST as a SyncSource; whether it sends CSUM_REQUEST as a
      * SyncTarget is its own configuration's choice ({@code [disk] csums}). Trims are always sent
      * as ZEROES (both copies then read back the same bytes), so TRIM is not offered. LZ4 is
-     * taken out by the agent unless {@code [net] compression} asks for it. Zero blocks are not
-     * offered: a simulated seed (8947) still ends with the copies different when they are used,
-     * so this build understands them from a peer but never asks for them.
+     * taken out by the agent unless {@code [net] compression} asks for it. Zero blocks are
+     * offered: a source that offers them may send a range it read as zeroes without its bytes,
+     * and a target that offers them writes such a range with its disk's zeroing.
      */
-    public static final int OFFERED = LZ4 | CSUM_RESYNC;
+    public static final int OFFERED = LZ4 | CSUM_RESYNC | ZERO_BLOCKS;
 
     private Features() {
     }

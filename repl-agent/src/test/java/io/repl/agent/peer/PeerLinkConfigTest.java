@@ -85,6 +85,8 @@ class PeerLinkConfigTest {
         PeerLinkConfig c = PeerLinkConfig.from(load("shared-secret = \"s\"\ncompression = \"none\""), "alpha");
         assertFalse(c.lz4());
         assertFalse(Features.has(c.handshakeConfig().features(), Features.LZ4));
+        assertTrue(Features.has(c.handshakeConfig().features(), Features.CSUM_RESYNC | Features.ZERO_BLOCKS),
+                "checksum resync and zero blocks are offered whatever the compression");
         PeerLinkConfig byDefault = PeerLinkConfig.from(load("shared-secret = \"s\""), "alpha");
         assertFalse(byDefault.lz4(), "off unless asked for");
     }
