@@ -108,4 +108,52 @@ class ChecksumResyncIT {
             assertEquals(p.dataHash(p.alpha, data), p.dataHash(p.beta, data), "repaired");
         }
     }
+
+    @Test
+    void aFullSyncOfAMostlyZeroVolumeSendsItsZeroesAsZeroBlocksAndPunchesThemOut() throws Exception {
+        try (PairFixture p = new PairFixture(dir, DISK, "C")) {
+            long written = 4L << 20;
+            fill(p.disk(p.alpha), 8L << 20, written, 7);
+            // The target starts allocated and full of other bytes: every zero of the source must
+            // replace something there.
+            fill(p.disk(p.beta), 0, PAYLOAD, 11);
+            long betaAllocatedBefore = allocatedBytes(p.disk(p.beta));
+            assertTrue(betaAllocatedBefore >= PAYLOAD, "beta's file is allocated: " + betaAllocatedBefore);
+            p.startConnected().initialSync();
+            long data = p.dataBytes();
+            JsonNode alpha = traffic(p, p.alpha);
+            assertEquals(written, alpha.path("blockBytesOut").asLong(),
+                    "only the written 4 MiB travelled as block bytes; the zeroes went as zero blocks");
+            long sent = alpha.path("resyncBytesOut").asLong();
+            assertTrue(sent >= written && sent <= written + data / 100, "resync frames " + sent + " bytes for "
+                    + data + " bytes of volume with " + written + " written");
+            assertEquals(p.dataHash(p.alpha, data), p.dataHash(p.beta, data), "the copies are equal");
+            if (punchesHoles(dir)) {
+                // The engine zeroes a range by punching a hole where the file system can: the
+                // target ends no more allocated than the source, which has holes everywhere but
+                // its written 4 MiB (and the metadata both keep).
+                long alphaAllocated = allocatedBytes(p.disk(p.alpha));
+                long betaAllocated = allocatedBytes(p.disk(p.beta));
+                assertTrue(betaAllocated <= alphaAllocated + (1L << 20), "beta keeps " + betaAllocated
+                        + " bytes allocated, alpha " + alphaAllocated + ", beta had " + betaAllocatedBefore);
+            }
+        }
+    }
+
+    /** Bytes the file system allocated to {@code file}. */
+    private static long allocatedBytes(Path file) throws Exception {
+        String[] blocks = Cmd.run("stat", "-c", "%b %B", file.toString()).ok().out().trim().split(" ");
+        return Long.parseLong(blocks[0]) * Long.parseLong(blocks[1]);
+    }
+
+    /** Whether the file system under {@code dir} deallocates a punched range. */
+    private static boolean punchesHoles(Path dir) throws Exception {
+        Path probe = dir.resolve("punch-probe");
+        Files.write(probe, new byte[1 << 20]);
+        Cmd.Result r = Cmd.run("fallocate", "--punch-hole", "--keep-size", "--offset", "0", "--length",
+                String.valueOf(1 << 20), probe.toString());
+        boolean punched = r.exit() == 0 && allocatedBytes(probe) == 0;
+        Files.delete(probe);
+        return punched;
+    }
 }
