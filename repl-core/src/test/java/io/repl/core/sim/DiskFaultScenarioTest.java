@@ -217,6 +217,36 @@ class DiskFaultScenarioTest {
     }
 
     @Test
+    void aDisklessPrimaryMeetingAPeerPromotedMeanwhileIsRefusedAsSplitBrain() {
+        Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);
+        sim.node(ALPHA).failWrites(true);
+        long failing = sim.write(ALPHA, 20, 4, false);
+        awaitAnswers(sim, List.of(failing));
+        assertEquals(DiskState.DISKLESS, status(sim, ALPHA).disk());
+        sim.network().partition(true, true);
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED
+                && status(sim, BETA).connection() != ConnectionState.CONNECTED, 1000 * MS, "cut");
+        assertTrue(sim.node(BETA).command(new Command.Primary(true)).done(), "beta promoted while apart");
+        long alone = sim.write(BETA, 50, 1, false);
+        awaitAnswers(sim, List.of(alone));
+        sim.network().partition(false, false);
+        sim.waitFor(() -> status(sim, ALPHA).connection() == ConnectionState.STAND_ALONE
+                && status(sim, BETA).connection() == ConnectionState.STAND_ALONE, 2000 * MS, "both refuse");
+        assertEquals(Role.PRIMARY, status(sim, ALPHA).role());
+        assertEquals(Role.PRIMARY, status(sim, BETA).role());
+        assertTrue(sim.node(ALPHA).recentLog().contains("both nodes are Primary and one is Diskless"),
+                sim.node(ALPHA).recentLog());
+
+        assertTrue(sim.node(ALPHA).command(new Command.Secondary(true, false)).done());
+        sim.node(ALPHA).command(new Command.Connect(false));
+        sim.node(BETA).command(new Command.Connect(false));
+        sim.waitFor(() -> status(sim, ALPHA).connection() == ConnectionState.CONNECTED
+                && status(sim, BETA).connection() == ConnectionState.CONNECTED, 2000 * MS, "demoted, they connect");
+        assertEquals(Role.PRIMARY, status(sim, BETA).role());
+        assertEquals(DiskState.UP_TO_DATE, status(sim, BETA).disk());
+    }
+
+    @Test
     void underPassOnAFailedWriteGetsEioAndItsRangeIsResyncedWhileTheDiskStays() {
         Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.PASS_ON);
         sim.node(ALPHA).failWrites(true);
