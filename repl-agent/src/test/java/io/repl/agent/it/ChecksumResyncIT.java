@@ -128,6 +128,9 @@ class ChecksumResyncIT {
             assertTrue(sent >= written && sent <= written + data / 100, "resync frames " + sent + " bytes for "
                     + data + " bytes of volume with " + written + " written");
             assertEquals(p.dataHash(p.alpha, data), p.dataHash(p.beta, data), "the copies are equal");
+            System.out.println("[ChecksumResyncIT] full sync of " + data + " bytes with " + written + " written: "
+                    + sent + " bytes of resync frames; beta allocated " + betaAllocatedBefore + " bytes before, "
+                    + allocatedBytes(p.disk(p.beta)) + " after, alpha " + allocatedBytes(p.disk(p.alpha)));
             if (punchesHoles(dir)) {
                 // The engine zeroes a range by punching a hole where the file system can: the
                 // target ends no more allocated than the source, which has holes everywhere but
