@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
+import net.jpountz.lz4.LZ4Factory;
 import org.junit.jupiter.api.Test;
 
 class Lz4BlockTest {
@@ -90,5 +91,52 @@ class Lz4BlockTest {
     @Test
     void emptyCompressedBlockIsRejected() {
         reject(ByteBuffer.allocate(0), 512, MAX);
+    }
+
+    @Test
+    void usesTheCLibraryWhereTheJarCarriesIt() {
+        // The bench numbers assume the JNI binding; a silent fallback to Java would halve them.
+        String arch = System.getProperty("os.arch");
+        if (System.getProperty("os.name").startsWith("Linux") && (arch.equals("amd64") || arch.equals("aarch64"))) {
+            assertTrue(Lz4Block.implementation().contains("JNI"), Lz4Block.implementation());
+        }
+    }
+
+    @Test
+    void blocksOfThePureJavaCodecAndOfTheCLibraryInteroperate() {
+        // A peer whose JNI binding did not load compresses and decompresses in Java.
+        LZ4Factory java = LZ4Factory.safeInstance();
+        ByteBuffer raw = mixed(300_000);
+        byte[] fromJava = java.fastCompressor().compress(raw.array());
+        assertEquals(raw, Lz4Block.decompress("DATA.data", ByteBuffer.wrap(fromJava), raw.remaining(), MAX));
+        ByteBuffer ours = Lz4Block.compressIfSmaller(raw);
+        byte[] back = new byte[raw.remaining()];
+        assertEquals(back.length, java.safeDecompressor().decompress(ours.array(), ours.arrayOffset() + ours.position(),
+                ours.remaining(), back, 0));
+        assertEquals(raw, ByteBuffer.wrap(back));
+    }
+
+    @Test
+    void aCompressedBlockIsItsOwnAndTheNextCompressionDoesNotChangeIt() {
+        ByteBuffer first = mixed(1 << 20);
+        ByteBuffer c1 = Lz4Block.compressIfSmaller(first);
+        ByteBuffer snapshot = ByteBuffer.allocate(c1.remaining()).put(c1.duplicate()).flip();
+        assertEquals(c1.remaining(), c1.capacity(), "exactly the compressed size, not a worst-case buffer");
+        Lz4Block.compressIfSmaller(Samples.compressible(1 << 20));
+        assertEquals(snapshot, c1);
+        // Larger than the per-thread scratch: still round-trips.
+        ByteBuffer big = mixed(3 << 20);
+        assertEquals(big, Lz4Block.decompress("DATA.data", Lz4Block.compressIfSmaller(big), big.remaining(), MAX));
+    }
+
+    /** Text with random numbers in it: compressible, but not a short repeated pattern. */
+    private static ByteBuffer mixed(int length) {
+        java.util.Random r = new java.util.Random(length);
+        byte[] b = new byte[length];
+        byte[] words = "replica write barrier ack sector offset node peer ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i < length; i++) {
+            b[i] = r.nextInt(8) == 0 ? (byte) ('0' + r.nextInt(10)) : words[(i * 7 + r.nextInt(3)) % words.length];
+        }
+        return ByteBuffer.wrap(b);
     }
 }

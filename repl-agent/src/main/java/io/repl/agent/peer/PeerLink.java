@@ -16,6 +16,7 @@ import io.repl.agent.config.HostPort;
 import io.repl.protocol.Disconnect;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Features;
+import io.repl.protocol.Lz4Block;
 import io.repl.protocol.Message;
 import io.repl.protocol.ProtocolException;
 import io.repl.protocol.handshake.Handshake;
@@ -504,7 +505,8 @@ public final class PeerLink implements AutoCloseable {
         s.start(config.pingInterval().toNanos(), config.pingTimeout().toNanos(), config.decides());
         updateState();
         LOG.log(Level.INFO, prefix + "connected to '" + config.peerNode() + "' on " + c.describe() + ", protocol "
-                + c.result.version() + ", features " + Features.describe(c.result.features()));
+                + c.result.version() + ", features " + Features.describe(c.result.features())
+                + (Features.has(c.result.features(), Features.LZ4) ? " (LZ4 " + Lz4Block.implementation() + ")" : ""));
         try {
             listener.onConnected(s, c.result);
         } catch (RuntimeException e) {
