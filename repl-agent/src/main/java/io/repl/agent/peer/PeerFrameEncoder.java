@@ -19,12 +19,16 @@ import java.util.List;
  * copies any buffer that is not entirely direct, so keeping the (usually direct) block apart
  * from the small heap header keeps the 1 MiB payload from being copied.
  */
-public final class PeerFrameEncoder extends MessageToMessageEncoder<Message> {
+public final class PeerFrameEncoder extends MessageToMessageEncoder<Object> {
+    /** A message already framed elsewhere (see {@link Lz4Workers}); written as is. */
+    record Encoded(Message message, OutboundFrame frame) {
+    }
+
     private final FrameEncoder encoder = new FrameEncoder();
     private final TrafficCounters counters;
 
     public PeerFrameEncoder(TrafficCounters counters) {
-        super(Message.class);
+        super(Object.class);
         this.counters = counters;
     }
 
@@ -34,8 +38,21 @@ public final class PeerFrameEncoder extends MessageToMessageEncoder<Message> {
     }
 
     @Override
-    protected void encode(ChannelHandlerContext ctx, Message message, List<Object> out) {
-        OutboundFrame frame = encoder.encode(message);
+    public boolean acceptOutboundMessage(Object msg) {
+        return msg instanceof Message || msg instanceof Encoded;
+    }
+
+    @Override
+    protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) {
+        Message message;
+        OutboundFrame frame;
+        if (msg instanceof Encoded e) {
+            message = e.message();
+            frame = e.frame();
+        } else {
+            message = (Message) msg;
+            frame = encoder.encode(message);
+        }
         out.add(Unpooled.wrappedBuffer(frame.head()));
         ByteBuffer block = frame.block();
         if (block.hasRemaining()) {
