@@ -145,14 +145,14 @@ final class ResyncTarget {
                 break;
             }
             long budgetBytes = pacer.budgetBytes(ctx.nowNanos);
-            long chunkBytes = Math.min(ctx.config.requestBytesMax(), pacer.chunkBytes());
             if (!csums) {
                 budgetBytes = Math.min(budgetBytes, bytesMax(ctx.config) - outstandingBytes);
-                chunkBytes = Math.min(chunkBytes, bytesMax(ctx.config));
             }
+            // A chunk is at most requestBytesMax, which bytesMax never goes below.
+            long chunkBytes = Math.min(ctx.config.requestBytesMax(), pacer.chunkBytes());
             long runEnd = Math.min(bitmap.nextCleanBlock(first), first + runBlocksMax);
             long budgetBlocks = budgetBytes / ByteRange.BLOCK_BYTES;
-            if (budgetBlocks == 0 || budgetBlocks < Math.min(runEnd - first, chunkBytes / ByteRange.BLOCK_BYTES)) {
+            if (budgetBlocks < Math.min(runEnd - first, chunkBytes / ByteRange.BLOCK_BYTES)) {
                 // The rate or the fill target holds the rest back until an answer or the next
                 // tick; a run waits until a whole chunk of it may go, not sliver by sliver.
                 break;
