@@ -1,12 +1,11 @@
 package io.repl.agent.ctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.repl.agent.AgentMain;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -21,27 +20,61 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "replctl", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
         version = "replctl 0.1.0",
-        description = "Controls the repl agent on this node.",
-        subcommands = {ReplCtl.Status.class, ReplCtl.Up.class, ReplCtl.Down.class, ReplCtl.CreateMd.class,
-            ReplCtl.DumpMd.class, ReplCtl.Primary.class, ReplCtl.Secondary.class, ReplCtl.Connect.class,
-            ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.InvalidateRemote.class,
-            ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
-            ReplCtl.ResumeSync.class, ReplCtl.Verify.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
-            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class})
+        description = "Controls the repl agent on this node.")
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
+    /** Every subcommand, in the order help lists them. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
+            Status.class, Up.class, Down.class, CreateMd.class, DumpMd.class, Primary.class, Secondary.class,
+            Connect.class, Disconnect.class, Invalidate.class, InvalidateRemote.class, NewCurrentUuid.class,
+            PauseSync.class, ResumeSync.class, Verify.class, Outdate.class, ResumeIo.class, WaitConnect.class,
+            WaitSync.class, Detach.class, Attach.class, Resize.class);
 
     @Option(names = "--control-socket", description = "The agent's control socket (default: ${DEFAULT-VALUE}).",
             defaultValue = AgentMain.DEFAULT_CONTROL_SOCKET, scope = CommandLine.ScopeType.INHERIT)
     Path controlSocket;
 
     public static void main(String[] args) {
+        System.exit(commandLine(args).execute(args));
+    }
+
+    /**
+     * The command line for {@code args}: with only the subcommand they name, or with all of them
+     * when they name none or an unknown one (top-level help, a usage error that lists them).
+     * Building a subcommand's model from its annotations is most of what a cold JVM spends
+     * before it can send the request, so replctl builds only the one it runs.
+     */
+    static CommandLine commandLine(String[] args) {
         CommandLine cl = new CommandLine(new ReplCtl());
+        String wanted = subcommandName(args);
+        boolean known = SUBCOMMANDS.stream().anyMatch(c -> nameOf(c).equals(wanted));
+        for (Class<?> c : SUBCOMMANDS) {
+            if (!known || nameOf(c).equals(wanted)) {
+                cl.addSubcommand(c);
+            }
+        }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("replctl: " + ex.getMessage());
             return 1;
         });
-        System.exit(cl.execute(args));
+        return cl;
+    }
+
+    private static String nameOf(Class<?> subcommand) {
+        return subcommand.getAnnotation(Command.class).name();
+    }
+
+    /** The first word of {@code args} that is not a top-level option or its value, or null. */
+    static String subcommandName(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--control-socket")) {
+                i++;
+            } else if (!a.startsWith("-")) {
+                return a;
+            }
+        }
+        return null;
     }
 
     /** Sends one command and prints the outcome; returns the exit code. */
@@ -64,7 +97,7 @@ public final class ReplCtl {
         }
         JsonNode result = r.path("result");
         if (printJson) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
+            out.println(ClientJson.print(result, true));
         } else {
             StatusText.print(result, out);
         }
