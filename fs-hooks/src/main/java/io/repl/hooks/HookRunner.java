@@ -30,6 +30,8 @@ public final class HookRunner implements AutoCloseable {
     private static final int QUEUED_MAX = 64;
 
     private final ExecutorService pool;
+    /** Per handler name: runs ended, and those that failed (non-zero, killed, not started), for metrics. */
+    private final Map<String, long[]> ended = new java.util.concurrent.ConcurrentHashMap<>();
 
     public HookRunner(int concurrentMax) {
         AtomicInteger n = new AtomicInteger();
@@ -49,11 +51,34 @@ public final class HookRunner implements AutoCloseable {
                                              Duration timeout) {
         CompletableFuture<HookResult> done = new CompletableFuture<>();
         try {
-            pool.execute(() -> done.complete(runNow(name, command, env, timeout)));
+            pool.execute(() -> done.complete(count(runNow(name, command, env, timeout))));
         } catch (RejectedExecutionException e) {
-            done.complete(new HookResult(name, -1, false, "", "too many handlers queued (" + QUEUED_MAX + ")"));
+            done.complete(count(new HookResult(name, -1, false, "", "too many handlers queued (" + QUEUED_MAX + ")")));
         }
         return done;
+    }
+
+    /** Counted before anyone waiting for the result sees it. */
+    private HookResult count(HookResult r) {
+        long[] c = ended.computeIfAbsent(r.name(), k -> new long[2]);
+        synchronized (c) {
+            c[0]++;
+            if (!r.succeeded()) {
+                c[1]++;
+            }
+        }
+        return r;
+    }
+
+    /** Per handler name, the runs that ended and how many of them failed, since the runner started. */
+    public Map<String, long[]> endedRuns() {
+        Map<String, long[]> out = new java.util.TreeMap<>();
+        ended.forEach((name, c) -> {
+            synchronized (c) {
+                out.put(name, new long[] {c[0], c[1]});
+            }
+        });
+        return out;
     }
 
     private HookResult runNow(String name, String command, Map<String, String> env, Duration timeout) {

@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -39,7 +38,8 @@ public final class Agent implements AutoCloseable {
     private final String nodeName;
     private final Path controlSocket;
     private final ConfigLoader loader = new ConfigLoader();
-    private final Map<String, Resource> resources = new TreeMap<>();
+    /** Sorted by name; concurrent so that a metrics scrape reads it off the control thread. */
+    private final Map<String, Resource> resources = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "control");
         t.setDaemon(true);
@@ -48,6 +48,9 @@ public final class Agent implements AutoCloseable {
     private final HookRunner hooks = new HookRunner(4);
     private EventLoopGroup group;
     private ControlServer controlServer;
+    private io.repl.agent.config.HostPort metricsListen;
+    private io.repl.agent.metrics.MetricsServer metrics;
+    private ExecutorService scrapes;
 
     public Agent(Path configDir, String nodeName, Path controlSocket) {
         this(configDir, nodeName, controlSocket, null);
@@ -59,6 +62,16 @@ public final class Agent implements AutoCloseable {
         this.configDir = configDir;
         this.nodeName = nodeName;
         this.controlSocket = controlSocket;
+    }
+
+    /** Serve metrics on {@code address} (docs/OPERATIONS.md, section 8); call before {@link #start}. */
+    public void metricsListen(io.repl.agent.config.HostPort address) {
+        this.metricsListen = address;
+    }
+
+    /** Where metrics are served, with the real port; null without. */
+    public java.net.InetSocketAddress metricsAddress() {
+        return metrics == null ? null : metrics.address();
     }
 
     /**
@@ -74,6 +87,17 @@ public final class Agent implements AutoCloseable {
         ConfigLoader.Directory dir = loader.loadDirectory(configDir);
         // The control socket first: if another agent holds it, this one must not touch any disk.
         controlServer = ControlServer.start(group, controlSocket, this::handle, control);
+        if (metricsListen != null) {
+            // Scrapes read counters on a thread of their own: never on a resource's loop, and
+            // never behind an operator command on the control thread.
+            scrapes = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "metrics");
+                t.setDaemon(true);
+                return t;
+            });
+            metrics = io.repl.agent.metrics.MetricsServer.start(group, metricsListen, scrapes,
+                    () -> ResourceMetrics.scrape(resources.values(), hooks.endedRuns()));
+        }
         LOG.log(System.Logger.Level.INFO, "node " + nodeName + ": " + dir.resources().size() + " resource(s) in "
                 + configDir + (dir.errors().isEmpty() ? "" : ", " + dir.errors().size() + " with config errors"));
         Future<?> upAll = control.submit(() -> {
@@ -258,6 +282,10 @@ public final class Agent implements AutoCloseable {
         }
         if (controlServer != null) {
             controlServer.close();
+        }
+        if (metrics != null) {
+            metrics.close();
+            scrapes.shutdown();
         }
         // Downs run on the control thread like every other state change, after whatever
         // command is running now.

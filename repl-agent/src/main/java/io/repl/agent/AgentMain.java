@@ -43,6 +43,10 @@ public final class AgentMain implements Callable<Integer> {
             defaultValue = "/var/lib/repl")
     Path stateDir;
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics "
+            + "over HTTP at http://HOST:PORT/metrics, e.g. 127.0.0.1:9942 (default: no metrics).")
+    String metricsListen;
+
     public static void main(String[] args) {
         LogFormat.install();
         CommandLine cl = new CommandLine(new AgentMain());
@@ -58,6 +62,14 @@ public final class AgentMain implements Callable<Integer> {
         System.Logger log = System.getLogger(AgentMain.class.getName());
         Files.createDirectories(stateDir);
         Agent agent = new Agent(configDir, name, controlSocket, stateDir);
+        if (metricsListen != null) {
+            io.repl.agent.config.HostPort at = io.repl.agent.config.HostPort.parse(metricsListen);
+            if (at == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-listen \"" + metricsListen
+                        + "\" is not HOST:PORT (port 1-65535), e.g. 127.0.0.1:9942");
+            }
+            agent.metricsListen(at);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(System.Logger.Level.INFO, "node " + name + ": stopping");

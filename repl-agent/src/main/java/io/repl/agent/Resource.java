@@ -79,6 +79,8 @@ public final class Resource implements Export {
     private volatile CoreDriver driver;
 
     private final HookRunner hooks;
+    /** What the export's clients asked for, kept across down and up. */
+    private final io.repl.agent.nbd.NbdCounters nbdCounters = new io.repl.agent.nbd.NbdCounters();
 
     Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks, Path stateDir) {
         this.locator = MetaLocator.in(stateDir, name);
@@ -91,6 +93,26 @@ public final class Resource implements Export {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public io.repl.agent.nbd.NbdCounters counters() {
+        return nbdCounters;
+    }
+
+    /** For metrics: the replication core's driver, null when down or standalone. */
+    CoreDriver driver() {
+        return driver;
+    }
+
+    /** For metrics: the open metadata, null when down or without any. */
+    Metadata metadata() {
+        return metadata;
+    }
+
+    /** For metrics: the open metadata device, null when down or without metadata. */
+    FileMetaDevice metaDevice() {
+        return metaDevice;
     }
 
     /** Installs a freshly read config, or the reason it could not be read. */
