@@ -199,19 +199,40 @@ public final class Agent implements AutoCloseable {
                 case "resize":
                     return ControlResponse.ok(one(req).resize(sizeOption(req), req.flag("force"),
                             req.flag("assume-clean")));
+                case "adjust":
+                    return adjust(targets(req));
                 case "resume-io":
                     return ControlResponse.ok(one(req).command(new Command.ResumeIo(req.flag("force")), "resume-io"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
                             + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, verify, outdate, "
-                            + "resume-io, detach, attach, resize");
+                            + "resume-io, detach, attach, resize, adjust");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());
         } catch (UnknownResource e) {
             return ControlResponse.error(ControlResponse.USAGE, e.getMessage());
         }
+    }
+
+    /**
+     * {@code adjust}: re-reads each resource's file and applies what is safe live. A file that
+     * does not load is refused with the loader's message, and the resource runs on unchanged.
+     */
+    private ControlResponse adjust(List<Resource> rs) throws StateChangeRefused {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Resource r : rs) {
+            ResourceConfig next;
+            try {
+                next = loader.load(configDir.resolve(r.name() + ".toml"));
+            } catch (ConfigException e) {
+                throw new StateChangeRefused(r.name() + ": the file is not usable, nothing was changed: "
+                        + e.getMessage());
+            }
+            out.add(r.adjust(next));
+        }
+        return ControlResponse.ok(Map.of("resources", out));
     }
 
     /** Re-reads a down resource's file, so that a fixed config takes effect on 'up'. */

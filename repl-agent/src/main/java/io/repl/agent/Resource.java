@@ -421,6 +421,50 @@ public final class Resource implements Export {
         }
     }
 
+    /**
+     * {@code adjust}: applies the changes of {@code next} (the file as it is now) that are safe
+     * on a running resource, or refuses, changing nothing, when any change needs down and up.
+     * A resource that is down just takes the file; up applies it.
+     */
+    synchronized Map<String, Object> adjust(ResourceConfig next) throws StateChangeRefused {
+        ResourceConfig was = config;
+        if (!isUp() || was == null) {
+            configure(next, null);
+            Map<String, Object> m = new LinkedHashMap<>(status());
+            m.put("adjusted", java.util.List.of());
+            m.put("note", name + " is down: 'replctl up " + name + "' applies the whole file");
+            return m;
+        }
+        io.repl.agent.config.ConfigChanges changes = io.repl.agent.config.ConfigChanges.between(was, next);
+        if (!changes.restart().isEmpty()) {
+            throw new StateChangeRefused(name + ": " + String.join("; ", changes.restart()) + (changes.restart().size()
+                    == 1 ? " needs" : " need") + " 'replctl down " + name + "' and 'replctl up " + name
+                    + "'; nothing was changed" + (changes.live().isEmpty() ? ""
+                    : " (adjust would apply: " + String.join("; ", changes.live()) + ")"));
+        }
+        CoreDriver d = driver;
+        if (d != null && !changes.live().isEmpty()) {
+            try {
+                CommandResult r = d.adjust(next);
+                if (!r.done()) {
+                    throw new StateChangeRefused(name + ": " + r.reason(), r.exitCode());
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new StateChangeRefused(name + ": interrupted");
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+                throw new StateChangeRefused(name + ": adjust failed: " + ex);
+            }
+        }
+        configure(next, null);
+        if (!changes.live().isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, name + ": adjusted " + String.join("; ", changes.live()));
+        }
+        Map<String, Object> m = new LinkedHashMap<>(status());
+        m.put("adjusted", changes.live());
+        return m;
+    }
+
     /** Runs an operator command on the replication core. */
     synchronized Map<String, Object> command(Command c, String verb) throws StateChangeRefused {
         CoreDriver d = driver;

@@ -28,7 +28,7 @@ public final class ReplCtl {
             Status.class, Up.class, Down.class, CreateMd.class, DumpMd.class, Primary.class, Secondary.class,
             Connect.class, Disconnect.class, Invalidate.class, InvalidateRemote.class, NewCurrentUuid.class,
             PauseSync.class, ResumeSync.class, Verify.class, Outdate.class, ResumeIo.class, WaitConnect.class,
-            WaitSync.class, Detach.class, Attach.class, Resize.class);
+            WaitSync.class, Detach.class, Attach.class, Resize.class, Adjust.class);
 
     @Option(names = "--control-socket", description = "The agent's control socket (default: ${DEFAULT-VALUE}).",
             defaultValue = AgentMain.DEFAULT_CONTROL_SOCKET, scope = CommandLine.ScopeType.INHERIT)
@@ -80,6 +80,12 @@ public final class ReplCtl {
     /** Sends one command and prints the outcome; returns the exit code. */
     int run(CommandLine.Model.CommandSpec spec, String command, String resource, Map<String, Object> options,
             boolean printJson) throws IOException {
+        return run(spec, command, resource, options, printJson, null);
+    }
+
+    /** As above; {@code before}, if given, prints something of its own ahead of the status. */
+    int run(CommandLine.Model.CommandSpec spec, String command, String resource, Map<String, Object> options,
+            boolean printJson, java.util.function.Consumer<JsonNode> before) throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         JsonNode r;
@@ -96,6 +102,9 @@ public final class ReplCtl {
             return exit;
         }
         JsonNode result = r.path("result");
+        if (before != null) {
+            before.accept(result);
+        }
         if (printJson) {
             out.println(ClientJson.print(result, true));
         } else {
@@ -186,6 +195,36 @@ public final class ReplCtl {
         @Override
         public Integer call() throws IOException {
             return parent.run(spec, spec.name(), resource, options(), printJson());
+        }
+    }
+
+    @Command(name = "adjust", description = "Re-read RES.toml and apply to the running resource what is safe live "
+            + "(handlers, resync rates and controller, csums, verify-alg, after-sb policies); refused (11), changing "
+            + "nothing, when a change needs down and up, naming it. RES defaults to all.")
+    static final class Adjust implements Callable<Integer> {
+        @ParentCommand
+        ReplCtl parent;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(arity = "0..1", paramLabel = "RES", description = "A resource (default: all).")
+        String resource;
+
+        @Override
+        public Integer call() throws IOException {
+            return parent.run(spec, "adjust", resource, Map.of(), false, result -> {
+                for (JsonNode r : result.path("resources")) {
+                    JsonNode applied = r.path("adjusted");
+                    String what = applied.isEmpty() ? "nothing to change" : "applied " + join(applied);
+                    spec.commandLine().getOut().println(r.path("name").asText() + ": " + what
+                            + (r.hasNonNull("note") ? " (" + r.path("note").asText() + ")" : ""));
+                }
+            });
+        }
+
+        private static String join(JsonNode list) {
+            java.util.List<String> s = new java.util.ArrayList<>();
+            list.forEach(n -> s.add(n.asText()));
+            return String.join("; ", s);
         }
     }
 
