@@ -129,6 +129,18 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** One line for systemd's STATUS: which resources are up and which are down. */
+    public String summary() {
+        List<String> up = new ArrayList<>();
+        List<String> down = new ArrayList<>();
+        for (Resource r : resources.values()) {
+            (r.isUp() ? up : down).add(r.name());
+        }
+        return "node " + nodeName + ": " + up.size() + " resource(s) up" + (up.isEmpty() ? "" : " (" + String.join(", ",
+                up) + ")") + (down.isEmpty() ? "" : ", " + down.size() + " down (" + String.join(", ", down)
+                + "; see replctl status)");
+    }
+
     /** The {@code size} option in bytes; 0 when absent. */
     private static long sizeOption(ControlRequest req) {
         Object size = req.options() == null ? null : req.options().get("size");

@@ -71,8 +71,10 @@ public final class AgentMain implements Callable<Integer> {
             agent.metricsListen(at);
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        SdNotify systemd = SdNotify.fromEnvironment();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(System.Logger.Level.INFO, "node " + name + ": stopping");
+            systemd.stopping("stopping: taking every resource down");
             agent.close();
             stopped.countDown();
         }, "shutdown"));
@@ -86,6 +88,9 @@ public final class AgentMain implements Callable<Integer> {
             return 1;
         }
         log.log(System.Logger.Level.INFO, "node " + name + ": agent running, control socket " + controlSocket);
+        // Ready once every resource was tried: a resource that could not come up (a bad file,
+        // a missing disk) is reported down in status, and replctl can act on it from now on.
+        systemd.ready(agent.summary());
         try {
             stopped.await();
         } catch (InterruptedException e) {
