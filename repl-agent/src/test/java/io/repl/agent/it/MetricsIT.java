@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.repl.agent.metrics.ExpositionParser;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +27,26 @@ class MetricsIT {
         try (PairFixture p = new PairFixture(dir, DISK, "C")) {
             p.alpha.withArgs("--metrics-listen", "127.0.0.1:" + portA);
             p.beta.withArgs("--metrics-listen", "127.0.0.1:" + portB);
-            p.startConnectedOnSockets().initialSync();
+            // A ceiling that makes the initial sync last a few seconds, to be seen in progress.
+            for (AgentProcess a : new AgentProcess[] {p.alpha, p.beta}) {
+                Path file = a.configDir.resolve("r0.toml");
+                Files.writeString(file, Files.readString(file) + "[disk]\nresync-rate-max = \"16M\"\n");
+            }
+            p.startConnectedOnSockets();
+            p.alpha.ctl("primary", "--force", "r0").ok();
+            NbdClientsIT.waitFor(() -> {
+                ExpositionParser.Scrape s = scrape(portB);
+                return s.value("repl_replication_state", "resource", "r0", "state", "SyncTarget") == 1
+                        && !s.find("repl_sync_progress_ratio", "resource", "r0", "kind", "resync").isEmpty()
+                        && s.value("repl_sync_progress_ratio", "resource", "r0") > 0;
+            }, "beta's metrics show the resync in progress");
+            ExpositionParser.Scrape syncing = scrape(portB);
+            double done = syncing.value("repl_sync_progress_ratio", "resource", "r0", "kind", "resync");
+            assertTrue(done > 0 && done < 1, "progress " + done);
+            assertTrue(syncing.value("repl_sync_left_bytes", "resource", "r0") > 0);
+            assertTrue(syncing.value("repl_sync_controller_rate_bytes_per_second", "resource", "r0") <= 16 << 20);
+            assertEquals(1, syncing.value("repl_disk_state", "resource", "r0", "state", "Inconsistent"));
+            p.waitSynced();
             ExpositionParser.Scrape a0 = scrape(portA);
             ExpositionParser.Scrape b0 = scrape(portB);
             assertEquals(1, a0.value("repl_role", "resource", "r0", "role", "Primary"));
