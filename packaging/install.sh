@@ -31,8 +31,9 @@ fi
 root="$DESTDIR$PREFIX"
 install -d -m 0755 "$root/bin" "$root/lib" "$root/examples" "$root/handlers"
 install -m 0755 "$src"/bin/* "$root/bin/"
-# The launchers put every jar of lib/ on the class path: an upgrade must not leave old ones.
-rm -f "$root"/lib/*.jar
+# The launchers put every jar of lib/ on the class path: an upgrade must not leave old ones
+# (nor replctl's class-data archive of them, which it builds again on first use).
+rm -f "$root"/lib/*.jar "$root"/lib/*.jsa
 install -m 0644 "$src"/lib/*.jar "$root/lib/"
 install -m 0644 "$src/README.md" "$root/README.md"
 install -m 0644 "$src"/packaging/examples/*.toml "$root/examples/"

@@ -67,8 +67,11 @@ class PackagingIT {
         assertTrue(Files.isRegularFile(opt.resolve("examples/pair-with-witness.toml")));
         assertEquals("rwxr-x---", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("etc/repl"))));
         assertTrue(Files.readString(root.resolve("etc/repl/agent.env")).contains("REPL_AGENT_ARGS=\"\""));
-        assertTrue(Files.readString(root.resolve("usr/share/bash-completion/completions/replctl"))
-                .contains("complete -F"), "bash completion for replctl");
+        String completion = Files.readString(root.resolve("usr/share/bash-completion/completions/replctl"));
+        assertTrue(completion.contains("complete -F"), "bash completion for replctl");
+        for (String command : new String[] {"status", "adjust", "invalidate-remote", "wait-sync"}) {
+            assertTrue(completion.contains(command), "completes " + command);
+        }
         if (Files.exists(src.resolve("ocf/repl"))) {
             assertTrue(Files.isExecutable(root.resolve("usr/lib/ocf/resource.d/repl/repl")), "ocf:repl:repl");
         }
