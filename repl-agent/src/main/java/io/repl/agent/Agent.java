@@ -51,6 +51,7 @@ public final class Agent implements AutoCloseable {
     private io.repl.agent.config.HostPort metricsListen;
     private io.repl.agent.metrics.MetricsServer metrics;
     private ExecutorService scrapes;
+    private volatile java.util.function.Consumer<String> summaryListener = s -> { };
 
     public Agent(Path configDir, String nodeName, Path controlSocket) {
         this(configDir, nodeName, controlSocket, null);
@@ -147,8 +148,23 @@ public final class Agent implements AutoCloseable {
         return size instanceof Number n ? n.longValue() : 0;
     }
 
+    /** Told the new {@link #summary} after every up and down, on the control thread (systemd's STATUS). */
+    public void onSummaryChange(java.util.function.Consumer<String> listener) {
+        this.summaryListener = listener;
+    }
+
     /** Runs one operator command; only ever on the control thread. */
     ControlResponse handle(ControlRequest req) {
+        try {
+            return dispatch(req);
+        } finally {
+            if ("up".equals(req.command()) || "down".equals(req.command())) {
+                summaryListener.accept(summary());
+            }
+        }
+    }
+
+    private ControlResponse dispatch(ControlRequest req) {
         try {
             switch (req.command()) {
                 case "status":

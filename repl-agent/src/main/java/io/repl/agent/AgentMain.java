@@ -91,6 +91,7 @@ public final class AgentMain implements Callable<Integer> {
         // Ready once every resource was tried: a resource that could not come up (a bad file,
         // a missing disk) is reported down in status, and replctl can act on it from now on.
         systemd.ready(agent.summary());
+        agent.onSummaryChange(systemd::status);
         try {
             stopped.await();
         } catch (InterruptedException e) {

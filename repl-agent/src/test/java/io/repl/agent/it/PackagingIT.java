@@ -105,12 +105,7 @@ class PackagingIT {
         install(unpack(), root);
         Path opt = root.resolve("opt/repl");
         Path conf = Files.createDirectories(dir.resolve("conf"));
-        Path disk = dir.resolve("ok.img");
-        try (var ch = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            ch.truncate(16L << 20);
-            ch.write(java.nio.ByteBuffer.wrap(new byte[1]), (16L << 20) - 1);
-        }
+        Path disk = disk("ok.img");
         Path nbd = dir.resolve("ok.nbd");
         Files.writeString(conf.resolve("ok.toml"), "[node.alpha]\ndisk = \"" + disk + "\"\nmeta-disk = \"none\"\n"
                 + "nbd-socket = \"" + nbd + "\"\n");
@@ -142,6 +137,13 @@ class PackagingIT {
                         + "main process\n" + ready);
                 Cmd.run("nbdinfo", "nbd+unix:///ok?socket=" + nbd).ok();
 
+                // The operator fixes the bad file and brings it up: the unit's status line follows.
+                Files.writeString(conf.resolve("bad.toml"), "[node.alpha]\ndisk = \"" + disk("bad.img")
+                        + "\"\nmeta-disk = \"none\"\nnbd-socket = \"" + dir.resolve("bad.nbd") + "\"\n");
+                Cmd.run(opt.resolve("bin/replctl").toString(), "--control-socket", ctl.toString(), "up", "bad").ok();
+                String afterUp = systemd.nextWith("STATUS=node alpha: 2 resource(s) up (bad, ok)", 30);
+                assertNotNull(afterUp, "STATUS= after up");
+
                 agent.destroy();
                 assertNotNull(systemd.nextWith("STOPPING=1", 60), "STOPPING=1 at SIGTERM");
                 assertTrue(agent.waitFor(60, TimeUnit.SECONDS));
@@ -150,6 +152,16 @@ class PackagingIT {
                 agent.destroyForcibly();
             }
         }
+    }
+
+    /** A sparse 16 MiB file under the test directory. */
+    private Path disk(String name) throws Exception {
+        Path disk = dir.resolve(name);
+        try (var ch = java.nio.channels.FileChannel.open(disk, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[1]), (16L << 20) - 1);
+        }
+        return disk;
     }
 
     /** Every file under {@code root}: its mode and content hash, by relative path. */
