@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CPU per write and CLI time: P11 (the agents' CPU microseconds per 4 KiB QD32 write, a
-# standalone agent against the Primary and the Secondary of a protocol C pair) and P12
+# CPU per write, memory and CLI time: P11 (the agents' CPU microseconds per 4 KiB QD32 write, a
+# standalone agent against the Primary and the Secondary of a protocol C pair), P9 (their
+# resident memory with a 64 GiB volume) and P12
 # (`replctl status` wall time, median of repeated runs).
 # CPU time is read from /proc/PID/stat (utime+stime) over a fixed number of writes, so the
 # figure does not drift with the machine's load the way IOPS do.
@@ -12,7 +13,10 @@
 #   BENCH_WRITES=200000    4 KiB writes measured per agent setup (after BENCH_WARMUP ones)
 #   BENCH_WARMUP=100000    writes first, unmeasured, so the JIT has compiled the write path
 #   BENCH_CLI_RUNS=21      replctl runs for P12
-#   BENCH_PARTS="p11 p12"  which parts to run
+#   BENCH_P9_MIB=65536     volume size for P9 (sparse files)
+#   BENCH_P9_WRITES=20000  random 4 KiB writes spread over the P9 volume before RSS is read (each
+#                          allocates a block of a sparse file: a few hundred a second on ext4)
+#   BENCH_PARTS="p11 p9 p12"  which parts to run
 #   BENCH_WORK=bench/work  where backing files go (a real file system, not tmpfs)
 #   BENCH_NO_BUILD=1       use the jars already built
 #   BENCH_AGENT_OPTS="..." the agents' JVM options
@@ -25,7 +29,9 @@ size_mib="${BENCH_SIZE_MIB:-2048}"
 writes="${BENCH_WRITES:-200000}"
 warmup="${BENCH_WARMUP:-100000}"
 cli_runs="${BENCH_CLI_RUNS:-21}"
-parts="${BENCH_PARTS:-p11 p12}"
+parts="${BENCH_PARTS:-p11 p9 p12}"
+p9_mib="${BENCH_P9_MIB:-65536}"
+p9_writes="${BENCH_P9_WRITES:-20000}"
 work="${BENCH_WORK:-$here/work}"
 out="${BENCH_OUT:-$here/RESULTS.md}"
 wd="$work/cpu-$(date +%Y%m%d-%H%M%S)"
@@ -79,15 +85,61 @@ agent() {
   die "agent $n has no control socket; see $d/agent.log"
 }
 
-# fio_writes URI N SEED: N random 4 KiB writes at QD32 through NBD.
+# fio_writes URI N SEED [MIB]: N random 4 KiB writes at QD32 through NBD, over the first MIB
+# (default: the bench's size) of the volume.
 fio_writes() {
   fio --name=cpu --ioengine=nbd --uri="$1" --rw=randwrite --bs=4k --iodepth=32 \
-      --number_ios="$2" --size="${size_mib}M" --randseed="$3" --norandommap --randrepeat=0 \
+      --number_ios="$2" --size="${4:-$size_mib}M" --randseed="$3" --norandommap --randrepeat=0 \
       --time_based=0 --output-format=json --output="$wd/fio-$3.json" >/dev/null 2>&1 \
     || die "fio failed; see $wd/fio-$3.json"
   python3 -c "import json; j=json.load(open('$wd/fio-$3.json'))['jobs'][0]['write']; print(j['total_ios'])"
 }
 
+
+# pair_up DIR precondition|sparse [MIB]: a protocol C pair over loopback in DIR (internal
+# metadata, the initial sync skipped, alpha Primary) on files of MIB (default: the bench's
+# size), preconditioned or sparse; the agents' pids in $prim_pid and $sec_pid.
+pair_up() {
+  local p="$1" mib="${3:-$size_mib}" n port_a port_b
+  port_a="$(free_port)"
+  port_b="$(free_port)"
+  for n in alpha beta; do
+    mkdir -p "$p/$n/cfg"
+    if [ "$2" = precondition ]; then
+      precondition "$p/$n/disk.img"
+    else
+      truncate -s "${mib}M" "$p/$n/disk.img"
+    fi
+  done
+  cat >"$p/alpha/cfg/r0.toml" <<EOF
+protocol = "C"
+[net]
+shared-secret = "bench"
+[node.alpha]
+address = "127.0.0.1:$port_a"
+disk = "$p/alpha/disk.img"
+nbd-socket = "$p/alpha/r0.nbd"
+[node.beta]
+address = "127.0.0.1:$port_b"
+disk = "$p/beta/disk.img"
+nbd-socket = "$p/beta/r0.nbd"
+EOF
+  cp "$p/alpha/cfg/r0.toml" "$p/beta/cfg/r0.toml"
+  agent "$p/alpha" alpha
+  prim_pid="$agent_pid"
+  agent "$p/beta" beta
+  sec_pid="$agent_pid"
+  for n in alpha beta; do
+    ctl "$p/$n/ctl.sock" create-md r0 >/dev/null || die "create-md on $n"
+    ctl "$p/$n/ctl.sock" up r0 >/dev/null || die "up on $n"
+  done
+  for n in alpha beta; do
+    ctl "$p/$n/ctl.sock" wait-connect r0 --timeout 60 >/dev/null || die "$n did not connect"
+  done
+  ctl "$p/alpha/ctl.sock" new-current-uuid --clear-bitmap r0 >/dev/null
+  ctl "$p/beta/ctl.sock" wait-sync r0 --timeout 120 >/dev/null || die "pair did not reach UpToDate"
+  ctl "$p/alpha/ctl.sock" primary r0 >/dev/null
+}
 
 if [[ " $parts " == *" p11 "* ]]; then
   # Standalone: the whole file is the volume, no metadata, as the P3 reference agent.
@@ -116,40 +168,8 @@ EOF
   kill "$alone_pid" 2>/dev/null || true
   rm -f "$s/disk.img"
 
-  # A protocol C pair over loopback, internal metadata, the initial sync skipped.
+  pair_up "$wd/pair" precondition
   p="$wd/pair"
-  port_a="$(free_port)"
-  port_b="$(free_port)"
-  for n in alpha beta; do
-    mkdir -p "$p/$n/cfg"
-    precondition "$p/$n/disk.img"
-  done
-  cat >"$p/alpha/cfg/r0.toml" <<EOF
-protocol = "C"
-[net]
-shared-secret = "bench"
-[node.alpha]
-address = "127.0.0.1:$port_a"
-disk = "$p/alpha/disk.img"
-nbd-socket = "$p/alpha/r0.nbd"
-[node.beta]
-address = "127.0.0.1:$port_b"
-disk = "$p/beta/disk.img"
-nbd-socket = "$p/beta/r0.nbd"
-EOF
-  cp "$p/alpha/cfg/r0.toml" "$p/beta/cfg/r0.toml"
-  agent "$p/alpha" alpha
-  prim_pid="$agent_pid"
-  agent "$p/beta" beta
-  sec_pid="$agent_pid"
-  for n in alpha beta; do
-    ctl "$p/$n/ctl.sock" create-md r0 >/dev/null || die "create-md on $n"
-    ctl "$p/$n/ctl.sock" up r0 >/dev/null || die "up on $n"
-  done
-  for n in alpha beta; do ctl "$p/$n/ctl.sock" wait-connect r0 --timeout 60 >/dev/null || die "$n did not connect"; done
-  ctl "$p/alpha/ctl.sock" new-current-uuid --clear-bitmap r0 >/dev/null
-  ctl "$p/beta/ctl.sock" wait-sync r0 --timeout 120 >/dev/null || die "pair did not reach UpToDate"
-  ctl "$p/alpha/ctl.sock" primary r0 >/dev/null
   uri="nbd+unix:///r0?socket=$p/alpha/r0.nbd"
   fio_writes "$uri" "$warmup" 3 >/dev/null
   counts_start "$prim_pid" primary
@@ -163,6 +183,19 @@ EOF
   prim_us="$(ratio "($a1 - $a0) / $tck * 1e6 / $n")"
   sec_us="$(ratio "($b1 - $b0) / $tck * 1e6 / $n")"
   add "| P11 | CPU per 4 KiB QD32 write, protocol C pair over loopback ($n writes after $warmup unmeasured) | Primary ${prim_us} µs ($(per_write primary "$n")), Secondary ${sec_us} µs ($(per_write secondary "$n")) | standalone agent ${alone_us} µs (${alone_counts}) | Primary / standalone **$(ratio "$prim_us / $alone_us")**; Secondary / standalone **$(ratio "$sec_us / $alone_us")** | ≤ 1.2; ≤ 1.0 |"
+  for n in alpha beta; do ctl "$p/$n/ctl.sock" down r0 >/dev/null || true; done
+  kill "$prim_pid" "$sec_pid" 2>/dev/null || true
+  rm -f "$p/alpha/disk.img" "$p/beta/disk.img"
+fi
+
+if [[ " $parts " == *" p9 "* ]]; then
+  # Resident memory with a large volume: sparse files, random writes spread over all of it.
+  pair_up "$wd/p9" sparse "$p9_mib"
+  fio_writes "nbd+unix:///r0?socket=$wd/p9/alpha/r0.nbd" "$p9_writes" 5 "$p9_mib" >/dev/null
+  rss() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+  add "| P9 | agent RSS, protocol C pair, $((p9_mib >> 10)) GiB volume, after $p9_writes random 4 KiB writes over all of it | Primary **$(rss "$prim_pid") MiB**, Secondary **$(rss "$sec_pid") MiB** | — | — | ≤ 200 MiB |"
+  for n in alpha beta; do ctl "$wd/p9/$n/ctl.sock" down r0 >/dev/null || true; done
+  rm -f "$wd/p9/alpha/disk.img" "$wd/p9/beta/disk.img"
 fi
 
 if [[ " $parts " == *" p12 "* ]]; then
@@ -190,4 +223,4 @@ EOF
   add "| P12 | \`replctl status\` wall time, ${cli_runs} runs against a running agent | median **${median} ms** (all: ${sorted% }) | — | — | ≤ 150 ms |"
 fi
 
-bench_publish cpu "CPU per write and the CLI (P11, P12)" "load average before the run ${load0}"
+bench_publish cpu "CPU per write, memory and the CLI (P11, P9, P12)" "load average before the run ${load0}"
