@@ -10,6 +10,9 @@ import io.repl.agent.config.ResourceConfig;
 import io.repl.agent.control.ControlRequest;
 import io.repl.agent.control.ControlResponse;
 import io.repl.agent.control.ControlServer;
+import io.repl.agent.events.EventJournal;
+import io.repl.agent.events.EventSink;
+import io.repl.agent.events.HandlerEvents;
 import io.repl.core.replication.Command;
 import io.repl.hooks.HookRunner;
 import java.io.IOException;
@@ -45,7 +48,12 @@ public final class Agent implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private final HookRunner hooks = new HookRunner(4);
+    private final EventJournal.Settings journalSettings;
+    /** The event journal once started (under the state directory); nowhere without one. */
+    private volatile EventSink events = EventSink.NONE;
+    private EventJournal journal;
+    private final HookRunner hooks = new HookRunner(4,
+            new HandlerEvents(e -> events.publish(e), java.time.Clock.systemUTC()));
     private EventLoopGroup group;
     private ControlServer controlServer;
 
@@ -55,6 +63,12 @@ public final class Agent implements AutoCloseable {
 
     /** {@code stateDir}: where resources keep what they must find again (null: nothing kept). */
     public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir) {
+        this(configDir, nodeName, controlSocket, stateDir, EventJournal.Settings.DEFAULTS);
+    }
+
+    /** {@code journal}: how the event journal under {@code stateDir} rolls and how much it keeps. */
+    public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir, EventJournal.Settings journal) {
+        this.journalSettings = journal;
         this.stateDir = stateDir;
         this.configDir = configDir;
         this.nodeName = nodeName;
@@ -72,6 +86,10 @@ public final class Agent implements AutoCloseable {
         group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 EpollIoHandler.newFactory(0, PollingSelectStrategy.factory(PollingSelectStrategy.configuredNanos())));
         ConfigLoader.Directory dir = loader.loadDirectory(configDir);
+        if (stateDir != null) {
+            journal = EventJournal.open(stateDir, journalSettings);
+            events = journal;
+        }
         // The control socket first: if another agent holds it, this one must not touch any disk.
         controlServer = ControlServer.start(group, controlSocket, this::handle, control);
         LOG.log(System.Logger.Level.INFO, "node " + nodeName + ": " + dir.resources().size() + " resource(s) in "
@@ -79,12 +97,12 @@ public final class Agent implements AutoCloseable {
         Future<?> upAll = control.submit(() -> {
             dir.errors().forEach((name, err) -> {
                 LOG.log(System.Logger.Level.ERROR, err);
-                Resource r = new Resource(name, nodeName, group, hooks, stateDir);
+                Resource r = new Resource(name, nodeName, group, hooks, stateDir, events);
                 r.configure(null, err);
                 resources.put(name, r);
             });
             dir.resources().forEach((name, cfg) -> {
-                Resource r = new Resource(name, nodeName, group, hooks, stateDir);
+                Resource r = new Resource(name, nodeName, group, hooks, stateDir, events);
                 r.configure(cfg, null);
                 resources.put(name, r);
             });
@@ -222,7 +240,7 @@ public final class Agent implements AutoCloseable {
         if (r == null) {
             if (Files.isRegularFile(configDir.resolve(req.resource() + ".toml"))) {
                 // A file added since the agent started: adopt it.
-                r = new Resource(req.resource(), nodeName, group, hooks, stateDir);
+                r = new Resource(req.resource(), nodeName, group, hooks, stateDir, events);
                 resources.put(req.resource(), r);
                 reload(r);
                 return List.of(r);
@@ -271,6 +289,9 @@ public final class Agent implements AutoCloseable {
             LOG.log(System.Logger.Level.ERROR, "taking resources down at stop failed: " + e);
         }
         hooks.close();
+        if (journal != null) {
+            journal.close();
+        }
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }

@@ -1,6 +1,7 @@
 package io.repl.agent;
 
 import io.repl.agent.config.ConfigException;
+import io.repl.agent.events.EventJournal;
 import io.repl.agent.witness.WitnessDaemon;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,6 +44,14 @@ public final class AgentMain implements Callable<Integer> {
             defaultValue = "/var/lib/repl")
     Path stateDir;
 
+    @Option(names = "--journal-roll", defaultValue = "daily", description = "How the event journal "
+            + "(STATE_DIR/journal) rolls its files: hourly or daily (default: ${DEFAULT-VALUE}).")
+    String journalRoll;
+
+    @Option(names = "--journal-keep", defaultValue = "7", description = "How many of the journal's files "
+            + "(hours or days) are kept; older ones are deleted (default: ${DEFAULT-VALUE}).")
+    int journalKeep;
+
     public static void main(String[] args) {
         LogFormat.install();
         CommandLine cl = new CommandLine(new AgentMain());
@@ -57,7 +66,14 @@ public final class AgentMain implements Callable<Integer> {
         String name = node != null ? node : hostName();
         System.Logger log = System.getLogger(AgentMain.class.getName());
         Files.createDirectories(stateDir);
-        Agent agent = new Agent(configDir, name, controlSocket, stateDir);
+        EventJournal.Settings journal;
+        try {
+            journal = new EventJournal.Settings(EventJournal.Roll.parse(journalRoll), journalKeep);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--journal-roll " + journalRoll
+                    + " --journal-keep " + journalKeep + ": roll is hourly or daily, keep at least 1");
+        }
+        Agent agent = new Agent(configDir, name, controlSocket, stateDir, journal);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(System.Logger.Level.INFO, "node " + name + ": stopping");
