@@ -27,7 +27,7 @@ import picocli.CommandLine.ParentCommand;
             ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.InvalidateRemote.class,
             ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
             ReplCtl.ResumeSync.class, ReplCtl.Verify.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
-            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class})
+            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class, Events.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
 
