@@ -164,15 +164,16 @@ class HandlersIT {
                         "set -e",
                         "nbdfuse " + fuse.resolve("disk") + " '" + p.uri(a) + "' > " + dir.resolve("nbdfuse-" + a.node
                                 + ".log") + " 2>&1 &",
-                        "i=0; while [ \"$(stat -c %s " + fuse.resolve("disk") + " 2>/dev/null)\" != \""
-                                + "$(stat -c %s " + p.disk(a) + ")\" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done",
+                        "i=0; while [ ! -s " + fuse.resolve("disk") + " ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done",
                         "losetup " + loop + " " + fuse.resolve("disk"),
                         "echo attached " + loop));
                 Path detach = script("detach-" + a.node, String.join("\n",
                         "#!/bin/sh",
                         "losetup -d " + loop,
-                        "i=0; while losetup " + loop + " >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done",
-                        "fusermount3 -u " + fuse,
+                        // The loop device lets go once nothing (udev's probe after the unmount) has it open.
+                        "i=0; until fusermount3 -u " + fuse + " 2>/dev/null; do",
+                        "  i=$((i+1)); [ $i -lt 100 ] || { echo \"cannot unmount " + fuse + "\"; exit 1; }; sleep 0.05",
+                        "done",
                         "echo detached " + loop));
                 appendConfig(a, String.join("\n", "[handlers]",
                         "mount-device = \"" + loop + "\"",
