@@ -83,6 +83,19 @@ public record MountAction(String resource, Path device, Path point, String fstyp
         return null;
     }
 
+    /**
+     * {@code fsfreeze -f} (freeze) or {@code -u} (thaw) on the mounted file system; null when done,
+     * else why not. A frozen file system has flushed everything and holds new writes until thawed.
+     */
+    public String freeze(HookRunner runner, Map<String, String> env, Duration timeout, boolean freeze) {
+        if (!mounted()) {
+            return "nothing is mounted on " + point;
+        }
+        String step = freeze ? "fsfreeze" : "fsthaw";
+        HookResult r = run(runner, step, "fsfreeze " + (freeze ? "-f " : "-u ") + quote(point.toString()), env, timeout);
+        return r.succeeded() ? null : "fsfreeze " + (freeze ? "-f " : "-u ") + point + " " + describe(r);
+    }
+
     /** Whether something is mounted on {@link #point} (per /proc/self/mountinfo). */
     public boolean mounted() {
         String p = point.toAbsolutePath().normalize().toString();

@@ -193,13 +193,17 @@ public final class Agent implements AutoCloseable {
                 case "resize":
                     return ControlResponse.ok(one(req).resize(sizeOption(req), req.flag("force"),
                             req.flag("assume-clean")));
+                case "freeze":
+                    return ControlResponse.ok(one(req).freeze(true));
+                case "thaw":
+                    return ControlResponse.ok(one(req).freeze(false));
                 case "resume-io":
                     return ControlResponse.ok(one(req).command(new Command.ResumeIo(req.flag("force")), "resume-io"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
                             + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, verify, outdate, "
-                            + "resume-io, detach, attach, resize");
+                            + "resume-io, detach, attach, resize, freeze, thaw");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());

@@ -464,6 +464,10 @@ public final class Resource implements Export {
         }
         if (c instanceof Command.Secondary sc) {
             if (before.role() == Role.PRIMARY) {
+                if (frozen) {
+                    throw new StateChangeRefused(name + ": the file system is frozen (replctl freeze); run 'replctl "
+                            + "thaw " + name + "' first", StateChangeRefused.REFUSED);
+                }
                 String refused = roles.beforeDemote(before, sc.force());
                 if (refused != null) {
                     throw new StateChangeRefused(name + ": " + refused, StateChangeRefused.REFUSED);
@@ -517,6 +521,32 @@ public final class Resource implements Export {
                 return;
             }
         }
+    }
+
+    /** Set by {@code replctl freeze} until {@code thaw}: a frozen mount cannot be unmounted. */
+    private volatile boolean frozen;
+
+    /**
+     * {@code replctl freeze} / {@code thaw}: the built-in mount's file system flushes and holds
+     * new writes (fsfreeze), e.g. while the peer's disk is snapshotted; only on a Primary.
+     */
+    synchronized Map<String, Object> freeze(boolean freeze) throws StateChangeRefused {
+        String verb = freeze ? "freeze" : "thaw";
+        CoreDriver d = driver;
+        if (d == null || d.status().role() != Role.PRIMARY) {
+            throw new StateChangeRefused(name + ": " + verb + " needs a Primary with its built-in mount; this node is "
+                    + (d == null ? "down or standalone" : d.status().role().displayName()));
+        }
+        journalCommand("call", verb, null, Map.of());
+        String failed = new RoleActions(name, nodeName, config, hooks).freeze(d.status(), freeze);
+        if (failed != null) {
+            StateChangeRefused refused = new StateChangeRefused(name + ": " + verb + " refused: " + failed);
+            journalCommand("response", verb, null, Map.of("exit", "11", "reason", refused.getMessage()));
+            throw refused;
+        }
+        frozen = freeze;
+        journalCommand("response", verb, null, Map.of("exit", "0"));
+        return status();
     }
 
     /** {@code call command} / {@code response command} in the event journal. */

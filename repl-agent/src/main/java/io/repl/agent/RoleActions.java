@@ -41,6 +41,19 @@ final class RoleActions {
         return veto("before-promote", "promotion", s, force);
     }
 
+    /**
+     * {@code replctl freeze}/{@code thaw}: fsfreeze on the built-in mount of this Primary; null
+     * when done, else why not.
+     */
+    String freeze(CoreStatus s, boolean freeze) {
+        MountAction m = mount();
+        if (m == null) {
+            return "no built-in mount is configured (handlers.mount-device, handlers.mount-point); run fsfreeze "
+                    + "on your own mount point";
+        }
+        return m.freeze(runner, env(freeze ? "freeze" : "thaw", s, false), timeout(), freeze);
+    }
+
     /** Whether a built-in mount is configured (whose detach lets go of the export before a demotion). */
     boolean mounts() {
         return config.roleActions().mount().isPresent();

@@ -27,7 +27,8 @@ import picocli.CommandLine.ParentCommand;
             ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.InvalidateRemote.class,
             ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
             ReplCtl.ResumeSync.class, ReplCtl.Verify.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
-            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class, Events.class})
+            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class, Events.class,
+            ReplCtl.Freeze.class, ReplCtl.Thaw.class})
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
 
@@ -284,6 +285,16 @@ public final class ReplCtl {
         Map<String, Object> options() {
             return Map.of("start", start);
         }
+    }
+
+    @Command(name = "freeze", description = "On a Primary with the built-in mount: fsfreeze the file system (it "
+            + "flushes and holds new writes), e.g. while the peer's disk is snapshotted; under protocol C the peer then "
+            + "holds everything written. Refused (11) elsewhere; a frozen file system refuses secondary.")
+    static final class Freeze extends OnResource {
+    }
+
+    @Command(name = "thaw", description = "Undo freeze: the file system takes writes again.")
+    static final class Thaw extends OnResource {
     }
 
     @Command(name = "pause-sync", description = "Pause a running resync.")

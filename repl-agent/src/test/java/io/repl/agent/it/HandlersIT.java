@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The handlers that are waited for around a role change, with real agents and bin/replctl:
  * {@code before-promote} and {@code before-demote} refuse the change with exit 11 and their
  * last lines (also under {@code --force}), get their environment, are killed at
- * {@code before-timeout}; the built-in mount checks and mounts a real ext4 after a promotion
- * and a busy mount refuses the demotion, naming who holds it.
+ * {@code before-timeout}; the built-in mount checks and mounts a real ext4 after a promotion,
+ * freezes and thaws it on request, and a busy mount refuses the demotion, naming who holds it.
  */
 @Timeout(240)
 class HandlersIT {
@@ -206,6 +206,19 @@ class HandlersIT {
                         + p.alpha.log());
                 Files.writeString(mntAlpha.resolve("note.txt"), "written on alpha\n");
 
+                // Frozen: a new file waits for the thaw, and the demotion is refused meanwhile.
+                p.alpha.ctl("freeze", "r0").ok();
+                Process late = new ProcessBuilder("sh", "-c", "echo after the thaw > " + mntAlpha.resolve("late.txt"))
+                        .start();
+                assertFalse(late.waitFor(2, java.util.concurrent.TimeUnit.SECONDS), "a write went into a frozen "
+                        + "file system");
+                Cmd.Result frozen = p.alpha.ctl("secondary", "r0");
+                assertEquals(11, frozen.exit(), frozen.toString());
+                assertTrue(frozen.err().contains("the file system is frozen (replctl freeze)"), frozen.err());
+                p.alpha.ctl("thaw", "r0").ok();
+                assertTrue(late.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the write went on after the thaw");
+                assertEquals("after the thaw\n", Files.readString(mntAlpha.resolve("late.txt")));
+
                 holder = new ProcessBuilder("sleep", "300").directory(mntAlpha.toFile()).start();
                 Cmd.Result busy = p.alpha.ctl("secondary", "r0");
                 assertEquals(11, busy.exit(), busy.toString());
@@ -222,6 +235,10 @@ class HandlersIT {
                 p.beta.ctl("primary", "r0").ok();
                 assertTrue(isMountedAt(mntBeta, loops.get(p.beta)), "mounted on beta:\n" + p.beta.log());
                 assertEquals("written on alpha\n", Files.readString(mntBeta.resolve("note.txt")));
+                assertEquals("after the thaw\n", Files.readString(mntBeta.resolve("late.txt")));
+                Cmd.Result secondaryFreeze = p.alpha.ctl("freeze", "r0");
+                assertEquals(11, secondaryFreeze.exit(), secondaryFreeze.toString());
+                assertTrue(secondaryFreeze.err().contains("freeze needs a Primary"), secondaryFreeze.err());
                 p.beta.ctl("secondary", "r0").ok();
                 assertFalse(isMountedAt(mntBeta, loops.get(p.beta)));
             } finally {
