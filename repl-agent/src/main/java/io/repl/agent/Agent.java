@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -32,7 +31,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The daemon: every resource in the config directory, the NBD exports, the control socket.
  * Operator commands run one at a time on a single control thread, so state changes never
- * interleave; the data path runs on the event loops and the I/O engines.
+ * interleave ({@code status} has a thread of its own, as it changes nothing); the data path runs
+ * on the event loops and the I/O engines.
  */
 public final class Agent implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
@@ -42,9 +42,20 @@ public final class Agent implements AutoCloseable {
     private final String nodeName;
     private final Path controlSocket;
     private final ConfigLoader loader = new ConfigLoader();
-    private final Map<String, Resource> resources = new TreeMap<>();
+    /** Changed on the control thread only; read by status too, on its own thread. */
+    private final Map<String, Resource> resources = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "control");
+        t.setDaemon(true);
+        return t;
+    });
+    /**
+     * Answers {@code status} for known resources while a command (one waiting for a
+     * before-promote handler, say) holds the control thread: monitors and watchers keep
+     * getting answers. Status only reads what the resources publish.
+     */
+    private final ExecutorService statusThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "control-status");
         t.setDaemon(true);
         return t;
     });
@@ -91,7 +102,7 @@ public final class Agent implements AutoCloseable {
             events = journal;
         }
         // The control socket first: if another agent holds it, this one must not touch any disk.
-        controlServer = ControlServer.start(group, controlSocket, this::handle, control);
+        controlServer = ControlServer.start(group, controlSocket, this::handle, this::route);
         LOG.log(System.Logger.Level.INFO, "node " + nodeName + ": " + dir.resources().size() + " resource(s) in "
                 + configDir + (dir.errors().isEmpty() ? "" : ", " + dir.errors().size() + " with config errors"));
         Future<?> upAll = control.submit(() -> {
@@ -121,6 +132,12 @@ public final class Agent implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("bringing resources up failed", e.getCause());
         }
+    }
+
+    /** Status of known resources on its own thread; everything else, one at a time, on the control thread. */
+    private ExecutorService route(ControlRequest req) {
+        boolean known = req.resource() == null || req.resource().equals("all") || resources.containsKey(req.resource());
+        return "status".equals(req.command()) && known ? statusThread : control;
     }
 
     /** The {@code size} option in bytes; 0 when absent. */
@@ -285,6 +302,7 @@ public final class Agent implements AutoCloseable {
         // command is running now.
         Future<?> downAll = control.submit(() -> resources.values().forEach(Resource::down));
         control.shutdown();
+        statusThread.shutdown();
         try {
             downAll.get(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -26,13 +26,18 @@ class HandlersIT {
     @TempDir
     Path dir;
 
-    /** A handler script that records its environment in {@code NAME.env} and exits 3 while {@code NAME.no} exists. */
+    /**
+     * A handler script that records its environment in {@code NAME.env}, waits while
+     * {@code NAME.hold} exists (a minute at most), and exits 3 while {@code NAME.no} exists.
+     */
     private Path vetoScript(String name, String extra) throws Exception {
         Path env = dir.resolve(name + ".env");
         Path no = dir.resolve(name + ".no");
+        Path hold = dir.resolve(name + ".hold");
         Path script = Files.writeString(dir.resolve(name + ".sh"), String.join("\n",
                 "#!/bin/sh",
-                "env | grep '^REPL_' | sort > " + env,
+                "env | grep '^REPL_' | sort > " + env + ".tmp && mv " + env + ".tmp " + env,
+                "i=0; while [ -e " + hold + " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done",
                 extra,
                 "if [ -e " + no + " ]; then",
                 "  echo 'checking the site'",
@@ -65,8 +70,22 @@ class HandlersIT {
             appendConfig(p.alpha, "[handlers]\nbefore-promote = \"" + script + "\"\n");
             p.startConnectedOnSockets();
             Files.createFile(dir.resolve("before-promote.no"));
+            Files.createFile(dir.resolve("before-promote.hold"));
 
-            Cmd.Result r = p.alpha.ctl("primary", "--force", "r0");
+            // While the handler holds the promotion, status still answers (a monitor must not time out).
+            Path out = dir.resolve("primary.out");
+            Process primary = new ProcessBuilder(AgentProcess.ROOT.resolve("bin/replctl").toString(),
+                    "--control-socket", p.alpha.controlSocket.toString(), "primary", "--force", "r0")
+                    .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            NbdClientsIT.waitFor(() -> Files.exists(dir.resolve("before-promote.env")), "the handler to run", 60);
+            Cmd.Result during = p.alpha.ctl("status", "r0");
+            assertEquals(0, during.exit(), during.toString());
+            assertTrue(during.out().contains("r0 role:Secondary"), during.out());
+            assertTrue(primary.isAlive(), "the promotion waits for its handler");
+            Files.delete(dir.resolve("before-promote.hold"));
+            assertTrue(primary.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            Cmd.Result r = new Cmd.Result(java.util.List.of("replctl primary --force r0"), primary.exitValue(), "",
+                    Files.readString(out));
             assertEquals(11, r.exit(), r.toString());
             assertTrue(r.err().contains("before-promote handler refused the promotion: it exited with 3"), r.err());
             assertTrue(r.err().contains("the application is still running here"), r.err());
