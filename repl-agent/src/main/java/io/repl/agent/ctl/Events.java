@@ -156,7 +156,8 @@ final class Events implements Callable<Integer> {
                 print(out, new Event(t, "exists", "peer-device", name, pd));
             }
         }
-        out.println(json ? "{\"verb\":\"exists\",\"object\":\"-\"}" : t + " exists -");
+        out.println(json ? "{\"verb\":\"exists\",\"object\":\"-\"}"
+                : t.truncatedTo(java.time.temporal.ChronoUnit.MILLIS) + " exists -");
         out.flush();
         return 0;
     }

@@ -21,6 +21,8 @@ public record Event(Instant time, String verb, String object, String resource, M
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public Event {
+        // Milliseconds, as events2 prints them: finer would only suggest a precision the clock lacks.
+        time = time.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         fields = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fields));
     }
 
