@@ -98,8 +98,14 @@ public final class Agent implements AutoCloseable {
                 EpollIoHandler.newFactory(0, PollingSelectStrategy.factory(PollingSelectStrategy.configuredNanos())));
         ConfigLoader.Directory dir = loader.loadDirectory(configDir);
         if (stateDir != null) {
-            journal = EventJournal.open(stateDir, journalSettings);
-            events = journal;
+            try {
+                journal = EventJournal.open(stateDir, journalSettings);
+                events = journal;
+            } catch (IOException | RuntimeException e) {
+                // The journal is history for operators: without it the resources still run.
+                LOG.log(System.Logger.Level.ERROR, "node " + nodeName + ": no event journal in " + stateDir
+                        + " (replctl events will have nothing new): " + e);
+            }
         }
         // The control socket first: if another agent holds it, this one must not touch any disk.
         controlServer = ControlServer.start(group, controlSocket, this::handle, this::route);

@@ -73,6 +73,8 @@ public final class EventJournal implements EventSink, AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final Thread writer;
     private volatile boolean closing;
+    /** The last append failed: logged once, not for every event after it. */
+    private boolean failing;
 
     private EventJournal(Path dir, Settings settings, TimeProvider time) {
         this.dir = dir;
@@ -133,14 +135,23 @@ public final class EventJournal implements EventSink, AutoCloseable {
             } catch (InterruptedException e) {
                 closing = true;
             }
-            long lost = dropped.get();
-            if (lost != droppedSaid && !closing) {
-                appender.writeText(new Event(batch.isEmpty() ? java.time.Instant.now() : batch.get(0).time(), "change",
-                        "journal", "-", Map.of("dropped", Long.toString(lost))).json());
-                droppedSaid = lost;
-            }
-            for (Event e : batch) {
-                appender.writeText(e.json());
+            try {
+                long lost = dropped.get();
+                if (lost != droppedSaid && !closing) {
+                    appender.writeText(new Event(batch.isEmpty() ? java.time.Instant.now() : batch.get(0).time(),
+                            "change", "journal", "-", Map.of("dropped", Long.toString(lost))).json());
+                    droppedSaid = lost;
+                }
+                for (Event e : batch) {
+                    appender.writeText(e.json());
+                }
+            } catch (RuntimeException e) {
+                // A full or failing disk: the events are lost (and counted), the agent goes on.
+                dropped.addAndGet(batch.size());
+                if (!failing) {
+                    LOG.log(System.Logger.Level.ERROR, "event journal: cannot append to " + dir + ": " + e);
+                }
+                failing = true;
             }
             batch.clear();
             if (System.nanoTime() - lastRetention >= RETENTION_CHECK_NANOS) {
