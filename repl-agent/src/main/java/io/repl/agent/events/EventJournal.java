@@ -145,6 +145,7 @@ public final class EventJournal implements EventSink, AutoCloseable {
                 for (Event e : batch) {
                     appender.writeText(e.json());
                 }
+                failing = false;
             } catch (RuntimeException e) {
                 // A full or failing disk: the events are lost (and counted), the agent goes on.
                 dropped.addAndGet(batch.size());
