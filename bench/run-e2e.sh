@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end benchmark: fio against repl (io_uring and FileChannel engines), qemu-nbd, the raw
+# End-to-end benchmark: fio against repl (io_uring, libaio and FileChannel engines), qemu-nbd, the raw
 # file and two replicated agents (protocol A, B, C), side by side in one run, then
 # bench/RESULTS.md and bench/results.png.
 # See bench/README.md ("End-to-end harness") for what each row means.
@@ -11,7 +11,7 @@
 #   BENCH_RAMP=3          seconds of ramp before measuring
 #   BENCH_ROUNDS=2        every (workload, target) pair runs this many times, order reversed
 #                         on odd rounds so drift hits every target alike
-#   BENCH_TARGETS="repl-uring repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C"
+#   BENCH_TARGETS="repl-uring repl-aio repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C"
 #                         repl-A/B/C: two agents over loopback, protocol A/B/C, internal
 #                         metadata; raw-two-writers: fio io_uring on two files at once (P3's bound)
 #   BENCH_WORKLOADS="randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8"
@@ -33,7 +33,7 @@ size_gib="${BENCH_SIZE_GIB:-2}"
 runtime="${BENCH_RUNTIME:-15}"
 ramp="${BENCH_RAMP:-3}"
 rounds="${BENCH_ROUNDS:-2}"
-targets="${BENCH_TARGETS:-repl-uring repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C}"
+targets="${BENCH_TARGETS:-repl-uring repl-aio repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C}"
 workloads="${BENCH_WORKLOADS:-randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8}"
 repl_workloads="${BENCH_REPL_WORKLOADS:-randwrite-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8}"
 two_writers_workloads="${BENCH_TWO_WRITERS_WORKLOADS:-write-1m-qd8}"
@@ -384,6 +384,7 @@ for t in $targets; do
   esac
   case "$t" in
     repl-uring) start_repl "$t" io_uring ;;
+    repl-aio) start_repl "$t" libaio ;;
     repl-fc) start_repl "$t" filechannel ;;
     qemu-nbd) start_qemu "$t" ;;
     raw-uring|raw-two-writers) : ;;

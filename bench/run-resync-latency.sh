@@ -23,34 +23,11 @@ modes="${BENCH_RESYNC_MODES:-controller fixed}"
 work="${BENCH_WORK:-$here/work}"
 out="${BENCH_OUT:-$here/RESULTS.md}"
 
-log() { printf '%s resync-latency: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-for t in fio nbdinfo python3; do command -v "$t" >/dev/null || die "$t is needed"; done
-
 wd="$work/resync-latency-$(date -u +%Y%m%dT%H%M%SZ)"
-pids=()
-cleanup() {
-  local rc=$?
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  [ -d "$wd" ] && find "$wd" -name '*.img' -type f -delete 2>/dev/null || true
-  [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $wd"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$wd"
-
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-  log "building the agent"
-  ( cd "$root" && ./mvnw -B -q -o -pl repl-agent -am package -DskipTests >/dev/null 2>&1 ) || die "build failed"
-fi
-dist="$wd/dist"
-mkdir -p "$dist/bin" "$dist/lib"
-cp "$root/bin/repl-launch" "$root/bin/repl-agent" "$root/bin/replctl" "$dist/bin/"
-cp "$root/repl-agent/target/lib/"*.jar "$dist/lib/"
+bench_name=resync-latency
+. "$here/lib.sh"
+bench_start fio nbdinfo python3
 ctl() { "$dist/bin/replctl" --control-socket "$wd/$1/ctl.sock" "${@:2}"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 field() { ctl "$1" status --json | python3 -c "import json,sys; r=json.load(sys.stdin)['resources'][0]; print($2)"; }
 wait_until() { # NODE PYTHON-EXPR VALUE WHAT
   local i

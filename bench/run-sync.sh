@@ -25,50 +25,12 @@ work="${BENCH_WORK:-$here/work}"
 out="${BENCH_OUT:-$here/RESULTS.md}"
 wd="$work/resync-$(date +%Y%m%d-%H%M%S)"
 size_bytes=$(( size_mib * 1024 * 1024 ))
-pids=()
-
-log() { printf '%s resync-bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-cleanup() {
-  local rc=$?
-  for p in "${pids[@]:-}"; do
-    [ -n "$p" ] && kill "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]:-}"; do
-    [ -n "$p" ] && wait "$p" 2>/dev/null || true
-  done
-  [ -d "$wd" ] && find "$wd" -name '*.img' -type f -delete 2>/dev/null || true
-  rm -rf "$wd/dist"
-  [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $wd"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for tool in fio nbdinfo qemu-img python3 dd; do
-  command -v "$tool" >/dev/null || die "$tool is missing (bench/run-e2e.sh installs it)"
-done
-mkdir -p "$wd"
-case "$(df -T "$wd" | awk 'NR==2 {print $2}')" in
-  tmpfs|ramfs) die "$wd is on tmpfs: O_DIRECT is what is measured, use a real file system (BENCH_WORK)";;
-esac
-
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-  log "building the agent"
-  ( cd "$root" && ./mvnw -B -q -o -pl repl-agent -am package -DskipTests >/dev/null 2>&1 ) || die "build failed"
-fi
-[ -d "$root/repl-agent/target/lib" ] || die "no agent jars; build first"
-dist="$wd/dist"
-mkdir -p "$dist/bin" "$dist/lib"
-cp "$root/bin/repl-launch" "$root/bin/repl-agent" "$root/bin/replctl" "$dist/bin/"
-cp "$root/repl-agent/target/lib/"*.jar "$dist/lib/"
+bench_name=resync-bench
+. "$here/lib.sh"
+bench_start fio nbdinfo qemu-img python3 dd
 
 ctl() { "$dist/bin/replctl" --control-socket "$@"; }
 now() { date +%s.%N; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # json DIR EXPR: a field of r0's status on the node in DIR (EXPR indexes r, the resource).
 # logtime FILE PATTERN: the agent-log timestamp (seconds) of the last line matching PATTERN.
 logtime() {
@@ -140,9 +102,6 @@ wait_synced() {
   die "not UpToDate after wait-sync; see $d/*/agent.log"
 }
 
-results=()
-add() { results+=("$1"); log "$1"; }
-ratio() { python3 -c "print(f'{$1:.3f}')"; }
 
 # --- P5 and P7: full initial sync, plain copy, then csum resync of the identical result ------
 if [[ " $parts " == *" p5 "* || " $parts " == *" p7 "* ]]; then
@@ -296,18 +255,4 @@ PY
   add "| P8 | ${p8_mib} MiB of ${p8_what} written through the Primary (qemu-img convert, protocol C) | LZ4: wire / payload ${p8_lz4_wire}, ${p8_lz4_mbs} MB/s (lz4 -1 on the file, 1 MiB blocks: ${p8_cli}) | none: wire / payload ${p8_none_wire}, ${p8_none_mbs} MB/s | wire / payload with LZ4 = **${p8_lz4_wire}**; throughput LZ4 / none = **$(ratio "$p8_lz4_mbs / $p8_none_mbs")** | ≤ 0.5; ≥ 1.0 |"
 fi
 
-section="$(
-  echo "## Resync (P5, P7, P8)"
-  echo
-  echo "\`bench/run-sync.sh\`, $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -r), commit $(git -C "$root" rev-parse --short HEAD), volumes of ${size_mib} MiB."
-  echo
-  echo "| # | what | measured | reference | ratio | goal |"
-  echo "|---|---|---|---|---|---|"
-  printf '%s\n' "${results[@]}"
-)"
-if [ "$out" = - ]; then
-  echo "$section"
-else
-  printf '%s\n' "$section" | python3 "$here/e2e/sections.py" --out "$out" --name sync
-fi
-log "done; logs in $wd"
+bench_publish sync "Resync (P5, P7, P8)" "volumes of ${size_mib} MiB"

@@ -31,6 +31,8 @@ public final class HookRunner implements AutoCloseable {
 
     private final ExecutorService pool;
     private final HookObserver observer;
+    /** Per handler name: runs ended, and those that failed (non-zero, killed, not started), for metrics. */
+    private final Map<String, long[]> ended = new java.util.concurrent.ConcurrentHashMap<>();
 
     public HookRunner(int concurrentMax) {
         this(concurrentMax, HookObserver.NONE);
@@ -56,9 +58,9 @@ public final class HookRunner implements AutoCloseable {
                                              Duration timeout) {
         CompletableFuture<HookResult> done = new CompletableFuture<>();
         try {
-            pool.execute(() -> done.complete(runNow(name, command, env, timeout)));
+            pool.execute(() -> done.complete(count(runNow(name, command, env, timeout))));
         } catch (RejectedExecutionException e) {
-            HookResult r = new HookResult(name, -1, false, "", "too many handlers queued (" + QUEUED_MAX + ")");
+            HookResult r = count(new HookResult(name, -1, false, "", "too many handlers queued (" + QUEUED_MAX + ")"));
             observer.finished(r);
             done.complete(r);
         }
@@ -68,6 +70,29 @@ public final class HookRunner implements AutoCloseable {
     /** The event {@code name} happened with no handler configured: only the observer hears of it. */
     public void unhandled(String name, Map<String, String> env) {
         observer.unhandled(name, env);
+    }
+
+    /** Counted before anyone waiting for the result sees it. */
+    private HookResult count(HookResult r) {
+        long[] c = ended.computeIfAbsent(r.name(), k -> new long[2]);
+        synchronized (c) {
+            c[0]++;
+            if (!r.succeeded()) {
+                c[1]++;
+            }
+        }
+        return r;
+    }
+
+    /** Per handler name, the runs that ended and how many of them failed, since the runner started. */
+    public Map<String, long[]> endedRuns() {
+        Map<String, long[]> out = new java.util.TreeMap<>();
+        ended.forEach((name, c) -> {
+            synchronized (c) {
+                out.put(name, new long[] {c[0], c[1]});
+            }
+        });
+        return out;
     }
 
     private HookResult runNow(String name, String command, Map<String, String> env, Duration timeout) {

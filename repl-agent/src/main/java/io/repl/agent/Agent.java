@@ -42,7 +42,7 @@ public final class Agent implements AutoCloseable {
     private final String nodeName;
     private final Path controlSocket;
     private final ConfigLoader loader = new ConfigLoader();
-    /** Changed on the control thread only; read by status too, on its own thread. */
+    /** Sorted by name; concurrent so that status and a metrics scrape read it off the control thread. */
     private final Map<String, Resource> resources = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "control");
@@ -67,6 +67,10 @@ public final class Agent implements AutoCloseable {
             new HandlerEvents(e -> events.publish(e), java.time.Clock.systemUTC()));
     private EventLoopGroup group;
     private ControlServer controlServer;
+    private io.repl.agent.config.HostPort metricsListen;
+    private io.repl.agent.metrics.MetricsServer metrics;
+    private ExecutorService scrapes;
+    private volatile java.util.function.Consumer<String> summaryListener = s -> { };
 
     public Agent(Path configDir, String nodeName, Path controlSocket) {
         this(configDir, nodeName, controlSocket, null);
@@ -84,6 +88,16 @@ public final class Agent implements AutoCloseable {
         this.configDir = configDir;
         this.nodeName = nodeName;
         this.controlSocket = controlSocket;
+    }
+
+    /** Serve metrics on {@code address} (docs/OPERATIONS.md, section 8); call before {@link #start}. */
+    public void metricsListen(io.repl.agent.config.HostPort address) {
+        this.metricsListen = address;
+    }
+
+    /** Where metrics are served, with the real port; null without. */
+    public java.net.InetSocketAddress metricsAddress() {
+        return metrics == null ? null : metrics.address();
     }
 
     /**
@@ -109,6 +123,17 @@ public final class Agent implements AutoCloseable {
         }
         // The control socket first: if another agent holds it, this one must not touch any disk.
         controlServer = ControlServer.start(group, controlSocket, this::handle, this::route);
+        if (metricsListen != null) {
+            // Scrapes read counters on a thread of their own: never on a resource's loop, and
+            // never behind an operator command on the control thread.
+            scrapes = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "metrics");
+                t.setDaemon(true);
+                return t;
+            });
+            metrics = io.repl.agent.metrics.MetricsServer.start(group, metricsListen, scrapes,
+                    () -> ResourceMetrics.scrape(resources.values(), hooks.endedRuns()));
+        }
         LOG.log(System.Logger.Level.INFO, "node " + nodeName + ": " + dir.resources().size() + " resource(s) in "
                 + configDir + (dir.errors().isEmpty() ? "" : ", " + dir.errors().size() + " with config errors"));
         Future<?> upAll = control.submit(() -> {
@@ -146,14 +171,41 @@ public final class Agent implements AutoCloseable {
         return "status".equals(req.command()) && known ? statusThread : control;
     }
 
+    /** One line for systemd's STATUS: which resources are up and which are down. */
+    public String summary() {
+        List<String> up = new ArrayList<>();
+        List<String> down = new ArrayList<>();
+        for (Resource r : resources.values()) {
+            (r.isUp() ? up : down).add(r.name());
+        }
+        return "node " + nodeName + ": " + up.size() + " resource(s) up" + (up.isEmpty() ? "" : " (" + String.join(", ",
+                up) + ")") + (down.isEmpty() ? "" : ", " + down.size() + " down (" + String.join(", ", down)
+                + "; see replctl status)");
+    }
+
     /** The {@code size} option in bytes; 0 when absent. */
     private static long sizeOption(ControlRequest req) {
         Object size = req.options() == null ? null : req.options().get("size");
         return size instanceof Number n ? n.longValue() : 0;
     }
 
+    /** Told the new {@link #summary} after every up and down, on the control thread (systemd's STATUS). */
+    public void onSummaryChange(java.util.function.Consumer<String> listener) {
+        this.summaryListener = listener;
+    }
+
     /** Runs one operator command; only ever on the control thread. */
     ControlResponse handle(ControlRequest req) {
+        try {
+            return dispatch(req);
+        } finally {
+            if ("up".equals(req.command()) || "down".equals(req.command())) {
+                summaryListener.accept(summary());
+            }
+        }
+    }
+
+    private ControlResponse dispatch(ControlRequest req) {
         try {
             switch (req.command()) {
                 case "status":
@@ -220,19 +272,40 @@ public final class Agent implements AutoCloseable {
                     return ControlResponse.ok(one(req).freeze(true));
                 case "thaw":
                     return ControlResponse.ok(one(req).freeze(false));
+                case "adjust":
+                    return adjust(targets(req));
                 case "resume-io":
                     return ControlResponse.ok(one(req).command(new Command.ResumeIo(req.flag("force")), "resume-io"));
                 default:
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
                             + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, verify, outdate, "
-                            + "resume-io, detach, attach, resize, freeze, thaw");
+                            + "resume-io, detach, attach, resize, adjust, freeze, thaw");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());
         } catch (UnknownResource e) {
             return ControlResponse.error(ControlResponse.USAGE, e.getMessage());
         }
+    }
+
+    /**
+     * {@code adjust}: re-reads each resource's file and applies what is safe live. A file that
+     * does not load is refused with the loader's message, and the resource runs on unchanged.
+     */
+    private ControlResponse adjust(List<Resource> rs) throws StateChangeRefused {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Resource r : rs) {
+            ResourceConfig next;
+            try {
+                next = loader.load(configDir.resolve(r.name() + ".toml"));
+            } catch (ConfigException e) {
+                throw new StateChangeRefused(r.name() + ": the file is not usable, nothing was changed: "
+                        + e.getMessage());
+            }
+            out.add(r.adjust(next));
+        }
+        return ControlResponse.ok(Map.of("resources", out));
     }
 
     /** Re-reads a down resource's file, so that a fixed config takes effect on 'up'. */
@@ -303,6 +376,10 @@ public final class Agent implements AutoCloseable {
         }
         if (controlServer != null) {
             controlServer.close();
+        }
+        if (metrics != null) {
+            metrics.close();
+            scrapes.shutdown();
         }
         // Downs run on the control thread like every other state change, after whatever
         // command is running now.

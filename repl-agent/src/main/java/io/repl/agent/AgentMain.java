@@ -51,6 +51,9 @@ public final class AgentMain implements Callable<Integer> {
     @Option(names = "--journal-keep", defaultValue = "7", description = "How many of the journal's files "
             + "(hours or days) are kept; older ones are deleted (default: ${DEFAULT-VALUE}).")
     int journalKeep;
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics "
+            + "over HTTP at http://HOST:PORT/metrics, e.g. 127.0.0.1:9942 (default: no metrics).")
+    String metricsListen;
 
     public static void main(String[] args) {
         LogFormat.install();
@@ -74,9 +77,19 @@ public final class AgentMain implements Callable<Integer> {
                     + " --journal-keep " + journalKeep + ": roll is hourly or daily, keep at least 1");
         }
         Agent agent = new Agent(configDir, name, controlSocket, stateDir, journal);
+        if (metricsListen != null) {
+            io.repl.agent.config.HostPort at = io.repl.agent.config.HostPort.parse(metricsListen);
+            if (at == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--metrics-listen \"" + metricsListen
+                        + "\" is not HOST:PORT (port 1-65535), e.g. 127.0.0.1:9942");
+            }
+            agent.metricsListen(at);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
+        SdNotify systemd = SdNotify.fromEnvironment();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.log(System.Logger.Level.INFO, "node " + name + ": stopping");
+            systemd.stopping("stopping: taking every resource down");
             agent.close();
             stopped.countDown();
         }, "shutdown"));
@@ -90,6 +103,10 @@ public final class AgentMain implements Callable<Integer> {
             return 1;
         }
         log.log(System.Logger.Level.INFO, "node " + name + ": agent running, control socket " + controlSocket);
+        // Ready once every resource was tried: a resource that could not come up (a bad file,
+        // a missing disk) is reported down in status, and replctl can act on it from now on.
+        systemd.ready(agent.summary());
+        agent.onSummaryChange(systemd::status);
         try {
             stopped.await();
         } catch (InterruptedException e) {

@@ -87,6 +87,8 @@ public final class Resource implements Export {
     /** Journals this resource's state changes and sync progress; null while down. */
     private volatile StateEvents stateEvents;
     private volatile java.util.concurrent.ScheduledFuture<?> progressSampler;
+    /** What the export's clients asked for, kept across down and up. */
+    private final io.repl.agent.nbd.NbdCounters nbdCounters = new io.repl.agent.nbd.NbdCounters();
 
     Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks, Path stateDir) {
         this(name, nodeName, group, hooks, stateDir, EventSink.NONE);
@@ -104,6 +106,26 @@ public final class Resource implements Export {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public io.repl.agent.nbd.NbdCounters counters() {
+        return nbdCounters;
+    }
+
+    /** For metrics: the replication core's driver, null when down or standalone. */
+    CoreDriver driver() {
+        return driver;
+    }
+
+    /** For metrics: the open metadata, null when down or without any. */
+    Metadata metadata() {
+        return metadata;
+    }
+
+    /** For metrics: the open metadata device, null when down or without metadata. */
+    FileMetaDevice metaDevice() {
+        return metaDevice;
     }
 
     /** Installs a freshly read config, or the reason it could not be read. */
@@ -430,6 +452,50 @@ public final class Resource implements Export {
         if (d != null) {
             d.close();
         }
+    }
+
+    /**
+     * {@code adjust}: applies the changes of {@code next} (the file as it is now) that are safe
+     * on a running resource, or refuses, changing nothing, when any change needs down and up.
+     * A resource that is down just takes the file; up applies it.
+     */
+    synchronized Map<String, Object> adjust(ResourceConfig next) throws StateChangeRefused {
+        ResourceConfig was = config;
+        if (!isUp() || was == null) {
+            configure(next, null);
+            Map<String, Object> m = new LinkedHashMap<>(status());
+            m.put("adjusted", java.util.List.of());
+            m.put("note", name + " is down: 'replctl up " + name + "' applies the whole file");
+            return m;
+        }
+        io.repl.agent.config.ConfigChanges changes = io.repl.agent.config.ConfigChanges.between(was, next);
+        if (!changes.restart().isEmpty()) {
+            throw new StateChangeRefused(name + ": " + String.join("; ", changes.restart()) + (changes.restart().size()
+                    == 1 ? " needs" : " need") + " 'replctl down " + name + "' and 'replctl up " + name
+                    + "'; nothing was changed" + (changes.live().isEmpty() ? ""
+                    : " (adjust would apply: " + String.join("; ", changes.live()) + ")"));
+        }
+        CoreDriver d = driver;
+        if (d != null && !changes.live().isEmpty()) {
+            try {
+                CommandResult r = d.adjust(next);
+                if (!r.done()) {
+                    throw new StateChangeRefused(name + ": " + r.reason(), r.exitCode());
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new StateChangeRefused(name + ": interrupted");
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
+                throw new StateChangeRefused(name + ": adjust failed: " + ex);
+            }
+        }
+        configure(next, null);
+        if (!changes.live().isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, name + ": adjusted " + String.join("; ", changes.live()));
+        }
+        Map<String, Object> m = new LinkedHashMap<>(status());
+        m.put("adjusted", changes.live());
+        return m;
     }
 
     /** Runs an operator command on the replication core. */

@@ -7,6 +7,8 @@ public enum EngineKind {
     /** The fastest engine that passes its probe on this machine. */
     AUTO("auto"),
     IO_URING("io_uring"),
+    /** Linux native AIO: io_setup, io_submit, io_getevents. */
+    LIBAIO("libaio"),
     FILECHANNEL("filechannel");
 
     private final String configName;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.repl.io.aio.AioEngine;
 import io.repl.io.uring.IoUringEngine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Engine selection: probing, forcing, and the fallback serving when io_uring is switched off. */
+/** Engine selection: probing, forcing, and each fallback serving when the engines before it are switched off. */
 class EnginesTest {
     private static final long SIZE = 4L << 20;
     private Scratch scratch;
@@ -30,6 +31,7 @@ class EnginesTest {
     @AfterEach
     void tearDown() throws IOException {
         System.clearProperty(Engines.DISABLE_PROPERTY);
+        System.clearProperty(Engines.LIBAIO_DISABLE_PROPERTY);
         scratch.close();
     }
 
@@ -44,8 +46,20 @@ class EnginesTest {
     }
 
     @Test
-    void autoFallsBackToFileChannelWhenIoUringIsDisabledAndServes() throws IOException {
+    void autoFallsBackToLibaioWhenIoUringIsDisabledAndServes() throws IOException {
+        assumeTrue(AioEngine.kernelRefusal() == null, "Linux AIO refused here");
+        assumeTrue(System.getenv(Engines.LIBAIO_DISABLE_ENV) == null, Engines.LIBAIO_DISABLE_ENV + " is set");
         System.setProperty(Engines.DISABLE_PROPERTY, "true");
+        try (BlockEngine e = Engines.open(Backing.probe(file), SIZE, EngineKind.AUTO)) {
+            assertEquals("libaio", e.name());
+            roundTrip(e);
+        }
+    }
+
+    @Test
+    void autoFallsBackToFileChannelWhenIoUringAndLibaioAreDisabledAndServes() throws IOException {
+        System.setProperty(Engines.DISABLE_PROPERTY, "true");
+        System.setProperty(Engines.LIBAIO_DISABLE_PROPERTY, "true");
         try (BlockEngine e = Engines.open(Backing.probe(file), SIZE, EngineKind.AUTO)) {
             assertEquals("filechannel", e.name());
             roundTrip(e);
@@ -59,6 +73,24 @@ class EnginesTest {
                 () -> Engines.open(Backing.probe(file), SIZE, EngineKind.IO_URING));
         assertTrue(e.getMessage().contains("io_uring") && e.getMessage().contains(Engines.DISABLE_PROPERTY),
                 e.getMessage());
+    }
+
+    @Test
+    void forcedLibaioThatIsDisabledFailsWithAClearMessage() {
+        System.setProperty(Engines.LIBAIO_DISABLE_PROPERTY, "true");
+        IOException e = assertThrows(IOException.class,
+                () -> Engines.open(Backing.probe(file), SIZE, EngineKind.LIBAIO));
+        assertTrue(e.getMessage().contains("libaio") && e.getMessage().contains(Engines.LIBAIO_DISABLE_PROPERTY),
+                e.getMessage());
+    }
+
+    @Test
+    void forcedLibaioIsHonoured() throws IOException {
+        assumeTrue(AioEngine.kernelRefusal() == null, "Linux AIO refused here");
+        try (BlockEngine e = Engines.open(Backing.probe(file), SIZE, EngineKind.LIBAIO)) {
+            assertEquals("libaio", e.name());
+            roundTrip(e);
+        }
     }
 
     @Test

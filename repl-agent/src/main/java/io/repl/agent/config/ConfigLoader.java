@@ -423,7 +423,7 @@ public final class ConfigLoader {
             String engine = string(n, "io-engine", "disk.io-engine", "auto");
             EngineKind kind = EngineKind.parse(engine);
             if (kind == null) {
-                throw error("disk.io-engine", "\"" + engine + "\" is not one of auto, io_uring, filechannel");
+                throw error("disk.io-engine", "\"" + engine + "\" is not one of auto, io_uring, libaio, filechannel");
             }
             long size = 0;
             String sizeText = string(n, "size", "disk.size", null);

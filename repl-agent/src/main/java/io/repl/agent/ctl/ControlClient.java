@@ -1,7 +1,6 @@
 package io.repl.agent.ctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -18,7 +17,6 @@ import java.util.Map;
 final class ControlClient {
     private static final int RESPONSE_BYTES_MAX = 16 << 20;
 
-    private final ObjectMapper json = new ObjectMapper();
     private final Path socket;
 
     ControlClient(Path socket) {
@@ -49,7 +47,7 @@ final class ControlClient {
                     + "repl-agent'), or point replctl at its socket with --control-socket PATH.");
         }
         try (ch) {
-            byte[] body = json.writeValueAsBytes(req);
+            byte[] body = ClientJson.write(req).getBytes(StandardCharsets.UTF_8);
             ByteBuffer out = ByteBuffer.allocate(body.length + 1).put(body).put((byte) '\n').flip();
             while (out.hasRemaining()) {
                 ch.write(out);
@@ -68,7 +66,7 @@ final class ControlClient {
             if (text.isEmpty()) {
                 throw new IOException("the agent closed the connection without answering");
             }
-            return json.readTree(text);
+            return ClientJson.parse(text);
         }
     }
 }

@@ -1,12 +1,11 @@
 package io.repl.agent.ctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.repl.agent.AgentMain;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -21,33 +20,73 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "replctl", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT,
         version = "replctl 0.1.0",
-        description = "Controls the repl agent on this node.",
-        subcommands = {ReplCtl.Status.class, ReplCtl.Up.class, ReplCtl.Down.class, ReplCtl.CreateMd.class,
-            ReplCtl.DumpMd.class, ReplCtl.Primary.class, ReplCtl.Secondary.class, ReplCtl.Connect.class,
-            ReplCtl.Disconnect.class, ReplCtl.Invalidate.class, ReplCtl.InvalidateRemote.class,
-            ReplCtl.NewCurrentUuid.class, ReplCtl.PauseSync.class,
-            ReplCtl.ResumeSync.class, ReplCtl.Verify.class, ReplCtl.Outdate.class, ReplCtl.ResumeIo.class, ReplCtl.WaitConnect.class,
-            ReplCtl.WaitSync.class, ReplCtl.Detach.class, ReplCtl.Attach.class, ReplCtl.Resize.class, Events.class,
-            ReplCtl.Freeze.class, ReplCtl.Thaw.class})
+        description = "Controls the repl agent on this node.")
 public final class ReplCtl {
     public static final int EXIT_UNREACHABLE = 10;
+    /** Every subcommand, in the order help lists them. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(
+            Status.class, Up.class, Down.class, CreateMd.class, DumpMd.class, Primary.class, Secondary.class,
+            Connect.class, Disconnect.class, Invalidate.class, InvalidateRemote.class, NewCurrentUuid.class,
+            PauseSync.class, ResumeSync.class, Verify.class, Outdate.class, ResumeIo.class, WaitConnect.class,
+            WaitSync.class, Detach.class, Attach.class, Resize.class, Adjust.class, Events.class, Freeze.class,
+            Thaw.class);
 
     @Option(names = "--control-socket", description = "The agent's control socket (default: ${DEFAULT-VALUE}).",
             defaultValue = AgentMain.DEFAULT_CONTROL_SOCKET, scope = CommandLine.ScopeType.INHERIT)
     Path controlSocket;
 
     public static void main(String[] args) {
+        System.exit(commandLine(args).execute(args));
+    }
+
+    /**
+     * The command line for {@code args}: with only the subcommand they name, or with all of them
+     * when they name none or an unknown one (top-level help, a usage error that lists them).
+     * Building a subcommand's model from its annotations is most of what a cold JVM spends
+     * before it can send the request, so replctl builds only the one it runs.
+     */
+    static CommandLine commandLine(String[] args) {
         CommandLine cl = new CommandLine(new ReplCtl());
+        String wanted = subcommandName(args);
+        boolean known = SUBCOMMANDS.stream().anyMatch(c -> nameOf(c).equals(wanted));
+        for (Class<?> c : SUBCOMMANDS) {
+            if (!known || nameOf(c).equals(wanted)) {
+                cl.addSubcommand(c);
+            }
+        }
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("replctl: " + ex.getMessage());
             return 1;
         });
-        System.exit(cl.execute(args));
+        return cl;
+    }
+
+    private static String nameOf(Class<?> subcommand) {
+        return subcommand.getAnnotation(Command.class).name();
+    }
+
+    /** The first word of {@code args} that is not a top-level option or its value, or null. */
+    static String subcommandName(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--control-socket")) {
+                i++;
+            } else if (!a.startsWith("-")) {
+                return a;
+            }
+        }
+        return null;
     }
 
     /** Sends one command and prints the outcome; returns the exit code. */
     int run(CommandLine.Model.CommandSpec spec, String command, String resource, Map<String, Object> options,
             boolean printJson) throws IOException {
+        return run(spec, command, resource, options, printJson, null);
+    }
+
+    /** As above; {@code before}, if given, prints something of its own ahead of the status. */
+    int run(CommandLine.Model.CommandSpec spec, String command, String resource, Map<String, Object> options,
+            boolean printJson, java.util.function.Consumer<JsonNode> before) throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         JsonNode r;
@@ -64,8 +103,11 @@ public final class ReplCtl {
             return exit;
         }
         JsonNode result = r.path("result");
+        if (before != null) {
+            before.accept(result);
+        }
         if (printJson) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
+            out.println(ClientJson.print(result, true));
         } else {
             StatusText.print(result, out);
         }
@@ -154,6 +196,36 @@ public final class ReplCtl {
         @Override
         public Integer call() throws IOException {
             return parent.run(spec, spec.name(), resource, options(), printJson());
+        }
+    }
+
+    @Command(name = "adjust", description = "Re-read RES.toml and apply to the running resource what is safe live "
+            + "(handlers, resync rates and controller, csums, verify-alg, after-sb policies); refused (11), changing "
+            + "nothing, when a change needs down and up, naming it. RES defaults to all.")
+    static final class Adjust implements Callable<Integer> {
+        @ParentCommand
+        ReplCtl parent;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(arity = "0..1", paramLabel = "RES", description = "A resource (default: all).")
+        String resource;
+
+        @Override
+        public Integer call() throws IOException {
+            return parent.run(spec, "adjust", resource, Map.of(), false, result -> {
+                for (JsonNode r : result.path("resources")) {
+                    JsonNode applied = r.path("adjusted");
+                    String what = applied.isEmpty() ? "nothing to change" : "applied " + join(applied);
+                    spec.commandLine().getOut().println(r.path("name").asText() + ": " + what
+                            + (r.hasNonNull("note") ? " (" + r.path("note").asText() + ")" : ""));
+                }
+            });
+        }
+
+        private static String join(JsonNode list) {
+            java.util.List<String> s = new java.util.ArrayList<>();
+            list.forEach(n -> s.add(n.asText()));
+            return String.join("; ", s);
         }
     }
 

@@ -1,7 +1,6 @@
 package io.repl.agent.ctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -26,7 +25,6 @@ final class StatusWatch {
     private final boolean terminal;
     private final PrintWriter out;
     private final PrintWriter err;
-    private final ObjectMapper mapper = new ObjectMapper();
 
     StatusWatch(Path controlSocket, String resource, boolean json, boolean terminal, PrintWriter out,
                 PrintWriter err) {
@@ -67,7 +65,7 @@ final class StatusWatch {
     /** One redraw of {@code result} (the status command's result) at {@code now}. */
     String frame(JsonNode result, LocalTime now) throws IOException {
         if (json) {
-            return mapper.writeValueAsString(result) + "\n";
+            return ClientJson.print(result, false) + "\n";
         }
         java.io.StringWriter text = new java.io.StringWriter();
         try (PrintWriter w = new PrintWriter(text)) {

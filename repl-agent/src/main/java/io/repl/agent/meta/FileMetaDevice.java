@@ -17,6 +17,9 @@ public final class FileMetaDevice implements MetaDevice, AutoCloseable {
     private final FileChannel channel;
     private final long offsetBytes;
     private final long blocks;
+    /** Block writes and flushes since opened, for metrics: one writer at a time, read by others. */
+    private volatile long writes;
+    private volatile long flushes;
 
     private FileMetaDevice(Path path, FileChannel channel, long offsetBytes, long blocks) {
         this.path = path;
@@ -73,11 +76,23 @@ public final class FileMetaDevice implements MetaDevice, AutoCloseable {
         while (b.hasRemaining()) {
             channel.write(b, pos + b.position());
         }
+        writes++;
+    }
+
+    /** Metadata blocks written since opened. */
+    public long writes() {
+        return writes;
+    }
+
+    /** Flushes of the metadata since opened. */
+    public long flushes() {
+        return flushes;
     }
 
     @Override
     public void flush() throws IOException {
         channel.force(false);
+        flushes++;
     }
 
     @Override

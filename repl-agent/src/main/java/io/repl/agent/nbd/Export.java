@@ -21,6 +21,11 @@ public interface Export {
     /** Called when a session ends, however it ends. */
     void sessionClosed(NbdSession session);
 
+    /** Where the export's sessions count their requests; by default counts kept by nobody. */
+    default NbdCounters counters() {
+        return new NbdCounters();
+    }
+
     /** The answer to a client asking to open the export. */
     record Grant(Volume volume, boolean readOnly, String refusal) {
         public static Grant readWrite(Volume v) {

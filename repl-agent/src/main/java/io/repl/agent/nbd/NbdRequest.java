@@ -13,6 +13,8 @@ final class NbdRequest {
     final long offset;
     final long length;
     ByteBuffer payload;
+    /** When the request was decoded ({@link System#nanoTime()}): its latency runs from here to the reply. */
+    final long decodedNanos = System.nanoTime();
 
     NbdRequest(int flags, int type, long cookie, long offset, long length) {
         this.flags = flags;

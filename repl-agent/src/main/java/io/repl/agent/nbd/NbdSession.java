@@ -48,6 +48,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
     /** Whether {@link #flushTask} is queued on the event loop and will send pending replies. */
     private boolean flushQueued;
     private final Runnable flushTask = this::flushReplies;
+    private final NbdCounters counters;
 
     NbdSession(Export export, ExportLoad load, Export.Grant grant, String peer) {
         this.export = export;
@@ -55,6 +56,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         this.volume = grant.volume();
         this.readOnly = grant.readOnly();
         this.peer = peer;
+        this.counters = export.counters();
     }
 
     /** Whether this client may write. */
@@ -250,6 +252,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         }
         release(r.payload);
         sendReply(r.cookie, error, null);
+        counters.answered(r.type, r.length, true, System.nanoTime() - r.decodedNanos);
         requestsServed++;
     }
 
@@ -285,6 +288,7 @@ public final class NbdSession extends ChannelInboundHandlerAdapter {
         inFlightRequests--;
         load.finish(bytes);
         requestsServed++;
+        counters.answered(r.type, r.length, result != 0, System.nanoTime() - r.decodedNanos);
         if (result != 0 && result != -Errno.EOPNOTSUPP) {
             LOG.log(System.Logger.Level.WARNING, "nbd " + export.name() + ": " + r + " failed: " + Errno.name(result));
         }

@@ -83,7 +83,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     /** The data size the core serves, which an online resize changes; the export reports it. */
     private volatile long dataBytes;
     private final ResourceConfig config;
-    private final ResourceHandlers handlers;
+    /** Replaced by {@link #adjust}; read on the loop. */
+    private volatile ResourceHandlers handlers;
     private final Consumer<CoreStatus> onStatus;
     private final ReplicationCore core;
     private final PeerLink link;
@@ -215,6 +216,17 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     public PeerLink link() {
         return link;
+    }
+
+    /**
+     * {@code adjust}: the handlers of {@code next} from now on, and its resync, verify and
+     * split-brain settings for whatever the core starts next ({@link Command.Adjust}). The
+     * caller has checked that nothing else changed ({@link io.repl.agent.config.ConfigChanges}).
+     */
+    public CommandResult adjust(ResourceConfig next) throws InterruptedException, ExecutionException,
+            TimeoutException {
+        handlers = handlers.withCommands(next.handlers());
+        return command(new Command.Adjust(coreConfig(next).sync()));
     }
 
     /**

@@ -46,6 +46,11 @@ final class ResourceHandlers {
         this.runner = runner;
     }
 
+    /** The same resource and nodes with other commands (adjust). */
+    ResourceHandlers withCommands(Map<String, String> next) {
+        return new ResourceHandlers(resource, localNode, peerAddress, next, runner);
+    }
+
     /** Runs handler {@code hook} if one is configured, never waited for. */
     void run(String hook, SortedMap<String, String> coreEnv) {
         String cmd = commands.get(hook);

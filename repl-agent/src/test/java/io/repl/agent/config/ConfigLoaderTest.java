@@ -212,7 +212,7 @@ class ConfigLoaderTest {
         "duration out of range | [net]\\ntimeout = \"1ms\"\\n[node.a]\\ndisk = \"/d\" | net.timeout: \"1ms\" is out of range; allowed 100ms to 10m",
         "bad fencing           | [disk]\\nfencing = \"stonith\"\\n[node.a]\\ndisk = \"/d\" | disk.fencing: \"stonith\" is not one of outdate, resource-only, resource-and-stonith, dont-care",
         "csums not a boolean   | [disk]\\ncsums = \"yes\"\\n[node.a]\\ndisk = \"/d\" | disk.csums: must be true or false (no quotes)",
-        "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, filechannel",
+        "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, libaio, filechannel",
         "bad size              | [disk]\\nsize = \"ten gigs\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"ten gigs\" is not a size",
         "size not 4K multiple  | [disk]\\nsize = \"6000\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"6000\" is not a multiple of 4K",
         "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote, after-resync-source, after-resync-target, after-verify, before-demote, before-promote, before-resync-source, before-resync-target, before-timeout, fence-peer, local-io-error, mount-attach, mount-detach, mount-device, mount-fstype, mount-options, mount-point, out-of-sync, split-brain, unfence-peer",

@@ -33,6 +33,8 @@ final class AgentProcess implements AutoCloseable {
     /** Null for an agent; for a witness, what start() waits for. */
     private final Readiness witnessReady;
     private long startedNanos;
+    /** More options for bin/repl-agent, after the ones every agent gets. */
+    private final List<String> extraArgs = new ArrayList<>();
     private volatile boolean frozen;
 
     /** When a started process counts as ready; it may throw while it is not yet. */
@@ -42,6 +44,12 @@ final class AgentProcess implements AutoCloseable {
         default Readiness and(Readiness other) {
             return p -> ready(p) && other.ready(p);
         }
+    }
+
+    /** Adds options to this agent's command line, for the next start. */
+    AgentProcess withArgs(String... args) {
+        extraArgs.addAll(Arrays.asList(args));
+        return this;
     }
 
     AgentProcess(Path dir, String node) throws IOException {
@@ -163,6 +171,7 @@ final class AgentProcess implements AutoCloseable {
         argv.addAll(List.of(ROOT.resolve("bin/repl-agent").toString(), "--config-dir",
                 configDir.toString(), "--node", node, "--control-socket", controlSocket.toString(), "--state-dir",
                 dir.resolve("state-" + node).toString()));
+        argv.addAll(extraArgs);
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().putAll(env);

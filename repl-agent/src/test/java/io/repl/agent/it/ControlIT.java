@@ -134,7 +134,7 @@ class ControlIT {
             assertTrue(r0.path("error").asText().contains("io-engine"), r0.toString());
             Cmd.Result refused = a.ctl("up", "r0");
             assertEquals(11, refused.exit(), refused.err());
-            assertTrue(refused.err().contains("auto, io_uring, filechannel"), refused.err());
+            assertTrue(refused.err().contains("auto, io_uring, libaio, filechannel"), refused.err());
             a.writeConfig("r0", standalone(disk, sock, "[disk]\nio-engine = \"filechannel\""));
             a.ctl("up", "r0").ok();
             r0 = resource(status(a), "r0");

@@ -34,6 +34,11 @@ public final class ActivityLog {
     private final LinkedHashMap<Long, Extent> hot;
     private AlTransaction pending;
     private long lastCommitted;
+    /**
+     * Writes that found their extent cold and needed a transaction first (activity log misses),
+     * for metrics: written by the core's single thread, read by others without a lock.
+     */
+    private volatile long misses;
 
     /** State of one hot extent. */
     private static final class Extent {
@@ -125,6 +130,7 @@ public final class ActivityLog {
         hot.put(extent, added);
         long[] evicted = victim < 0 ? new long[0] : new long[] {victim};
         pending = newTransaction(extent, evicted);
+        misses++;
         return new AlAdmission(AlAdmission.Kind.WRITE_TRANSACTION, pending);
     }
 
@@ -159,6 +165,7 @@ public final class ActivityLog {
         Checks.argument(target.metaId() == metaId && target.alExtentBytes() == extentBytes
                 && target.layout().alRingBlocks() == ringBlocks, "a resize keeps the activity log's geometry");
         ActivityLog resized = new ActivityLog(target, lastCommitted);
+        resized.misses = misses;
         for (Map.Entry<Long, Extent> entry : hot.entrySet()) {
             if (entry.getKey() < resized.extentCount) {
                 resized.hot.put(entry.getKey(), entry.getValue());
@@ -168,6 +175,11 @@ public final class ActivityLog {
             }
         }
         return resized;
+    }
+
+    /** Writes that had to wait for a transaction making their extent hot, since this log was opened. */
+    public long misses() {
+        return misses;
     }
 
     /** Whether a write is in flight in an extent at or past {@code extent}. */

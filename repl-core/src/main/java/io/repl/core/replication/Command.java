@@ -51,6 +51,15 @@ public sealed interface Command {
     record Verify(long startOffset) implements Command {
     }
 
+    /**
+     * {@code adjust}: the resource file's resync settings changed while it runs. Checksum
+     * resync and the rate controller apply from the next resync this node receives, the verify
+     * digest from the next verify it starts, the after-split-brain policies from the next
+     * handshake; nothing running changes.
+     */
+    record Adjust(SyncPolicy sync) implements Command {
+    }
+
     /** {@code pause-sync}. */
     record PauseSync() implements Command {
     }

@@ -15,7 +15,8 @@ import java.util.TreeMap;
  */
 final class CoreContext {
     private static final int DETAIL_CHARS_MAX = 500;
-    final CoreConfig config;
+    /** Replaced only by {@link #adjust}, between events, like everything here. */
+    CoreConfig config;
     final CoreActions actions;
     final MetaStore meta;
     final IoTable io;
@@ -120,6 +121,14 @@ final class CoreContext {
             return true;
         }
         return false;
+    }
+
+    /** New resync, verify and split-brain settings; whatever runs keeps the ones it started with. */
+    void adjust(SyncPolicy sync) {
+        if (!sync.equals(config.sync())) {
+            config = config.withSync(sync);
+            log("info", "adjusted: " + sync + "; a running resync or verify keeps its settings");
+        }
     }
 
     void log(String level, String message) {

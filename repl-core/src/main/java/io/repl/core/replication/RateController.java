@@ -70,6 +70,10 @@ final class RateController {
         this.plan = new long[config.dynamic() ? steps : 1];
     }
 
+    RateControl config() {
+        return config;
+    }
+
     /** A new sync begins: nothing in flight, the rate at the ceiling (fixed rate) until something says otherwise. */
     void start(long nowNanos) {
         java.util.Arrays.fill(plan, 0);

@@ -55,7 +55,8 @@ final class ResyncTarget {
     private final List<ByteRange> unflushed = new ArrayList<>();
     private final SyncMeter meter = new SyncMeter();
     /** Paces the requests: the fill target in flight, the floor while the application writes. */
-    private final RateController pacer;
+    /** Made anew at a resync's start when {@code adjust} changed the rate settings. */
+    private RateController pacer;
     /**
      * Outstanding requests the pacer counts in flight. A resync restarted on a live connection
      * restarts the pacer while answers to the earlier one's requests may still come in.
@@ -124,6 +125,10 @@ final class ResyncTarget {
             ctx.log("info", ctx.peerLabel() + " does not answer checksum requests: resyncing every marked block");
         }
         meter.start(ctx.meta.bitmap().dirtyBytes(), ctx.nowNanos);
+        if (!pacer.config().equals(ctx.config.sync().rate())) {
+            // Nothing of the old pacer carries over: start() forgets what it had in flight anyway.
+            pacer = new RateController(ctx.config.sync().rate(), ctx.config.tickNanos());
+        }
         pacer.start(ctx.nowNanos);
         paced.clear();
         ctx.hook(Hook.BEFORE_RESYNC_TARGET);

@@ -96,6 +96,10 @@ final class Roles {
         if (command instanceof Command.Verify verify) {
             return ctx.verifySource.start(verify.startOffset());
         }
+        if (command instanceof Command.Adjust adjust) {
+            ctx.adjust(adjust.sync());
+            return CommandResult.ok();
+        }
         if (command instanceof Command.PauseSync) {
             return pause(true);
         }

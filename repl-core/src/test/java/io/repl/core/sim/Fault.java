@@ -66,6 +66,8 @@ enum Fault {
      * disks hold zeroes there).
      */
     RESIZED,
+    /** adjust changed a running node's resync and verify settings. */
+    ADJUSTED,
     /**
      * The link broke just before the SyncSource got the target's STATE(UpToDate): the target
      * finished the resync, the source never saw it end.

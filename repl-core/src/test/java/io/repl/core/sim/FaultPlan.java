@@ -87,6 +87,8 @@ final class FaultPlan {
             breakLinkAtResyncEnd();
         } else if (dice < 835) {
             verify();
+        } else if (dice < 840) {
+            adjust();
         }
         long wait = random.nextInt(20) == 0 ? random.nextLong(300 * MS) : random.nextLong(3 * MS);
         sim.runFor(wait);
@@ -577,6 +579,34 @@ final class FaultPlan {
         CommandResult result = sim.commandAndWait(node, new Command.Resize(size, false, clean), 500 * MS);
         if (result != null && result.done()) {
             sim.exercised.add(Fault.RESIZED);
+        }
+    }
+
+    /**
+     * {@code adjust} on a running node: checksum resync on or off, another rate ceiling and
+     * fill target, the other verify digest; what runs keeps its settings, the next resync or
+     * verify takes the new ones (a running verify keeps its digest). Chosen without drawing, so the seeds' random streams stay as
+     * they were. The node's next boot reads the same settings, as an agent reads the changed file.
+     */
+    private void adjust() {
+        long step = sim.step();
+        SimNode node = sim.nodes[(int) (step % 2)];
+        // Not while it receives a resync: that one keeps its rates, and the pacing invariant
+        // holds a SyncTarget to the rates of the configuration it has.
+        if (!node.up() || node.status().replication().isTarget()) {
+            return;
+        }
+        io.repl.core.replication.SyncPolicy now = node.config().sync();
+        io.repl.core.replication.RateControl rate = (step / 2) % 2 == 0
+                ? io.repl.core.replication.RateControl.defaults()
+                : new io.repl.core.replication.RateControl(1L << 20, 8L << 20 << (step % 3), 100 * MS,
+                        (64L << 10) << (step % 4), 0);
+        io.repl.core.replication.SyncPolicy next = now.withCsums(!now.csums()).withRate(rate)
+                .withVerifyAlgorithm(now.verifyAlgorithm() == io.repl.protocol.DigestAlgorithm.CRC32C
+                        ? io.repl.protocol.DigestAlgorithm.SHA_256 : io.repl.protocol.DigestAlgorithm.CRC32C);
+        if (node.command(new Command.Adjust(next)).done()) {
+            node.reconfigure(node.config().withSync(next));
+            sim.exercised.add(Fault.ADJUSTED);
         }
     }
 

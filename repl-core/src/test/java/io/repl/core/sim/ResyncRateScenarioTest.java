@@ -55,6 +55,28 @@ class ResyncRateScenarioTest {
         assertSyncedAt(sim, start, 32 * MIB, 90, "no faster than the ceiling, and not much slower");
     }
 
+    @Test
+    void anAdjustedCeilingHoldsFromTheNextResyncOnTheTarget() {
+        Simulation sim = new Simulation(11, new Simulation.Options(ReplicationProtocol.C, VOLUME, VOLUME, 0,
+                FailoverPolicy.defaults()).with(new RateControl(1 * MIB, 32 * MIB, 100 * MS, FILL, 0)));
+        sim.bootPair();
+        sim.waitFor(sim::bothConnectedEstablished, 1000 * MS, "first handshake");
+        // The SyncTarget paces the resync: its new ceiling governs the sync that follows.
+        io.repl.core.replication.SyncPolicy slow = io.repl.core.replication.SyncPolicy.defaults()
+                .withRate(new RateControl(1 * MIB, 8 * MIB, 100 * MS, FILL, 0));
+        assertTrue(sim.node(BETA).command(new Command.Adjust(slow)).done());
+        assertTrue(sim.node(ALPHA).command(new Command.Primary(true)).done());
+        sim.waitFor(BETA_SYNCING.apply(sim), 500 * MS, "SyncTarget");
+        long start = sim.now();
+        while (BETA_SYNCING.apply(sim).getAsBoolean()) {
+            SyncProgress sync = betaSync(sim);
+            assertTrue(sync.controllerBytesPerSecond() <= 8 * MIB, "rate " + sync.controllerBytesPerSecond());
+            sim.runFor(5 * MS);
+            assertTrue(sim.now() - start < 5000 * MS, "the sync ends");
+        }
+        assertSyncedAt(sim, start, 8 * MIB, 90, "no faster than the adjusted ceiling, and not much slower");
+    }
+
     /** The sync took between {@code lowPercent}% and 150% of the time the whole volume takes at {@code rate}. */
     private static void assertSyncedAt(Simulation sim, long start, long rate, int lowPercent, String what) {
         long elapsed = sim.now() - start;

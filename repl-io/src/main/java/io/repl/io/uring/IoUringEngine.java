@@ -8,9 +8,12 @@ import io.repl.io.EngineLoop;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import io.repl.io.LibC;
+import io.repl.io.kernel.BackingFile;
+import io.repl.io.kernel.NativeMemory;
+import io.repl.io.kernel.Request;
+import io.repl.io.kernel.SelfTest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -159,7 +162,7 @@ public final class IoUringEngine implements BlockEngine {
             engine.thread.start();
         }
         try {
-            SelfTest.run(engine);
+            SelfTest.run(engine, backing.path());
         } catch (IOException | RuntimeException e) {
             engine.close();
             throw e;
@@ -199,10 +202,6 @@ public final class IoUringEngine implements BlockEngine {
     @Override
     public AlignedBuffers buffers() {
         return buffers;
-    }
-
-    java.nio.file.Path backingPath() {
-        return backing.path();
     }
 
     /**
@@ -348,51 +347,5 @@ public final class IoUringEngine implements BlockEngine {
     public String toString() {
         return "io_uring engine on " + backing + (direct ? ", O_DIRECT" : ", buffered") + ", "
                 + ringEntries + " ring entries" + (driver != null ? ", on the event loop" : ", own thread");
-    }
-
-    /** The backing opened for the ring: its descriptor and the alignment its mode needs. */
-    private static final class BackingFile {
-        final int fd;
-        final boolean direct;
-        final int alignment;
-
-        private BackingFile(int fd, boolean direct, int alignment) {
-            this.fd = fd;
-            this.direct = direct;
-            this.alignment = alignment;
-        }
-
-        /** O_DIRECT where the file system takes it (tmpfs does not), buffered otherwise. */
-        static BackingFile open(Backing backing) throws IOException {
-            LibC c = LibC.get();
-            String path = backing.path().toString();
-            int sector = Math.max(512, backing.logicalSectorBytes());
-            int need = sector;
-            if (!backing.blockDevice()) {
-                long storeBlock = Files.getFileStore(backing.path()).getBlockSize();
-                need = (int) Math.min(Integer.MAX_VALUE, Math.max(sector, storeBlock));
-            }
-            int flags = LibC.O_RDWR | LibC.O_CLOEXEC;
-            if (need <= 4096 && Integer.bitCount(need) == 1) {
-                int fd = c.open(path, flags | Syscalls.O_DIRECT, 0);
-                if (fd >= 0) {
-                    return new BackingFile(fd, true, need);
-                }
-                int errno = LibC.lastErrno();
-                if (errno != Errno.EINVAL) {
-                    throw new IOException(path + ": cannot open: " + c.strerror(errno));
-                }
-                LOG.log(System.Logger.Level.INFO, path + ": O_DIRECT refused, using buffered I/O with fdatasync");
-            }
-            int fd = c.open(path, flags, 0);
-            if (fd < 0) {
-                throw new IOException(path + ": cannot open: " + c.strerror(LibC.lastErrno()));
-            }
-            return new BackingFile(fd, false, sector);
-        }
-
-        void close() {
-            LibC.get().close(fd);
-        }
     }
 }

@@ -3,11 +3,14 @@ package io.repl.io.uring;
 import io.repl.io.EngineLoop;
 import io.repl.io.Errno;
 import io.repl.io.LibC;
+import io.repl.io.kernel.NativeMemory;
+import io.repl.io.kernel.Progress;
+import io.repl.io.kernel.Request;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -475,7 +478,7 @@ final class RingLoop implements Runnable {
             default:
                 throw new IllegalStateException("unknown request kind " + r.kind);
         }
-        r.sqesOut++;
+        r.inKernel++;
         sqesOut++;
     }
 
@@ -507,7 +510,7 @@ final class RingLoop implements Runnable {
         }
         int slot = (int) userData;
         Request r = slots[slot];
-        r.sqesOut--;
+        r.inKernel--;
         int outcome = Progress.advance(r, faults.completion(slot, result));
         if (outcome == Progress.AGAIN) {
             if (!failing) {
@@ -529,7 +532,7 @@ final class RingLoop implements Runnable {
         }
         int slot = (int) userData;
         Request r = slots[slot];
-        r.sqesOut--;
+        r.inKernel--;
         retire(slot);
         complete(r, deadResult);
     }
@@ -594,10 +597,10 @@ final class RingLoop implements Runnable {
     }
 
     private void complete(Request r, int result) {
-        faults.handingBack(r.sqesOut);
-        if (r.sqesOut != 0) {
+        faults.handingBack(r.inKernel);
+        if (r.inKernel != 0) {
             // A bug above: the caller would reuse a buffer the kernel may still fill.
-            throw new IllegalStateException("request completed with " + r.sqesOut + " SQEs in the kernel");
+            throw new IllegalStateException("request completed with " + r.inKernel + " SQEs in the kernel");
         }
         try {
             r.done.complete(result);

@@ -1,6 +1,7 @@
 package io.repl.io.uring;
 
 import io.repl.io.EngineLoop;
+import io.repl.io.kernel.NativeMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,26 +1,27 @@
-package io.repl.io.uring;
+package io.repl.io.kernel;
 
 import io.repl.io.Errno;
 
 /**
- * What one CQE means for its request: done (0 or a final -errno), or {@link #AGAIN}, another
- * SQE for the rest of a short transfer, a retry, or the next way of zeroing.
+ * What one kernel completion (a CQE, an io_event) means for its request: done (0 or a final
+ * -errno), or {@link #AGAIN}, another submission for the rest of a short transfer, a retry, or
+ * the next way of zeroing.
  *
- * <p>-EAGAIN and -EINTR in a CQE say the kernel lacked something for a moment, not that the
+ * <p>-EAGAIN and -EINTR in a completion say the kernel lacked something for a moment, not that the
  * disk failed, so the request is submitted again. The retries are bounded: a request that
  * meets {@link #RETRIES_MAX} of them in a row, with no byte moved in between, completes with
  * -EAGAIN, which the {@link io.repl.io.BlockEngine} contract defines as "not done, the disk
  * has not failed". Never as -EIO.
  */
-final class Progress {
-    /** The request needs another SQE. */
-    static final int AGAIN = 1;
+public final class Progress {
+    /** The request needs another submission. */
+    public static final int AGAIN = 1;
     /** Refusals in a row that a request survives; progress starts the count again. */
-    static final int RETRIES_MAX = 16;
+    public static final int RETRIES_MAX = 16;
 
     private Progress() {}
 
-    static int advance(Request r, int result) {
+    public static int advance(Request r, int result) {
         if (result == -Errno.EAGAIN || result == -Errno.EINTR) {
             if (r.retries < RETRIES_MAX) {
                 r.retries++;

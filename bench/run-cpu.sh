@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# CPU per write and CLI time: P11 (the agents' CPU microseconds per 4 KiB QD32 write, a
+# standalone agent against the Primary and the Secondary of a protocol C pair) and P12
+# (`replctl status` wall time, median of repeated runs).
+# CPU time is read from /proc/PID/stat (utime+stime) over a fixed number of writes, so the
+# figure does not drift with the machine's load the way IOPS do.
+# See bench/README.md ("CPU harness").
+#
+# Usage: bench/run-cpu.sh          (from anywhere; about 3 minutes with the defaults)
+# Knobs (environment):
+#   BENCH_SIZE_MIB=2048    size of each backing file
+#   BENCH_WRITES=200000    4 KiB writes measured per agent setup (after BENCH_WARMUP ones)
+#   BENCH_WARMUP=100000    writes first, unmeasured, so the JIT has compiled the write path
+#   BENCH_CLI_RUNS=21      replctl runs for P12
+#   BENCH_PARTS="p11 p12"  which parts to run
+#   BENCH_WORK=bench/work  where backing files go (a real file system, not tmpfs)
+#   BENCH_NO_BUILD=1       use the jars already built
+#   BENCH_AGENT_OPTS="..." the agents' JVM options
+#   BENCH_OUT=bench/RESULTS.md  its section (between keep markers) is replaced; BENCH_OUT=- prints it only
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+size_mib="${BENCH_SIZE_MIB:-2048}"
+writes="${BENCH_WRITES:-200000}"
+warmup="${BENCH_WARMUP:-100000}"
+cli_runs="${BENCH_CLI_RUNS:-21}"
+parts="${BENCH_PARTS:-p11 p12}"
+work="${BENCH_WORK:-$here/work}"
+out="${BENCH_OUT:-$here/RESULTS.md}"
+wd="$work/cpu-$(date +%Y%m%d-%H%M%S)"
+load0="$(cut -d' ' -f1-3 /proc/loadavg)"
+bench_name=cpu-bench
+. "$here/lib.sh"
+bench_start fio python3
+
+ctl() { "$dist/bin/replctl" --control-socket "$@"; }
+# cpu_ticks PID: utime+stime of the process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tck="$(getconf CLK_TCK)"
+# counts_start PID NAME / counts_stop / per_write NAME N: the system calls and context switches
+# of PID while the writes run, counted by perf (where it is installed and allowed), per write.
+# In a VM every system call and every switch costs an exit to the hypervisor or more, so
+# these two counts explain most of the CPU figure.
+perf_pids=()
+counts_start() {
+  command -v perf >/dev/null || return 0
+  perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$1" -o "$wd/perf-$2.csv" >/dev/null 2>&1 &
+  perf_pids+=("$!")
+}
+counts_stop() {
+  local p
+  for p in "${perf_pids[@]:-}"; do [ -n "$p" ] && kill -INT "$p" 2>/dev/null || true; done
+  for p in "${perf_pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+  perf_pids=()
+}
+per_write() {
+  [ -s "$wd/perf-$1.csv" ] || { echo "n/a"; return 0; }
+  awk -F, -v n="$2" '$3 ~ /sys_enter/ {s=$1} $3 ~ /context-switches/ {c=$1}
+    END {if (s == "" || s ~ /not/) print "n/a"; else printf "%.1f syscalls, %.1f switches", s / n, c / n}' "$wd/perf-$1.csv"
+}
+
+precondition() {
+  fio --name=precondition --filename="$1" --size="${size_mib}M" --rw=write --bs=1M --ioengine=io_uring \
+      --direct=1 --iodepth=8 --refill_buffers=1 --output=/dev/null >/dev/null 2>&1 \
+    || die "preconditioning $1 failed"
+}
+
+# agent DIR NODE: starts an agent on DIR/cfg; its pid in $agent_pid.
+agent() {
+  local d="$1" n="$2" i
+  mkdir -p "$d/state"
+  REPL_JAVA_OPTS="${BENCH_AGENT_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}" \
+    "$dist/bin/repl-agent" --config-dir "$d/cfg" --node "$n" --control-socket "$d/ctl.sock" \
+    --state-dir "$d/state" >"$d/agent.log" 2>&1 &
+  agent_pid="$!"
+  pids+=("$agent_pid")
+  for i in $(seq 1 150); do [ -S "$d/ctl.sock" ] && return 0; sleep 0.2; done
+  die "agent $n has no control socket; see $d/agent.log"
+}
+
+# fio_writes URI N SEED: N random 4 KiB writes at QD32 through NBD.
+fio_writes() {
+  fio --name=cpu --ioengine=nbd --uri="$1" --rw=randwrite --bs=4k --iodepth=32 \
+      --number_ios="$2" --size="${size_mib}M" --randseed="$3" --norandommap --randrepeat=0 \
+      --time_based=0 --output-format=json --output="$wd/fio-$3.json" >/dev/null 2>&1 \
+    || die "fio failed; see $wd/fio-$3.json"
+  python3 -c "import json; j=json.load(open('$wd/fio-$3.json'))['jobs'][0]['write']; print(j['total_ios'])"
+}
+
+
+if [[ " $parts " == *" p11 "* ]]; then
+  # Standalone: the whole file is the volume, no metadata, as the P3 reference agent.
+  s="$wd/alone"
+  mkdir -p "$s/cfg"
+  precondition "$s/disk.img"
+  cat >"$s/cfg/r0.toml" <<EOF
+[node.alpha]
+disk = "$s/disk.img"
+meta-disk = "none"
+nbd-socket = "$s/r0.nbd"
+EOF
+  agent "$s" alpha
+  alone_pid="$agent_pid"
+  uri="nbd+unix:///r0?socket=$s/r0.nbd"
+  for i in $(seq 1 100); do [ -S "$s/r0.nbd" ] && break; sleep 0.1; done
+  fio_writes "$uri" "$warmup" 1 >/dev/null
+  counts_start "$alone_pid" alone
+  c0="$(cpu_ticks "$alone_pid")"
+  n="$(fio_writes "$uri" "$writes" 2)"
+  c1="$(cpu_ticks "$alone_pid")"
+  counts_stop
+  alone_counts="$(per_write alone "$n")"
+  alone_us="$(ratio "($c1 - $c0) / $tck * 1e6 / $n")"
+  ctl "$s/ctl.sock" down r0 >/dev/null || true
+  kill "$alone_pid" 2>/dev/null || true
+  rm -f "$s/disk.img"
+
+  # A protocol C pair over loopback, internal metadata, the initial sync skipped.
+  p="$wd/pair"
+  port_a="$(free_port)"
+  port_b="$(free_port)"
+  for n in alpha beta; do
+    mkdir -p "$p/$n/cfg"
+    precondition "$p/$n/disk.img"
+  done
+  cat >"$p/alpha/cfg/r0.toml" <<EOF
+protocol = "C"
+[net]
+shared-secret = "bench"
+[node.alpha]
+address = "127.0.0.1:$port_a"
+disk = "$p/alpha/disk.img"
+nbd-socket = "$p/alpha/r0.nbd"
+[node.beta]
+address = "127.0.0.1:$port_b"
+disk = "$p/beta/disk.img"
+nbd-socket = "$p/beta/r0.nbd"
+EOF
+  cp "$p/alpha/cfg/r0.toml" "$p/beta/cfg/r0.toml"
+  agent "$p/alpha" alpha
+  prim_pid="$agent_pid"
+  agent "$p/beta" beta
+  sec_pid="$agent_pid"
+  for n in alpha beta; do
+    ctl "$p/$n/ctl.sock" create-md r0 >/dev/null || die "create-md on $n"
+    ctl "$p/$n/ctl.sock" up r0 >/dev/null || die "up on $n"
+  done
+  for n in alpha beta; do ctl "$p/$n/ctl.sock" wait-connect r0 --timeout 60 >/dev/null || die "$n did not connect"; done
+  ctl "$p/alpha/ctl.sock" new-current-uuid --clear-bitmap r0 >/dev/null
+  ctl "$p/beta/ctl.sock" wait-sync r0 --timeout 120 >/dev/null || die "pair did not reach UpToDate"
+  ctl "$p/alpha/ctl.sock" primary r0 >/dev/null
+  uri="nbd+unix:///r0?socket=$p/alpha/r0.nbd"
+  fio_writes "$uri" "$warmup" 3 >/dev/null
+  counts_start "$prim_pid" primary
+  counts_start "$sec_pid" secondary
+  a0="$(cpu_ticks "$prim_pid")"
+  b0="$(cpu_ticks "$sec_pid")"
+  n="$(fio_writes "$uri" "$writes" 4)"
+  a1="$(cpu_ticks "$prim_pid")"
+  b1="$(cpu_ticks "$sec_pid")"
+  counts_stop
+  prim_us="$(ratio "($a1 - $a0) / $tck * 1e6 / $n")"
+  sec_us="$(ratio "($b1 - $b0) / $tck * 1e6 / $n")"
+  add "| P11 | CPU per 4 KiB QD32 write, protocol C pair over loopback ($n writes after $warmup unmeasured) | Primary ${prim_us} µs ($(per_write primary "$n")), Secondary ${sec_us} µs ($(per_write secondary "$n")) | standalone agent ${alone_us} µs (${alone_counts}) | Primary / standalone **$(ratio "$prim_us / $alone_us")**; Secondary / standalone **$(ratio "$sec_us / $alone_us")** | ≤ 1.2; ≤ 1.0 |"
+fi
+
+if [[ " $parts " == *" p12 "* ]]; then
+  # replctl status against a running agent with one resource, as an operator or a script runs it.
+  c="$wd/cli"
+  mkdir -p "$c/cfg"
+  truncate -s 64M "$c/disk.img"
+  cat >"$c/cfg/r0.toml" <<EOF
+[node.alpha]
+disk = "$c/disk.img"
+meta-disk = "none"
+nbd-socket = "$c/r0.nbd"
+EOF
+  agent "$c" alpha
+  for i in $(seq 1 100); do ctl "$c/ctl.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+  times=()
+  for i in $(seq 1 "$cli_runs"); do
+    t0="$(date +%s%N)"
+    ctl "$c/ctl.sock" status >/dev/null
+    t1="$(date +%s%N)"
+    times+=("$(( (t1 - t0) / 1000000 ))")
+  done
+  sorted="$(printf '%s\n' "${times[@]}" | sort -n | tr '\n' ' ')"
+  median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+  add "| P12 | \`replctl status\` wall time, ${cli_runs} runs against a running agent | median **${median} ms** (all: ${sorted% }) | — | — | ≤ 150 ms |"
+fi
+
+bench_publish cpu "CPU per write and the CLI (P11, P12)" "load average before the run ${load0}"

@@ -1,0 +1,502 @@
+package io.repl.io.aio;
+
+import io.repl.io.AlignedBuffers;
+import io.repl.io.Backing;
+import io.repl.io.BlockEngine;
+import io.repl.io.BlockRange;
+import io.repl.io.Errno;
+import io.repl.io.IoCallback;
+import io.repl.io.LibC;
+import io.repl.io.kernel.BackingFile;
+import io.repl.io.kernel.NativeMemory;
+import io.repl.io.kernel.Progress;
+import io.repl.io.kernel.Request;
+import io.repl.io.kernel.SelfTest;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Linux AIO engine ({@code io-engine = "libaio"}): the kernel's native asynchronous I/O,
+ * for kernels or sandboxes where io_uring is missing or switched off. It is truly
+ * asynchronous only with O_DIRECT, which it uses wherever the file system takes it; on a
+ * buffered file (tmpfs) {@code io_submit} does the I/O before it returns.
+ *
+ * <p>Threads. The submitting thread claims a slot and calls {@code io_submit} for its request
+ * itself, so a request costs no hand-off on the way in. One reaper thread waits in
+ * {@code io_getevents}, runs the callbacks, and submits the next piece of a request that
+ * needs one (the rest of a short transfer, a retry, the next way of zeroing) and the requests
+ * that waited for a slot. AIO has no fallocate, so hole punching and zeroing ranges run on a
+ * helper thread, as does fdatasync where the kernel refuses an AIO fdsync.
+ *
+ * <p>A request moves between threads only through the kernel (submitted on one, completed
+ * on the reaper) or the helper's queue; the slot table is read and written under one lock.
+ *
+ * <p>The rules are the io_uring engine's: the same {@link Request}s and {@link Progress}, a
+ * callback only once the kernel is done with the buffer, and requests beyond the slots
+ * waiting in a queue of {@link BlockEngine#OUTSTANDING_ACCEPTED_MIN} before any is refused
+ * with -EAGAIN.
+ */
+public final class AioEngine implements BlockEngine {
+    /** Requests in the kernel at once: a QD32 client with room for resync traffic, as the ring. */
+    public static final int SLOTS_DEFAULT = 256;
+    private static final System.Logger LOG = System.getLogger(AioEngine.class.getName());
+    private static final int ZERO_CHUNK_BYTES = 1 << 20;
+    private static final int EVENTS_MAX = 64;
+    private static final long WAIT_NANOS = 100_000_000L;
+    private static final long CLOSE_WAIT_SECONDS = 30;
+
+    private final Backing backing;
+    private volatile long sizeBytes;
+    private final BackingFile file;
+    private final AioContext aio;
+    private final AlignedBuffers buffers = new AlignedBuffers(4096);
+    private final Thread reaper;
+    private final ExecutorService helper;
+    private final ByteBuffer zeroes;
+    private final long zeroesAddress;
+
+    private final Object lock = new Object();
+    private final Request[] slots;
+    private final int[] freeSlots;
+    private int freeCount;
+    private final ArrayDeque<Request> waiting = new ArrayDeque<>();
+    /** Requests with a slot, submitted or about to be; guarded by {@code lock}. */
+    private int inFlight;
+    private volatile boolean closed;
+    /** The reaper has gone: set under {@code lock} once closed with nothing left. */
+    private boolean released;
+    /** Slots whose io_submit the kernel refused for now: the reaper submits them again. */
+    private final ConcurrentLinkedQueue<Integer> refused = new ConcurrentLinkedQueue<>();
+    /** The kernel refused an AIO fdsync on this file once: flushes run fdatasync on the helper. */
+    private volatile boolean fdsyncOnHelper;
+
+    private AioEngine(Backing backing, long sizeBytes, BackingFile file, AioContext aio) {
+        this.backing = backing;
+        this.sizeBytes = sizeBytes;
+        this.file = file;
+        this.aio = aio;
+        int n = aio.slots();
+        this.slots = new Request[n];
+        this.freeSlots = new int[n];
+        for (int i = 0; i < n; i++) {
+            freeSlots[i] = n - 1 - i;
+        }
+        this.freeCount = n;
+        String name = backing.path().getFileName().toString();
+        this.helper = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "aio-helper-" + name);
+            t.setDaemon(true);
+            return t;
+        });
+        this.zeroes = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES + 4096).alignedSlice(4096);
+        this.zeroesAddress = NativeMemory.addressOf(zeroes);
+        this.reaper = new Thread(this::reap, "aio-" + name);
+        this.reaper.setDaemon(true);
+    }
+
+    /** Why Linux AIO cannot be used here, or null if a context can be set up. */
+    public static String kernelRefusal() {
+        try (AioContext ctx = AioContext.create(2)) {
+            return null;
+        } catch (IOException | LinkageError e) {
+            return e.getMessage();
+        }
+    }
+
+    /**
+     * Opens {@code backing} for I/O on its first {@code sizeBytes} bytes with
+     * {@link #SLOTS_DEFAULT} requests in the kernel at once, then proves it with the self-test.
+     *
+     * @throws IOException if the kernel refuses AIO, the backing cannot be opened or is too
+     *     small, or the self-test fails
+     */
+    public static AioEngine open(Backing backing, long sizeBytes) throws IOException {
+        return open(backing, sizeBytes, SLOTS_DEFAULT);
+    }
+
+    /** As {@link #open(Backing, long)} with {@code slots} requests in the kernel at once. */
+    public static AioEngine open(Backing backing, long sizeBytes, int slots) throws IOException {
+        if (slots < 1 || slots > 4096) {
+            throw new IllegalArgumentException("slots must be 1..4096, got " + slots);
+        }
+        if (sizeBytes <= 0 || sizeBytes > backing.sizeBytes()) {
+            throw new IOException(backing.path() + " holds " + backing.sizeBytes()
+                    + " bytes, fewer than the " + sizeBytes + " bytes required");
+        }
+        if (LibC.get() == null) {
+            throw new IOException("libc could not be bound");
+        }
+        AioContext aio = AioContext.create(slots);
+        BackingFile file;
+        try {
+            file = BackingFile.open(backing);
+            if (sizeBytes % file.alignment != 0) {
+                file.close();
+                throw new IOException("volume size " + sizeBytes + " is not a multiple of the "
+                        + file.alignment + "-byte alignment of " + backing.path());
+            }
+        } catch (IOException | RuntimeException e) {
+            aio.close();
+            throw e;
+        }
+        AioEngine engine = new AioEngine(backing, sizeBytes, file, aio);
+        engine.reaper.start();
+        try {
+            SelfTest.run(engine, backing.path());
+        } catch (IOException | RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        return engine;
+    }
+
+    @Override
+    public String name() {
+        return "libaio";
+    }
+
+    @Override
+    public long size() {
+        return sizeBytes;
+    }
+
+    @Override
+    public void resize(long sizeBytes) {
+        if (sizeBytes <= 0 || sizeBytes % file.alignment != 0) {
+            throw new IllegalArgumentException("volume size " + sizeBytes + " must be a positive multiple of "
+                    + file.alignment);
+        }
+        this.sizeBytes = sizeBytes;
+    }
+
+    @Override
+    public int alignment() {
+        return file.alignment;
+    }
+
+    @Override
+    public boolean direct() {
+        return file.direct;
+    }
+
+    @Override
+    public AlignedBuffers buffers() {
+        return buffers;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst, IoCallback done) {
+        transfer(Request.Kind.READ, offset, dst, done, false);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, IoCallback done) {
+        transfer(Request.Kind.WRITE, offset, src, done, false);
+    }
+
+    /**
+     * On an O_DIRECT block device one write with RWF_DSYNC, which goes down as a FUA write;
+     * on a file a write and then a flush, for the reason the io_uring engine gives.
+     */
+    @Override
+    public void writeDurable(long offset, ByteBuffer src, IoCallback done) {
+        if (!backing.blockDevice() || !file.direct) {
+            BlockEngine.super.writeDurable(offset, src, done);
+            return;
+        }
+        transfer(Request.Kind.WRITE, offset, src, done, true);
+    }
+
+    private void transfer(Request.Kind kind, long offset, ByteBuffer b, IoCallback done, boolean dsync) {
+        if (!accepts(offset, b.remaining(), done)) {
+            return;
+        }
+        if (!AlignedBuffers.isAligned(b, file.alignment)) {
+            done.complete(-Errno.EINVAL);
+            return;
+        }
+        if (!b.hasRemaining()) {
+            if (dsync) {
+                flush(done);
+            } else {
+                done.complete(0);
+            }
+            return;
+        }
+        long address = NativeMemory.addressOf(b);
+        submit(dsync ? Request.durableWrite(offset, b, address, done) : Request.transfer(kind, offset, b, address, done));
+    }
+
+    @Override
+    public void flush(IoCallback done) {
+        if (closed) {
+            done.complete(-Errno.ESHUTDOWN);
+            return;
+        }
+        submit(Request.flush(done));
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean mayUnmap, boolean fastOnly, IoCallback done) {
+        if (!accepts(offset, length, done)) {
+            return;
+        }
+        if (length == 0) {
+            done.complete(0);
+            return;
+        }
+        submit(Request.zero(offset, length, mayUnmap, fastOnly, done));
+    }
+
+    private boolean accepts(long offset, long length, IoCallback done) {
+        if (closed) {
+            done.complete(-Errno.ESHUTDOWN);
+            return false;
+        }
+        if (!BlockRange.valid(offset, length, file.alignment, sizeBytes)) {
+            done.complete(-Errno.EINVAL);
+            return false;
+        }
+        return true;
+    }
+
+    /** Gives {@code r} a slot and starts it, or queues it until a slot frees. */
+    private void submit(Request r) {
+        int slot;
+        synchronized (lock) {
+            if (released) {
+                slot = -2;
+            } else if (freeCount == 0) {
+                if (waiting.size() >= OUTSTANDING_ACCEPTED_MIN) {
+                    slot = -1;
+                } else {
+                    waiting.add(r);
+                    return;
+                }
+            } else {
+                slot = freeSlots[--freeCount];
+                slots[slot] = r;
+                inFlight++;
+            }
+        }
+        if (slot < 0) {
+            r.done.complete(slot == -2 ? -Errno.ESHUTDOWN : -Errno.EAGAIN);
+            return;
+        }
+        int started = start(slot, r);
+        if (started != 0) {
+            advance(slot, r, started);
+        }
+    }
+
+    /**
+     * Hands the next piece of {@code r} to the kernel (or the helper thread).
+     *
+     * @return 0 when it is on its way (its completion will come to {@link #advance}), or the
+     *     negative errno it was refused with at once
+     */
+    private int start(int slot, Request r) {
+        switch (r.kind) {
+            case READ:
+                aio.prepare(slot, AioContext.CMD_PREAD, file.fd, r.address, r.remaining, r.offset, 0);
+                break;
+            case WRITE:
+                aio.prepare(slot, AioContext.CMD_PWRITE, file.fd, r.address, r.remaining, r.offset,
+                        r.dsync ? AioContext.RWF_DSYNC : 0);
+                break;
+            case FLUSH:
+                if (fdsyncOnHelper) {
+                    onHelper(slot, r, () -> syscallResult(LibC.get().fdatasync(file.fd)));
+                    return 0;
+                }
+                aio.prepare(slot, AioContext.CMD_FDSYNC, file.fd, 0, 0, 0, 0);
+                break;
+            case ZERO:
+                if (r.zeroStep == Request.ZeroStep.WRITE_ZEROES) {
+                    aio.prepare(slot, AioContext.CMD_PWRITE, file.fd, zeroesAddress,
+                            Math.min(ZERO_CHUNK_BYTES, r.remaining), r.offset, 0);
+                    break;
+                }
+                int mode = LibC.FALLOC_FL_KEEP_SIZE | (r.zeroStep == Request.ZeroStep.PUNCH_HOLE
+                        ? LibC.FALLOC_FL_PUNCH_HOLE : LibC.FALLOC_FL_ZERO_RANGE);
+                onHelper(slot, r, () -> syscallResult(LibC.get().fallocate(file.fd, mode, r.offset, r.remaining)));
+                return 0;
+            default:
+                throw new IllegalStateException("unknown request kind " + r.kind);
+        }
+        r.inKernel++;
+        int submitted = aio.submit(slot);
+        if (submitted == 0) {
+            return 0;
+        }
+        r.inKernel--;
+        if (submitted == -Errno.EAGAIN) {
+            // The kernel is short of something for now; the reaper tries again after its next wait.
+            refused.add(slot);
+            return 0;
+        }
+        return submitted;
+    }
+
+    private interface SyncCall {
+        int run();
+    }
+
+    private void onHelper(int slot, Request r, SyncCall call) {
+        try {
+            helper.execute(() -> advance(slot, r, call.run()));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            advance(slot, r, -Errno.ESHUTDOWN);
+        }
+    }
+
+    private static int syscallResult(int r) {
+        return r == 0 ? 0 : -LibC.lastErrno();
+    }
+
+    /**
+     * Takes one result for the request in {@code slot}: another piece, or its end, after
+     * which the slot goes to the next waiting request. A loop, not recursion, so a disk that
+     * refuses every submission at once cannot run the stack out over a long queue.
+     */
+    private void advance(int slot, Request r, int result) {
+        while (true) {
+            if (r.kind == Request.Kind.FLUSH && result == -Errno.EINVAL && !fdsyncOnHelper) {
+                // Kernels before 4.18 and some file systems have no AIO fdsync.
+                fdsyncOnHelper = true;
+                LOG.log(System.Logger.Level.INFO, backing.path() + ": AIO fdsync refused, flushing with fdatasync");
+                result = start(slot, r);
+                if (result == 0) {
+                    return;
+                }
+                continue;
+            }
+            int outcome = Progress.advance(r, result);
+            if (outcome == Progress.AGAIN) {
+                result = start(slot, r);
+                if (result == 0) {
+                    return;
+                }
+                continue;
+            }
+            Request next;
+            synchronized (lock) {
+                next = waiting.poll();
+                if (next != null) {
+                    slots[slot] = next;
+                } else {
+                    slots[slot] = null;
+                    freeSlots[freeCount++] = slot;
+                    inFlight--;
+                }
+            }
+            complete(r, outcome);
+            if (next == null) {
+                return;
+            }
+            r = next;
+            result = start(slot, r);
+            if (result == 0) {
+                return;
+            }
+        }
+    }
+
+    private void complete(Request r, int result) {
+        if (r.inKernel != 0) {
+            // A bug above: the caller would reuse a buffer the kernel may still fill.
+            throw new IllegalStateException("request completed with " + r.inKernel + " iocbs in the kernel");
+        }
+        try {
+            r.done.complete(result);
+        } catch (Throwable t) {
+            LOG.log(System.Logger.Level.ERROR, backing.path() + ": I/O callback threw", t);
+        }
+    }
+
+    /** The reaper: waits for completions until closed and nothing is left, then releases everything. */
+    private void reap() {
+        ByteBuffer events = ByteBuffer.allocateDirect(EVENTS_MAX * AioContext.EVENT_BYTES).order(ByteOrder.nativeOrder());
+        ByteBuffer timespec = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
+        boolean broken = false;
+        while (!releasedIfIdle()) {
+            int n = aio.getEvents(events, timespec, WAIT_NANOS);
+            if (n < 0 && n != -Errno.EINTR) {
+                LOG.log(System.Logger.Level.ERROR, backing.path() + ": io_getevents failed: " + Errno.name(n)
+                        + "; the requests in the kernel are kept, never completed");
+                broken = true;
+                break;
+            }
+            for (int i = 0; i < n; i++) {
+                int slot = AioContext.slotOf(events, i);
+                Request r;
+                synchronized (lock) {
+                    r = slots[slot];
+                }
+                r.inKernel--;
+                advance(slot, r, AioContext.resultOf(events, i));
+            }
+            Integer slot;
+            while ((slot = refused.poll()) != null) {
+                Request r;
+                synchronized (lock) {
+                    r = slots[slot];
+                }
+                advance(slot, r, -Errno.EAGAIN);
+            }
+        }
+        helper.shutdown();
+        if (broken) {
+            // The kernel may still write into buffers of requests it holds: keep everything.
+            return;
+        }
+        aio.close();
+        file.close();
+    }
+
+    /** Closed with nothing accepted left: the reaper may go, and late submitters are told so. */
+    private boolean releasedIfIdle() {
+        synchronized (lock) {
+            released = closed && inFlight == 0 && waiting.isEmpty();
+            return released;
+        }
+    }
+
+    /**
+     * Refuses new requests and waits until those accepted have completed and the context and
+     * the file are released. From a callback it returns at once; the reaper releases them as
+     * it exits.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (Thread.currentThread() == reaper) {
+            return;
+        }
+        try {
+            reaper.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+            if (reaper.isAlive()) {
+                LOG.log(System.Logger.Level.WARNING, backing.path() + ": I/O still running after "
+                        + CLOSE_WAIT_SECONDS + " s at close");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "libaio engine on " + backing + (file.direct ? ", O_DIRECT" : ", buffered") + ", "
+                + aio.slots() + " slots";
+    }
+}
