@@ -23,4 +23,19 @@ public record HookResult(String name, int exitCode, boolean timedOut, String out
         }
         return "handler " + name + " exited with " + exitCode;
     }
+
+    /** Lines of output a refusal or a log line quotes. */
+    static final int TAIL_LINES = 3;
+    static final int TAIL_CHARS = 300;
+
+    /** The last few lines of {@code output} on one line, for a message. */
+    public static String tail(String output) {
+        if (output == null || output.isBlank()) {
+            return "";
+        }
+        String[] lines = output.strip().split("\n");
+        String joined = String.join("; ", java.util.Arrays.copyOfRange(lines,
+                Math.max(0, lines.length - TAIL_LINES), lines.length));
+        return joined.length() <= TAIL_CHARS ? joined : "..." + joined.substring(joined.length() - TAIL_CHARS);
+    }
 }

@@ -30,10 +30,17 @@ public final class HookRunner implements AutoCloseable {
     private static final int QUEUED_MAX = 64;
 
     private final ExecutorService pool;
+    private final HookObserver observer;
     /** Per handler name: runs ended, and those that failed (non-zero, killed, not started), for metrics. */
     private final Map<String, long[]> ended = new java.util.concurrent.ConcurrentHashMap<>();
 
     public HookRunner(int concurrentMax) {
+        this(concurrentMax, HookObserver.NONE);
+    }
+
+    /** {@code observer} hears of every handler run and its end (the agent's event journal). */
+    public HookRunner(int concurrentMax, HookObserver observer) {
+        this.observer = observer;
         AtomicInteger n = new AtomicInteger();
         this.pool = new ThreadPoolExecutor(concurrentMax, concurrentMax, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(QUEUED_MAX), r -> {
@@ -53,9 +60,16 @@ public final class HookRunner implements AutoCloseable {
         try {
             pool.execute(() -> done.complete(count(runNow(name, command, env, timeout))));
         } catch (RejectedExecutionException e) {
-            done.complete(count(new HookResult(name, -1, false, "", "too many handlers queued (" + QUEUED_MAX + ")")));
+            HookResult r = count(new HookResult(name, -1, false, "", "too many handlers queued (" + QUEUED_MAX + ")"));
+            observer.finished(r);
+            done.complete(r);
         }
         return done;
+    }
+
+    /** The event {@code name} happened with no handler configured: only the observer hears of it. */
+    public void unhandled(String name, Map<String, String> env) {
+        observer.unhandled(name, env);
     }
 
     /** Counted before anyone waiting for the result sees it. */
@@ -83,6 +97,7 @@ public final class HookRunner implements AutoCloseable {
 
     private HookResult runNow(String name, String command, Map<String, String> env, Duration timeout) {
         LOG.log(System.Logger.Level.INFO, "handler " + name + " starting: " + command);
+        observer.started(name, command, env);
         Process p;
         try {
             ProcessBuilder pb = new ProcessBuilder(List.of("/bin/sh", "-c", command)).redirectErrorStream(true)
@@ -92,6 +107,7 @@ public final class HookRunner implements AutoCloseable {
         } catch (IOException e) {
             HookResult r = new HookResult(name, -1, false, "", e.getMessage());
             LOG.log(System.Logger.Level.WARNING, r.summary());
+            observer.finished(r);
             return r;
         }
         ArrayDeque<String> tail = new ArrayDeque<>();
@@ -116,6 +132,7 @@ public final class HookRunner implements AutoCloseable {
         }
         HookResult r = new HookResult(name, timedOut ? -1 : p.exitValue(), timedOut, out, null);
         LOG.log(r.succeeded() ? System.Logger.Level.INFO : System.Logger.Level.WARNING, r.summary());
+        observer.finished(r);
         return r;
     }
 

@@ -10,6 +10,9 @@ import io.repl.agent.config.ResourceConfig;
 import io.repl.agent.control.ControlRequest;
 import io.repl.agent.control.ControlResponse;
 import io.repl.agent.control.ControlServer;
+import io.repl.agent.events.EventJournal;
+import io.repl.agent.events.EventSink;
+import io.repl.agent.events.HandlerEvents;
 import io.repl.core.replication.Command;
 import io.repl.hooks.HookRunner;
 import java.io.IOException;
@@ -28,7 +31,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The daemon: every resource in the config directory, the NBD exports, the control socket.
  * Operator commands run one at a time on a single control thread, so state changes never
- * interleave; the data path runs on the event loops and the I/O engines.
+ * interleave ({@code status} has a thread of its own, as it changes nothing); the data path runs
+ * on the event loops and the I/O engines.
  */
 public final class Agent implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Agent.class.getName());
@@ -38,14 +42,29 @@ public final class Agent implements AutoCloseable {
     private final String nodeName;
     private final Path controlSocket;
     private final ConfigLoader loader = new ConfigLoader();
-    /** Sorted by name; concurrent so that a metrics scrape reads it off the control thread. */
+    /** Sorted by name; concurrent so that status and a metrics scrape read it off the control thread. */
     private final Map<String, Resource> resources = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final ExecutorService control = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "control");
         t.setDaemon(true);
         return t;
     });
-    private final HookRunner hooks = new HookRunner(4);
+    /**
+     * Answers {@code status} for known resources while a command (one waiting for a
+     * before-promote handler, say) holds the control thread: monitors and watchers keep
+     * getting answers. Status only reads what the resources publish.
+     */
+    private final ExecutorService statusThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "control-status");
+        t.setDaemon(true);
+        return t;
+    });
+    private final EventJournal.Settings journalSettings;
+    /** The event journal once started (under the state directory); nowhere without one. */
+    private volatile EventSink events = EventSink.NONE;
+    private EventJournal journal;
+    private final HookRunner hooks = new HookRunner(4,
+            new HandlerEvents(e -> events.publish(e), java.time.Clock.systemUTC()));
     private EventLoopGroup group;
     private ControlServer controlServer;
     private io.repl.agent.config.HostPort metricsListen;
@@ -59,6 +78,12 @@ public final class Agent implements AutoCloseable {
 
     /** {@code stateDir}: where resources keep what they must find again (null: nothing kept). */
     public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir) {
+        this(configDir, nodeName, controlSocket, stateDir, EventJournal.Settings.DEFAULTS);
+    }
+
+    /** {@code journal}: how the event journal under {@code stateDir} rolls and how much it keeps. */
+    public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir, EventJournal.Settings journal) {
+        this.journalSettings = journal;
         this.stateDir = stateDir;
         this.configDir = configDir;
         this.nodeName = nodeName;
@@ -86,8 +111,18 @@ public final class Agent implements AutoCloseable {
         group = new MultiThreadIoEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()),
                 EpollIoHandler.newFactory(0, PollingSelectStrategy.factory(PollingSelectStrategy.configuredNanos())));
         ConfigLoader.Directory dir = loader.loadDirectory(configDir);
+        if (stateDir != null) {
+            try {
+                journal = EventJournal.open(stateDir, journalSettings);
+                events = journal;
+            } catch (IOException | RuntimeException e) {
+                // The journal is history for operators: without it the resources still run.
+                LOG.log(System.Logger.Level.ERROR, "node " + nodeName + ": no event journal in " + stateDir
+                        + " (replctl events will have nothing new): " + e);
+            }
+        }
         // The control socket first: if another agent holds it, this one must not touch any disk.
-        controlServer = ControlServer.start(group, controlSocket, this::handle, control);
+        controlServer = ControlServer.start(group, controlSocket, this::handle, this::route);
         if (metricsListen != null) {
             // Scrapes read counters on a thread of their own: never on a resource's loop, and
             // never behind an operator command on the control thread.
@@ -104,12 +139,12 @@ public final class Agent implements AutoCloseable {
         Future<?> upAll = control.submit(() -> {
             dir.errors().forEach((name, err) -> {
                 LOG.log(System.Logger.Level.ERROR, err);
-                Resource r = new Resource(name, nodeName, group, hooks, stateDir);
+                Resource r = new Resource(name, nodeName, group, hooks, stateDir, events);
                 r.configure(null, err);
                 resources.put(name, r);
             });
             dir.resources().forEach((name, cfg) -> {
-                Resource r = new Resource(name, nodeName, group, hooks, stateDir);
+                Resource r = new Resource(name, nodeName, group, hooks, stateDir, events);
                 r.configure(cfg, null);
                 resources.put(name, r);
             });
@@ -128,6 +163,12 @@ public final class Agent implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("bringing resources up failed", e.getCause());
         }
+    }
+
+    /** Status of known resources on its own thread; everything else, one at a time, on the control thread. */
+    private ExecutorService route(ControlRequest req) {
+        boolean known = req.resource() == null || req.resource().equals("all") || resources.containsKey(req.resource());
+        return "status".equals(req.command()) && known ? statusThread : control;
     }
 
     /** One line for systemd's STATUS: which resources are up and which are down. */
@@ -227,6 +268,10 @@ public final class Agent implements AutoCloseable {
                 case "resize":
                     return ControlResponse.ok(one(req).resize(sizeOption(req), req.flag("force"),
                             req.flag("assume-clean")));
+                case "freeze":
+                    return ControlResponse.ok(one(req).freeze(true));
+                case "thaw":
+                    return ControlResponse.ok(one(req).freeze(false));
                 case "adjust":
                     return adjust(targets(req));
                 case "resume-io":
@@ -235,7 +280,7 @@ public final class Agent implements AutoCloseable {
                     return ControlResponse.error(ControlResponse.USAGE, "unknown command \"" + req.command()
                             + "\"; this agent knows: status, up, down, create-md, dump-md, primary, secondary, "
                             + "connect, disconnect, invalidate, invalidate-remote, new-current-uuid, pause-sync, resume-sync, verify, outdate, "
-                            + "resume-io, detach, attach, resize, adjust");
+                            + "resume-io, detach, attach, resize, adjust, freeze, thaw");
             }
         } catch (StateChangeRefused e) {
             return ControlResponse.error(e.exitCode(), e.getMessage());
@@ -295,7 +340,7 @@ public final class Agent implements AutoCloseable {
         if (r == null) {
             if (Files.isRegularFile(configDir.resolve(req.resource() + ".toml"))) {
                 // A file added since the agent started: adopt it.
-                r = new Resource(req.resource(), nodeName, group, hooks, stateDir);
+                r = new Resource(req.resource(), nodeName, group, hooks, stateDir, events);
                 resources.put(req.resource(), r);
                 reload(r);
                 return List.of(r);
@@ -340,6 +385,7 @@ public final class Agent implements AutoCloseable {
         // command is running now.
         Future<?> downAll = control.submit(() -> resources.values().forEach(Resource::down));
         control.shutdown();
+        statusThread.shutdown();
         try {
             downAll.get(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -348,6 +394,9 @@ public final class Agent implements AutoCloseable {
             LOG.log(System.Logger.Level.ERROR, "taking resources down at stop failed: " + e);
         }
         hooks.close();
+        if (journal != null) {
+            journal.close();
+        }
         if (group != null) {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }

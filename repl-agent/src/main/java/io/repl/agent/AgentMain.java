@@ -1,6 +1,7 @@
 package io.repl.agent;
 
 import io.repl.agent.config.ConfigException;
+import io.repl.agent.events.EventJournal;
 import io.repl.agent.witness.WitnessDaemon;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,6 +44,13 @@ public final class AgentMain implements Callable<Integer> {
             defaultValue = "/var/lib/repl")
     Path stateDir;
 
+    @Option(names = "--journal-roll", defaultValue = "daily", description = "How the event journal "
+            + "(STATE_DIR/journal) rolls its files: hourly or daily (default: ${DEFAULT-VALUE}).")
+    String journalRoll;
+
+    @Option(names = "--journal-keep", defaultValue = "7", description = "How many of the journal's files "
+            + "(hours or days) are kept; older ones are deleted (default: ${DEFAULT-VALUE}).")
+    int journalKeep;
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics "
             + "over HTTP at http://HOST:PORT/metrics, e.g. 127.0.0.1:9942 (default: no metrics).")
     String metricsListen;
@@ -61,7 +69,14 @@ public final class AgentMain implements Callable<Integer> {
         String name = node != null ? node : hostName();
         System.Logger log = System.getLogger(AgentMain.class.getName());
         Files.createDirectories(stateDir);
-        Agent agent = new Agent(configDir, name, controlSocket, stateDir);
+        EventJournal.Settings journal;
+        try {
+            journal = new EventJournal.Settings(EventJournal.Roll.parse(journalRoll), journalKeep);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--journal-roll " + journalRoll
+                    + " --journal-keep " + journalKeep + ": roll is hourly or daily, keep at least 1");
+        }
+        Agent agent = new Agent(configDir, name, controlSocket, stateDir, journal);
         if (metricsListen != null) {
             io.repl.agent.config.HostPort at = io.repl.agent.config.HostPort.parse(metricsListen);
             if (at == null) {

@@ -20,6 +20,9 @@ import io.repl.core.replication.Command;
 import io.repl.core.replication.CommandResult;
 import io.repl.core.replication.CoreStatus;
 import io.repl.core.replication.SyncProgress;
+import io.repl.agent.events.Event;
+import io.repl.agent.events.EventSink;
+import io.repl.agent.events.StateEvents;
 import io.repl.hooks.HookRunner;
 import io.repl.protocol.DiskState;
 import io.repl.protocol.Role;
@@ -37,6 +40,7 @@ import io.repl.core.metadata.MetadataException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -79,10 +83,19 @@ public final class Resource implements Export {
     private volatile CoreDriver driver;
 
     private final HookRunner hooks;
+    private final EventSink events;
+    /** Journals this resource's state changes and sync progress; null while down. */
+    private volatile StateEvents stateEvents;
+    private volatile java.util.concurrent.ScheduledFuture<?> progressSampler;
     /** What the export's clients asked for, kept across down and up. */
     private final io.repl.agent.nbd.NbdCounters nbdCounters = new io.repl.agent.nbd.NbdCounters();
 
     Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks, Path stateDir) {
+        this(name, nodeName, group, hooks, stateDir, EventSink.NONE);
+    }
+
+    Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks, Path stateDir, EventSink events) {
+        this.events = events;
         this.locator = MetaLocator.in(stateDir, name);
         this.name = name;
         this.nodeName = nodeName;
@@ -164,7 +177,13 @@ public final class Resource implements Export {
             } else {
                 ReadGate gate = new ReadGate(home);
                 readGate = gate;
-                driver = startDriver(e, home, s -> diskState(gate, home, s));
+                StateEvents journal = new StateEvents(name, events, Clock.systemUTC());
+                stateEvents = journal;
+                driver = startDriver(e, home, s -> {
+                    journal.onStatus(s);
+                    diskState(gate, home, s);
+                });
+                progressSampler = home.scheduleAtFixedRate(this::sampleProgress, 1, 1, TimeUnit.SECONDS);
                 driver.onDiskReleased(this::releaseDetached);
                 offerResize(driver, me);
                 volume = new SubBlockVolume(new ReplicatedVolume(driver));
@@ -413,7 +432,21 @@ public final class Resource implements Export {
         return status();
     }
 
+    /** On the resource's loop, once a second: a running sync's progress, at the journal's pace. */
+    private void sampleProgress() {
+        CoreDriver d = driver;
+        StateEvents se = stateEvents;
+        if (d != null && se != null) {
+            se.sample(d.status(), System.nanoTime());
+        }
+    }
+
     private void stopDriver() {
+        java.util.concurrent.ScheduledFuture<?> sampler = progressSampler;
+        progressSampler = null;
+        if (sampler != null) {
+            sampler.cancel(false);
+        }
         CoreDriver d = driver;
         driver = null;
         if (d != null) {
@@ -475,9 +508,42 @@ public final class Resource implements Export {
             }
             throw new StateChangeRefused(name + " is down; run 'replctl up " + name + "' first");
         }
-        if (c instanceof Command.Secondary) {
+        journalCommand("call", verb, c, Map.of());
+        try {
+            Map<String, Object> done = runCommand(d, c, verb);
+            journalCommand("response", verb, c, Map.of("exit", "0"));
+            return done;
+        } catch (StateChangeRefused ex) {
+            journalCommand("response", verb, c, Map.of("exit", Integer.toString(ex.exitCode()), "reason", ex.getMessage()));
+            throw ex;
+        }
+    }
+
+    private Map<String, Object> runCommand(CoreDriver d, Command c, String verb) throws StateChangeRefused {
+        RoleActions roles = new RoleActions(name, nodeName, config, hooks);
+        CoreStatus before = d.status();
+        if (c instanceof Command.Primary p && before.role() != Role.PRIMARY) {
+            String refused = roles.beforePromote(before, p.force());
+            if (refused != null) {
+                throw new StateChangeRefused(name + ": " + refused, StateChangeRefused.REFUSED);
+            }
+        }
+        if (c instanceof Command.Secondary sc) {
+            if (before.role() == Role.PRIMARY) {
+                if (frozen) {
+                    throw new StateChangeRefused(name + ": the file system is frozen (replctl freeze); run 'replctl "
+                            + "thaw " + name + "' first", StateChangeRefused.REFUSED);
+                }
+                String refused = roles.beforeDemote(before, sc.force());
+                if (refused != null) {
+                    throw new StateChangeRefused(name + ": " + refused, StateChangeRefused.REFUSED);
+                }
+                if (roles.mounts()) {
+                    awaitWritersGone();
+                }
+            }
             boolean writers = sessions.stream().anyMatch(s -> !s.readOnly());
-            c = new Command.Secondary(((Command.Secondary) c).force(), writers);
+            c = new Command.Secondary(sc.force(), writers);
         }
         CommandResult r;
         try {
@@ -496,7 +562,70 @@ public final class Resource implements Export {
             // A demoted node serves read-only: clients that could write must reconnect.
             sessions.stream().filter(s -> !s.readOnly()).forEach(NbdSession::close);
         }
+        if (c instanceof Command.Primary && before.role() != Role.PRIMARY) {
+            String failed = roles.afterPromote(d.status());
+            if (failed != null) {
+                throw new StateChangeRefused(name + " is Primary, but the built-in mount failed: " + failed
+                        + "; it stays Primary (demote it, or fix and mount by hand)", StateChangeRefused.REFUSED);
+            }
+        }
         return status();
+    }
+
+    /**
+     * After the built-in unmount and detach, the NBD client's goodbye reaches this agent a
+     * moment later: waits (briefly) for the read-write sessions to end, so that the demotion
+     * does not count a client that has already let go.
+     */
+    private void awaitWritersGone() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (sessions.stream().anyMatch(s -> !s.readOnly()) && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Set by {@code replctl freeze} until {@code thaw}: a frozen mount cannot be unmounted. */
+    private volatile boolean frozen;
+
+    /**
+     * {@code replctl freeze} / {@code thaw}: the built-in mount's file system flushes and holds
+     * new writes (fsfreeze), e.g. while the peer's disk is snapshotted; only on a Primary.
+     */
+    synchronized Map<String, Object> freeze(boolean freeze) throws StateChangeRefused {
+        String verb = freeze ? "freeze" : "thaw";
+        CoreDriver d = driver;
+        if (d == null || d.status().role() != Role.PRIMARY) {
+            throw new StateChangeRefused(name + ": " + verb + " needs a Primary with its built-in mount; this node is "
+                    + (d == null ? "down or standalone" : d.status().role().displayName()));
+        }
+        journalCommand("call", verb, null, Map.of());
+        String failed = new RoleActions(name, nodeName, config, hooks).freeze(d.status(), freeze);
+        if (failed != null) {
+            StateChangeRefused refused = new StateChangeRefused(name + ": " + verb + " refused: " + failed);
+            journalCommand("response", verb, null, Map.of("exit", "11", "reason", refused.getMessage()));
+            throw refused;
+        }
+        frozen = freeze;
+        journalCommand("response", verb, null, Map.of("exit", "0"));
+        return status();
+    }
+
+    /** {@code call command} / {@code response command} in the event journal. */
+    private void journalCommand(String verb, String command, Command c, Map<String, String> more) {
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("command", command);
+        if (c instanceof Command.Primary p) {
+            f.put("force", p.force() ? "yes" : "no");
+        } else if (c instanceof Command.Secondary sc) {
+            f.put("force", sc.force() ? "yes" : "no");
+        }
+        f.putAll(more);
+        events.publish(new Event(java.time.Instant.now(), verb, "command", name, f));
     }
 
     /**

@@ -64,6 +64,9 @@ public record ConfigChanges(List<String> live, List<String> restart) {
         for (String h : new TreeSet<>(union(was.handlers(), now.handlers()))) {
             diff(live, "handlers." + h, was.handlers().get(h), now.handlers().get(h));
         }
+        diff(live, "handlers.before-timeout", was.roleActions().beforeTimeout(), now.roleActions().beforeTimeout());
+        // What is mounted now was mounted by the old settings: the next demotion must unmount that.
+        diff(restart, "handlers.mount-*", was.roleActions().mount().orElse(null), now.roleActions().mount().orElse(null));
         diff(restart, "witness.address", was.witness().map(ResourceConfig.Witness::address).orElse(null),
                 now.witness().map(ResourceConfig.Witness::address).orElse(null));
         diff(restart, "witness.on-no-quorum", was.witness().map(ResourceConfig.Witness::onNoQuorum).orElse(null),

@@ -79,13 +79,16 @@ public final class ConfigLoader {
      * that reason rather than accepted and never run.
      */
     private static final Map<String, String> NOT_HANDLERS = Map.of(
-            "before-promote", "there is no event before a promotion (handlers are not waited for, so they could "
-                    + "not veto it); after-promote exists, and the Pacemaker agent orders what must happen before "
-                    + "promotion",
-            "before-demote", "there is no event before a demotion (handlers are not waited for); after-demote "
-                    + "exists, and the Pacemaker agent orders what must happen before demotion",
             "resync-done", "use after-resync-target (on the node that received the data) or after-resync-source "
                     + "(on the node that sent it)");
+
+    /** Handlers the agent waits for before a role change: a non-zero exit refuses it. */
+    public static final Set<String> ROLE_HANDLERS = Set.of("before-promote", "before-demote");
+    /** The other {@code [handlers]} keys: the deadline of those and the built-in mount. */
+    private static final Set<String> HANDLER_SETTINGS = Set.of("before-timeout", "mount-device", "mount-point",
+            "mount-fstype", "mount-options", "mount-attach", "mount-detach");
+    private static final Duration BEFORE_TIMEOUT_MIN = Duration.ofSeconds(1);
+    private static final Duration BEFORE_TIMEOUT_MAX = Duration.ofMinutes(30);
 
     private final TomlMapper mapper = new TomlMapper();
 
@@ -101,6 +104,8 @@ public final class ConfigLoader {
         NODE_KEYS.forEach(k -> keys.add("node.NAME." + k));
         WITNESS_KEYS.forEach(k -> keys.add("witness." + k));
         HANDLERS.forEach(k -> keys.add("handlers." + k));
+        ROLE_HANDLERS.forEach(k -> keys.add("handlers." + k));
+        HANDLER_SETTINGS.forEach(k -> keys.add("handlers." + k));
         return keys;
     }
 
@@ -182,10 +187,13 @@ public final class ConfigLoader {
             Map<String, NodeConfig> nodes = nodes(table(root, "node", "node"));
             ResourceConfig.Net net = net(table(root, "net", "net"), nodes.size() == 2, protocol);
             ResourceConfig.Disk disk = disk(table(root, "disk", "disk"));
-            Map<String, String> handlers = handlers(table(root, "handlers", "handlers"));
+            JsonNode handlersTable = table(root, "handlers", "handlers");
+            Map<String, String> handlers = handlers(handlersTable);
+            ResourceConfig.RoleActions roleActions = roleActions(handlersTable);
             Optional<ResourceConfig.Witness> witness = witness(table(root, "witness", "witness"), nodes);
             checkFencing(disk.fencing(), handlers, witness.isPresent());
-            return new ResourceConfig(name, file, protocol, net, disk, handlers, nodes, witness);
+            checkRoleActions(nodes.size(), handlers, roleActions);
+            return new ResourceConfig(name, file, protocol, net, disk, handlers, nodes, witness, roleActions);
         }
 
         /** The {@code [witness]} section, if any: only for a pair, with an address of its own. */
@@ -513,10 +521,16 @@ public final class ConfigLoader {
             if (n == null) {
                 return out;
             }
-            checkKeys(n, "handlers.", HANDLERS, NOT_HANDLERS);
+            Set<String> allowed = new java.util.HashSet<>(HANDLERS);
+            allowed.addAll(ROLE_HANDLERS);
+            allowed.addAll(HANDLER_SETTINGS);
+            checkKeys(n, "handlers.", allowed, NOT_HANDLERS);
             Iterator<Map.Entry<String, JsonNode>> it = n.fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
+                if (HANDLER_SETTINGS.contains(e.getKey())) {
+                    continue;
+                }
                 String cmd = string(n, e.getKey(), "handlers." + e.getKey(), null);
                 if (cmd == null || cmd.isBlank()) {
                     throw error("handlers." + e.getKey(), "empty; give a command line, or remove the key");
@@ -524,6 +538,78 @@ public final class ConfigLoader {
                 out.put(e.getKey(), cmd);
             }
             return out;
+        }
+
+        /** A standalone resource is always Primary: nothing would ever run before or after a role change. */
+        private void checkRoleActions(int nodeCount, Map<String, String> handlers, ResourceConfig.RoleActions actions)
+                throws ConfigException {
+            if (nodeCount != 1) {
+                return;
+            }
+            for (String k : ROLE_HANDLERS) {
+                if (handlers.containsKey(k)) {
+                    throw error("handlers." + k, "a standalone resource (one [node] section) is always Primary and "
+                            + "never changes role; remove the key or add the second node");
+                }
+            }
+            if (actions.mount().isPresent()) {
+                throw error("handlers.mount-device", "a standalone resource (one [node] section) is always Primary "
+                        + "and never changes role, so nothing would mount it; mount it yourself");
+            }
+        }
+
+        /** {@code before-timeout} and the built-in mount, from {@code [handlers]}. */
+        private ResourceConfig.RoleActions roleActions(JsonNode n) throws ConfigException {
+            String timeout = string(n, "before-timeout", "handlers.before-timeout", null);
+            String device = string(n, "mount-device", "handlers.mount-device", null);
+            String point = string(n, "mount-point", "handlers.mount-point", null);
+            String fstype = string(n, "mount-fstype", "handlers.mount-fstype", null);
+            String options = string(n, "mount-options", "handlers.mount-options", null);
+            String attach = string(n, "mount-attach", "handlers.mount-attach", null);
+            String detach = string(n, "mount-detach", "handlers.mount-detach", null);
+            Duration before = ResourceConfig.RoleActions.BEFORE_TIMEOUT_DEFAULT;
+            if (timeout != null) {
+                before = Units.parseDuration(timeout);
+                if (before == null || before.compareTo(BEFORE_TIMEOUT_MIN) < 0
+                        || before.compareTo(BEFORE_TIMEOUT_MAX) > 0) {
+                    throw error("handlers.before-timeout", "\"" + timeout + "\" is not a duration from 1s to 30m, "
+                            + "such as \"30s\" or \"2m\"");
+                }
+            }
+            if (device == null && point == null) {
+                String[][] only = {{"handlers.mount-fstype", fstype}, {"handlers.mount-options", options},
+                    {"handlers.mount-attach", attach}, {"handlers.mount-detach", detach}};
+                for (String[] k : only) {
+                    if (k[1] != null) {
+                        throw error(k[0], "only with handlers.mount-device and handlers.mount-point");
+                    }
+                }
+                return new ResourceConfig.RoleActions(before, Optional.empty());
+            }
+            if (device == null || point == null) {
+                throw error(device == null ? "handlers.mount-device" : "handlers.mount-point", "missing: the "
+                        + "built-in mount needs both mount-device (the export as a block device, e.g. /dev/nbd0) "
+                        + "and mount-point");
+            }
+            for (String[] p : new String[][] {{"handlers.mount-device", device}, {"handlers.mount-point", point}}) {
+                if (!p[1].startsWith("/")) {
+                    throw error(p[0], "\"" + p[1] + "\" is not an absolute path");
+                }
+            }
+            if (fstype != null && !fstype.matches("[a-z0-9._-]{1,32}")) {
+                throw error("handlers.mount-fstype", "\"" + fstype + "\" is not a filesystem type such as ext4 or xfs");
+            }
+            if (options != null && (options.isBlank() || options.chars().anyMatch(Character::isWhitespace))) {
+                throw error("handlers.mount-options", "\"" + options + "\" is not a comma-separated option list "
+                        + "such as \"noatime,nodiratime\"");
+            }
+            for (String[] k : new String[][] {{"handlers.mount-attach", attach}, {"handlers.mount-detach", detach}}) {
+                if (k[1] != null && k[1].isBlank()) {
+                    throw error(k[0], "empty; give a command line, or remove the key");
+                }
+            }
+            return new ResourceConfig.RoleActions(before, Optional.of(new ResourceConfig.Mount(Path.of(device),
+                    Path.of(point), fstype, options, attach, detach)));
         }
 
         private FailoverPolicy.Fencing fencing(JsonNode n) throws ConfigException {

@@ -12,10 +12,41 @@ import java.util.Optional;
  * One resource, as read from {@code NAME.toml}; identical on both nodes.
  *
  * @param witness the {@code [witness]} section, empty when the file has none
+ * @param roleActions what runs before and after a role change and may refuse it
  */
 public record ResourceConfig(String name, Path file, Protocol protocol, Net net, Disk disk,
                              Map<String, String> handlers, Map<String, NodeConfig> nodes,
-                             Optional<Witness> witness) {
+                             Optional<Witness> witness, RoleActions roleActions) {
+
+    /** As read before role actions existed: none configured. */
+    public ResourceConfig(String name, Path file, Protocol protocol, Net net, Disk disk, Map<String, String> handlers,
+                          Map<String, NodeConfig> nodes, Optional<Witness> witness) {
+        this(name, file, protocol, net, disk, handlers, nodes, witness, RoleActions.NONE);
+    }
+
+    /**
+     * The handlers that are waited for around a role change ({@code before-promote},
+     * {@code before-demote}, in {@link #handlers}) and the built-in mount.
+     *
+     * @param beforeTimeout how long a before- handler, fsck, mount or unmount may run before it is
+     *     killed and the role change refused
+     * @param mount the filesystem mounted after a promotion and unmounted before a demotion
+     */
+    public record RoleActions(Duration beforeTimeout, Optional<Mount> mount) {
+        public static final Duration BEFORE_TIMEOUT_DEFAULT = Duration.ofSeconds(60);
+        public static final RoleActions NONE = new RoleActions(BEFORE_TIMEOUT_DEFAULT, Optional.empty());
+    }
+
+    /**
+     * The built-in mount: {@code device} (the export seen as a block device, e.g. {@code /dev/nbd0})
+     * on {@code point}, after {@code fsck -p}.
+     *
+     * @param fstype null: as mount(8) finds it
+     * @param options null: mount(8)'s defaults
+     * @param attach null, or a command that makes {@code device} (e.g. {@code nbd-client}) before fsck
+     * @param detach null, or a command that lets go of {@code device} after the unmount
+     */
+    public record Mount(Path device, Path point, String fstype, String options, String attach, String detach) {}
 
     /** Replication protocol: when a write is acknowledged. */
     public enum Protocol { A, B, C }

@@ -37,21 +37,29 @@ public final class ControlServer implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final Path path;
     private final ControlHandler handler;
-    private final ExecutorService control;
+    private final java.util.function.Function<ControlRequest, ExecutorService> route;
     private final int ownUid;
     private Channel channel;
 
-    private ControlServer(Path path, ControlHandler handler, ExecutorService control) throws IOException {
+    private ControlServer(Path path, ControlHandler handler,
+                          java.util.function.Function<ControlRequest, ExecutorService> route) throws IOException {
         this.path = path;
         this.handler = handler;
-        this.control = control;
+        this.route = route;
         this.ownUid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     }
 
     /** Binds {@code path} (mode 0600) and serves requests, running each on {@code control}. */
     public static ControlServer start(EventLoopGroup group, Path path, ControlHandler handler,
                                       ExecutorService control) throws IOException {
-        ControlServer s = new ControlServer(path, handler, control);
+        return start(group, path, handler, req -> control);
+    }
+
+    /** As above, each request run on the executor {@code route} picks for it. */
+    public static ControlServer start(EventLoopGroup group, Path path, ControlHandler handler,
+                                      java.util.function.Function<ControlRequest, ExecutorService> route)
+            throws IOException {
+        ControlServer s = new ControlServer(path, handler, route);
         UnixSockets.prepare(path);
         s.channel = new ServerBootstrap().group(group).channel(EpollServerDomainSocketChannel.class)
                 .childHandler(new ChannelInitializer<EpollDomainSocketChannel>() {
@@ -91,7 +99,7 @@ public final class ControlServer implements AutoCloseable {
             }
             ctx.channel().config().setAutoRead(false);
             try {
-                control.execute(() -> {
+                route.apply(req).execute(() -> {
                     ControlResponse r;
                     try {
                         r = handler.handle(req);

@@ -28,7 +28,8 @@ public final class ReplCtl {
             Status.class, Up.class, Down.class, CreateMd.class, DumpMd.class, Primary.class, Secondary.class,
             Connect.class, Disconnect.class, Invalidate.class, InvalidateRemote.class, NewCurrentUuid.class,
             PauseSync.class, ResumeSync.class, Verify.class, Outdate.class, ResumeIo.class, WaitConnect.class,
-            WaitSync.class, Detach.class, Attach.class, Resize.class, Adjust.class);
+            WaitSync.class, Detach.class, Attach.class, Resize.class, Adjust.class, Events.class, Freeze.class,
+            Thaw.class);
 
     @Option(names = "--control-socket", description = "The agent's control socket (default: ${DEFAULT-VALUE}).",
             defaultValue = AgentMain.DEFAULT_CONTROL_SOCKET, scope = CommandLine.ScopeType.INHERIT)
@@ -356,6 +357,16 @@ public final class ReplCtl {
         Map<String, Object> options() {
             return Map.of("start", start);
         }
+    }
+
+    @Command(name = "freeze", description = "On a Primary with the built-in mount: fsfreeze the file system (it "
+            + "flushes and holds new writes), e.g. while the peer's disk is snapshotted; under protocol C the peer then "
+            + "holds everything written. Refused (11) elsewhere; a frozen file system refuses secondary.")
+    static final class Freeze extends OnResource {
+    }
+
+    @Command(name = "thaw", description = "Undo freeze: the file system takes writes again.")
+    static final class Thaw extends OnResource {
     }
 
     @Command(name = "pause-sync", description = "Pause a running resync.")

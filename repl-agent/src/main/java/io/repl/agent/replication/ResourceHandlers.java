@@ -26,9 +26,6 @@ final class ResourceHandlers {
      * operator decides.
      */
     static final Duration FENCE_PEER_DEADLINE = Duration.ofSeconds(60);
-    /** Lines of the fence-peer handler's output passed on to the core's log line. */
-    private static final int OUTPUT_TAIL_LINES = 3;
-    private static final int OUTPUT_TAIL_CHARS = 300;
 
     /** How the fence-peer handler ended, as the core takes it: DRBD's exit codes, -1 if it never answered. */
     record FenceAnswer(int exitCode, String output) {
@@ -59,6 +56,7 @@ final class ResourceHandlers {
         String cmd = commands.get(hook);
         if (cmd == null) {
             LOG.log(System.Logger.Level.INFO, resource + ": event " + hook + " (no handler configured)");
+            runner.unhandled(resource + "/" + hook, env(coreEnv));
             return;
         }
         runner.run(resource + "/" + hook, cmd, env(coreEnv), HOOK_DEADLINE);
@@ -103,13 +101,6 @@ final class ResourceHandlers {
 
     /** The last few lines of a handler's output on one line, for the core's log. */
     static String tail(String output) {
-        if (output == null || output.isBlank()) {
-            return "";
-        }
-        String[] lines = output.strip().split("\n");
-        String joined = String.join("; ", java.util.Arrays.copyOfRange(lines,
-                Math.max(0, lines.length - OUTPUT_TAIL_LINES), lines.length));
-        return joined.length() <= OUTPUT_TAIL_CHARS ? joined
-                : "..." + joined.substring(joined.length() - OUTPUT_TAIL_CHARS);
+        return HookResult.tail(output);
     }
 }

@@ -39,6 +39,19 @@ class ConfigChangesTest {
     }
 
     @Test
+    void vetoHandlersAndTheirDeadlineApplyLiveTheBuiltInMountNeedsARestart() throws Exception {
+        ConfigChanges v = changes("after-promote = \"/bin/true\"", "after-promote = \"/bin/true\"\n"
+                + "before-promote = \"/bin/false\"\nbefore-timeout = \"10s\"");
+        assertEquals(List.of(), v.restart());
+        assertEquals(List.of("handlers.before-promote: (none) -> \"/bin/false\"", "handlers.before-timeout: PT1M -> PT10S"),
+                v.live());
+        ConfigChanges m = changes("after-promote = \"/bin/true\"", "after-promote = \"/bin/true\"\n"
+                + "mount-device = \"/dev/nbd0\"\nmount-point = \"/srv\"");
+        assertEquals(1, m.restart().size(), m.toString());
+        assertTrue(m.restart().get(0).startsWith("handlers.mount-*: (none) -> "), m.toString());
+    }
+
+    @Test
     void theSameFileChangesNothing() throws Exception {
         assertTrue(ConfigChanges.between(load(PAIR), load(PAIR)).none());
     }

@@ -1,6 +1,7 @@
 package io.repl.agent.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -214,7 +215,7 @@ class ConfigLoaderTest {
         "bad engine            | [disk]\\nio-engine = \"aio\"\\n[node.a]\\ndisk = \"/d\" | disk.io-engine: \"aio\" is not one of auto, io_uring, libaio, filechannel",
         "bad size              | [disk]\\nsize = \"ten gigs\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"ten gigs\" is not a size",
         "size not 4K multiple  | [disk]\\nsize = \"6000\"\\n[node.a]\\ndisk = \"/d\" | disk.size: \"6000\" is not a multiple of 4K",
-        "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote, after-resync-source, after-resync-target, after-verify, before-resync-source, before-resync-target, fence-peer, local-io-error, out-of-sync, split-brain, unfence-peer",
+        "unknown handler       | [handlers]\\nbefore-lunch = \"/bin/true\"\\n[node.a]\\ndisk = \"/d\" | handlers.before-lunch: unknown key; allowed here: after-demote, after-promote, after-resync-source, after-resync-target, after-verify, before-demote, before-promote, before-resync-source, before-resync-target, before-timeout, fence-peer, local-io-error, mount-attach, mount-detach, mount-device, mount-fstype, mount-options, mount-point, out-of-sync, split-brain, unfence-peer",
         "empty handler         | [handlers]\\nafter-promote = \"  \"\\n[node.a]\\ndisk = \"/d\" | handlers.after-promote: empty",
         "net not a table       | net = 1\\n[node.a]\\ndisk = \"/d\" | net: must be a table",
         "bad node name         | [node.\"-x\"]\\ndisk = \"/d\" | node.-x: node name not allowed",
@@ -259,10 +260,45 @@ class ConfigLoaderTest {
         }
     }
 
+    @Test
+    void roleHandlersAndTheBuiltInMountParseAndNonsenseIsRefused() throws Exception {
+        String handlers = String.join("\n", "[handlers]", "before-promote = \"/usr/local/sbin/may-promote\"",
+                "before-demote = \"/usr/local/sbin/may-demote\"", "before-timeout = \"30s\"",
+                "mount-device = \"/dev/nbd0\"", "mount-point = \"/srv/data\"", "mount-fstype = \"ext4\"",
+                "mount-options = \"noatime,nodiratime\"", "mount-attach = \"nbd-client -N r0 -unix /run/repl/r0.nbd /dev/nbd0\"",
+                "mount-detach = \"nbd-client -d /dev/nbd0\"", "");
+        ResourceConfig c = loader.load(write("r0", PAIR.replace("[handlers]\n", handlers)));
+        assertEquals("/usr/local/sbin/may-promote", c.handlers().get("before-promote"));
+        assertEquals("/usr/local/sbin/may-demote", c.handlers().get("before-demote"));
+        assertEquals(java.time.Duration.ofSeconds(30), c.roleActions().beforeTimeout());
+        ResourceConfig.Mount m = c.roleActions().mount().orElseThrow();
+        assertEquals(new ResourceConfig.Mount(Path.of("/dev/nbd0"), Path.of("/srv/data"), "ext4", "noatime,nodiratime",
+                "nbd-client -N r0 -unix /run/repl/r0.nbd /dev/nbd0", "nbd-client -d /dev/nbd0"), m);
+        assertFalse(c.handlers().containsKey("mount-device"), "settings are not handlers");
+        ResourceConfig plain = loader.load(write("r0", PAIR));
+        assertEquals(java.time.Duration.ofSeconds(60), plain.roleActions().beforeTimeout());
+        assertTrue(plain.roleActions().mount().isEmpty());
+
+        String[][] refused = {
+            {"[handlers]\nmount-device = \"/dev/nbd0\"\n", "handlers.mount-point: missing"},
+            {"[handlers]\nmount-point = \"/srv\"\n", "handlers.mount-device: missing"},
+            {"[handlers]\nmount-device = \"nbd0\"\nmount-point = \"/srv\"\n", "\"nbd0\" is not an absolute path"},
+            {"[handlers]\nmount-fstype = \"ext4\"\n", "handlers.mount-fstype: only with handlers.mount-device"},
+            {"[handlers]\nmount-detach = \"x\"\n", "handlers.mount-detach: only with handlers.mount-device"},
+            {"[handlers]\nbefore-timeout = \"500ms\"\n", "handlers.before-timeout: \"500ms\" is not a duration from 1s"},
+            {"[handlers]\nmount-device = \"/dev/nbd0\"\nmount-point = \"/srv\"\nmount-options = \"a b\"\n",
+                "handlers.mount-options"},
+        };
+        for (String[] r : refused) {
+            String m2 = error(PAIR.replace("[handlers]\n", r[0]));
+            assertTrue(m2.contains(r[1]), r[0] + " -> " + m2);
+        }
+        String standalone = error("[handlers]\nbefore-promote = \"/bin/true\"\n[node.a]\ndisk = \"/d\"\n");
+        assertTrue(standalone.contains("handlers.before-promote: a standalone resource"), standalone);
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "before-promote | there is no event before a promotion | after-promote exists, and the Pacemaker agent orders",
-        "before-demote  | there is no event before a demotion  | after-demote exists, and the Pacemaker agent orders",
         "resync-done    | use after-resync-target              | after-resync-source",
     })
     void drbdHandlerNamesWithoutAnEventAreRefusedWithWhy(String name, String why, String alternative)

@@ -245,7 +245,8 @@ class FencingIT {
         }
     }
 
-    private static Map<String, String> handlerEnv(Path file) throws Exception {
+    /** The {@code NAME=value} lines a test handler wrote with {@code env | grep '^REPL_'}. */
+    static Map<String, String> handlerEnv(Path file) throws Exception {
         Map<String, String> seen = new TreeMap<>();
         for (String line : Files.readAllLines(file)) {
             int eq = line.indexOf('=');
