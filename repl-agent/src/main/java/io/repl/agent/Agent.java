@@ -39,6 +39,7 @@ public final class Agent implements AutoCloseable {
 
     private final Path configDir;
     private final Path stateDir;
+    private final Path runDir;
     private final String nodeName;
     private final Path controlSocket;
     private final ConfigLoader loader = new ConfigLoader();
@@ -78,12 +79,17 @@ public final class Agent implements AutoCloseable {
 
     /** {@code stateDir}: where resources keep what they must find again (null: nothing kept). */
     public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir) {
-        this(configDir, nodeName, controlSocket, stateDir, EventJournal.Settings.DEFAULTS);
+        this(configDir, nodeName, controlSocket, stateDir, EventJournal.Settings.DEFAULTS, null);
     }
 
-    /** {@code journal}: how the event journal under {@code stateDir} rolls and how much it keeps. */
-    public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir, EventJournal.Settings journal) {
+    /**
+     * {@code journal}: how the event journal under {@code stateDir} rolls and how much it keeps;
+     * {@code runDir}: where each resource's {@code NAME.state} is kept for the OCF agent (null: none).
+     */
+    public Agent(Path configDir, String nodeName, Path controlSocket, Path stateDir, EventJournal.Settings journal,
+                 Path runDir) {
         this.journalSettings = journal;
+        this.runDir = runDir;
         this.stateDir = stateDir;
         this.configDir = configDir;
         this.nodeName = nodeName;
@@ -139,12 +145,12 @@ public final class Agent implements AutoCloseable {
         Future<?> upAll = control.submit(() -> {
             dir.errors().forEach((name, err) -> {
                 LOG.log(System.Logger.Level.ERROR, err);
-                Resource r = new Resource(name, nodeName, group, hooks, stateDir, events);
+                Resource r = newResource(name);
                 r.configure(null, err);
                 resources.put(name, r);
             });
             dir.resources().forEach((name, cfg) -> {
-                Resource r = new Resource(name, nodeName, group, hooks, stateDir, events);
+                Resource r = newResource(name);
                 r.configure(cfg, null);
                 resources.put(name, r);
             });
@@ -181,6 +187,10 @@ public final class Agent implements AutoCloseable {
         return "node " + nodeName + ": " + up.size() + " resource(s) up" + (up.isEmpty() ? "" : " (" + String.join(", ",
                 up) + ")") + (down.isEmpty() ? "" : ", " + down.size() + " down (" + String.join(", ", down)
                 + "; see replctl status)");
+    }
+
+    private Resource newResource(String name) {
+        return new Resource(name, nodeName, group, hooks, stateDir, events).publishStateTo(runDir);
     }
 
     /** The {@code size} option in bytes; 0 when absent. */
@@ -340,7 +350,7 @@ public final class Agent implements AutoCloseable {
         if (r == null) {
             if (Files.isRegularFile(configDir.resolve(req.resource() + ".toml"))) {
                 // A file added since the agent started: adopt it.
-                r = new Resource(req.resource(), nodeName, group, hooks, stateDir, events);
+                r = newResource(req.resource());
                 resources.put(req.resource(), r);
                 reload(r);
                 return List.of(r);

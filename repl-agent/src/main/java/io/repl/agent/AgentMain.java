@@ -54,6 +54,10 @@ public final class AgentMain implements Callable<Integer> {
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", description = "Serve Prometheus metrics "
             + "over HTTP at http://HOST:PORT/metrics, e.g. 127.0.0.1:9942 (default: no metrics).")
     String metricsListen;
+    @Option(names = "--run-dir", description = "Directory for NAME.state, each resource's states as key=value "
+            + "lines, which the OCF resource agent's monitor reads (default: ${DEFAULT-VALUE}).",
+            defaultValue = "/run/repl")
+    Path runDir;
 
     public static void main(String[] args) {
         LogFormat.install();
@@ -76,7 +80,7 @@ public final class AgentMain implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--journal-roll " + journalRoll
                     + " --journal-keep " + journalKeep + ": roll is hourly or daily, keep at least 1");
         }
-        Agent agent = new Agent(configDir, name, controlSocket, stateDir, journal);
+        Agent agent = new Agent(configDir, name, controlSocket, stateDir, journal, runDir);
         if (metricsListen != null) {
             io.repl.agent.config.HostPort at = io.repl.agent.config.HostPort.parse(metricsListen);
             if (at == null) {
@@ -118,7 +122,7 @@ public final class AgentMain implements Callable<Integer> {
     private int witness() {
         // The witness is no node of any resource and takes no operator commands: an option
         // that would mean something to an agent is a mistake worth stopping for.
-        for (String option : new String[] {"--node", "--control-socket"}) {
+        for (String option : new String[] {"--node", "--control-socket", "--run-dir"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
                 throw new CommandLine.ParameterException(spec.commandLine(), option + " cannot be used with "
                         + "--witness: the witness is not a node of any resource and has no control socket");

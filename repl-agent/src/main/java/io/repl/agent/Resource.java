@@ -89,6 +89,8 @@ public final class Resource implements Export {
     private volatile java.util.concurrent.ScheduledFuture<?> progressSampler;
     /** What the export's clients asked for, kept across down and up. */
     private final io.repl.agent.nbd.NbdCounters nbdCounters = new io.repl.agent.nbd.NbdCounters();
+    /** RUN_DIR/NAME.state, for the OCF resource agent; writes nothing without a run directory. */
+    private volatile StateFile stateFile;
 
     Resource(String name, String nodeName, EventLoopGroup group, HookRunner hooks, Path stateDir) {
         this(name, nodeName, group, hooks, stateDir, EventSink.NONE);
@@ -101,6 +103,13 @@ public final class Resource implements Export {
         this.nodeName = nodeName;
         this.group = group;
         this.hooks = hooks;
+        this.stateFile = new StateFile(null, name);
+    }
+
+    /** Keeps {@code runDir/NAME.state} up to date from now on (null: no state file). */
+    Resource publishStateTo(Path runDir) {
+        stateFile = new StateFile(runDir, name);
+        return this;
     }
 
     @Override
@@ -148,12 +157,14 @@ public final class Resource implements Export {
             return;
         }
         if (config == null) {
+            stateFile.down("config not usable: " + configError);
             throw new StateChangeRefused(name + ": config not usable: " + configError);
         }
         NodeConfig me;
         try {
             me = config.local(nodeName);
         } catch (ConfigException e) {
+            stateFile.down(e.getMessage());
             throw new StateChangeRefused(e.getMessage());
         }
         BlockEngine e = null;
@@ -179,9 +190,11 @@ public final class Resource implements Export {
                 readGate = gate;
                 StateEvents journal = new StateEvents(name, events, Clock.systemUTC());
                 stateEvents = journal;
+                StateFile sf = stateFile;
                 driver = startDriver(e, home, s -> {
                     journal.onStatus(s);
                     diskState(gate, home, s);
+                    sf.update(s);
                 });
                 progressSampler = home.scheduleAtFixedRate(this::sampleProgress, 1, 1, TimeUnit.SECONDS);
                 driver.onDiskReleased(this::releaseDetached);
@@ -202,10 +215,12 @@ public final class Resource implements Export {
             closeMetadata(false);
             releaseDiskLock();
             lastError = ex.getMessage();
+            stateFile.down("cannot come up: " + ex.getMessage());
             throw new StateChangeRefused(name + ": cannot come up: " + ex.getMessage());
         }
         lastError = null;
         if (config.standalone()) {
+            stateFile.standalone();
             LOG.log(System.Logger.Level.INFO, name + ": disk Diskless -> UpToDate, role Secondary -> Primary"
                     + " (standalone: no peer configured)");
         } else {
@@ -674,6 +689,7 @@ public final class Resource implements Export {
             closeMetadata(clean);
             releaseDiskLock();
         }
+        stateFile.down("taken down (was " + was + ")");
         LOG.log(System.Logger.Level.INFO, name + ": down (was " + was + "), disk Diskless"
                 + (clean ? "" : "; the next start recovers as after a crash"));
     }

@@ -138,6 +138,26 @@ final class AgentProcess implements AutoCloseable {
         return p;
     }
 
+    /** Where the agent keeps {@code NAME.state} (its {@code --run-dir}). */
+    Path runDir() {
+        return dir.resolve("run-" + node);
+    }
+
+    /** {@code resource}'s state file as key/value pairs, empty when there is none. */
+    Map<String, String> stateFile(String resource) throws IOException {
+        Path f = runDir().resolve(resource + ".state");
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        if (Files.exists(f)) {
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                int eq = line.indexOf('=');
+                if (eq > 0) {
+                    m.put(line.substring(0, eq), line.substring(eq + 1));
+                }
+            }
+        }
+        return m;
+    }
+
     /** Writes {@code NAME.toml} into this agent's config directory. */
     Path writeConfig(String resource, String toml) throws IOException {
         return Files.writeString(configDir.resolve(resource + ".toml"), toml);
@@ -170,7 +190,7 @@ final class AgentProcess implements AutoCloseable {
         }
         argv.addAll(List.of(ROOT.resolve("bin/repl-agent").toString(), "--config-dir",
                 configDir.toString(), "--node", node, "--control-socket", controlSocket.toString(), "--state-dir",
-                dir.resolve("state-" + node).toString()));
+                dir.resolve("state-" + node).toString(), "--run-dir", runDir().toString()));
         argv.addAll(extraArgs);
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
