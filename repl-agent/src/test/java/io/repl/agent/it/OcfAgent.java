@@ -24,9 +24,16 @@ final class OcfAgent {
     final Path shimDir;
     final Path scoreFile;
     final Path rscTmp;
+    /** The use_replctl parameter: bin/replctl instead of python3 on the control socket. */
+    private final boolean useReplctl;
 
     OcfAgent(AgentProcess agent) throws IOException {
+        this(agent, false);
+    }
+
+    OcfAgent(AgentProcess agent, boolean useReplctl) throws IOException {
         this.agent = agent;
+        this.useReplctl = useReplctl;
         Path base = Files.createDirectories(agent.dir.resolve("ocf-" + agent.node));
         this.shimDir = Files.createDirectories(base.resolve("bin"));
         this.rscTmp = Files.createDirectories(base.resolve("rsctmp"));
@@ -71,6 +78,7 @@ final class OcfAgent {
         p.put("OCF_RESKEY_run_dir", agent.runDir().toString());
         p.put("OCF_RESKEY_agent_log", agent.log.toString());
         p.put("OCF_RESKEY_agent_options", "--state-dir " + agent.dir.resolve("state-" + agent.node));
+        p.put("OCF_RESKEY_use_replctl", Boolean.toString(useReplctl));
         return p;
     }
 

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * and each monitor exit code and promotion score comes from states set up for real (a fresh
  * pair, a resync, a writer on the export, a killed peer, a Primary that detached its disk and
  * then lost its peer, a node restarted alone). The promotion scores are read from a recording
- * crm_attribute; PacemakerFailoverIT uses the real one.
+ * crm_attribute; PacemakerFailoverIT uses the real one. Requests go to the control socket through
+ * python3 (the default) on one node and through bin/replctl ({@code use_replctl=true}) on the other.
  */
 @Timeout(300)
 class OcfAgentIT {
@@ -63,7 +64,8 @@ class OcfAgentIT {
                         StandardOpenOption.APPEND);
             }
             OcfAgent raA = new OcfAgent(alpha);
-            OcfAgent raB = new OcfAgent(beta);
+            // alpha's resource agent talks to the control socket with python3, beta's runs bin/replctl.
+            OcfAgent raB = new OcfAgent(beta, true);
             try {
                 pair.startConnectedOnSockets();
 
