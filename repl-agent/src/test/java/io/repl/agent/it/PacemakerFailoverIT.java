@@ -214,6 +214,7 @@ class PacemakerFailoverIT {
             report("failover: the service answered on node" + b + " " + failover / 1_000_000 + " ms after node" + a
                     + " was killed (TOKEN=1000)");
             report(acked.size() + " files acknowledged before the kill");
+            timeline(b, "failover");
             for (Map.Entry<String, String> e : acked.entrySet()) {
                 assertEquals(e.getValue(), curl(b, "http://" + ADDRESS[b] + ":8080/f/" + e.getKey()),
                         "acknowledged file " + e.getKey() + " on node" + b + ", the new Primary");
@@ -238,6 +239,7 @@ class PacemakerFailoverIT {
             long switchover = untilServed(b, ADDRESS[a], "node" + a, t, 180);
             report("switchover: the service answered on node" + a + " " + switchover / 1_000_000
                     + " ms after the move");
+            timeline(a, "switchover");
             onNode(a, guideBlock("clear")).ok();
             assertEquals("Primary", stateFile(a).get("role"));
             assertEquals("Secondary", stateFile(b).get("role"));
@@ -269,6 +271,28 @@ class PacemakerFailoverIT {
                 throw new AssertionError("cluster down left the namespaces behind: " + down);
             }
         }
+    }
+
+    /** Where the time went: node {@code n}'s Pacemaker log lines of lost nodes and finished actions. */
+    private void timeline(int n, String what) throws IOException {
+        Path log = dir.resolve("cluster/n" + n + "/log-pacemaker/pacemaker.log");
+        if (!Files.exists(log)) {
+            return;
+        }
+        List<String> lines = Files.readAllLines(log, java.nio.charset.StandardCharsets.ISO_8859_1);
+        StringBuilder b = new StringBuilder();
+        for (String l : lines.subList(Math.max(0, lines.size() - 3000), lines.size())) {
+            if (l.contains("pacemaker-controld") && (l.contains("is now lost") || l.contains("Result of start")
+                    || l.contains("Result of promote") || l.contains("Result of demote") || l.contains("Result of stop"))) {
+                b.append("\n  ").append(l.length() > 160 ? l.substring(0, 160) : l);
+            }
+        }
+        report(what + " as node" + n + "'s Pacemaker saw it (last lines):" + tail(b.toString(), 14));
+    }
+
+    private static String tail(String text, int lines) {
+        String[] all = text.split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(all, Math.max(0, all.length - lines), all.length));
     }
 
     /** The loop devices node {@code n}'s nbdloop resource set up and not yet detached. */
