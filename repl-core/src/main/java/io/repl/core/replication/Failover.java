@@ -34,6 +34,8 @@ final class Failover {
     private boolean goodbyeSent;
     /** The peer's latest STATE on this connection says goodbye (and Secondary). */
     private boolean peerGoodbye;
+    /** The role in the peer's latest STATE on this connection, to see it become Primary. */
+    private Role lastPeerRole;
     private String diskNote;
     private long diskNoteNanos;
     private Hold hold;
@@ -67,6 +69,7 @@ final class Failover {
         inSyncGeneration = 0;
         goodbyeSent = false;
         peerGoodbye = false;
+        lastPeerRole = null;
         peerUnfenced = false;
     }
 
@@ -77,6 +80,21 @@ final class Failover {
 
     void onPeerState(PeerState message) {
         boolean goodbye = message.has(PeerState.GOODBYE) && message.role() == Role.SECONDARY;
+        if (goodbye && ctx.state.role == Role.PRIMARY && !message.has(PeerState.PRIMARY_SEEN)) {
+            // Said before the peer saw this node's promotion, which voided it (onPromoted); only a
+            // goodbye said to this node as Primary (an orderly down) counts.
+            goodbye = false;
+        }
+        if (message.role() == Role.PRIMARY && lastPeerRole != Role.PRIMARY && goodbyeSent
+                && ctx.state.role == Role.SECONDARY) {
+            // The peer was promoted while connected, and a Primary holds no goodbye from before
+            // its promotion: our demotion's promise ends here, and losing this Primary without a
+            // goodbye of its own is an ordinary loss under the fencing policy. Without this, a
+            // switchover left this node unpromotable (Consistent) after the new Primary died.
+            goodbyeSent = false;
+            ctx.log("info", ctx.state.peerName + " is Primary now: this node's goodbye is void");
+        }
+        lastPeerRole = message.role();
         if (goodbye && !peerGoodbye) {
             // The peer hands the right to write alone to us: our own goodbye, if any, is void.
             goodbyeSent = false;
@@ -94,6 +112,10 @@ final class Failover {
         if (!ctx.roles.confirming()) {
             goodbyeSent = false;
         }
+        // The peer's goodbye from before this promotion no longer lets this node write alone:
+        // the peer takes it back once it sees the promotion (onPeerState), and dropping it here
+        // first means a loss in between finds this node fencing, never both nodes free.
+        peerGoodbye = false;
         diskNote = null;
         diskNoteNanos = 0;
         mayLoseWrites = policy.fencing() == FailoverPolicy.Fencing.DONT_CARE && !ctx.state.connected();

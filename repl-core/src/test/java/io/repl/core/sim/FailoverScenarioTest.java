@@ -205,6 +205,50 @@ class FailoverScenarioTest {
         sim.heal();
     }
 
+    /** A switchover: alpha demotes (its goodbye), beta is promoted while connected and writes. */
+    private static long switchOver(Simulation sim) {
+        assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());
+        awaitInSync(sim);
+        sim.waitFor(() -> status(sim, BETA).peerRole() == Role.SECONDARY, 1000 * MS, "beta sees the demotion");
+        assertTrue(sim.promoteNow(BETA).done());
+        sim.waitFor(() -> status(sim, ALPHA).peerRole() == Role.PRIMARY, 1000 * MS, "alpha sees the promotion");
+        long write = sim.write(BETA, 4, 2, false);
+        awaitAcknowledged(sim, write);
+        sim.runFor(10 * MS);
+        return write;
+    }
+
+    @Test
+    void afterASwitchoverTheOldPrimaryTakesOverWithoutForceWhenTheNewOneDies() {
+        Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
+        switchOver(sim);
+        sim.kill(BETA, false);
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED, 1000 * MS, "ping timeout");
+        assertEquals(DiskState.UP_TO_DATE, status(sim, ALPHA).disk(),
+                "beta's promotion voided alpha's goodbye: losing beta is an ordinary loss");
+        CommandResult pending = sim.node(ALPHA).command(new Command.Primary(false));
+        assertTrue(pending.isPending(), "resource-and-stonith: the old Primary is fenced first: " + pending);
+        sim.answerFence(ALPHA, 7);
+        sim.waitFor(() -> status(sim, ALPHA).role() == Role.PRIMARY, 1000 * MS, "promoted without --force");
+        assertTrue(sim.valueOn(ALPHA, 4) > 0 && sim.valueOn(ALPHA, 5) > 0, "beta's acknowledged write is on alpha");
+        sim.heal();
+    }
+
+    @Test
+    void aPrimaryPromotedAfterItsPeersGoodbyeFencesThePeerWhenTheLinkBreaks() {
+        Simulation sim = world(Fencing.RESOURCE_AND_STONITH);
+        switchOver(sim);
+        int fencesBefore = sim.fenceRequests.size();
+        partition(sim);
+        assertEquals(fencesBefore + 1, sim.fenceRequests.size(), "beta holds no goodbye of alpha's: it fences");
+        long held = sim.write(BETA, 9, 1, false);
+        sim.runFor(100 * MS);
+        assertNull(sim.completion(held), "held until the fence-peer handler answers");
+        sim.answerFence(BETA, 4);
+        awaitAcknowledged(sim, held);
+        sim.heal();
+    }
+
     @Test
     void aPromotionWhileConnectedCompletesOnceThePeerSeesIt() {
         Simulation sim = world(Fencing.OUTDATE);
