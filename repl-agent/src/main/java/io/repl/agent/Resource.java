@@ -224,7 +224,11 @@ public final class Resource implements Export {
             LOG.log(System.Logger.Level.INFO, name + ": disk Diskless -> UpToDate, role Secondary -> Primary"
                     + " (standalone: no peer configured)");
         } else {
-            LOG.log(System.Logger.Level.INFO, name + ": attached, " + driver.status());
+            CoreStatus now = driver.status();
+            // Written before up returns: a resource agent's monitor right after its start must
+            // not read the file a killed agent left behind.
+            stateFile.update(now);
+            LOG.log(System.Logger.Level.INFO, name + ": attached, " + now);
         }
     }
 
