@@ -79,6 +79,9 @@ class StatusWatchIT {
             assertTrue(later.text().contains("replication:SyncTarget"), later.text());
             assertTrue(later.text().contains("Every 1s: replctl status r0"), later.text());
             p.waitSynced();
+            // The follower prints what the journal's own thread wrote: give it the sync's end.
+            NbdClientsIT.waitFor(() -> Files.readString(events).contains("change device name:r0 disk:UpToDate"),
+                    "replctl events printed the end of the sync");
             watcher.destroy();
             watcher.waitFor();
             assertSyncJournaled(Files.readAllLines(events));
