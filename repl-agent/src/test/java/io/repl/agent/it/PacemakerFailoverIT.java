@@ -26,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>node1 (promoted) is killed while a client writes; every acknowledged file must be on node2
  * once the service answers there; node1 returns, resyncs, the fence constraint goes, and a
- * switchover moves the service back with every file still there. The failover and switchover
- * times are printed, never asserted.
+ * switchover moves the service back with every file still there; then node1 is killed again and
+ * node2 takes over once more, without an operator (the switchover's goodbye was voided). The
+ * failover and switchover times are printed, never asserted.
  */
 @Timeout(600)
 class PacemakerFailoverIT {
@@ -120,7 +121,7 @@ class PacemakerFailoverIT {
     }
 
     @Test
-    void killThePromotedNodeEveryAcknowledgedWriteSurvivesAndASwitchoverMovesItBack() throws Exception {
+    void killThePromotedNodeEveryAcknowledgedWriteSurvivesASwitchoverMovesItBackAndAFailoverFollows() throws Exception {
         for (String tool : new String[] {"corosync", "pacemakerd", "crm", "cibadmin", "crm_resource", "nbdfuse",
                 "losetup", "mkfs.ext4", "curl", "modprobe"}) {
             assertTrue(Cmd.available(tool), tool + " is missing: .ci/run installs pacemaker corosync crmsh "
@@ -248,6 +249,23 @@ class PacemakerFailoverIT {
                         "acknowledged file " + e.getKey() + " on node" + a + " after the switchover");
             }
             assertFalse(fenced(a));
+
+            // The switchover demoted node b while connected: its goodbye, which node a's promotion
+            // voided on both sides. So node a's death now is an ordinary loss, and node b takes
+            // over again without an operator.
+            killed = System.nanoTime();
+            cluster(60, "kill", Integer.toString(a)).ok();
+            for (String loop : readLoops(a)) {
+                Cmd.run("losetup", "-d", loop);
+            }
+            long second = untilServed(b, ADDRESS[b], "node" + b, killed, 180);
+            report("second failover, after the switchover: the service answered on node" + b + " "
+                    + second / 1_000_000 + " ms after node" + a + " was killed");
+            assertEquals("Primary", stateFile(b).get("role"));
+            for (Map.Entry<String, String> e : acked.entrySet()) {
+                assertEquals(e.getValue(), curl(b, "http://" + ADDRESS[b] + ":8080/f/" + e.getKey()),
+                        "acknowledged file " + e.getKey() + " on node" + b + " after the second failover");
+            }
             passed = true;
         } catch (Throwable e) {
             for (int n = 1; n <= 2; n++) {
