@@ -55,6 +55,8 @@ public final class Agent implements AutoCloseable {
      * before-promote handler, say) holds the control thread: monitors and watchers keep
      * getting answers. Status only reads what the resources publish.
      */
+    /** Every resource has been brought up or tried at start: status may bypass the control thread. */
+    private volatile boolean started;
     private final ExecutorService statusThread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "control-status");
         t.setDaemon(true);
@@ -169,12 +171,18 @@ public final class Agent implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("bringing resources up failed", e.getCause());
         }
+        started = true;
     }
 
-    /** Status of known resources on its own thread; everything else, one at a time, on the control thread. */
+    /**
+     * Status of known resources on its own thread once every resource has been brought up (or
+     * tried); everything else, one at a time, on the control thread. Until then a status waits
+     * behind the start, as it always has: a script that starts the agent and waits for status
+     * to answer finds the resources up, and their exports there.
+     */
     private ExecutorService route(ControlRequest req) {
         boolean known = req.resource() == null || req.resource().equals("all") || resources.containsKey(req.resource());
-        return "status".equals(req.command()) && known ? statusThread : control;
+        return started && "status".equals(req.command()) && known ? statusThread : control;
     }
 
     /** One line for systemd's STATUS: which resources are up and which are down. */
