@@ -206,6 +206,21 @@ def workload_table(w, runs_w, meta, only=None, title=None, pairs=None, key="iops
     return lines
 
 
+def engine_verdict(runs, goal, target, label, minimum):
+    """One line: {@code target}'s IOPS over the FileChannel engine's at 4 KiB QD32, against {@code minimum}."""
+    ok, gaps = True, []
+    for w in P2_WORKLOADS:
+        v, _ = ratio(runs.get(w, {}), target, "repl-fc")
+        if v is None:
+            continue
+        ok &= v >= minimum
+        gaps.append(f"{w}: {v:.2f}× (goal ≥ {minimum}, "
+                    f"{'met' if v >= minimum else f'short by {minimum - v:.2f}'})")
+    if not gaps:
+        return []
+    return [f"- **{goal} {'met' if ok else 'NOT met'}.** {label} / FileChannel IOPS: " + "; ".join(gaps) + "."]
+
+
 def verdicts(runs):
     out = []
     ok, gaps = True, []
@@ -224,28 +239,8 @@ def verdicts(runs):
                     f"{'met' if vr >= P1_VS_RAW_MIN else f'short by {P1_VS_RAW_MIN - vr:.2f}'})")
     if measured:
         out.append(f"- **P1 {'met' if ok else 'NOT met'}.** " + "; ".join(gaps) + ".")
-    ok, gaps, measured = True, [], False
-    for w in P2_WORKLOADS:
-        v, _ = ratio(runs.get(w, {}), "repl-uring", "repl-fc")
-        if v is None:
-            continue
-        measured = True
-        ok &= v >= P2_MIN
-        gaps.append(f"{w}: {v:.2f}× (goal ≥ {P2_MIN}, "
-                    f"{'met' if v >= P2_MIN else f'short by {P2_MIN - v:.2f}'})")
-    if measured:
-        out.append(f"- **P2 {'met' if ok else 'NOT met'}.** io_uring / FileChannel IOPS: " + "; ".join(gaps) + ".")
-    ok, gaps, measured = True, [], False
-    for w in P2_WORKLOADS:
-        v, _ = ratio(runs.get(w, {}), "repl-aio", "repl-fc")
-        if v is None:
-            continue
-        measured = True
-        ok &= v >= P13_MIN
-        gaps.append(f"{w}: {v:.2f}× (goal ≥ {P13_MIN}, "
-                    f"{'met' if v >= P13_MIN else f'short by {P13_MIN - v:.2f}'})")
-    if measured:
-        out.append(f"- **P13 {'met' if ok else 'NOT met'}.** libaio / FileChannel IOPS: " + "; ".join(gaps) + ".")
+    out += engine_verdict(runs, "P2", "repl-uring", "io_uring", P2_MIN)
+    out += engine_verdict(runs, "P13", "repl-aio", "libaio", P13_MIN)
     return out
 
 
