@@ -137,6 +137,62 @@ class EventsIT {
         }
     }
 
+    /**
+     * The survivor's view of a failover, as an operator following it with {@code replctl events}
+     * sees it: the Primary's agent is killed, the connection breaks and the disk turns
+     * Consistent; a promotion without --force is refused with the reason; the forced one goes
+     * through; the old Primary returns, resyncs as the target and the pair is whole again.
+     */
+    @Test
+    void eventsFollowAKilledPrimarysFailoverOnTheSurvivor() throws Exception {
+        try (PairFixture p = new PairFixture(dir, DISK_BYTES, "C")) {
+            p.startConnectedOnSockets();
+            p.alpha.ctlNow("primary", "r0", Map.of("force", true));
+            p.waitSynced();
+            Path onBeta = dir.resolve("events-beta.txt");
+            Process watchBeta = events(p.beta, onBeta, "r0");
+            try {
+                NbdClientsIT.waitFor(() -> has(onBeta, "exists -"), "the watcher");
+                Cmd.run("qemu-io", "-f", "raw", p.uri(p.alpha), "-c", "write -P 0x5a 1M 1M", "-c", "flush").ok();
+                p.alpha.kill();
+                NbdClientsIT.waitFor(() -> has(onBeta, "change device name:r0 disk:Consistent"),
+                        "beta to lose its Primary");
+                assertEquals(17, p.beta.ctl("primary", "r0").exit());
+                p.beta.ctl("primary", "--force", "r0").ok();
+                p.alpha.start();
+                p.alpha.ctlNow("up", "r0", Map.of());
+                NbdClientsIT.waitFor(() -> has(onBeta, "change peer-device name:r0 peer:alpha "
+                        + "replication:Established peer-disk:UpToDate out-of-sync:0"), "the old Primary's resync");
+            } finally {
+                watchBeta.destroy();
+                watchBeta.waitFor();
+            }
+            List<String> l = lines(onBeta);
+            System.out.println("replctl events r0 on the survivor:\n" + String.join("\n", Files.readAllLines(onBeta)));
+            assertInOrder(l,
+                    "exists resource name:r0 role:Secondary suspended:no",
+                    "exists connection name:r0 peer:alpha connection:Connected role:Primary",
+                    "exists -",
+                    "change device name:r0 disk:Consistent",
+                    "call command name:r0 command:primary force:no",
+                    "call command name:r0 command:primary force:yes",
+                    "change resource name:r0 role:Primary suspended:no",
+                    "change device name:r0 disk:UpToDate",
+                    "response command name:r0 command:primary force:yes exit:0",
+                    "change connection name:r0 peer:alpha connection:Connected role:Secondary",
+                    "change peer-device name:r0 peer:alpha replication:Established peer-disk:UpToDate out-of-sync:0");
+            String refusal = l.stream().filter(x -> x.startsWith("response command name:r0 command:primary force:no"))
+                    .findFirst().orElseThrow();
+            assertTrue(refusal.contains("exit:17") && refusal.contains("without a goodbye"), refusal);
+            assertTrue(l.stream().anyMatch(x -> x.startsWith("change connection name:r0 peer:alpha connection:")
+                    && !x.contains("connection:Connected")), "the broken connection:\n" + String.join("\n", l));
+            assertTrue(l.stream().anyMatch(x -> x.startsWith("change peer-device name:r0 peer:alpha replication:SyncSource")),
+                    "the resync:\n" + String.join("\n", l));
+            Cmd.Result read = Cmd.run("qemu-io", "-f", "raw", p.uri(p.beta), "-c", "read -P 0x5a 1M 1M").ok();
+            assertTrue(!read.out().contains("Pattern verification failed"), read.out());
+        }
+    }
+
     private String writeOut(String text) throws Exception {
         Path f = Files.createTempFile(dir, "out", ".txt");
         Files.writeString(f, text);
