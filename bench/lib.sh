@@ -35,11 +35,14 @@ bench_start() {
     log "building the agent"
     ( cd "$root" && ./mvnw -B -q -o -pl repl-agent -am package -DskipTests >/dev/null 2>&1 ) || die "build failed"
   fi
-  [ -d "$root/repl-agent/target/lib" ] || die "no agent jars; build first"
+  # BENCH_JARS=DIR: the agent's jars from DIR instead (say, a copy of an earlier build, to
+  # compare two versions in turn under the same load).
+  local jars="${BENCH_JARS:-$root/repl-agent/target/lib}"
+  [ -d "$jars" ] || die "no agent jars in $jars; build first"
   dist="$wd/dist"
   mkdir -p "$dist/bin" "$dist/lib"
   cp "$root/bin/repl-launch" "$root/bin/repl-agent" "$root/bin/replctl" "$dist/bin/"
-  cp "$root/repl-agent/target/lib/"*.jar "$dist/lib/"
+  cp "$jars/"*.jar "$dist/lib/"
 }
 
 free_port() {

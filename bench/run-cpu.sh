@@ -19,7 +19,11 @@
 #   BENCH_PARTS="p11 p9 p12"  which parts to run
 #   BENCH_WORK=bench/work  where backing files go (a real file system, not tmpfs)
 #   BENCH_NO_BUILD=1       use the jars already built
+#   BENCH_JARS=DIR         take the agent's jars from DIR (implies nothing about building)
 #   BENCH_AGENT_OPTS="..." the agents' JVM options
+#   BENCH_PROFILE=1        also record a call-graph profile of each agent while its writes run
+#                          (perf record; the JIT's symbols from a perf map written at exit), and
+#                          print each one's top entries; the data stays in the run's directory
 #   BENCH_OUT=bench/RESULTS.md  its section (between keep markers) is replaced; BENCH_OUT=- prints it only
 set -euo pipefail
 
@@ -53,6 +57,29 @@ counts_start() {
   command -v perf >/dev/null || return 0
   perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$1" -o "$wd/perf-$2.csv" >/dev/null 2>&1 &
   perf_pids+=("$!")
+  if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+    perf record -q -g -F 999 -p "$1" -o "$wd/profile-$2.data" >/dev/null 2>&1 &
+    perf_pids+=("$!")
+    perf trace -s -p "$1" -o "$wd/syscalls-$2.txt" >/dev/null 2>&1 &
+    perf_pids+=("$!")
+    profiled+=("$2:$1")
+  fi
+}
+profiled=()
+# profiles_report: once the agents have exited (and written their perf maps), the top of each
+# profile by symbol, children excluded, so that kernel and JIT-compiled code sit side by side.
+profiles_report() {
+  local e name pid i
+  for e in "${profiled[@]:-}"; do
+    [ -n "$e" ] || continue
+    name="${e%%:*}"
+    pid="${e#*:}"
+    for i in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.2; done
+    echo "== $name (pid $pid): $wd/profile-$name.data"
+    awk '$2 ~ /^[0-9]+$/ && $1 !~ /^-/ {print "   ", $1, $2}' "$wd/syscalls-$name.txt" 2>/dev/null | sort -k3 -n -r | head -12 || true
+    perf report -i "$wd/profile-$name.data" --no-children --sort sym --stdio 2>/dev/null \
+      | awk '/^ +[0-9]/ && n++ < 40' || true
+  done
 }
 counts_stop() {
   local p
@@ -76,7 +103,9 @@ precondition() {
 agent() {
   local d="$1" n="$2" i
   mkdir -p "$d/state"
-  REPL_JAVA_OPTS="${BENCH_AGENT_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}" \
+  local opts="${BENCH_AGENT_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}"
+  [ "${BENCH_PROFILE:-0}" = 1 ] && opts="$opts -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
+  REPL_JAVA_OPTS="$opts" \
     "$dist/bin/repl-agent" --config-dir "$d/cfg" --node "$n" --control-socket "$d/ctl.sock" \
     --state-dir "$d/state" >"$d/agent.log" 2>&1 &
   agent_pid="$!"
@@ -186,6 +215,7 @@ EOF
   for n in alpha beta; do ctl "$p/$n/ctl.sock" down r0 >/dev/null || true; done
   kill "$prim_pid" "$sec_pid" 2>/dev/null || true
   rm -f "$p/alpha/disk.img" "$p/beta/disk.img"
+  profiles_report >&2
 fi
 
 if [[ " $parts " == *" p9 "* ]]; then
