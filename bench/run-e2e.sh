@@ -165,7 +165,9 @@ wait_socket() {
 }
 
 # launch_agent ID DIR NODE ENGINE: one repl agent with DIR/cfg, DIR/state, DIR/ctl.sock and
-# DIR/agent.log. Its pid goes to the cleanup list and to $agent_pid.
+# DIR/agent.log, and its r0.state in DIR (not the shared /run/repl, where every agent of the
+# run, all serving a resource r0, would overwrite one file). Its pid goes to the cleanup list
+# and to $agent_pid.
 launch_agent() {
   local id="$1" d="$2" node="$3" engine="$4"
   local opts="${REPL_JAVA_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m -XX:+ExitOnOutOfMemoryError}"
@@ -176,7 +178,7 @@ launch_agent() {
   local env_extra=()
   [ "$engine" = filechannel ] && env_extra=(REPL_IO_URING_DISABLE=1)
   env "${env_extra[@]}" REPL_JAVA_OPTS="$opts" "$dist/bin/repl-agent" --config-dir "$d/cfg" --node "$node" \
-      --control-socket "$d/ctl.sock" --state-dir "$d/state" >"$d/agent.log" 2>&1 &
+      --control-socket "$d/ctl.sock" --state-dir "$d/state" --run-dir "$d" >"$d/agent.log" 2>&1 &
   agent_pid="$!"
   pids+=("$agent_pid")
 }
