@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: fio against repl (io_uring, libaio and FileChannel engines), qemu-nbd, the raw
-# file and two replicated agents (protocol A, B, C), side by side in one run, then
-# bench/RESULTS.md and bench/results.png.
+# file, two standalone agents driven at once and two replicated agents (protocol A, B, C), side by
+# side in one run, then bench/RESULTS.md and bench/results.png.
 # See bench/README.md ("End-to-end harness") for what each row means.
 #
-# Usage: bench/run-e2e.sh            (from anywhere; about 20 minutes with the defaults)
+# Usage: bench/run-e2e.sh            (from anywhere; about 25 minutes with the defaults)
 # Knobs (environment):
 #   BENCH_SIZE_GIB=2      size of each backing file
 #   BENCH_RUNTIME=15      seconds measured per fio run
 #   BENCH_RAMP=3          seconds of ramp before measuring
 #   BENCH_ROUNDS=2        every (workload, target) pair runs this many times, order reversed
 #                         on odd rounds so drift hits every target alike
-#   BENCH_TARGETS="repl-uring repl-aio repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C"
+#   BENCH_TARGETS="repl-uring repl-aio repl-fc qemu-nbd raw-uring raw-two-writers repl-two-alone repl-A repl-B repl-C"
 #                         repl-A/B/C: two agents over loopback, protocol A/B/C, internal
-#                         metadata; raw-two-writers: fio io_uring on two files at once (P3's bound)
+#                         metadata; repl-two-alone: two standalone agents on two files, fio
+#                         driving both at once (P3's bound); raw-two-writers: fio io_uring on
+#                         two files at once (P3's reference at 1 MiB)
 #   BENCH_WORKLOADS="randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8"
-#   BENCH_REPL_WORKLOADS="randwrite-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8"
 #                         fua-4k-qd1 is not fio: bench/e2e/fua_qd1.py sends QD1 4 KiB writes
-#                         with NBD's FUA flag through libnbd (P4); only NBD targets run it
+#                         with NBD's FUA flag through libnbd (P4); only single-export NBD
+#                         targets run it
+#   BENCH_REPL_WORKLOADS="randwrite-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8"
 #                         the workloads the replicated targets run (if in BENCH_WORKLOADS)
+#   BENCH_TWO_ALONE_WORKLOADS="randwrite-4k-qd32 write-1m-qd8"   the workloads repl-two-alone runs
 #   BENCH_TWO_WRITERS_WORKLOADS="write-1m-qd8"   the workloads raw-two-writers runs
 #   BENCH_WORK=bench/work  where backing files and raw fio output go (real file system, not tmpfs)
 #   BENCH_NOTE="..."      one line recorded with this run in the history of RESULTS.md
@@ -33,9 +37,10 @@ size_gib="${BENCH_SIZE_GIB:-2}"
 runtime="${BENCH_RUNTIME:-15}"
 ramp="${BENCH_RAMP:-3}"
 rounds="${BENCH_ROUNDS:-2}"
-targets="${BENCH_TARGETS:-repl-uring repl-aio repl-fc qemu-nbd raw-uring raw-two-writers repl-A repl-B repl-C}"
+targets="${BENCH_TARGETS:-repl-uring repl-aio repl-fc qemu-nbd raw-uring raw-two-writers repl-two-alone repl-A repl-B repl-C}"
 workloads="${BENCH_WORKLOADS:-randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8}"
 repl_workloads="${BENCH_REPL_WORKLOADS:-randwrite-4k-qd32 randwrite-4k-qd1-sync fua-4k-qd1 write-1m-qd8}"
+two_alone_workloads="${BENCH_TWO_ALONE_WORKLOADS:-randwrite-4k-qd32 write-1m-qd8}"
 two_writers_workloads="${BENCH_TWO_WRITERS_WORKLOADS:-write-1m-qd8}"
 work="${BENCH_WORK:-$here/work}"
 out="${BENCH_OUT:-$here/RESULTS.md}"
@@ -43,6 +48,18 @@ png="${BENCH_PNG:-$here/results.png}"
 
 log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# The two-job targets run two fio jobs side by side; fua-4k-qd1 is one libnbd client on one
+# export, so it is not one of their workloads.
+check_two_job_workloads() {
+  local knob="$1" w allowed="randwrite-4k-qd32 randread-4k-qd32 randwrite-4k-qd1-sync write-1m-qd8"
+  for w in $2; do
+    [[ " $allowed " == *" $w "* ]] \
+      || die "$knob: '$w' is not a workload for two fio jobs at once (allowed: $allowed)"
+  done
+}
+check_two_job_workloads BENCH_TWO_ALONE_WORKLOADS "$two_alone_workloads"
+check_two_job_workloads BENCH_TWO_WRITERS_WORKLOADS "$two_writers_workloads"
 
 # --- tools -------------------------------------------------------------------------------------
 # Installs Debian packages only when a tool is missing, with one apt-get update per run.
@@ -93,8 +110,9 @@ cleanup() {
   for p in "${pids[@]:-}"; do
     [ -n "$p" ] && wait "$p" 2>/dev/null || true
   done
-  # Backing files are big (one per target, two per replicated target and for raw-two-writers,
-  # and the copy timed for P5); the fio JSON and logs are small and stay for a post-mortem.
+  # Backing files are big (one per target, two per replicated target and for raw-two-writers
+  # and repl-two-alone, and the copy timed for P5); the fio JSON and logs are small and stay
+  # for a post-mortem.
   if [ -d "$wd" ]; then
     find "$wd" -name '*.img' -type f -delete 2>/dev/null || true
   fi
@@ -113,7 +131,7 @@ esac
 nfiles=1 # the plain copy P5 compares the initial sync with
 for t in $targets; do
   case "$t" in
-    repl-[ABC]|raw-two-writers) nfiles=$((nfiles + 2)) ;;
+    repl-[ABC]|raw-two-writers|repl-two-alone) nfiles=$((nfiles + 2)) ;;
     *) nfiles=$((nfiles + 1)) ;;
   esac
 done
@@ -183,8 +201,10 @@ launch_agent() {
   pids+=("$agent_pid")
 }
 
+# start_repl ID ENGINE [DIR]: one standalone agent on DIR/disk.img (default $wd/ID), serving
+# DIR/r0.nbd, whose URI goes to DIR/uri. ID names it in the log and its JFR file.
 start_repl() {
-  local id="$1" engine="$2" d="$wd/$1"
+  local id="$1" engine="$2" d="${3:-$wd/$1}"
   mkdir -p "$d/cfg" "$d/state"
   cat >"$d/cfg/r0.toml" <<EOF
 [disk]
@@ -379,6 +399,12 @@ for t in $targets; do
       precondition "$wd/$t/disk.img"
       precondition "$wd/$t/second/disk.img"
       ;;
+    repl-two-alone)
+      log "$t: preconditioning two ${size_gib} GiB backing files"
+      mkdir -p "$wd/$t/first" "$wd/$t/second"
+      precondition "$wd/$t/first/disk.img"
+      precondition "$wd/$t/second/disk.img"
+      ;;
     *)
       log "$t: preconditioning a ${size_gib} GiB backing file"
       precondition "$wd/$t/disk.img"
@@ -388,6 +414,11 @@ for t in $targets; do
     repl-uring) start_repl "$t" io_uring ;;
     repl-aio) start_repl "$t" libaio ;;
     repl-fc) start_repl "$t" filechannel ;;
+    repl-two-alone)
+      # Two independent agents, each as repl-uring is, on its own file.
+      start_repl "$t-first" io_uring "$wd/$t/first"
+      start_repl "$t-second" io_uring "$wd/$t/second"
+      ;;
     qemu-nbd) start_qemu "$t" ;;
     raw-uring|raw-two-writers) : ;;
     repl-[ABC]) start_repl_pair "$t" "${t#repl-}"; repl_pairs+=("$t") ;;
@@ -433,11 +464,12 @@ workload_args() {
   esac
 }
 
-# Does target $1 run workload $2? The replicated targets and raw-two-writers run a subset.
+# Does target $1 run workload $2? The replicated targets and the two-job targets run a subset.
 runs_workload() {
   local list
   case "$1" in
     repl-[ABC]) list="$repl_workloads" ;;
+    repl-two-alone) list="$two_alone_workloads" ;;
     raw-two-writers) list="$two_writers_workloads" ;;
     raw-uring) [ "$2" != fua-4k-qd1 ]; return ;;
     *) return 0 ;;
@@ -472,6 +504,16 @@ run_fio() {
       target_args="--ioengine=io_uring --direct=1 $sync_arg --filename=$d/disk.img"
       target_args="$target_args --name=$w-second --ioengine=io_uring --direct=1 $sync_arg"
       target_args="$target_args --filename=$d/second/disk.img"
+      group=""
+      ;;
+    repl-two-alone)
+      # Two jobs, one per standalone agent's export, at the same time: what this machine gives
+      # each of two independent agents sharing its cores and its disk, P3's bound. Reported per
+      # job, i.e. per agent, so no group_reporting.
+      local sync_arg=""
+      [ "$w" = randwrite-4k-qd1-sync ] && sync_arg="--fsync=1"
+      target_args="--ioengine=nbd --uri=$(cat "$d/first/uri") $sync_arg"
+      target_args="$target_args --name=$w-second --ioengine=nbd --uri=$(cat "$d/second/uri") $sync_arg"
       group=""
       ;;
     *)
