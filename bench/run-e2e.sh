@@ -4,7 +4,7 @@
 # side in one run, then bench/RESULTS.md and bench/results.png.
 # See bench/README.md ("End-to-end harness") for what each row means.
 #
-# Usage: bench/run-e2e.sh            (from anywhere; about 25 minutes with the defaults)
+# Usage: bench/run-e2e.sh            (from anywhere; about 30 minutes with the defaults)
 # Knobs (environment):
 #   BENCH_SIZE_GIB=2      size of each backing file
 #   BENCH_RUNTIME=15      seconds measured per fio run
