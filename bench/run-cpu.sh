@@ -107,7 +107,7 @@ agent() {
   [ "${BENCH_PROFILE:-0}" = 1 ] && opts="$opts -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
   REPL_JAVA_OPTS="$opts" \
     "$dist/bin/repl-agent" --config-dir "$d/cfg" --node "$n" --control-socket "$d/ctl.sock" \
-    --state-dir "$d/state" >"$d/agent.log" 2>&1 &
+    --state-dir "$d/state" --run-dir "$d" >"$d/agent.log" 2>&1 &
   agent_pid="$!"
   pids+=("$agent_pid")
   for i in $(seq 1 150); do [ -S "$d/ctl.sock" ] && return 0; sleep 0.2; done

@@ -70,7 +70,7 @@ disk = "$wd/beta/disk.img"
 nbd-socket = "$wd/beta/r0.nbd"
 EOF
     "$dist/bin/repl-agent" --config-dir "$wd/$n/cfg-$mode" --node "$n" --control-socket "$wd/$n/ctl.sock" \
-        --state-dir "$wd/$n/state-$mode" >"$wd/$n/agent-$mode.log" 2>&1 &
+        --state-dir "$wd/$n/state-$mode" --run-dir "$wd/$n" >"$wd/$n/agent-$mode.log" 2>&1 &
     pids+=("$!")
     echo "$!" >"$wd/$n/pid"
   done

@@ -76,7 +76,7 @@ EOF
   for n in alpha beta; do
     REPL_JAVA_OPTS="${BENCH_AGENT_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}" \
       "$dist/bin/repl-agent" --config-dir "$d/$n/cfg" --node "$n" --control-socket "$d/$n/ctl.sock" \
-      --state-dir "$d/$n/state" >"$d/$n/agent.log" 2>&1 &
+      --state-dir "$d/$n/state" --run-dir "$d/$n" >"$d/$n/agent.log" 2>&1 &
     pids+=("$!")
   done
   for n in alpha beta; do
