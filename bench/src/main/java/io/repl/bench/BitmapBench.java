@@ -89,7 +89,7 @@ public class BitmapBench {
             cursor = 0;
             first = bitmap.nextDirtyBlock(0);
         }
-        long end = Math.min(bitmap.nextCleanBlock(first), first + RUN_BLOCKS_MAX);
+        long end = bitmap.nextCleanBlock(first, first + RUN_BLOCKS_MAX);
         cursor = end >= bitmap.blocks() ? 0 : end;
         return end - first;
     }

@@ -231,24 +231,27 @@ public final class DirtyBitmap {
      * there on is dirty. With {@link #nextDirtyBlock} this walks dirty runs.
      */
     public long nextCleanBlock(long from) {
+        return nextCleanBlock(from, blocks);
+    }
+
+    /**
+     * {@code Math.min(nextCleanBlock(from), limit)}, reading no word past {@code limit}: a resync
+     * takes runs of at most 1 MiB, and on a mostly dirty bitmap the unbounded scan would read to
+     * the end of the device for each of them (a full sync would cost quadratic time).
+     */
+    public long nextCleanBlock(long from, long limit) {
         checkFrom(from);
-        if (from >= blocks) {
-            return blocks;
+        long end = Math.min(limit, blocks);
+        if (from >= end) {
+            return from >= blocks ? end : limit;
         }
         int index = (int) (from >>> WORD_SHIFT);
+        int lastIndex = (int) ((end - 1) >>> WORD_SHIFT);
         long word = ~words[index] & (-1L << from);
-        for (int step = 0; step < words.length; step++) {
-            if (word != 0) {
-                return Math.min(blocks,
-                        ((long) index << WORD_SHIFT) + Long.numberOfTrailingZeros(word));
-            }
-            index++;
-            if (index >= words.length) {
-                return blocks;
-            }
-            word = ~words[index];
+        for (; index < lastIndex && word == 0; index++) {
+            word = ~words[index + 1];
         }
-        throw new IllegalStateException("bitmap scan ran past " + words.length + " words");
+        return word == 0 ? end : Math.min(end, ((long) index << WORD_SHIFT) + Long.numberOfTrailingZeros(word));
     }
 
     /** Number of pages changed since they were last written. */

@@ -50,7 +50,7 @@ final class BitmapTransfer {
                 if (position >= limit) {
                     break;
                 }
-                long setEnd = Math.min(bitmap.nextCleanBlock(position), limit);
+                long setEnd = bitmap.nextCleanBlock(position, limit);
                 runs[count++] = setEnd - position;
                 position = setEnd;
             }

@@ -155,7 +155,7 @@ final class ResyncTarget {
             }
             // A chunk is at most requestBytesMax, which bytesMax never goes below.
             long chunkBytes = Math.min(ctx.config.requestBytesMax(), pacer.chunkBytes());
-            long runEnd = Math.min(bitmap.nextCleanBlock(first), first + runBlocksMax);
+            long runEnd = bitmap.nextCleanBlock(first, first + runBlocksMax);
             long budgetBlocks = budgetBytes / ByteRange.BLOCK_BYTES;
             if (budgetBlocks < Math.min(runEnd - first, chunkBytes / ByteRange.BLOCK_BYTES)) {
                 // The rate or the fill target holds the rest back until an answer or the next

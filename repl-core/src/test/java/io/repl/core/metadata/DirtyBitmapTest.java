@@ -71,6 +71,9 @@ class DirtyBitmapTest {
                 int clean = model.nextClearBit((int) from);
                 assertEquals(Math.min(clean, blocks), bitmap.nextCleanBlock(from),
                         "next clean from " + from);
+                long limit = random.nextInt((int) blocks + 130);
+                assertEquals(Math.min(Math.min(clean, blocks), limit), bitmap.nextCleanBlock(from, limit),
+                        "next clean from " + from + " before " + limit);
             }
         }
     }
@@ -94,6 +97,20 @@ class DirtyBitmapTest {
         }
         assertEquals("[10,20)[63,130)[16383,16384)", runs.toString());
         assertEquals(16384, bitmap.nextCleanBlock(16383));
+        assertEquals(100, bitmap.nextCleanBlock(63, 100), "the end of a run longer than the limit");
+        assertEquals(130, bitmap.nextCleanBlock(63, 1000), "a run shorter than the limit");
+        assertEquals(5, bitmap.nextCleanBlock(10, 5), "a limit at or before the start");
+    }
+
+    @Test
+    void aBoundedScanOfAFullBitmapEndsAtItsLimit() {
+        DirtyBitmap bitmap = new DirtyBitmap(64 * MIB);
+        bitmap.markAllDirty();
+        assertEquals(256 + 7, bitmap.nextCleanBlock(7, 256 + 7));
+        assertEquals(bitmap.blocks(), bitmap.nextCleanBlock(7, Long.MAX_VALUE));
+        assertEquals(bitmap.blocks(), bitmap.nextCleanBlock(bitmap.blocks() + 3, Long.MAX_VALUE));
+        bitmap.clearBlocks(1000, 1001);
+        assertEquals(1000, bitmap.nextCleanBlock(7, 5000));
     }
 
     @Test
