@@ -52,7 +52,10 @@ public final class BodyReader {
     void reserved(String name, int bytes) {
         need(name, bytes);
         for (int i = 0; i < bytes; i++) {
-            Check.reserved(field(name), body.get());
+            byte value = body.get();
+            if (value != 0) {
+                Check.reserved(field(name), value);
+            }
         }
     }
 

@@ -288,13 +288,17 @@ public final class Metadata {
      * nothing is held and false is returned, as when the log is full.
      */
     public boolean beginWrite(long offset, long length, LongPredicate mayEvict) throws IOException {
-        Checks.argument(length > 0 && offset >= 0 && length <= layout.dataBytes() - offset,
-                "write of " + length + " bytes at " + offset + " is outside the data");
+        // Each check tests before it builds its message: this runs for every write.
+        if (length <= 0 || offset < 0 || length > layout.dataBytes() - offset) {
+            Checks.argument(false, "write of " + length + " bytes at " + offset + " is outside the data");
+        }
         long first = activityLog.extentOf(offset);
         long last = activityLog.extentOf(offset + length - 1);
-        Checks.argument(last - first < superblock.alActiveMax(), "a write of " + length
-                + " bytes spans " + (last - first + 1) + " activity log extents, more than the "
-                + superblock.alActiveMax() + " that may be hot at once");
+        if (last - first >= superblock.alActiveMax()) {
+            Checks.argument(false, "a write of " + length + " bytes spans " + (last - first + 1)
+                    + " activity log extents, more than the " + superblock.alActiveMax()
+                    + " that may be hot at once");
+        }
         for (long extent = first; extent <= last; extent++) {
             AlAdmission admission = activityLog.ensureActive(extent);
             if (admission.kind() == AlAdmission.Kind.WRITE_TRANSACTION
