@@ -86,11 +86,23 @@ final class Handshake {
     }
 
     PeerState stateMessage() {
-        int flags = (ctx.state.discardMyData ? PeerState.DISCARD_MY_DATA : 0)
+        return new PeerState(ctx.state.role, ctx.state.disk, stateFlags());
+    }
+
+    /**
+     * Whether {@link #stateMessage} would differ from {@code sent} (null: nothing sent yet).
+     * Asked after every event, so it compares the fields instead of building a message.
+     */
+    boolean stateDiffersFrom(PeerState sent) {
+        return sent == null || sent.role() != ctx.state.role || sent.disk() != ctx.state.disk
+                || sent.flags() != stateFlags();
+    }
+
+    private int stateFlags() {
+        return (ctx.state.discardMyData ? PeerState.DISCARD_MY_DATA : 0)
                 | (ctx.state.invalidatePeer ? PeerState.INVALIDATE_PEER : 0)
                 | (ctx.state.syncPausedLocally ? PeerState.SYNC_PAUSED : 0) | ctx.failover.stateFlags()
                 | ctx.aheadBehind.stateFlags();
-        return new PeerState(ctx.state.role, ctx.state.disk, flags);
     }
 
     void onSizes(DeviceSizes sizes) {

@@ -459,12 +459,10 @@ public final class ReplicationCore {
                 ctx.failDisk(ctx.meta.failure().getMessage(), false);
             }
             ctx.releaseDiskWhenIdle();
-            if (ctx.state.connected()) {
+            if (ctx.state.connected() && ctx.handshake.stateDiffersFrom(ctx.lastSentState)) {
                 PeerState current = ctx.handshake.stateMessage();
-                if (!current.equals(ctx.lastSentState)) {
-                    ctx.send(current);
-                    ctx.lastSentState = current;
-                }
+                ctx.send(current);
+                ctx.lastSentState = current;
             }
             CoreStatus now = status();
             if (!now.sameStates(lastPublished)) {
