@@ -49,8 +49,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
+// The JIT needs several seconds on a busy 2-core machine before the core's numbers settle.
+@Warmup(iterations = 10, time = 1)
+@Measurement(iterations = 5, time = 1)
 public class CoreWriteBench {
     private static final long VOLUME_BYTES = 64L << 30;
     private static final int WRITE_BYTES = 4096;
