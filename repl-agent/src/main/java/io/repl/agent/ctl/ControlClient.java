@@ -1,6 +1,5 @@
 package io.repl.agent.ctl;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -32,7 +31,7 @@ final class ControlClient {
         }
     }
 
-    JsonNode call(String command, String resource, Map<String, Object> options) throws Unreachable, IOException {
+    JsonTree call(String command, String resource, Map<String, Object> options) throws Unreachable, IOException {
         Map<String, Object> req = new LinkedHashMap<>();
         req.put("command", command);
         req.put("resource", resource);

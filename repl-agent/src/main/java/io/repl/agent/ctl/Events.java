@@ -1,6 +1,5 @@
 package io.repl.agent.ctl;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.repl.agent.config.Units;
 import io.repl.agent.events.Event;
 import io.repl.agent.events.EventReader;
@@ -115,7 +114,7 @@ final class Events implements Callable<Integer> {
 
     /** The current state of each resource as {@code exists} events, then {@code exists -}. */
     private int printState(PrintWriter out, PrintWriter err) throws Exception {
-        JsonNode reply;
+        JsonTree reply;
         try {
             reply = new ControlClient(parent.controlSocket).call("status", resource, Map.of());
         } catch (ControlClient.Unreachable e) {
@@ -128,9 +127,9 @@ final class Events implements Callable<Integer> {
             return reply.path("exit").asInt(1);
         }
         Instant t = Instant.now();
-        for (JsonNode r : reply.path("result").path("resources")) {
+        for (JsonTree r : reply.path("result").path("resources")) {
             String name = r.path("name").asText();
-            JsonNode peer = r.path("peer");
+            JsonTree peer = r.path("peer");
             Map<String, String> res = new LinkedHashMap<>();
             res.put("role", r.path("role").asText());
             res.put("suspended", r.path("suspended").isObject() ? r.path("suspended").path("reason").asText() : "no");
@@ -147,7 +146,7 @@ final class Events implements Callable<Integer> {
                 pd.put("replication", r.path("replication").asText());
                 pd.put("peer-disk", peer.path("disk").asText());
                 pd.put("out-of-sync", r.path("outOfSyncBytes").asText());
-                JsonNode sync = r.path("sync");
+                JsonTree sync = r.path("sync");
                 if (sync.isObject()) {
                     pd.put("done", sync.path("percent").asText());
                     pd.put("left", sync.path("leftBytes").asText());

@@ -1,9 +1,7 @@
 package io.repl.agent.ctl;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.repl.agent.AgentMain;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -86,33 +84,9 @@ public final class ReplCtl {
 
     /** As above; {@code before}, if given, prints something of its own ahead of the status. */
     int run(CommandLine.Model.CommandSpec spec, String command, String resource, Map<String, Object> options,
-            boolean printJson, java.util.function.Consumer<JsonNode> before) throws IOException {
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
-        JsonNode r;
-        try {
-            r = new ControlClient(controlSocket).call(command, resource, options);
-        } catch (ControlClient.Unreachable e) {
-            err.println("replctl: " + e.getMessage());
-            return EXIT_UNREACHABLE;
-        }
-        int exit = r.path("exit").asInt(1);
-        if (exit != 0) {
-            err.println("replctl: " + command + (resource == null ? "" : " " + resource) + " refused: "
-                    + r.path("error").asText("no reason given"));
-            return exit;
-        }
-        JsonNode result = r.path("result");
-        if (before != null) {
-            before.accept(result);
-        }
-        if (printJson) {
-            out.println(ClientJson.print(result, true));
-        } else {
-            StatusText.print(result, out);
-        }
-        out.flush();
-        return 0;
+            boolean printJson, java.util.function.Consumer<JsonTree> before) throws IOException {
+        return Requests.send(controlSocket, command, resource, options, printJson, before,
+                spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 
     @Command(name = "status", description = "Show roles, disk and connection states (like drbdadm status).")
@@ -212,20 +186,8 @@ public final class ReplCtl {
 
         @Override
         public Integer call() throws IOException {
-            return parent.run(spec, "adjust", resource, Map.of(), false, result -> {
-                for (JsonNode r : result.path("resources")) {
-                    JsonNode applied = r.path("adjusted");
-                    String what = applied.isEmpty() ? "nothing to change" : "applied " + join(applied);
-                    spec.commandLine().getOut().println(r.path("name").asText() + ": " + what
-                            + (r.hasNonNull("note") ? " (" + r.path("note").asText() + ")" : ""));
-                }
-            });
-        }
-
-        private static String join(JsonNode list) {
-            java.util.List<String> s = new java.util.ArrayList<>();
-            list.forEach(n -> s.add(n.asText()));
-            return String.join("; ", s);
+            return parent.run(spec, "adjust", resource, Map.of(), false,
+                    result -> Requests.printAdjusted(result, spec.commandLine().getOut()));
         }
     }
 
@@ -317,15 +279,14 @@ public final class ReplCtl {
 
         @Override
         Map<String, Object> options() {
-            long bytes = size == null ? 0 : io.repl.agent.config.Units.parseSize(size);
-            return Map.of("size", bytes, "force", force, "assume-clean", assumeClean);
+            return Requests.resizeOptions(size, force, assumeClean);
         }
 
         @Override
         public Integer call() throws IOException {
-            if (size != null && io.repl.agent.config.Units.parseSize(size) <= 0) {
-                spec.commandLine().getErr().println("replctl: resize --size " + size + ": not a size; write it"
-                        + " like 300M, 96G or 1T (a multiple of 4K)");
+            String bad = Requests.badSize(size);
+            if (bad != null) {
+                spec.commandLine().getErr().println(bad);
                 return 2;
             }
             return super.call();
@@ -345,9 +306,9 @@ public final class ReplCtl {
 
         @Override
         public Integer call() throws IOException {
-            if (io.repl.agent.config.Units.parseSize(start) < 0) {
-                spec.commandLine().getErr().println("replctl: verify --start \"" + start
-                        + "\" is not an offset such as 0, 4096 or 64M");
+            String bad = Requests.badStart(start);
+            if (bad != null) {
+                spec.commandLine().getErr().println(bad);
                 return 2;
             }
             return super.call();
@@ -409,65 +370,30 @@ public final class ReplCtl {
                 + "(exit 11); 0 waits forever.")
         long timeoutSeconds;
 
-        abstract boolean reached(JsonNode r);
-
-        abstract String what();
+        abstract int await(Path socket, String resource, long timeoutSeconds, java.io.PrintWriter err)
+                throws IOException, InterruptedException;
 
         @Override
         public Integer call() throws IOException, InterruptedException {
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(timeoutSeconds);
-            while (true) {
-                JsonNode reply;
-                try {
-                    reply = new ControlClient(parent.controlSocket).call("status", resource, Map.of());
-                } catch (ControlClient.Unreachable e) {
-                    spec.commandLine().getErr().println("replctl: " + e.getMessage());
-                    return EXIT_UNREACHABLE;
-                }
-                if (reply.path("exit").asInt(1) != 0) {
-                    spec.commandLine().getErr().println("replctl: " + reply.path("error").asText());
-                    return reply.path("exit").asInt(1);
-                }
-                JsonNode r = reply.path("result").path("resources").path(0);
-                if (reached(r)) {
-                    return 0;
-                }
-                if (timeoutSeconds > 0 && System.nanoTime() - deadline > 0) {
-                    spec.commandLine().getErr().println("replctl: " + resource + " did not reach " + what() + " within "
-                            + timeoutSeconds + " s (now " + r.path("connection").asText() + "/"
-                            + r.path("replication").asText() + ")");
-                    return 11;
-                }
-                Thread.sleep(200);
-            }
+            return await(parent.controlSocket, resource, timeoutSeconds, spec.commandLine().getErr());
         }
     }
 
     @Command(name = "wait-connect", description = "Wait until the resource is connected to its peer.")
     static final class WaitConnect extends Wait {
         @Override
-        boolean reached(JsonNode r) {
-            return "Connected".equals(r.path("connection").asText());
-        }
-
-        @Override
-        String what() {
-            return "Connected";
+        int await(Path socket, String resource, long timeoutSeconds, java.io.PrintWriter err)
+                throws IOException, InterruptedException {
+            return Requests.awaitConnected(socket, resource, timeoutSeconds, err);
         }
     }
 
     @Command(name = "wait-sync", description = "Wait until the resource is connected and no resync is running.")
     static final class WaitSync extends Wait {
         @Override
-        boolean reached(JsonNode r) {
-            String replication = r.path("replication").asText();
-            return "Connected".equals(r.path("connection").asText()) && ("Established".equals(replication)
-                    || "VerifyS".equals(replication) || "VerifyT".equals(replication));
-        }
-
-        @Override
-        String what() {
-            return "Connected/Established";
+        int await(Path socket, String resource, long timeoutSeconds, java.io.PrintWriter err)
+                throws IOException, InterruptedException {
+            return Requests.awaitSynced(socket, resource, timeoutSeconds, err);
         }
     }
 }

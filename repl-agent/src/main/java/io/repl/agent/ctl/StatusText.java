@@ -1,6 +1,5 @@
 package io.repl.agent.ctl;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -14,24 +13,24 @@ final class StatusText {
 
     private StatusText() {}
 
-    static void print(JsonNode result, PrintWriter out) {
+    static void print(JsonTree result, PrintWriter out) {
         print(result, out, false);
     }
 
     /** {@code bar}: a progress bar under a running sync (what {@code status --watch} redraws). */
-    static void print(JsonNode result, PrintWriter out, boolean bar) {
-        for (JsonNode r : result.path("resources")) {
+    static void print(JsonTree result, PrintWriter out, boolean bar) {
+        for (JsonTree r : result.path("resources")) {
             out.println(r.path("name").asText() + " role:" + r.path("role").asText());
             out.println("  disk:" + r.path("disk").asText()
                     + (r.hasNonNull("diskReason") ? " (" + r.path("diskReason").asText() + ")" : "")
                     + (r.hasNonNull("sizeBytes") ? " size:" + r.path("sizeBytes").asLong() : "")
                     + (r.hasNonNull("ioEngine") ? " io-engine:" + r.path("ioEngine").asText() : ""));
-            JsonNode suspended = r.path("suspended");
+            JsonTree suspended = r.path("suspended");
             if (suspended.isObject()) {
                 out.println("  writes held since " + clockTime(suspended.path("since").asText()) + ": "
                         + suspended.path("reason").asText());
             }
-            JsonNode peer = r.path("peer");
+            JsonTree peer = r.path("peer");
             if (r.path("mayLoseWrites").asBoolean(false)) {
                 out.println("  writing alone without fencing (dont-care): a failover to "
                         + (peer.isObject() ? peer.path("name").asText() : "the peer") + " would lose these writes");
@@ -49,7 +48,7 @@ final class StatusText {
                         + peer.path("disk").asText()
                         + (r.path("outOfSyncBytes").asLong() > 0 ? " out-of-sync:" + r.path("outOfSyncBytes").asLong()
                         : ""));
-                JsonNode sync = r.path("sync");
+                JsonTree sync = r.path("sync");
                 if (sync.isObject()) {
                     out.println("        " + progress(sync));
                     if (bar) {
@@ -73,7 +72,7 @@ final class StatusText {
      * (or anything else that walks the device and reports progress) is, its measured rate, on the
      * pacing side the controller's rate and the bytes in flight, and the time left at that rate.
      */
-    static String progress(JsonNode sync) {
+    static String progress(JsonTree sync) {
         StringBuilder line = new StringBuilder("done:" + sync.path("percent").asText() + "%");
         if (sync.has("bytesPerSecond")) {
             line.append(" rate:").append(size(sync.path("bytesPerSecond").asLong())).append("/s");
@@ -125,9 +124,9 @@ final class StatusText {
     }
 
     /** {@code peer no, witness reachable (last answer; record ... held by ...)}, or the fencing without one. */
-    static String quorum(JsonNode q, String fencing) {
+    static String quorum(JsonTree q, String fencing) {
         String peer = "peer " + (q.path("peer").asBoolean(false) ? "yes" : "no");
-        JsonNode w = q.path("witness");
+        JsonTree w = q.path("witness");
         if (!w.isObject()) {
             return peer + ", no witness, fencing:" + fencing;
         }

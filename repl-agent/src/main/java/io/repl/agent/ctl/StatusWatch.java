@@ -1,6 +1,5 @@
 package io.repl.agent.ctl;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -40,7 +39,7 @@ final class StatusWatch {
     int run() throws IOException, InterruptedException {
         while (true) {
             long started = System.nanoTime();
-            JsonNode reply;
+            JsonTree reply;
             try {
                 reply = new ControlClient(controlSocket).call("status", resource, Map.of());
             } catch (ControlClient.Unreachable e) {
@@ -63,7 +62,7 @@ final class StatusWatch {
     }
 
     /** One redraw of {@code result} (the status command's result) at {@code now}. */
-    String frame(JsonNode result, LocalTime now) throws IOException {
+    String frame(JsonTree result, LocalTime now) throws IOException {
         if (json) {
             return ClientJson.print(result, false) + "\n";
         }

@@ -3,7 +3,6 @@ package io.repl.agent.ctl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -16,7 +15,7 @@ class StatusTextTest {
     private final ObjectMapper json = new ObjectMapper();
 
     private String text(String resourceJson) throws Exception {
-        JsonNode result = json.readTree("{\"resources\":[" + resourceJson.replace('\'', '"') + "]}");
+        JsonTree result = ClientJson.parse("{\"resources\":[" + resourceJson.replace('\'', '"') + "]}");
         StringWriter out = new StringWriter();
         try (PrintWriter w = new PrintWriter(out)) {
             StatusText.print(result, w);
@@ -106,7 +105,7 @@ class StatusTextTest {
 
     @Test
     void watchFramesDrawABarAndReplaceEachOtherOnATerminal() throws Exception {
-        JsonNode result = json.readTree("{\"resources\":[" + SYNC_TARGET.replace('\'', '"') + "]}");
+        JsonTree result = ClientJson.parse("{\"resources\":[" + SYNC_TARGET.replace('\'', '"') + "]}");
         StatusWatch onTerminal = new StatusWatch(Path.of("/nonexistent"), "r0", false, true, null, null);
         String frame = onTerminal.frame(result, LocalTime.of(12, 51, 40));
         assertTrue(frame.startsWith("\033[H\033[2JEvery 1s: replctl status r0    12:51:40\n\n"), frame);
