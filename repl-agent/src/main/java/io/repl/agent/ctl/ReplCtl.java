@@ -33,8 +33,13 @@ public final class ReplCtl {
             defaultValue = AgentMain.DEFAULT_CONTROL_SOCKET, scope = CommandLine.ScopeType.INHERIT)
     Path controlSocket;
 
+    /**
+     * Runs a command line: the common commands read by hand ({@link ClientArgs}), without
+     * building picocli's model; everything else through picocli.
+     */
     public static void main(String[] args) {
-        System.exit(commandLine(args).execute(args));
+        ClientArgs simple = ClientArgs.parse(args);
+        System.exit(simple != null ? simple.run() : commandLine(args).execute(args));
     }
 
     /**

@@ -11,7 +11,7 @@ import java.util.function.Predicate;
 
 /**
  * What replctl's commands do once their arguments are read, shared by the picocli command line
- * and the hand-written one so both behave alike: the request, the exit
+ * and the hand-written one ({@link ClientArgs}) so both behave alike: the request, the exit
  * code, and what goes to standard output and standard error.
  */
 final class Requests {
