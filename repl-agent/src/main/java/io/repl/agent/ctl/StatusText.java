@@ -9,9 +9,12 @@ import java.util.List;
 
 /** The human form of status, laid out like {@code drbdadm status}. */
 final class StatusText {
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
-
     private StatusText() {}
+
+    /** Built on first use, as few statuses need it: a formatter's classes cost a cold replctl. */
+    private static final class Clock {
+        static final DateTimeFormatter HH_MM_SS = DateTimeFormatter.ofPattern("HH:mm:ss");
+    }
 
     static void print(JsonTree result, PrintWriter out) {
         print(result, out, false);
@@ -148,7 +151,7 @@ final class StatusText {
     /** {@code 12:51:40} from the ISO local date-time status gives; anything else as it is. */
     static String clockTime(String isoLocal) {
         try {
-            return CLOCK.format(LocalDateTime.parse(isoLocal));
+            return Clock.HH_MM_SS.format(LocalDateTime.parse(isoLocal));
         } catch (DateTimeParseException e) {
             return isoLocal;
         }
