@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CPU per write, memory and CLI time: P11 (the agents' CPU microseconds per 4 KiB QD32 write, a
 # standalone agent against the Primary and the Secondary of a protocol C pair), P9 (their
-# resident memory with a 64 GiB volume) and P12
-# (`replctl status` wall time, median of repeated runs).
+# resident memory with a 64 GiB volume), P12 (`replctl status` wall time, median of repeated
+# runs) and P10 (a switchover by replctl: demote one node, promote the other, first write).
 # CPU time is read from /proc/PID/stat (utime+stime) over a fixed number of writes, so the
 # figure does not drift with the machine's load the way IOPS do.
 # See bench/README.md ("CPU harness").
@@ -13,10 +13,11 @@
 #   BENCH_WRITES=200000    4 KiB writes measured per agent setup (after BENCH_WARMUP ones)
 #   BENCH_WARMUP=100000    writes first, unmeasured, so the JIT has compiled the write path
 #   BENCH_CLI_RUNS=21      replctl runs for P12
+#   BENCH_SWITCHES=8       switchovers for P10, back and forth
 #   BENCH_P9_MIB=65536     volume size for P9 (sparse files)
 #   BENCH_P9_WRITES=20000  random 4 KiB writes spread over the P9 volume before RSS is read (each
 #                          allocates a block of a sparse file: a few hundred a second on ext4)
-#   BENCH_PARTS="p11 p9 p12"  which parts to run
+#   BENCH_PARTS="p11 p9 p12 p10"  which parts to run
 #   BENCH_WORK=bench/work  where backing files go (a real file system, not tmpfs)
 #   BENCH_NO_BUILD=1       use the jars already built
 #   BENCH_JARS=DIR         take the agent's jars from DIR (implies nothing about building)
@@ -33,7 +34,8 @@ size_mib="${BENCH_SIZE_MIB:-2048}"
 writes="${BENCH_WRITES:-200000}"
 warmup="${BENCH_WARMUP:-100000}"
 cli_runs="${BENCH_CLI_RUNS:-21}"
-parts="${BENCH_PARTS:-p11 p9 p12}"
+parts="${BENCH_PARTS:-p11 p9 p12 p10}"
+switches="${BENCH_SWITCHES:-8}"
 p9_mib="${BENCH_P9_MIB:-65536}"
 p9_writes="${BENCH_P9_WRITES:-20000}"
 work="${BENCH_WORK:-$here/work}"
@@ -242,15 +244,64 @@ EOF
   agent "$c" alpha
   for i in $(seq 1 100); do ctl "$c/ctl.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
   times=()
+  cpus=()
   for i in $(seq 1 "$cli_runs"); do
     t0="$(date +%s%N)"
-    ctl "$c/ctl.sock" status >/dev/null
+    if [ -x /usr/bin/time ]; then
+      # The client's own CPU (user + system), which a busy machine inflates less than wall time.
+      /usr/bin/time -f "%U %S" -o "$c/time" "$dist/bin/replctl" --control-socket "$c/ctl.sock" status >/dev/null
+    else
+      ctl "$c/ctl.sock" status >/dev/null
+    fi
     t1="$(date +%s%N)"
     times+=("$(( (t1 - t0) / 1000000 ))")
+    [ -s "$c/time" ] && cpus+=("$(awk '{printf "%d", ($1 + $2) * 1000}' "$c/time")")
   done
   sorted="$(printf '%s\n' "${times[@]}" | sort -n | tr '\n' ' ')"
   median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
-  add "| P12 | \`replctl status\` wall time, ${cli_runs} runs against a running agent | median **${median} ms** (all: ${sorted% }) | — | — | ≤ 150 ms |"
+  cpu="—"
+  if [ "${#cpus[@]}" -gt 0 ]; then
+    cpu="user+sys median $(printf '%s\n' "${cpus[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') ms"
+    cpu="$cpu (all: $(printf '%s\n' "${cpus[@]}" | sort -n | tr '\n' ' ' | sed 's/ $//'))"
+  fi
+  add "| P12 | \`replctl status\` wall time, ${cli_runs} runs against a running agent | median **${median} ms** (all: ${sorted% }) | ${cpu} | — | ≤ 150 ms |"
 fi
 
-bench_publish cpu "CPU per write, memory and the CLI (P11, P9, P12)" "load average before the run ${load0}"
+if [[ " $parts " == *" p10 "* ]]; then
+  # A switchover as an operator does it: 'replctl secondary' on the Primary, 'replctl primary' on
+  # the other node, then one 4 KiB write through its export (libnbd from Python: connect, write,
+  # disconnect). Timed from the start of the first command to the end of the write; the same
+  # write against a node that is Primary already is timed too, as what the client alone costs.
+  pair_up "$wd/p10" sparse 64
+  p="$wd/p10"
+  write4k() {
+    /usr/bin/python3 -c 'import nbd, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+h.pwrite(b"\1" * 4096, 0)
+h.shutdown()' "nbd+unix:///r0?socket=$p/$1/r0.nbd"
+  }
+  ms() { echo $(( ($2 - $1) / 1000000 )); }
+  from=alpha to=beta
+  sw=() wr=()
+  for i in $(seq 1 "$switches"); do
+    ctl "$p/$to/ctl.sock" wait-sync r0 --timeout 60 >/dev/null || die "$to not in sync before switchover $i"
+    t0="$(date +%s%N)"
+    ctl "$p/$from/ctl.sock" secondary r0 >/dev/null || die "secondary on $from"
+    ctl "$p/$to/ctl.sock" primary r0 >/dev/null || die "primary on $to"
+    write4k "$to" || die "write on $to after switchover $i"
+    t1="$(date +%s%N)"
+    write4k "$to" || die "second write on $to"
+    t2="$(date +%s%N)"
+    sw+=("$(ms "$t0" "$t1")")
+    wr+=("$(ms "$t1" "$t2")")
+    tmp="$from" from="$to" to="$tmp"
+  done
+  median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+  add "| P10 | switchover of a connected protocol C pair: \`replctl secondary\` on one node, \`replctl primary\` on the other, first 4 KiB write through its export (libnbd, Python), ${switches} times back and forth | median **$(median "${sw[@]}") ms** (all: ${sw[*]}) | the same write to a node already Primary (the client's own cost): median $(median "${wr[@]}") ms | — | ≤ 1 s |"
+  for n in alpha beta; do ctl "$p/$n/ctl.sock" down r0 >/dev/null || true; done
+  kill "$prim_pid" "$sec_pid" 2>/dev/null || true
+  rm -f "$p/alpha/disk.img" "$p/beta/disk.img"
+fi
+
+bench_publish cpu "CPU per write, memory and the CLI (P11, P9, P12, P10)" "load average before the run ${load0}"
