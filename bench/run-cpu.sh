@@ -283,22 +283,27 @@ h.shutdown()' "nbd+unix:///r0?socket=$p/$1/r0.nbd"
   }
   ms() { echo $(( ($2 - $1) / 1000000 )); }
   from=alpha to=beta
-  sw=() wr=()
+  sw=() demote=() promote=() first=() wr=()
   for i in $(seq 1 "$switches"); do
     ctl "$p/$to/ctl.sock" wait-sync r0 --timeout 60 >/dev/null || die "$to not in sync before switchover $i"
     t0="$(date +%s%N)"
     ctl "$p/$from/ctl.sock" secondary r0 >/dev/null || die "secondary on $from"
-    ctl "$p/$to/ctl.sock" primary r0 >/dev/null || die "primary on $to"
-    write4k "$to" || die "write on $to after switchover $i"
     t1="$(date +%s%N)"
-    write4k "$to" || die "second write on $to"
+    ctl "$p/$to/ctl.sock" primary r0 >/dev/null || die "primary on $to"
     t2="$(date +%s%N)"
-    sw+=("$(ms "$t0" "$t1")")
-    wr+=("$(ms "$t1" "$t2")")
+    write4k "$to" || die "write on $to after switchover $i"
+    t3="$(date +%s%N)"
+    write4k "$to" || die "second write on $to"
+    t4="$(date +%s%N)"
+    sw+=("$(ms "$t0" "$t3")")
+    demote+=("$(ms "$t0" "$t1")")
+    promote+=("$(ms "$t1" "$t2")")
+    first+=("$(ms "$t2" "$t3")")
+    wr+=("$(ms "$t3" "$t4")")
     tmp="$from" from="$to" to="$tmp"
   done
   median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-  add "| P10 | switchover of a connected protocol C pair: \`replctl secondary\` on one node, \`replctl primary\` on the other, first 4 KiB write through its export (libnbd, Python), ${switches} times back and forth | median **$(median "${sw[@]}") ms** (all: ${sw[*]}) | the same write to a node already Primary (the client's own cost): median $(median "${wr[@]}") ms | — | ≤ 1 s |"
+  add "| P10 | switchover of a connected protocol C pair: \`replctl secondary\` on one node, \`replctl primary\` on the other, first 4 KiB write through its export (libnbd, Python), ${switches} times back and forth | median **$(median "${sw[@]}") ms** (all: ${sw[*]}); medians of its steps: secondary $(median "${demote[@]}"), primary $(median "${promote[@]}"), first write $(median "${first[@]}") ms | the same write to a node already Primary (the client's own cost): median $(median "${wr[@]}") ms | — | ≤ 1 s |"
   for n in alpha beta; do ctl "$p/$n/ctl.sock" down r0 >/dev/null || true; done
   kill "$prim_pid" "$sec_pid" 2>/dev/null || true
   rm -f "$p/alpha/disk.img" "$p/beta/disk.img"
