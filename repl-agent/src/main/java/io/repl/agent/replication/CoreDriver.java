@@ -103,6 +103,11 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private volatile CoreStatus status;
     private boolean closed;
     /**
+     * Core code is running on the loop now (an event or a command): an engine completion that
+     * arrives from inside it (a ring that has stopped completes at once) waits as a task.
+     */
+    private int inCore;
+    /**
      * The core threw (a bug): it may be half way through a change, so it gets no further event.
      * Requests fail with EIO, the peer connection closes, status says Failed and why; the agent
      * and its other resources go on.
@@ -188,7 +193,12 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
             try {
                 CoreDriver d = new CoreDriver(name, loop, engine, metadata, config, linkConfig, peerNodeId, hooks,
                         onStatus);
-                d.core.start(now());
+                d.inCore++;
+                try {
+                    d.core.start(now());
+                } finally {
+                    d.inCore--;
+                }
                 d.status = d.core.status();
                 d.followConnection(d.status);
                 if (d.witnessConfig != null) {
@@ -257,11 +267,14 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         if (broken != null) {
             return brokenRefusal();
         }
+        inCore++;
         try {
             return core.onCommand(c, now());
         } catch (RuntimeException e) {
             broke(e);
             return brokenRefusal();
+        } finally {
+            inCore--;
         }
     }
 
@@ -506,9 +519,19 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         return copy;
     }
 
-    /** An engine completion, reported to the core as a new event on the loop. */
+    /**
+     * An engine completion, reported to the core as a new event on the loop: at once when the
+     * loop reaped it outside the core's code (the ring's completions, the common case), as a
+     * task otherwise. At once spares the loop a pass: with a task queued, the next pass polls
+     * its descriptors first, a system call for every batch of completions.
+     */
     private void back(long ioId, int result, ByteBuffer readData) {
-        loop.execute(() -> event(() -> core.onIoCompleted(ioId, -result, readData, now())));
+        Runnable completed = () -> event(() -> core.onIoCompleted(ioId, -result, readData, now()));
+        if (loop.inEventLoop() && inCore == 0) {
+            completed.run();
+        } else {
+            loop.execute(completed);
+        }
     }
 
     @Override
@@ -658,11 +681,14 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         if (closed || broken != null) {
             return;
         }
+        inCore++;
         try {
             body.run();
             publish();
         } catch (RuntimeException e) {
             broke(e);
+        } finally {
+            inCore--;
         }
     }
 
@@ -720,12 +746,33 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     // ---- PeerLink.Listener: called on the link's loop, which is the core's loop. ----
     //
     // The link may call back synchronously from inside a core action (closing a session ends
-    // it at once), so every callback is queued and runs as an event of its own; the queue is
-    // FIFO on this one loop, so messages and the end of a session keep their order.
+    // it at once), so such a callback is queued and runs as an event of its own. A message
+    // read from the socket outside the core's code runs at once, unless a callback queued
+    // before it has not run yet: callbacks keep their order, as a FIFO of tasks would.
+
+    /** Peer callbacks queued and not yet run; a message may not overtake them. */
+    private final java.util.concurrent.atomic.AtomicInteger peerQueued = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Runs a peer callback: at once where a message may ({@code mayRunNow}, on the loop, outside
+     * the core's code, with nothing queued ahead of it), else as a task behind those queued.
+     * At once spares the loop a pass, which would begin with a system call (see {@link #back}).
+     */
+    private void peerCallback(boolean mayRunNow, Runnable callback) {
+        if (mayRunNow && loop.inEventLoop() && inCore == 0 && peerQueued.get() == 0) {
+            callback.run();
+            return;
+        }
+        peerQueued.incrementAndGet();
+        loop.execute(() -> {
+            peerQueued.decrementAndGet();
+            callback.run();
+        });
+    }
 
     @Override
     public void onConnected(PeerSession s, HandshakeResult r) {
-        loop.execute(() -> {
+        peerCallback(false, () -> {
             if (closed || broken != null || core.status().connection() != ConnectionState.CONNECTING) {
                 s.close("the resource does not want a connection now");
                 return;
@@ -738,7 +785,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     @Override
     public void onMessage(PeerSession s, Message m) {
-        loop.execute(() -> {
+        peerCallback(true, () -> {
             if (s == session && !sessionClosing) {
                 event(() -> core.onPeerMessage(m, now()));
             }
@@ -752,7 +799,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
      */
     @Override
     public void onWritabilityChanged(PeerSession s, boolean writable) {
-        loop.execute(() -> {
+        peerCallback(false, () -> {
             if (s == session && !sessionClosing) {
                 event(() -> core.onPeerWritable(s.isWritable(), now()));
             }
@@ -761,7 +808,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
 
     @Override
     public void onDisconnected(PeerSession s, String reason) {
-        loop.execute(() -> {
+        peerCallback(false, () -> {
             if (s != session) {
                 return;
             }
