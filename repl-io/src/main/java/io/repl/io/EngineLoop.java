@@ -36,6 +36,16 @@ public interface EngineLoop {
     Watch watch(int fd, Runnable onReadable) throws IOException;
 
     /**
+     * As {@link #watch(int, Runnable)}, and {@code pending} tells the loop, from memory and
+     * without a system call, that completions are waiting (an io_uring's CQ holds entries), so
+     * that a loop polling for them need not ask the kernel to learn it. Called on the loop's
+     * thread only, never after the watch is closed. The default ignores it.
+     */
+    default Watch watch(int fd, Runnable onReadable, java.util.function.BooleanSupplier pending) throws IOException {
+        return watch(fd, onReadable);
+    }
+
+    /**
      * Told on the loop's thread, after each pass over the ring, how many of an engine's reads
      * and writes are now in flight, as a change since the last report. A loop may poll for a
      * short while instead of sleeping while completions are due; the default ignores it.

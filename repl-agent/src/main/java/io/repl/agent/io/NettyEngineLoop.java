@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 
 /**
  * A Netty epoll event loop as the loop an engine runs on: the ring's eventfd is polled by the
@@ -42,22 +43,38 @@ public final class NettyEngineLoop implements EngineLoop {
 
     @Override
     public Watch watch(int fd, Runnable onReadable) throws IOException {
+        return watch(fd, onReadable, null);
+    }
+
+    @Override
+    public Watch watch(int fd, Runnable onReadable, BooleanSupplier pending) throws IOException {
         Handle handle = new Handle(fd, onReadable);
         IoRegistration registration;
         try {
             registration = loop.register(handle).get(REGISTER_WAIT_SECONDS, TimeUnit.SECONDS);
-            loop.submit(() -> registration.submit(EpollIoOps.EPOLLIN)).get(REGISTER_WAIT_SECONDS, TimeUnit.SECONDS);
+            loop.submit(() -> {
+                registration.submit(EpollIoOps.EPOLLIN);
+                if (pending != null) {
+                    PollingSelectStrategy.addProbe(pending);
+                }
+            }).get(REGISTER_WAIT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while registering descriptor " + fd + " with the event loop", e);
         } catch (ExecutionException | TimeoutException e) {
             throw new IOException("cannot register descriptor " + fd + " with the event loop: " + e, e);
         }
+        Runnable cancel = () -> {
+            registration.cancel();
+            if (pending != null) {
+                PollingSelectStrategy.removeProbe(pending);
+            }
+        };
         return () -> {
             if (loop.inEventLoop()) {
-                registration.cancel();
+                cancel.run();
             } else if (!loop.isShuttingDown()) {
-                loop.execute(registration::cancel);
+                loop.execute(cancel);
             }
         };
     }

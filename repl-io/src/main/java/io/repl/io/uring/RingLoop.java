@@ -176,7 +176,7 @@ final class RingLoop implements Runnable {
     void attach(EngineLoop loop) throws IOException {
         ring.registerEventFd(eventFd);
         this.driver = loop;
-        this.watch = loop.watch(eventFd, this::eventFdReadable);
+        this.watch = loop.watch(eventFd, this::eventFdReadable, () -> !terminated && ring.cq.ready() > 0);
     }
 
     /** Waits until a loop-driven ring has released the ring and the file. */
