@@ -7,8 +7,9 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Lets an event loop poll for a short while before it sleeps, when its engines have I/O in
- * flight. A completion then finds the loop awake: on a virtual machine an idle vCPU halts,
- * and waking it for every completion interrupt costs more than the disk's own latency.
+ * flight (off by default, see {@link #POLL_MICROS_DEFAULT}). A completion then finds the loop
+ * awake: on a virtual machine an idle vCPU halts, and waking it for every completion
+ * interrupt can cost more than the disk's own latency, where the machine has cores to spare.
  * With nothing in flight the loop sleeps at once, so an idle agent uses no CPU.
  *
  * <p>Polling costs system calls: each look at the loop's descriptors is an {@code epoll_wait}
@@ -21,10 +22,14 @@ public final class PollingSelectStrategy implements SelectStrategy {
     /** JVM property with the poll budget in microseconds; 0 turns polling off. */
     public static final String POLL_PROPERTY = "repl.poll-us";
     /**
-     * Long enough to bridge the gap between completions of a queue of small I/Os on this
-     * class of machine (tens of microseconds), short enough that a lull costs little CPU.
+     * Off. Polling only pays where a core would otherwise idle: on a small machine the
+     * agents, their peer and the clients share the cores, and a loop that spins takes the CPU
+     * from the very process whose answer it waits for. Measured on 2 vCPUs, in turn
+     * (bench/README.md): without polling, the CPU per replicated write fell by a quarter, and
+     * neither QD32 reads and writes nor QD1 durable writes got slower (QD1 a little faster).
+     * {@value #POLL_PROPERTY}=50 brings it back where cores are to spare.
      */
-    public static final long POLL_MICROS_DEFAULT = 50;
+    public static final long POLL_MICROS_DEFAULT = 0;
 
     /** JVM property: microseconds between two looks at the descriptors while polling. */
     public static final String SELECT_EVERY_PROPERTY = "repl.poll-select-every-us";
