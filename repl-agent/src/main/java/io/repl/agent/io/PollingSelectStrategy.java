@@ -3,6 +3,7 @@ package io.repl.agent.io;
 import io.netty.channel.SelectStrategy;
 import io.netty.channel.SelectStrategyFactory;
 import io.netty.util.IntSupplier;
+import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -89,7 +90,7 @@ public final class PollingSelectStrategy implements SelectStrategy {
     /** Called on a loop's thread: {@code probe} tells, from memory, that an engine has completions. */
     static void addProbe(BooleanSupplier probe) {
         LoopState st = STATE.get();
-        BooleanSupplier[] p = java.util.Arrays.copyOf(st.probes, st.probes.length + 1);
+        BooleanSupplier[] p = Arrays.copyOf(st.probes, st.probes.length + 1);
         p[p.length - 1] = probe;
         st.probes = p;
     }
@@ -97,7 +98,7 @@ public final class PollingSelectStrategy implements SelectStrategy {
     /** Called on a loop's thread when the engine behind {@code probe} is gone. */
     static void removeProbe(BooleanSupplier probe) {
         LoopState st = STATE.get();
-        st.probes = java.util.Arrays.stream(st.probes).filter(x -> x != probe).toArray(BooleanSupplier[]::new);
+        st.probes = Arrays.stream(st.probes).filter(x -> x != probe).toArray(BooleanSupplier[]::new);
     }
 
     private boolean completionsWaiting() {

@@ -43,6 +43,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -751,7 +752,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     // before it has not run yet: callbacks keep their order, as a FIFO of tasks would.
 
     /** Peer callbacks queued and not yet run; a message may not overtake them. */
-    private final java.util.concurrent.atomic.AtomicInteger peerQueued = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger peerQueued = new AtomicInteger();
 
     /**
      * Runs a peer callback: at once where a message may ({@code mayRunNow}, on the loop, outside
