@@ -1,7 +1,6 @@
 package io.repl.agent.it;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +39,7 @@ class StatusWatchIT {
 
     @Test
     void underTmuxTheWatchDrawsAProgressBarThatAdvancesDuringAResync() throws Exception {
-        assumeTrue(Cmd.available("tmux"), "needs tmux");
+        assertTrue(Cmd.available("tmux"), "tmux is missing: apt-get install tmux (.ci/run installs it)");
         String server = "repl-watch-" + ProcessHandle.current().pid();
         try (PairFixture p = new PairFixture(dir, DISK_BYTES, "C")) {
             for (AgentProcess a : new AgentProcess[] {p.alpha, p.beta}) {
