@@ -49,6 +49,8 @@ final class CoreNode implements CoreActions {
     long lastCompletedId = -1;
     int lastCompletedErrno = -1;
     long otherSends;
+    /** The core asked for {@link ReplicationCore#onSoon}, not called yet. */
+    private boolean soonAsked;
     /** Set once setup is over: from then on a warning or error fails the benchmark. */
     private boolean measuring;
 
@@ -131,17 +133,25 @@ final class CoreNode implements CoreActions {
     }
 
     /**
-     * The data write the last event submitted, after completing the flush the activity log asked
-     * for first, if it did (evicting an extent waits until the writes in it are durable).
+     * The data write the last event submitted, after what the activity log asked for first: the
+     * batch's {@link ReplicationCore#onSoon} for a write to a cold extent, and the flush that lets
+     * an extent be evicted (only once the writes in it are durable).
      */
     DiskIo takeWrite(long nowNanos) {
+        for (int step = 0; step < 4; step++) {
+            if (soonAsked) {
+                soonAsked = false;
+                core.onSoon(nowNanos);
+            } else if (lastIo != null && lastIo.kind() == DiskIo.Kind.FLUSH) {
+                DiskIo flush = lastIo;
+                lastIo = null;
+                core.onIoCompleted(flush.ioId(), 0, null, nowNanos);
+            } else {
+                break;
+            }
+        }
         DiskIo io = lastIo;
         lastIo = null;
-        if (io != null && io.kind() == DiskIo.Kind.FLUSH) {
-            core.onIoCompleted(io.ioId(), 0, null, nowNanos);
-            io = lastIo;
-            lastIo = null;
-        }
         if (io == null || io.kind() != DiskIo.Kind.WRITE) {
             throw new IllegalStateException(name + " submitted " + io + " where a data write was due");
         }
@@ -196,6 +206,15 @@ final class CoreNode implements CoreActions {
 
     @Override
     public void armTimer(long deadlineNanos) {
+    }
+
+    @Override
+    public void runSoon() {
+        if (relayTo != null) {
+            tasks.add(() -> core.onSoon(0));
+        } else {
+            soonAsked = true;
+        }
     }
 
     @Override

@@ -586,6 +586,13 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     }
 
     @Override
+    public void runSoon() {
+        // Called from inside an event: queued, so it runs after the requests and peer messages
+        // already handed to the loop (the rest of the burst the batch is for).
+        loop.execute(() -> event(() -> core.onSoon(now())));
+    }
+
+    @Override
     public void armTimer(long deadlineNanos) {
         if (timer != null) {
             timer.cancel(false);

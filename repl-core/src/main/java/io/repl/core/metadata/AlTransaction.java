@@ -38,16 +38,16 @@ public final class AlTransaction {
 
     private final long number;
     private final long blockIndex;
-    private final long addedExtent;
+    private final long[] addedExtents;
     private final long[] evictedExtents;
     private final long[] extents;
     private final byte[] block;
 
-    AlTransaction(long number, long blockIndex, long addedExtent, long[] evictedExtents,
+    AlTransaction(long number, long blockIndex, long[] addedExtents, long[] evictedExtents,
                   long[] extents, long metaId) {
         this.number = number;
         this.blockIndex = blockIndex;
-        this.addedExtent = addedExtent;
+        this.addedExtents = addedExtents.clone();
         this.evictedExtents = evictedExtents.clone();
         this.extents = extents.clone();
         Arrays.sort(this.extents);
@@ -69,9 +69,12 @@ public final class AlTransaction {
         return block.clone();
     }
 
-    /** The extent this transaction makes hot, or -1 when it only drops extents. */
-    public long addedExtent() {
-        return addedExtent;
+    /**
+     * The extents this transaction makes hot (none when it only drops extents): first the one the
+     * write asking for it needs, then any made hot for the writes queued behind it.
+     */
+    public long[] addedExtents() {
+        return addedExtents.clone();
     }
 
     /**

@@ -3,7 +3,7 @@ package io.repl.core.metadata;
 import java.io.IOException;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.LongPredicate;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 
@@ -273,21 +273,29 @@ public final class Metadata {
 
     /**
      * Makes every extent of {@code length} bytes at {@code offset} durably hot before the write
-     * is submitted. Returns false, holding nothing, when the log is full of extents with writes
-     * in flight; the caller retries after {@link #endWrite} of another write.
+     * is submitted, free to evict any idle extent. Returns false, holding nothing, when the log
+     * is full of extents with writes in flight; the caller retries after {@link #endWrite} of
+     * another write.
      */
     public boolean beginWrite(long offset, long length) throws IOException {
-        return beginWrite(offset, length, extent -> true);
+        return beginWrite(offset, length, Long.MAX_VALUE, () -> new long[0]) == AlAdmission.Kind.READY;
     }
 
     /**
-     * {@link #beginWrite(long, long)}, but a transaction that would evict an extent is written
-     * only if {@code mayEvict} agrees for that extent. The replication core uses this to keep a
-     * block written before a power loss from leaving the log while its bytes may still sit in
-     * the data disk's volatile cache: it refuses until a data flush covered them. On refusal
-     * nothing is held and false is returned, as when the log is full.
+     * Makes every extent of {@code length} bytes at {@code offset} durably hot before the write
+     * is submitted. READY: admitted, with a reference on each extent for {@link #endWrite}.
+     * Otherwise nothing is held: WAIT_FOR_WRITES, retry after another write ends;
+     * WAIT_FOR_FLUSH, retry after a data flush covering {@code flushedThrough}'s successor.
+     *
+     * <p>The replication core keeps a block written before a power loss from leaving the log
+     * while its bytes may still sit in the data disk's volatile cache: an idle extent is evicted
+     * only when its last write's stamp ({@link #endWrite(long, long, long)}) is at most
+     * {@code flushedThrough}, the count of completed writes a successful flush has covered. A
+     * transaction this write needs also makes hot the cold extents {@code alsoHot} gives (the
+     * writes queued behind it), so that a burst of writes to cold extents costs one transaction.
      */
-    public boolean beginWrite(long offset, long length, LongPredicate mayEvict) throws IOException {
+    public AlAdmission.Kind beginWrite(long offset, long length, long flushedThrough, Supplier<long[]> alsoHot)
+            throws IOException {
         // Each check tests before it builds its message: this runs for every write.
         if (length <= 0 || offset < 0 || length > layout.dataBytes() - offset) {
             Checks.argument(false, "write of " + length + " bytes at " + offset + " is outside the data");
@@ -300,42 +308,59 @@ public final class Metadata {
                     + " that may be hot at once");
         }
         for (long extent = first; extent <= last; extent++) {
-            AlAdmission admission = activityLog.ensureActive(extent);
-            if (admission.kind() == AlAdmission.Kind.WRITE_TRANSACTION
-                    && !evictionAllowed(admission.transaction(), mayEvict)) {
-                activityLog.abort(admission.transaction());
-                for (long taken = first; taken < extent; taken++) {
-                    activityLog.release(taken);
-                }
-                return false;
-            }
+            long next = extent + 1;
+            Supplier<long[]> also = next > last ? alsoHot : () -> alsoHot(next, last, alsoHot.get());
+            AlAdmission admission = activityLog.ensureActive(extent, also, flushedThrough);
             if (admission.kind() == AlAdmission.Kind.WRITE_TRANSACTION) {
                 makeDurable(admission.transaction());
             } else if (admission.kind() != AlAdmission.Kind.READY) {
                 for (long taken = first; taken < extent; taken++) {
-                    activityLog.release(taken);
+                    // Given back unused: no write ended, so the extent's stamp stays as it was.
+                    activityLog.release(taken, 0);
                 }
-                return false;
+                return admission.kind();
             }
         }
-        return true;
+        return AlAdmission.Kind.READY;
     }
 
-    private static boolean evictionAllowed(AlTransaction transaction, LongPredicate mayEvict) {
-        for (long evicted : transaction.evictedExtents()) {
-            if (!mayEvict.test(evicted)) {
-                return false;
-            }
+    /** The rest of this write's extents first, then those of the writes behind it. */
+    private static long[] alsoHot(long from, long to, long[] behind) {
+        long[] all = new long[(int) (to - from + 1) + behind.length];
+        for (int i = 0; from + i <= to; i++) {
+            all[i] = from + i;
         }
-        return true;
+        System.arraycopy(behind, 0, all, (int) (to - from + 1), behind.length);
+        return all;
     }
 
-    /** The write admitted by {@link #beginWrite} with the same range completed. */
-    public void endWrite(long offset, long length) {
+    /** Whether a write of {@code length} bytes at {@code offset} would need a transaction. */
+    public boolean needsTransaction(long offset, long length) {
         long first = activityLog.extentOf(offset);
         long last = activityLog.extentOf(offset + length - 1);
         for (long extent = first; extent <= last; extent++) {
-            activityLog.release(extent);
+            if (!activityLog.isActive(extent)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The write admitted by {@link #beginWrite} with the same range completed; see below. */
+    public void endWrite(long offset, long length) {
+        endWrite(offset, length, Long.MAX_VALUE);
+    }
+
+    /**
+     * The write admitted by {@link #beginWrite} with the same range completed. {@code stamp} is
+     * the caller's count of completed data writes, this one included: a flush covering that many
+     * lets its extents leave the log.
+     */
+    public void endWrite(long offset, long length, long stamp) {
+        long first = activityLog.extentOf(offset);
+        long last = activityLog.extentOf(offset + length - 1);
+        for (long extent = first; extent <= last; extent++) {
+            activityLog.release(extent, stamp);
         }
     }
 

@@ -32,6 +32,13 @@ public interface CoreActions {
     /** Call {@link ReplicationCore#onTimer} at or after {@code deadlineNanos}; replaces the previous deadline. */
     void armTimer(long deadlineNanos);
 
+    /**
+     * Call {@link ReplicationCore#onSoon} once, after the events already queued for this core
+     * (the rest of a burst of requests or peer messages read together), without waiting for
+     * anything else. The core asks at most once before each call.
+     */
+    void runSoon();
+
     /** A state or the sync progress changed. */
     void stateChanged(CoreStatus status);
 

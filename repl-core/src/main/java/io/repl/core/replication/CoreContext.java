@@ -51,6 +51,7 @@ final class CoreContext {
         // that differs) and the few internal flushes are each bounded; this is their sum.
         this.io = new IoTable(actions, 2 * config.writesInFlightMax() + config.queuedRequestsMax()
                 + 4 * config.resyncWindow() + ResyncTarget.requestsMax(config) + 64);
+        meta.onBatch(actions::runSoon);
         io.onDurable(errno -> {
             if (errno != Errno.OK && state.hasDisk()) {
                 failDisk("a flush of the data disk failed with errno " + errno, false);

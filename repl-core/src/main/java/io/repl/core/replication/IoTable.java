@@ -63,9 +63,14 @@ final class IoTable {
         return completion;
     }
 
-    /** Whether every completed data write is durable (a flush submitted after it succeeded). */
-    boolean allWritesFlushed() {
-        return writesFlushed >= writesCompleted;
+    /** Data writes completed so far (a write's stamp for the activity log, see {@link #writesFlushed}). */
+    long writesCompleted() {
+        return writesCompleted;
+    }
+
+    /** How many of the completed data writes a successful flush, submitted after them, made durable. */
+    long writesFlushed() {
+        return writesFlushed;
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.repl.core.replication;
 
+import io.repl.core.metadata.ActivityLog;
+import io.repl.core.metadata.AlAdmission;
 import io.repl.core.metadata.DirtyBitmap;
 import io.repl.core.metadata.Metadata;
 import io.repl.core.metadata.Superblock;
@@ -7,6 +9,9 @@ import io.repl.core.metadata.SuperblockFlag;
 import io.repl.core.uuid.GenerationUuids;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 
@@ -49,6 +54,12 @@ final class MetaStore {
     private long epoch;
     /** Running on the in-memory copy of a detached disk's metadata. */
     private boolean detached;
+    /** Asks the driver for {@link ReplicationCore#onSoon}. */
+    private Runnable requestSoon = () -> { };
+    /** A batched transaction was asked for and {@link #admitBatch} has not run yet. */
+    private boolean batchRequested;
+    /** Inside {@link #admitBatch}: a write to cold extents may write its transaction. */
+    private boolean batchOpen;
 
     MetaStore(Metadata metadata, RandomGenerator random) {
         this.metadata = metadata;
@@ -86,29 +97,87 @@ final class MetaStore {
         return last - first < metadata.superblock().alActiveMax();
     }
 
+    /** What {@link #beginWrite} decided for a write. */
+    enum Admission {
+        /** Admitted: submit it, and {@link #endWrite} once it ended. */
+        ADMITTED,
+        /**
+         * Its extents are cold. The transaction waits for {@link #admitBatch}, which the driver
+         * runs once the events already queued have run: the writes that arrive meanwhile share it.
+         */
+        BATCHED,
+        /** Retry after another write ends, or after the durability flush this call started. */
+        BLOCKED
+    }
+
     /**
-     * Activity-log admission; false means "retry after a write ends" or, when an extent would be
-     * evicted while data writes are not yet flushed, "retry after the flush {@code io} starts".
+     * Activity-log admission. A write whose extents are cold is not given a transaction at once:
+     * the first such write asks the driver for a {@link ReplicationCore#onSoon} (through
+     * {@code requestSoon}), and there {@link #admitBatch} writes one transaction for it and for
+     * the cold extents of the writes queued behind it ({@code behind}, asked only then). An
+     * extent leaves the log only once a flush covered its last write; when only uncovered ones
+     * could make room, a flush of the data disk is started through {@code io}.
      */
-    boolean beginWrite(ByteRange range, IoTable io) {
+    Admission beginWrite(ByteRange range, IoTable io, Supplier<List<ByteRange>> behind) {
         if (failed != null) {
-            return false;
+            return Admission.BLOCKED;
+        }
+        // Detached, the log is in memory only: a transaction costs nothing, so none waits.
+        if (!batchOpen && !detached && metadata.needsTransaction(range.offset(), range.length())) {
+            if (!batchRequested) {
+                batchRequested = true;
+                requestSoon.run();
+            }
+            return Admission.BATCHED;
         }
         try {
-            boolean[] refused = new boolean[1];
-            boolean admitted = metadata.beginWrite(range.offset(), range.length(), extent -> {
-                // Detached: the activity log is kept in memory only, and covers no disk.
-                refused[0] = !detached && !io.allWritesFlushed();
-                return !refused[0];
-            });
-            if (refused[0]) {
+            // Detached: the activity log is kept in memory only, and covers no disk.
+            long flushedThrough = detached ? Long.MAX_VALUE : io.writesFlushed();
+            AlAdmission.Kind kind = metadata.beginWrite(range.offset(), range.length(), flushedThrough,
+                    () -> extentsOf(behind.get()));
+            if (kind == AlAdmission.Kind.WAIT_FOR_FLUSH) {
                 io.requestDurability();
             }
-            return admitted;
+            return kind == AlAdmission.Kind.READY ? Admission.ADMITTED : Admission.BLOCKED;
         } catch (IOException e) {
             failed = new MetadataFailure("activity log transaction", e);
-            return false;
+            return Admission.BLOCKED;
         }
+    }
+
+    /** How a batched transaction is asked for: {@link CoreActions#runSoon}. */
+    void onBatch(Runnable requestSoon) {
+        this.requestSoon = requestSoon;
+    }
+
+    /**
+     * The batch's moment ({@link ReplicationCore#onSoon}): {@code admit} retries the waiting
+     * writes, and a cold one among them may now write its transaction.
+     */
+    void admitBatch(Runnable admit) {
+        batchRequested = false;
+        batchOpen = true;
+        try {
+            admit.run();
+        } finally {
+            batchOpen = false;
+        }
+    }
+
+    /** The activity-log extents {@code ranges} touch, in order, as many as one transaction takes. */
+    private long[] extentsOf(List<ByteRange> ranges) {
+        ActivityLog log = metadata.activityLog();
+        long[] extents = new long[ActivityLog.ALSO_HOT_MAX];
+        int count = 0;
+        for (ByteRange range : ranges) {
+            long last = log.extentOf(range.end() - 1);
+            for (long extent = log.extentOf(range.offset()); extent <= last && count < extents.length; extent++) {
+                if (count == 0 || extents[count - 1] != extent) {
+                    extents[count++] = extent;
+                }
+            }
+        }
+        return Arrays.copyOf(extents, count);
     }
 
     /** The metadata a write is admitted under; pass it back to {@link #endWrite}. */
@@ -117,9 +186,9 @@ final class MetaStore {
     }
 
     /** A write admitted under metadata {@code admittedIn} ended (one admitted before a detach ends nowhere). */
-    void endWrite(ByteRange range, long admittedIn) {
+    void endWrite(ByteRange range, long admittedIn, IoTable io) {
         if (admittedIn == epoch) {
-            metadata.endWrite(range.offset(), range.length());
+            metadata.endWrite(range.offset(), range.length(), io.writesCompleted());
         }
     }
 

@@ -12,6 +12,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.function.Supplier;
+import io.repl.core.metadata.ActivityLog;
 
 /**
  * Writes arriving from the peer (DATA from the Primary, RS_DATA of a resync) applied to the local
@@ -22,6 +24,7 @@ import java.util.TreeSet;
 final class PeerWrites {
     private final CoreContext ctx;
     private final ArrayDeque<Incoming> waiting = new ArrayDeque<>();
+    private final Supplier<List<ByteRange>> behind = this::waitingRanges;
     private final List<Incoming> active = new ArrayList<>();
     /** Arrival numbers of DATA not yet on the disk; a barrier waits for those before it. */
     private final TreeSet<Long> dataIncomplete = new TreeSet<>();
@@ -153,7 +156,21 @@ final class PeerWrites {
      */
     private boolean admitted(Incoming write) {
         write.metaEpoch = ctx.meta.epoch();
-        return write.resync || ctx.meta.beginWrite(write.range, ctx.io);
+        return write.resync || ctx.meta.beginWrite(write.range, ctx.io, behind) == MetaStore.Admission.ADMITTED;
+    }
+
+    /** The ranges of the peer's writes still waiting, for a batched activity-log transaction. */
+    private List<ByteRange> waitingRanges() {
+        List<ByteRange> ranges = new ArrayList<>(Math.min(waiting.size(), ActivityLog.ALSO_HOT_MAX));
+        for (Incoming write : waiting) {
+            if (ranges.size() == ActivityLog.ALSO_HOT_MAX) {
+                break;
+            }
+            if (!write.resync) {
+                ranges.add(write.range);
+            }
+        }
+        return ranges;
     }
 
     private void start(Incoming write) {
@@ -184,7 +201,7 @@ final class PeerWrites {
             write.resyncDone.done(errno, null);
         } else {
             dataIncomplete.remove(write.arrival);
-            ctx.meta.endWrite(write.range, write.metaEpoch);
+            ctx.meta.endWrite(write.range, write.metaEpoch, ctx.io);
             if (errno == Errno.OK && ctx.state.hasDisk()) {
                 ctx.sendOn(write.generation, new WriteAck(write.seq));
             } else {

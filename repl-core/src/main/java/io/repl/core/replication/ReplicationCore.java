@@ -275,6 +275,22 @@ public final class ReplicationCore {
         }
     }
 
+    /**
+     * The moment asked for with {@link CoreActions#runSoon}: the writes that wait for an
+     * activity-log transaction get one, shared by as many as it can serve.
+     */
+    public void onSoon(long nowNanos) {
+        enter(nowNanos);
+        try {
+            ctx.meta.admitBatch(() -> {
+                ctx.writePath.pump();
+                ctx.peerWrites.pump();
+            });
+        } finally {
+            leave();
+        }
+    }
+
     /** The timer armed with {@link CoreActions#armTimer} fired. */
     public void onTimer(long nowNanos) {
         enter(nowNanos);

@@ -11,6 +11,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.function.Supplier;
+import io.repl.core.metadata.ActivityLog;
 
 /**
  * The Primary's write path: admission (conflicts, activity log, bounds), the local write and the
@@ -26,6 +28,7 @@ final class WritePath {
     /** Admitted writes whose local part is still running: later overlapping writes wait for them. */
     private final List<PrimaryWrite> localInFlight = new ArrayList<>();
     private final FrontFlushes flushes;
+    private final Supplier<List<ByteRange>> behindHead = this::rangesBehindHead;
     /** Barriers sent and not acknowledged, oldest first: number and send time. */
     private final ArrayDeque<long[]> barriersSent = new ArrayDeque<>();
     private long nextSeq = 1;
@@ -173,12 +176,24 @@ final class WritePath {
                 || ctx.verifySource.holdsFrontWrite(range) || ctx.verifyTarget.holds(range, Long.MAX_VALUE)) {
             return false;
         }
-        if (!ctx.meta.beginWrite(range, ctx.io)) {
+        MetaStore.Admission admission = ctx.meta.beginWrite(range, ctx.io, behindHead);
+        if (admission == MetaStore.Admission.BLOCKED) {
             // Hot extents are pinned by unretired writes: a barrier lets the peer retire them.
             closeEpoch(false);
-            return false;
         }
-        return true;
+        return admission == MetaStore.Admission.ADMITTED;
+    }
+
+    /** The ranges of the writes waiting behind the head, for a batched activity-log transaction. */
+    private List<ByteRange> rangesBehindHead() {
+        List<ByteRange> ranges = new ArrayList<>(Math.min(waiting.size(), ActivityLog.ALSO_HOT_MAX));
+        for (FrontRequest request : waiting) {
+            if (ranges.size() == ActivityLog.ALSO_HOT_MAX) {
+                break;
+            }
+            ranges.add(request.range());
+        }
+        return ranges;
     }
 
     boolean overlapsLocal(ByteRange range) {
@@ -296,7 +311,7 @@ final class WritePath {
         if (!write.retired && write.completed && write.localDone && (!write.replicated || write.barrierAcked)) {
             write.retired = true;
             unretired.remove(write.seq);
-            ctx.meta.endWrite(write.range, write.metaEpoch);
+            ctx.meta.endWrite(write.range, write.metaEpoch, ctx.io);
             if (unretired.isEmpty() && ctx.state.role != Role.PRIMARY) {
                 clearPrimaryMarkWhenRetired();
             }

@@ -84,6 +84,52 @@ class ActivityLogTest {
     }
 
     @Test
+    void oneTransactionAlsoMakesHotTheExtentsOfTheWritesBehindAsFarAsRoomAllows() {
+        ActivityLog log = ActivityLog.resume(superblock(), 0);
+        for (long extent : new long[] {1, 2}) {
+            log.commit(admitNew(log, extent));
+        }
+        log.release(1, 5);
+        // Room for one more, and extent 1 is idle and flushed: 7 and 8 fit, 9 does not (2 is busy).
+        AlAdmission admission = log.ensureActive(6, () -> new long[] {6, 2, 7, 8, 9}, 5);
+        assertEquals(AlAdmission.Kind.WRITE_TRANSACTION, admission.kind());
+        AlTransaction batch = admission.transaction();
+        assertArrayEquals(new long[] {6, 7}, batch.addedExtents(),
+                "6 takes the free slot, 7 the one extent 1 leaves; then nothing is idle");
+        assertArrayEquals(new long[] {1}, batch.evictedExtents());
+        assertArrayEquals(new long[] {2, 6, 7}, batch.extents());
+        log.commit(batch);
+        assertEquals(3, log.transactions());
+        assertEquals(4, log.misses(), "1 and 2 before, then 6 and 7 in one transaction: counted per extent");
+        assertEquals(AlAdmission.Kind.READY, log.ensureActive(7).kind(), "made hot for the write behind");
+        log.release(7, 9);
+        assertThrows(IllegalStateException.class, () -> log.release(7, 9),
+                "an extent made hot for the writes behind holds no reference of its own");
+    }
+
+    @Test
+    void anExtentLeavesOnlyOnceAFlushCoveredItsLastWrite() {
+        ActivityLog log = ActivityLog.resume(superblock(), 0);
+        for (long extent : new long[] {1, 2, 3}) {
+            log.commit(admitNew(log, extent));
+        }
+        log.release(1, 10);
+        log.release(2, 4);
+        // 1 is least recently used but its last write (the 10th) is not flushed; 2's is.
+        AlTransaction evicting = log.ensureActive(5, () -> new long[0], 6).transaction();
+        assertArrayEquals(new long[] {2}, evicting.evictedExtents());
+        log.abort(evicting);
+        assertEquals(AlAdmission.Kind.WAIT_FOR_FLUSH,
+                log.ensureActive(5, () -> new long[0], 3).kind(),
+                "after the abort 2 is back with its stamp; nothing idle is flushed through 3");
+        log.release(3, 2);
+        AlTransaction flushed = log.ensureActive(5, () -> new long[0], 10).transaction();
+        assertArrayEquals(new long[] {1}, flushed.evictedExtents(), "now the least recently used one goes");
+        log.commit(flushed);
+        assertEquals(List.of(2L, 3L, 5L), log.hotExtents());
+    }
+
+    @Test
     void deactivateAllDropsEverythingButOnlyWhenIdle() {
         ActivityLog log = ActivityLog.resume(superblock(), 0);
         assertNull(log.deactivateAll());
@@ -93,7 +139,7 @@ class ActivityLogTest {
         AlTransaction emptying = log.deactivateAll();
         assertArrayEquals(new long[0], emptying.extents());
         assertArrayEquals(new long[] {1}, emptying.evictedExtents());
-        assertEquals(-1, emptying.addedExtent());
+        assertArrayEquals(new long[0], emptying.addedExtents());
         log.commit(emptying);
         assertTrue(log.hotExtents().isEmpty());
     }

@@ -27,6 +27,9 @@ class CoreContractTest {
         final List<DiskIo> ios = new ArrayList<>();
         final List<long[]> completions = new ArrayList<>();
         final List<Long> timers = new ArrayList<>();
+        /** Times the core asked for onSoon. */
+        int soonAsked;
+        Metadata metadata;
         ReplicationCore reentrant;
 
         @Override
@@ -53,6 +56,11 @@ class CoreContractTest {
         @Override
         public void armTimer(long deadlineNanos) {
             timers.add(deadlineNanos);
+        }
+
+        @Override
+        public void runSoon() {
+            soonAsked++;
         }
 
         @Override
@@ -89,6 +97,7 @@ class CoreContractTest {
         MemoryMetaDevice device = new MemoryMetaDevice(layout.areaBlocks());
         Metadata.create(device, layout, 0, "alpha", new SplittableRandom(1));
         Metadata metadata = Metadata.open(device, layout, "alpha");
+        recorder.metadata = metadata;
         CoreConfig config = CoreConfig.defaults("r0", ReplicationProtocol.C);
         ReplicationCore core = new ReplicationCore(config, metadata, recorder, new SplittableRandom(2));
         core.start(0);
@@ -106,6 +115,7 @@ class CoreContractTest {
         ReplicationCore core = standalonePrimary(recorder);
         ByteBuffer payload = ByteBuffer.allocate(8192);
         core.onRequest(FrontRequest.write(7, 4096, payload, false), 1);
+        core.onSoon(1);
         DiskIo write = recorder.ios.get(recorder.ios.size() - 1);
         assertEquals(DiskIo.Kind.WRITE, write.kind());
         assertEquals(4096, write.offset());
@@ -113,6 +123,27 @@ class CoreContractTest {
         assertTrue(recorder.completions.isEmpty());
         core.onIoCompleted(write.ioId(), 0, null, 2);
         assertEquals(List.of(7L, 0L), List.of(recorder.completions.get(0)[0], recorder.completions.get(0)[1]));
+    }
+
+    @Test
+    void writesToAColdExtentWaitForOnSoonAndShareOneActivityLogTransaction() throws Exception {
+        Recorder recorder = new Recorder();
+        ReplicationCore core = standalonePrimary(recorder);
+        int iosBefore = recorder.ios.size();
+        long transactionsBefore = recorder.metadata.activityLog().transactions();
+        core.onRequest(FrontRequest.write(1, 0, ByteBuffer.allocate(4096), false), 1);
+        assertEquals(1, recorder.soonAsked, "the first write to a cold extent asks for onSoon");
+        core.onRequest(FrontRequest.write(2, 8192, ByteBuffer.allocate(4096), false), 1);
+        assertEquals(1, recorder.soonAsked, "asked once per batch");
+        assertEquals(iosBefore, recorder.ios.size(), "nothing submitted before the batch");
+        core.onSoon(2);
+        assertEquals(iosBefore + 2, recorder.ios.size());
+        assertEquals(List.of(0L, 8192L), List.of(recorder.ios.get(iosBefore).offset(),
+                recorder.ios.get(iosBefore + 1).offset()));
+        assertEquals(transactionsBefore + 1, recorder.metadata.activityLog().transactions());
+        core.onRequest(FrontRequest.write(3, 16384, ByteBuffer.allocate(4096), false), 3);
+        assertEquals(iosBefore + 3, recorder.ios.size(), "a hot extent admits at once");
+        assertEquals(1, recorder.soonAsked);
     }
 
     @Test
@@ -142,8 +173,8 @@ class CoreContractTest {
         Recorder recorder = new Recorder();
         ReplicationCore core = standalonePrimary(recorder);
         recorder.reentrant = core;
-        assertThrows(IllegalStateException.class,
-                () -> core.onRequest(FrontRequest.write(9, 0, ByteBuffer.allocate(4096), false), 1));
+        core.onRequest(FrontRequest.write(9, 0, ByteBuffer.allocate(4096), false), 1);
+        assertThrows(IllegalStateException.class, () -> core.onSoon(1));
     }
 
     @Test

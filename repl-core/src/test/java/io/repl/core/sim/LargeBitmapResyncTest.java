@@ -99,6 +99,11 @@ class LargeBitmapResyncTest {
             }
 
             @Override
+            public void runSoon() {
+                throw new AssertionError("this test makes no front-end writes");
+            }
+
+            @Override
             public void stateChanged(CoreStatus status) {
             }
 

@@ -74,6 +74,8 @@ final class SimNode implements CoreActions {
     private final EventQueue events;
     private final SimNetwork network;
     private final SplittableRandom random;
+    /** Draws the delay of {@link #runSoon}; null: none. */
+    private final SplittableRandom soonDelays;
     private CoreConfig config;
     /** The metadata's geometry now, and before the last online resize (a restart finds either). */
     private MetadataLayout layout;
@@ -125,8 +127,10 @@ final class SimNode implements CoreActions {
     private final java.util.TreeSet<Integer> unreadableBlocks = new java.util.TreeSet<>();
 
     SimNode(int index, String name, EventQueue events, SimNetwork network, SplittableRandom random,
-            CoreConfig config, long dataBytes, double writeErrorRate, Observer observer) {
+            CoreConfig config, long dataBytes, double writeErrorRate, Observer observer,
+            SplittableRandom soonDelays) {
         this.index = index;
+        this.soonDelays = soonDelays;
         this.name = name;
         this.events = events;
         this.network = network;
@@ -655,6 +659,13 @@ final class SimNode implements CoreActions {
             network.send(index, new io.repl.protocol.Disconnect(reason, detail));
         }
         network.close(index);
+    }
+
+    @Override
+    public void runSoon() {
+        // After the events queued now, or a little later so that more writes share the batch.
+        long delay = soonDelays != null && soonDelays.nextInt(4) == 0 ? soonDelays.nextLong(300_000) : 0;
+        later(delay, () -> core.onSoon(events.now()));
     }
 
     @Override

@@ -36,6 +36,7 @@ final class Simulation implements SimNode.Observer {
     private static final long SPLIT_BRAIN_SALT = 0x6166746572736221L;
     private static final long CSUMS_SALT = 0x6373756d73212121L;
     private static final long RATE_SALT = 0x7265737972617465L;
+    private static final long SOON_SALT = 0x736f6f6e64656c61L;
 
     /** A front-end request the workload has issued and not seen completed. */
     record Pending(int node, FrontRequest.Kind kind, int firstBlock, long[] versions, long[] values) {
@@ -222,7 +223,10 @@ final class Simulation implements SimNode.Observer {
                     i == 0 ? options.dataBytes() : options.dataBytesPeer(),
                     // Random disk errors hit one node of a pair: two disks failing at once is a
                     // double fault, which one surviving copy cannot cover.
-                    i == (int) (seed & 1) ? options.writeErrorRate() : 0, this);
+                    i == (int) (seed & 1) ? options.writeErrorRate() : 0, this,
+                    // Random seeds also delay the activity log's batch now and then (a stream of
+                    // its own, so that the rest of the run is drawn as before); scripted ones not.
+                    scripted != null ? null : new SplittableRandom(seed ^ SOON_SALT ^ i));
             nodes[i].features(features);
         }
         // One random seed in four starts both nodes on part of their disks, to grow online later.
