@@ -82,7 +82,9 @@ final class ResourceMetrics {
         x.family("repl_peer_handshake_failures_total", Type.COUNTER,
                 "peer connections that ended before authentication");
         x.family("repl_al_misses_total", Type.COUNTER,
-                "writes that found their activity log extent cold and waited for a transaction (since up)");
+                "activity log extents made hot for writes that found them cold (since up)");
+        x.family("repl_al_transactions_total", Type.COUNTER,
+                "activity log transactions written; one serves every cold extent of a burst (since up)");
         x.family("repl_metadata_writes_total", Type.COUNTER, "metadata blocks written (since up)");
         x.family("repl_metadata_flushes_total", Type.COUNTER, "flushes of the metadata (since up)");
         x.family("repl_handler_runs_total", Type.COUNTER, "handler runs that ended, by handler");
@@ -144,6 +146,7 @@ final class ResourceMetrics {
         Metadata md = r.metadata();
         if (md != null) {
             x.sample("repl_al_misses_total", md.activityLog().misses(), "resource", n);
+            x.sample("repl_al_transactions_total", md.activityLog().transactions(), "resource", n);
         }
         FileMetaDevice dev = r.metaDevice();
         if (dev != null) {
