@@ -49,6 +49,31 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# pair_config DIR [NET_LINES] [DISK_LINES]: r0.toml for a protocol C pair on loopback (two free
+# ports) in DIR/alpha/cfg and DIR/beta/cfg, each node's disk DIR/NODE/disk.img and export
+# DIR/NODE/r0.nbd; NET_LINES and DISK_LINES go into [net] and [disk].
+pair_config() {
+  local d="$1" net_lines="${2:-}" disk_lines="${3:-}" n port_a port_b
+  port_a="$(free_port)"
+  port_b="$(free_port)"
+  while [ "$port_b" = "$port_a" ]; do port_b="$(free_port)"; done
+  for n in alpha beta; do mkdir -p "$d/$n/cfg" "$d/$n/state"; done
+  {
+    echo 'protocol = "C"'
+    echo '[net]'
+    echo 'shared-secret = "bench"'
+    [ -z "$net_lines" ] || echo "$net_lines"
+    if [ -n "$disk_lines" ]; then echo '[disk]'; echo "$disk_lines"; fi
+    for n in alpha beta; do
+      echo "[node.$n]"
+      echo "address = \"127.0.0.1:$([ $n = alpha ] && echo "$port_a" || echo "$port_b")\""
+      echo "disk = \"$d/$n/disk.img\""
+      echo "nbd-socket = \"$d/$n/r0.nbd\""
+    done
+  } >"$d/alpha/cfg/r0.toml"
+  cp "$d/alpha/cfg/r0.toml" "$d/beta/cfg/r0.toml"
+}
+
 # ratio EXPR: a Python arithmetic expression, to three decimals.
 ratio() { python3 -c "print(f'{$1:.3f}')"; }
 

@@ -131,9 +131,7 @@ fio_writes() {
 # metadata, the initial sync skipped, alpha Primary) on files of MIB (default: the bench's
 # size), preconditioned or sparse; the agents' pids in $prim_pid and $sec_pid.
 pair_up() {
-  local p="$1" mib="${3:-$size_mib}" n port_a port_b
-  port_a="$(free_port)"
-  port_b="$(free_port)"
+  local p="$1" mib="${3:-$size_mib}" n
   for n in alpha beta; do
     mkdir -p "$p/$n/cfg"
     if [ "$2" = precondition ]; then
@@ -142,20 +140,7 @@ pair_up() {
       truncate -s "${mib}M" "$p/$n/disk.img"
     fi
   done
-  cat >"$p/alpha/cfg/r0.toml" <<EOF
-protocol = "C"
-[net]
-shared-secret = "bench"
-[node.alpha]
-address = "127.0.0.1:$port_a"
-disk = "$p/alpha/disk.img"
-nbd-socket = "$p/alpha/r0.nbd"
-[node.beta]
-address = "127.0.0.1:$port_b"
-disk = "$p/beta/disk.img"
-nbd-socket = "$p/beta/r0.nbd"
-EOF
-  cp "$p/alpha/cfg/r0.toml" "$p/beta/cfg/r0.toml"
+  pair_config "$p"
   agent "$p/alpha" alpha
   prim_pid="$agent_pid"
   agent "$p/beta" beta

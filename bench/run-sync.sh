@@ -52,27 +52,8 @@ precondition() {
 
 # pair ID "DISK LINES" "NET LINES": two agents, create-md, up, connected. Files must exist.
 pair() {
-  local id="$1" disk_lines="$2" net_lines="$3" d="$wd/$1" n i port_a port_b
-  port_a="$(free_port)"
-  port_b="$(free_port)"
-  for n in alpha beta; do mkdir -p "$d/$n/cfg" "$d/$n/state"; done
-  cat >"$d/alpha/cfg/r0.toml" <<EOF
-protocol = "C"
-[net]
-shared-secret = "bench"
-$net_lines
-[disk]
-$disk_lines
-[node.alpha]
-address = "127.0.0.1:$port_a"
-disk = "$d/alpha/disk.img"
-nbd-socket = "$d/alpha/r0.nbd"
-[node.beta]
-address = "127.0.0.1:$port_b"
-disk = "$d/beta/disk.img"
-nbd-socket = "$d/beta/r0.nbd"
-EOF
-  cp "$d/alpha/cfg/r0.toml" "$d/beta/cfg/r0.toml"
+  local id="$1" disk_lines="$2" net_lines="$3" d="$wd/$1" n i
+  pair_config "$d" "$net_lines" "$disk_lines"
   for n in alpha beta; do
     REPL_JAVA_OPTS="${BENCH_AGENT_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}" \
       "$dist/bin/repl-agent" --config-dir "$d/$n/cfg" --node "$n" --control-socket "$d/$n/ctl.sock" \
