@@ -60,6 +60,10 @@ final class MetaStore {
     private boolean batchRequested;
     /** Inside {@link #admitBatch}: a write to cold extents may write its transaction. */
     private boolean batchOpen;
+    /** The caller of the {@link #beginWrite} running now: whose queued writes a transaction serves. */
+    private Supplier<List<ByteRange>> writesBehind;
+    /** Their extents, asked only when a transaction is made (one lambda, not one per write). */
+    private final Supplier<long[]> alsoHot = () -> extentsOf(writesBehind.get());
 
     MetaStore(Metadata metadata, RandomGenerator random) {
         this.metadata = metadata;
@@ -133,8 +137,8 @@ final class MetaStore {
         try {
             // Detached: the activity log is kept in memory only, and covers no disk.
             long flushedThrough = detached ? Long.MAX_VALUE : io.writesFlushed();
-            AlAdmission.Kind kind = metadata.beginWrite(range.offset(), range.length(), flushedThrough,
-                    () -> extentsOf(behind.get()));
+            writesBehind = behind;
+            AlAdmission.Kind kind = metadata.beginWrite(range.offset(), range.length(), flushedThrough, alsoHot);
             if (kind == AlAdmission.Kind.WAIT_FOR_FLUSH) {
                 io.requestDurability();
             }
