@@ -45,6 +45,10 @@ load0="$(cut -d' ' -f1-3 /proc/loadavg)"
 bench_name=cpu-bench
 . "$here/lib.sh"
 bench_start fio python3
+# P10's writer is libnbd from the system python3; checked now rather than after the other parts.
+if [[ " $parts " == *" p10 "* ]] && ! /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
+  die "P10 needs libnbd's python module in /usr/bin/python3 (Debian: python3-libnbd; bench/run-e2e.sh installs it)"
+fi
 
 ctl() { "$dist/bin/replctl" --control-socket "$@"; }
 # cpu_ticks PID: utime+stime of the process, in clock ticks.
