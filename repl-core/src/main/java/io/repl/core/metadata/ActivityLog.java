@@ -3,7 +3,6 @@ package io.repl.core.metadata;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +37,9 @@ public final class ActivityLog {
     /** Hot extents in access order, least recently used first. */
     private final LinkedHashMap<Long, Extent> hot;
     private AlTransaction pending;
+    /** The hot extents' numbers, ascending (the first {@link #sortedCount}): what a transaction records. */
+    private long[] sorted = new long[64];
+    private int sortedCount;
     /** The extents the outstanding transaction evicts, as they were, for {@link #abort}. */
     private List<Map.Entry<Long, Extent>> pendingEvicted = List.of();
     private long lastCommitted;
@@ -153,76 +155,115 @@ public final class ActivityLog {
         if (pending != null) {
             return AlAdmission.WAIT_TRANSACTION;
         }
-        Victims victims = new Victims(flushedThrough);
-        if (hot.size() >= activeMax && !victims.take()) {
-            return victims.unflushed ? AlAdmission.WAIT_FLUSH : AlAdmission.WAIT_WRITES;
+        int room = activeMax - hot.size();
+        List<Map.Entry<Long, Extent>> victims = room > 0 ? List.of()
+                : victims(1 + ALSO_HOT_MAX, flushedThrough);
+        if (room <= 0 && victims.isEmpty()) {
+            return idleUnflushed(flushedThrough) ? AlAdmission.WAIT_FLUSH : AlAdmission.WAIT_WRITES;
+        }
+        long[] also = coldExtents(extent, alsoHot.get());
+        int free = Math.max(room, 0);
+        int wanted = 1 + also.length;
+        if (free > 0 && wanted > free) {
+            // Free slots first; the rest of the extents behind take idle ones.
+            victims = victims(wanted - free, flushedThrough);
+        }
+        int adding = Math.min(wanted, free + victims.size());
+        List<Map.Entry<Long, Extent>> evicting = victims.subList(0, adding - Math.min(adding, free));
+        long[] evicted = new long[evicting.size()];
+        for (int i = 0; i < evicted.length; i++) {
+            evicted[i] = evicting.get(i).getKey();
+            makeCold(evicted[i]);
         }
         Extent added = new Extent();
         added.writesInFlight = 1;
-        hot.put(extent, added);
-        long[] addedExtents = new long[1 + ALSO_HOT_MAX];
+        makeHot(extent, added);
+        long[] addedExtents = new long[adding];
         addedExtents[0] = extent;
-        int addedCount = 1;
-        for (long also : alsoHot.get()) {
-            if (addedCount == addedExtents.length) {
-                break;
-            }
-            checkExtent(also);
-            if (hot.containsKey(also)) {
-                continue;
-            }
-            if (hot.size() >= activeMax && !victims.take()) {
-                break;
-            }
-            hot.put(also, new Extent());
-            addedExtents[addedCount++] = also;
+        for (int i = 1; i < adding; i++) {
+            addedExtents[i] = also[i - 1];
+            makeHot(also[i - 1], new Extent());
         }
-        pendingEvicted = victims.taken;
-        long[] evicted = new long[victims.taken.size()];
-        for (int i = 0; i < evicted.length; i++) {
-            evicted[i] = victims.taken.get(i).getKey();
-        }
-        pending = newTransaction(Arrays.copyOf(addedExtents, addedCount), evicted);
-        misses += addedCount;
+        pendingEvicted = List.copyOf(evicting);
+        pending = newTransaction(addedExtents, evicted);
+        misses += adding;
         return new AlAdmission(AlAdmission.Kind.WRITE_TRANSACTION, pending);
     }
 
     /**
-     * Chooses eviction victims for one transaction, least recently used first: idle, durable,
-     * and covered by a flush. One pass over the hot set serves every victim of the transaction.
+     * Up to {@code max} eviction victims, least recently used first: idle, durable, and covered
+     * by a flush. The scan stops once it has them, usually near the least recently used end.
      */
-    private final class Victims {
-        private final long flushedThrough;
-        private Iterator<Map.Entry<Long, Extent>> candidates;
-        private final List<Map.Entry<Long, Extent>> taken = new ArrayList<>(2);
-        /** An idle extent was passed over because no flush covers its last write yet. */
-        private boolean unflushed;
-
-        Victims(long flushedThrough) {
-            this.flushedThrough = flushedThrough;
-        }
-
-        /** Evicts the next victim from the hot set; false when there is none. */
-        boolean take() {
-            if (candidates == null) {
-                // A copy, made once the log is full: the hot set changes as victims are taken.
-                candidates = new ArrayList<>(hot.entrySet()).iterator();
+    private List<Map.Entry<Long, Extent>> victims(int max, long flushedThrough) {
+        List<Map.Entry<Long, Extent>> found = new ArrayList<>();
+        for (Map.Entry<Long, Extent> entry : hot.entrySet()) {
+            Extent e = entry.getValue();
+            if (e.durable && e.writesInFlight == 0 && e.stamp <= flushedThrough) {
+                found.add(Map.entry(entry.getKey(), e));
+                if (found.size() == max) {
+                    break;
+                }
             }
-            while (candidates.hasNext()) {
-                Map.Entry<Long, Extent> entry = candidates.next();
-                Extent e = entry.getValue();
-                if (!e.durable || e.writesInFlight != 0) {
-                    continue;
-                }
-                if (e.stamp > flushedThrough) {
-                    unflushed = true;
-                    continue;
-                }
-                hot.remove(entry.getKey());
-                taken.add(Map.entry(entry.getKey(), e));
+        }
+        return found;
+    }
+
+    /** Whether some idle extent waits only for a flush to cover its last write. */
+    private boolean idleUnflushed(long flushedThrough) {
+        for (Extent e : hot.values()) {
+            if (e.durable && e.writesInFlight == 0 && e.stamp > flushedThrough) {
                 return true;
             }
-            return false;
+        }
+        return false;
+    }
+
+    /** The distinct extents of {@code candidates} that are cold and not {@code asked}, at most {@link #ALSO_HOT_MAX}. */
+    private long[] coldExtents(long asked, long[] candidates) {
+        long[] cold = new long[Math.min(candidates.length, ALSO_HOT_MAX)];
+        int count = 0;
+        for (int i = 0; i < candidates.length && count < cold.length; i++) {
+            long candidate = candidates[i];
+            checkExtent(candidate);
+            if (candidate == asked || hot.containsKey(candidate) || contains(cold, count, candidate)) {
+                continue;
+            }
+            cold[count++] = candidate;
+        }
+        return Arrays.copyOf(cold, count);
+    }
+
+    private static boolean contains(long[] values, int count, long value) {
+        for (int i = 0; i < count; i++) {
+            if (values[i] == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Adds {@code extent} to the hot set (most recently used) and to its sorted numbers. */
+    private void makeHot(long extent, Extent state) {
+        hot.put(extent, state);
+        int at = Arrays.binarySearch(sorted, 0, sortedCount, extent);
+        if (at < 0) {
+            at = -at - 1;
+            if (sortedCount == sorted.length) {
+                sorted = Arrays.copyOf(sorted, Math.max(8, 2 * sorted.length));
+            }
+            System.arraycopy(sorted, at, sorted, at + 1, sortedCount - at);
+            sorted[at] = extent;
+            sortedCount++;
+        }
+    }
+
+    /** Drops {@code extent} from the hot set and from its sorted numbers. */
+    private void makeCold(long extent) {
+        hot.remove(extent);
+        int at = Arrays.binarySearch(sorted, 0, sortedCount, extent);
+        if (at >= 0) {
+            System.arraycopy(sorted, at + 1, sorted, at, sortedCount - at - 1);
+            sortedCount--;
         }
     }
 
@@ -243,6 +284,7 @@ public final class ActivityLog {
             evicted[index++] = entry.getKey();
         }
         hot.clear();
+        sortedCount = 0;
         pendingEvicted = List.of();
         pending = newTransaction(new long[0], evicted);
         return pending;
@@ -262,7 +304,7 @@ public final class ActivityLog {
         resized.transactions = transactions;
         for (Map.Entry<Long, Extent> entry : hot.entrySet()) {
             if (entry.getKey() < resized.extentCount) {
-                resized.hot.put(entry.getKey(), entry.getValue());
+                resized.makeHot(entry.getKey(), entry.getValue());
             } else {
                 Checks.state(entry.getValue().writesInFlight == 0, "extent " + entry.getKey()
                         + " past the new end still has writes in flight");
@@ -303,11 +345,7 @@ public final class ActivityLog {
         if (lastCommitted == 0) {
             return null;
         }
-        long[] extents = new long[hot.size()];
-        int index = 0;
-        for (Long extent : hot.keySet()) {
-            extents[index++] = extent;
-        }
+        long[] extents = Arrays.copyOf(sorted, sortedCount);
         long slot = Long.remainderUnsigned(lastCommitted, ringBlocks);
         return new AlTransaction(lastCommitted, MetadataLayout.AL_OFFSET_BLOCKS + slot, new long[0], new long[0],
                 extents, metaId);
@@ -335,10 +373,10 @@ public final class ActivityLog {
         Checks.state(pending != null && pending == transaction,
                 "abort of a transaction that is not the outstanding one");
         for (long added : transaction.addedExtents()) {
-            hot.remove(added);
+            makeCold(added);
         }
         for (Map.Entry<Long, Extent> evicted : pendingEvicted) {
-            hot.put(evicted.getKey(), evicted.getValue());
+            makeHot(evicted.getKey(), evicted.getValue());
         }
         pending = null;
         pendingEvicted = List.of();
@@ -405,11 +443,7 @@ public final class ActivityLog {
     }
 
     private AlTransaction newTransaction(long[] added, long[] evicted) {
-        long[] extents = new long[hot.size()];
-        int index = 0;
-        for (Long extent : hot.keySet()) {
-            extents[index++] = extent;
-        }
+        long[] extents = Arrays.copyOf(sorted, sortedCount);
         long number = lastCommitted + 1;
         long slot = Long.remainderUnsigned(number, ringBlocks);
         return new AlTransaction(number, MetadataLayout.AL_OFFSET_BLOCKS + slot, added, evicted,

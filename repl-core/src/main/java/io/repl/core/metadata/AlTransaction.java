@@ -2,7 +2,6 @@ package io.repl.core.metadata;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 
 /**
  * One activity log transaction: the complete set of hot extents after one change, numbered, and
@@ -50,7 +49,13 @@ public final class AlTransaction {
         this.addedExtents = addedExtents.clone();
         this.evictedExtents = evictedExtents.clone();
         this.extents = extents.clone();
-        Arrays.sort(this.extents);
+        for (int i = 1; i < this.extents.length; i++) {
+            if (this.extents[i] <= this.extents[i - 1]) {
+                // The activity log keeps its hot set sorted; replay refuses any other order.
+                Checks.state(false, "activity log extents must be strictly ascending, " + this.extents[i - 1]
+                        + " before " + this.extents[i]);
+            }
+        }
         this.block = encode(metaId, number, this.extents);
     }
 
