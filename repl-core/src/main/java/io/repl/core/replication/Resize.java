@@ -220,7 +220,10 @@ public final class Resize {
                     "check the backing devices and the logs of both nodes"));
             return;
         }
-        String refused = refusal(outcome.sizeBytes());
+        // The disk may have been detached (a failed write) while the peer resized: there is no
+        // disk here to take the new size, and the handshake on the next connection compares sizes.
+        String refused = !ctx.state.hasDisk() ? "this node's disk was detached while the resize was under way"
+                : refusal(outcome.sizeBytes());
         boolean source = ctx.state.role == Role.PRIMARY || ctx.state.peerRole != Role.PRIMARY;
         boolean changed = outcome.sizeBytes() != ctx.meta.dataBytes();
         if (refused != null || !apply(outcome.sizeBytes(), command.assumeClean())) {
