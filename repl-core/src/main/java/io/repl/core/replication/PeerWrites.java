@@ -1,5 +1,6 @@
 package io.repl.core.replication;
 
+import io.repl.core.metadata.ActivityLog;
 import io.repl.protocol.Barrier;
 import io.repl.protocol.BarrierAck;
 import io.repl.protocol.DataWrite;
@@ -13,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.function.Supplier;
-import io.repl.core.metadata.ActivityLog;
 
 /**
  * Writes arriving from the peer (DATA from the Primary, RS_DATA of a resync) applied to the local

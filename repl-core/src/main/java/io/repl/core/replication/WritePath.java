@@ -1,5 +1,6 @@
 package io.repl.core.replication;
 
+import io.repl.core.metadata.ActivityLog;
 import io.repl.protocol.Barrier;
 import io.repl.protocol.BarrierAck;
 import io.repl.protocol.DataWrite;
@@ -12,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.function.Supplier;
-import io.repl.core.metadata.ActivityLog;
 
 /**
  * The Primary's write path: admission (conflicts, activity log, bounds), the local write and the
