@@ -155,6 +155,12 @@ final class VerifyCheck {
                     // A disk that failed before the check began: the operator restarts the node.
                     sim.forgetOutstanding(node.index());
                     node.restartProcess();
+                } else if (node.status().replication() == ReplicationState.PAUSED_SYNC_S
+                        || node.status().replication() == ReplicationState.PAUSED_SYNC_T) {
+                    // A pause set while the pair was Established outlives the healing (there was no
+                    // resync to resume then); the resync a pull-ahead starts here inherits it, and
+                    // verify waits for it. The operator resumes it.
+                    node.command(new Command.ResumeSync());
                 }
             }
             if (!started || sim.verifyStops > stopsBefore || !verifier.up()
