@@ -369,8 +369,10 @@ final class FaultPlan {
         if (promoted) {
             sim.stats.failovers++;
         }
-        // A survivor whose own disk failed meanwhile (a fault of its own) has nothing to serve.
-        boolean diskAlive = survivor.up() && survivor.status().disk() != DiskState.FAILED
+        // A survivor whose own disk failed meanwhile (a fault of its own) has nothing to serve,
+        // whether the failure left it Failed or, under on-io-error detach, Diskless.
+        DiskState survivorDisk = survivor.up() ? survivor.status().disk() : DiskState.FAILED;
+        boolean diskAlive = survivor.up() && survivorDisk != DiskState.FAILED && survivorDisk != DiskState.DISKLESS
                 && survivor.incarnation() == survivorLife;
         if (witnessWillGrant && diskAlive && sim.witness.up() && !sim.witnessNet.blocked(survivor.index())) {
             if (!promoted) {
