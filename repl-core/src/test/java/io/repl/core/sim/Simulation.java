@@ -790,12 +790,15 @@ final class Simulation implements SimNode.Observer {
             throw failure("the two nodes named different victims of " + policy, null);
         }
         SimNode loser = nodes[victim];
-        if (loser.status().role() == Role.PRIMARY) {
+        // The peer may have gone down since it sent what this node's handshake decided on: then
+        // there is no role or disk of it to check here (its own handshake, on its return, names
+        // its victim again).
+        if (loser.up() && loser.status().role() == Role.PRIMARY) {
             throw failure(policy + " discarded the changes of " + loser.name() + ", a Primary", null);
         }
         if (policy.equals("continued")) {
             // The resync of an earlier resolution was cut off: its victim is Inconsistent and stays it.
-            io.repl.protocol.DiskState disk = loser.status().disk();
+            io.repl.protocol.DiskState disk = loser.up() ? loser.status().disk() : io.repl.protocol.DiskState.INCONSISTENT;
             if (disk == io.repl.protocol.DiskState.UP_TO_DATE || disk == io.repl.protocol.DiskState.CONSISTENT
                     || disk == io.repl.protocol.DiskState.OUTDATED) {
                 throw failure("a continued resolution discarded " + loser.name() + ", which is "
