@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.repl.agent.metrics.ExpositionParser;
 import java.nio.file.Path;
 import java.util.Map;
@@ -35,12 +34,12 @@ class ActivityLogIT {
             p.alpha.ctl("primary", "r0").ok();
 
             // 6,144 random 4 KiB writes over all 8 GiB (2,048 extents), then fio reads each back.
-            JsonNode job = fio(p, "--name=spread", "--rw=randwrite", "--bs=4k", "--iodepth=32", "--io_size=24m",
+            JsonNode job = MetricsIT.fio(p.uri(p.alpha), "--name=spread", "--rw=randwrite", "--bs=4k", "--iodepth=32", "--io_size=24m",
                     "--verify=crc32c", "--do_verify=1", "--verify_state_save=0", "--randseed=7");
             assertEquals(24L << 20, job.path("write").path("io_bytes").asLong());
             assertEquals(24L << 20, job.path("read").path("io_bytes").asLong(), "fio read back and verified all of it");
 
-            ExpositionParser.Scrape s = scrape(port);
+            ExpositionParser.Scrape s = MetricsIT.scrape(port);
             double misses = s.value("repl_al_misses_total", "resource", "r0");
             double transactions = s.value("repl_al_transactions_total", "resource", "r0");
             assertTrue(misses > 1000, misses + " extents made hot: more than the log holds, so extents were evicted");
@@ -52,7 +51,7 @@ class ActivityLogIT {
                     "--size=8g", "--time_based", "--runtime=60", "--randseed=8", "--ioengine=nbd",
                     "--uri=" + p.uri(p.alpha)).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("killed-fio.log").toFile()).start();
-            NbdClientsIT.waitFor(() -> scrape(port).value("repl_al_transactions_total", "resource", "r0")
+            NbdClientsIT.waitFor(() -> MetricsIT.scrape(port).value("repl_al_transactions_total", "resource", "r0")
                     > transactions + 20, "the second writer's transactions");
             p.alpha.kill();
             assertTrue(writer.waitFor(60, TimeUnit.SECONDS), "fio ends once its export is gone");
@@ -64,22 +63,5 @@ class ActivityLogIT {
             assertEquals(p.dataHash(p.alpha, data), p.dataHash(p.beta, data),
                     "after the crashed Primary's activity log was resynced the copies are equal");
         }
-    }
-
-    private static JsonNode fio(PairFixture p, String... job) throws Exception {
-        String[] argv = new String[job.length + 4];
-        argv[0] = "fio";
-        System.arraycopy(job, 0, argv, 1, job.length);
-        argv[job.length + 1] = "--ioengine=nbd";
-        argv[job.length + 2] = "--uri=" + p.uri(p.alpha);
-        argv[job.length + 3] = "--output-format=json";
-        Cmd.Result r = Cmd.run(argv).ok();
-        JsonNode j = new ObjectMapper().readTree(r.out().substring(r.out().indexOf('{'))).path("jobs").get(0);
-        assertEquals(0, j.path("error").asInt(), r.out());
-        return j;
-    }
-
-    private static ExpositionParser.Scrape scrape(int port) throws Exception {
-        return ExpositionParser.parse(Cmd.run("curl", "-sf", "http://127.0.0.1:" + port + "/metrics").ok().out());
     }
 }

@@ -60,9 +60,9 @@ class MetricsIT {
             assertTrue(b0.value("repl_peer_resync_received_bytes_total", "resource", "r0") > 0,
                     "the initial sync crossed the link");
 
-            JsonNode write = fio("--name=w", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=16M",
+            JsonNode write = fioOnAlpha("--name=w", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=16M",
                     "--randrepeat=0").path("write");
-            JsonNode read = fio("--name=r", "--rw=randread", "--bs=64k", "--iodepth=8", "--size=8M").path("read");
+            JsonNode read = fioOnAlpha("--name=r", "--rw=randread", "--bs=64k", "--iodepth=8", "--size=8M").path("read");
             long writeBytes = write.path("io_bytes").asLong();
             long writes = write.path("total_ios").asLong();
             long readBytes = read.path("io_bytes").asLong();
@@ -93,12 +93,17 @@ class MetricsIT {
         }
     }
 
-    private JsonNode fio(String... job) throws Exception {
+    private JsonNode fioOnAlpha(String... job) throws Exception {
+        return fio("nbd+unix:///r0?socket=" + dir.resolve("alpha-r0.nbd"), job);
+    }
+
+    /** One fio job through the NBD export at {@code uri}; its JSON record, which must show no error. */
+    static JsonNode fio(String uri, String... job) throws Exception {
         String[] argv = new String[job.length + 4];
         argv[0] = "fio";
         System.arraycopy(job, 0, argv, 1, job.length);
         argv[job.length + 1] = "--ioengine=nbd";
-        argv[job.length + 2] = "--uri=nbd+unix:///r0?socket=" + dir.resolve("alpha-r0.nbd");
+        argv[job.length + 2] = "--uri=" + uri;
         argv[job.length + 3] = "--output-format=json";
         Cmd.Result r = Cmd.run(argv).ok();
         JsonNode j = new ObjectMapper().readTree(r.out().substring(r.out().indexOf('{'))).path("jobs").get(0);
@@ -115,7 +120,8 @@ class MetricsIT {
         return after.value(name, all) - before.value(name, all);
     }
 
-    private static ExpositionParser.Scrape scrape(int port) throws Exception {
+    /** What an agent's {@code --metrics-listen} endpoint on {@code port} serves now. */
+    static ExpositionParser.Scrape scrape(int port) throws Exception {
         Cmd.Result r = Cmd.run("curl", "-sf", "http://127.0.0.1:" + port + "/metrics").ok();
         return ExpositionParser.parse(r.out());
     }
