@@ -24,7 +24,10 @@ public record WitnessRequest(long requestId, Kind kind, int flags, long previous
 
     /** What a node asks of the witness. */
     public enum Kind {
-        /** A Primary lost its peer and asks to write alone: record the peer as outdated. */
+        /**
+         * A Primary lost its peer and asks to write alone, or a node's peer lost its disk while
+         * connected: record the peer as outdated.
+         */
         OUTDATE_PEER(1),
         /** A Secondary lost its peer and asks to be promoted. */
         PROMOTE(2),

@@ -1,6 +1,7 @@
 package io.repl.core.replication;
 
 import io.repl.core.metadata.SuperblockFlag;
+import io.repl.core.uuid.GenerationUuids;
 import io.repl.protocol.DiskState;
 import io.repl.protocol.DisconnectReason;
 import io.repl.protocol.Message;
@@ -369,6 +370,12 @@ final class CoreContext {
             close(DisconnectReason.LOCAL_ERROR, "detached the disk (" + before.displayName()
                     + ") during " + state.replication.displayName() + "; connecting again", false);
         }
+        if (state.connected()) {
+            // The peer learns that this disk is gone before any DATA that skipped it: from that
+            // STATE on it marks what it receives as missing here (the disk left behind may come
+            // back by a restart with metadata that could not record the detach).
+            sendStateNow();
+        }
         writePath.onDetached();
         peerWrites.pump();
         return true;
@@ -392,13 +399,48 @@ final class CoreContext {
     }
 
     /**
-     * The peer's disk failed or was detached: a Primary with a disk writes alone from here on,
-     * tracked against a new generation as after losing the peer. A Diskless one keeps the
-     * generation it serves (its peer knows it by it).
+     * The peer's disk failed or was detached, or the peer became Primary without one: this node
+     * holds the only current copy from here on, and the disk the peer left behind falls behind
+     * it. A new generation records that, as after losing the peer, so that the left-behind disk,
+     * should it come back through a restart (its metadata may not have recorded the loss), is a
+     * resync target by this node's bitmap and never a source. A Primary with a disk writes alone
+     * from here on; a Secondary serving a Diskless Primary marks each write it receives
+     * ({@link PeerWrites}) and tells the Primary the new generation, which that Primary serves
+     * from then on (its peer knows it by it when they connect again). A Diskless Primary keeps
+     * the generation it serves.
      */
-    void peerDiskGone() {
-        if (state.role == Role.PRIMARY && meta.generationShared() && state.hasDisk()) {
+    void peerDiskGone(boolean peerWasUpToDate) {
+        if (!meta.generationShared() || !state.hasDisk()) {
+            return;
+        }
+        long previous = meta.uuids().current();
+        boolean inSync = peerWasUpToDate && state.disk == DiskState.UP_TO_DATE && state.connected()
+                && state.replication == ReplicationState.ESTABLISHED;
+        if (state.role == Role.PRIMARY) {
             meta.newCurrent();
+        } else if (state.peerRole == Role.PRIMARY && state.disk == DiskState.UP_TO_DATE && state.connected()
+                && state.replication == ReplicationState.ESTABLISHED) {
+            meta.newCurrent();
+            log("info", peerLabel() + " is Primary without a disk: new generation "
+                    + GenerationUuids.hex(meta.uuids().current()) + "; the writes it sends are marked out of sync here");
+            send(UuidMessages.toMessage(meta));
+        } else {
+            return;
+        }
+        witness.tellLoneCopy(previous, inSync);
+    }
+
+    /** The peer has no disk of its own: what it sends lands on this node only. */
+    boolean peerDiskless() {
+        return state.peerDisk == DiskState.DISKLESS || state.peerDisk == DiskState.FAILED;
+    }
+
+    /** Sends our STATE now if it changed, ahead of messages this event still sends. */
+    void sendStateNow() {
+        if (state.connected() && handshake.stateDiffersFrom(lastSentState)) {
+            io.repl.protocol.PeerState current = handshake.stateMessage();
+            send(current);
+            lastSentState = current;
         }
     }
 

@@ -86,6 +86,11 @@ final class PeerWrites {
         if (ctx.config.protocol() == ReplicationProtocol.B) {
             ctx.send(new ReceiveAck(message.seq()));
         }
+        if (ctx.peerDiskless()) {
+            // A Diskless Primary's write lands here only: marked before it can land, so that the
+            // disk that Primary left behind is resynced for it whichever way it comes back.
+            ctx.meta.bitmap().markDirty(message.offset(), message.length());
+        }
         epochData++;
         ctx.resyncTarget.onPeerWrite(new ByteRange(message.offset(), message.length()));
         Incoming write = new Incoming(false, message.seq(), new ByteRange(message.offset(), message.length()),

@@ -413,6 +413,7 @@ public final class ReplicationCore {
     private void onPeerState(PeerState message) {
         NodeState s = ctx.state;
         DiskState diskBefore = s.peerDisk;
+        Role roleBefore = s.peerRole;
         boolean pausedBefore = s.peerSyncPaused();
         s.peerRole = message.role();
         s.peerDisk = message.disk();
@@ -428,9 +429,9 @@ public final class ReplicationCore {
         ctx.aheadBehind.onPeerState(message);
         if (diskBefore != message.disk()) {
             ctx.resyncSource.onPeerDisk(message.disk() == DiskState.UP_TO_DATE);
-            if (message.disk() == DiskState.DISKLESS || message.disk() == DiskState.FAILED) {
-                ctx.peerDiskGone();
-            }
+        }
+        if (ctx.peerDiskless() && (diskBefore != message.disk() || roleBefore != message.role())) {
+            ctx.peerDiskGone(diskBefore == DiskState.UP_TO_DATE);
         }
         if (pausedBefore != s.peerSyncPaused()) {
             ctx.syncPauseChanged();
@@ -475,11 +476,7 @@ public final class ReplicationCore {
                 ctx.failDisk(ctx.meta.failure().getMessage(), false);
             }
             ctx.releaseDiskWhenIdle();
-            if (ctx.state.connected() && ctx.handshake.stateDiffersFrom(ctx.lastSentState)) {
-                PeerState current = ctx.handshake.stateMessage();
-                ctx.send(current);
-                ctx.lastSentState = current;
-            }
+            ctx.sendStateNow();
             CoreStatus now = status();
             if (!now.sameStates(lastPublished)) {
                 ctx.actions.stateChanged(now);

@@ -532,9 +532,18 @@ final class Roles {
         return CommandResult.ok();
     }
 
-    /** The peer announced new generations outside a handshake: new-current-uuid --clear-bitmap. */
+    /**
+     * The peer announced new generations outside a handshake: new-current-uuid --clear-bitmap,
+     * or, to this Diskless node, the generation its peer's copy moved to when this node lost its
+     * disk ({@link CoreContext#peerDiskGone}), which this node serves from then on.
+     */
     void onPeerGeneration(io.repl.protocol.GenerationUuids uuids) {
         NodeState state = ctx.state;
+        if (state.disk == DiskState.DISKLESS && state.replication == ReplicationState.ESTABLISHED
+                && state.peerDisk == DiskState.UP_TO_DATE && uuids.has(io.repl.protocol.GenerationUuids.CONSISTENT)) {
+            ctx.meta.update(s -> s.withUuids(UuidMessages.fromMessage(uuids)));
+            return;
+        }
         boolean fresh = state.replication == ReplicationState.ESTABLISHED && state.disk == DiskState.INCONSISTENT
                 && Handshake.isClearBitmapAnnouncement(uuids);
         if (!fresh) {

@@ -20,9 +20,13 @@ final class WitnessClient {
     static final long RETRY_NANOS = 1_000_000_000L;
 
     /** Why a request was sent. */
-    private enum Purpose { WRITE_ALONE, PROMOTE, FORCED, RESUME_IO }
+    private enum Purpose { WRITE_ALONE, PROMOTE, FORCED, RESUME_IO, LONE_COPY }
 
     private record Pending(WitnessRequest request, Purpose purpose, long sentNanos) {
+    }
+
+    /** A lone-copy notice: OUTDATE_PEER from {@code previous} to {@code next}. */
+    private record LoneCopy(int flags, long previous, long next) {
     }
 
     private final CoreContext ctx;
@@ -34,6 +38,10 @@ final class WitnessClient {
     private long retryAtNanos;
     private long writeAlonePrevious;
     private long writeAloneNext;
+    /** The lone-copy notice still to be recorded ({@link #tellLoneCopy}), or null. */
+    private LoneCopy loneCopy;
+    /** When {@link #loneCopy} is (re)sent, once no other request is pending. */
+    private long loneCopyAtNanos;
     /** The generation last reported on this witness connection; 0 before the first. */
     private long reportedCurrent;
     private String lastAnswer;
@@ -124,6 +132,9 @@ final class WitnessClient {
                     askAgainIfHolding();
                 }
                 break;
+            case LONE_COPY:
+                onLoneCopyVerdict(verdict);
+                break;
             default:
                 break;
         }
@@ -132,6 +143,56 @@ final class WitnessClient {
     private static String describe(WitnessVerdict verdict) {
         return verdict.outcome().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
                 + (verdict.detail().isEmpty() ? "" : ": " + verdict.detail());
+    }
+
+    /**
+     * The peer's disk is gone while the pair stays connected, and this node started a new
+     * generation on the only current copy ({@link CoreContext#peerDiskGone}): the witness is told
+     * that generation is this node's alone. The disk the peer left behind may come back by a
+     * restart still saying it holds the generation the pair shared (its metadata could not
+     * record the loss); the witness then never grants it a promotion. Told again until
+     * recorded; dropped once this node moves to another generation or the pair is in sync
+     * again (its reports move the record from then on).
+     *
+     * @param inSync whether this node held {@code previous} in sync with its peer until now
+     */
+    void tellLoneCopy(long previous, boolean inSync) {
+        long next = ctx.meta.uuids().current();
+        if (!configured || previous == 0 || next == previous) {
+            // No new generation (its superblock write failed: the disk fails as the event ends).
+            return;
+        }
+        loneCopy = new LoneCopy(inSync ? WitnessRequest.IN_SYNC : 0, previous, next);
+        loneCopyAtNanos = ctx.nowNanos;
+        sendLoneCopyIfDue();
+    }
+
+    private void sendLoneCopyIfDue() {
+        if (loneCopy == null) {
+            return;
+        }
+        if (loneCopy.next() != ctx.meta.uuids().current() || pairInSync()) {
+            loneCopy = null;
+            return;
+        }
+        if (reachable && pending == null && ctx.nowNanos - loneCopyAtNanos >= 0) {
+            send(WitnessRequest.Kind.OUTDATE_PEER, loneCopy.flags(), loneCopy.previous(), loneCopy.next(),
+                    Purpose.LONE_COPY);
+        }
+    }
+
+    private void onLoneCopyVerdict(WitnessVerdict verdict) {
+        switch (verdict.outcome()) {
+            case GRANTED, NO_RECORD -> loneCopy = null;
+            case DEPOSED, FORCED_ELSEWHERE -> {
+                // The witness granted the peer a newer generation than the one this node held with
+                // it: the handshake, not this notice, settles which copy is newer.
+                ctx.log("warn", "the witness did not record this node's copy as the only current one: "
+                        + verdict.detail());
+                loneCopy = null;
+            }
+            default -> loneCopyAtNanos = ctx.nowNanos + RETRY_NANOS;
+        }
     }
 
     /** A Primary lost its peer: ask to write alone, from {@code previous} to our current generation. */
@@ -207,7 +268,10 @@ final class WitnessClient {
 
     private void send(WitnessRequest.Kind kind, long previous, long next, Purpose purpose) {
         boolean asks = kind == WitnessRequest.Kind.OUTDATE_PEER || kind == WitnessRequest.Kind.PROMOTE;
-        int flags = asks && ctx.failover.heldInSync(previous) ? WitnessRequest.IN_SYNC : 0;
+        send(kind, asks && ctx.failover.heldInSync(previous) ? WitnessRequest.IN_SYNC : 0, previous, next, purpose);
+    }
+
+    private void send(WitnessRequest.Kind kind, int flags, long previous, long next, Purpose purpose) {
         WitnessRequest request = new WitnessRequest(nextRequestId, kind, flags, previous, next);
         nextRequestId = nextRequestId == 0xFFFF_FFFFL ? 1 : nextRequestId + 1;
         pending = new Pending(request, purpose, ctx.nowNanos);
@@ -248,7 +312,14 @@ final class WitnessClient {
             retryAtNanos = 0;
             send(WitnessRequest.Kind.OUTDATE_PEER, writeAlonePrevious, writeAloneNext, Purpose.WRITE_ALONE);
         }
+        sendLoneCopyIfDue();
         maybeReport();
+    }
+
+    private boolean pairInSync() {
+        NodeState s = ctx.state;
+        return s.connected() && s.replication == ReplicationState.ESTABLISHED && s.disk == DiskState.UP_TO_DATE
+                && s.peerDisk == DiskState.UP_TO_DATE;
     }
 
     /** Reports the generation while the pair is connected, in sync and both UpToDate. */
@@ -256,11 +327,8 @@ final class WitnessClient {
         if (!configured || !reachable) {
             return;
         }
-        NodeState s = ctx.state;
-        boolean inSync = s.connected() && s.replication == ReplicationState.ESTABLISHED
-                && s.disk == DiskState.UP_TO_DATE && s.peerDisk == DiskState.UP_TO_DATE;
         long current = ctx.meta.uuids().current();
-        if (!inSync || current == 0 || current == reportedCurrent) {
+        if (!pairInSync() || current == 0 || current == reportedCurrent) {
             return;
         }
         reportedCurrent = current;

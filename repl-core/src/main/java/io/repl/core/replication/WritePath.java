@@ -356,8 +356,9 @@ final class WritePath {
         write.replicated = false;
         if (ctx.state.peerDisk != DiskState.FAILED) {
             ctx.log("error", "peer failed to write " + write.range + " (errno " + ack.errno() + ")");
+            boolean wasUpToDate = ctx.state.peerDisk == DiskState.UP_TO_DATE;
             ctx.state.peerDisk = DiskState.FAILED;
-            ctx.peerDiskGone();
+            ctx.peerDiskGone(wasUpToDate);
         }
         advance(write);
         pump();

@@ -216,6 +216,52 @@ class DiskFaultScenarioTest {
         assertReadsBack(sim, ALPHA, 30, 2, BETA, "from the resynced disk, as beta holds it");
     }
 
+    /**
+     * The disk a Primary detached from comes back by a restart, its metadata never having
+     * recorded the detach (the metadata device failed first): it must be the resync target for
+     * every write served through the peer meanwhile, never a source.
+     */
+    @Test
+    void aDetachedDiskWhoseMetadataFailedComesBackByRestartAsTheTargetOfEveryWriteServedThroughThePeer() {
+        Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);
+        long before = sim.write(ALPHA, 10, 4, false);
+        awaitAnswers(sim, List.of(before));
+        sim.node(ALPHA).failMetadata();
+        sim.node(ALPHA).failWrites(true);
+        long failing = sim.write(ALPHA, 20, 4, false);
+        awaitAnswers(sim, List.of(failing));
+        assertEquals(Errno.OK, sim.completion(failing), "the write its disk failed is on the peer: acknowledged");
+        assertEquals(DiskState.DISKLESS, status(sim, ALPHA).disk());
+        assertTrue(sim.node(BETA).recentLog().contains("Primary without a disk: new generation"),
+                sim.node(BETA).recentLog());
+        // In an extent alpha's own activity log never held: only beta's bitmap can name it.
+        int elsewhere = 5 * EXTENT_BLOCKS + 30;
+        long through = sim.write(ALPHA, elsewhere, 2, false);
+        awaitAnswers(sim, List.of(through));
+        assertEquals(Errno.OK, sim.completion(through), "served through the peer");
+        assertTrue(status(sim, BETA).outOfSyncBytes() >= 2 * 4096,
+                "beta marks what the Diskless Primary writes: " + status(sim, BETA));
+        long[] acknowledged = new long[EXTENTS * EXTENT_BLOCKS];
+        for (int block = 0; block < acknowledged.length; block++) {
+            acknowledged[block] = sim.valueOn(BETA, block);
+        }
+
+        // Partition by the operator, then the Primary dies; it is restarted on its old disk,
+        // whose metadata still says Consistent in the generation the pair shared.
+        assertTrue(sim.node(BETA).command(new Command.Disconnect()).done());
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED, 1000 * MS, "apart");
+        sim.kill(ALPHA, true);
+        sim.node(ALPHA).boot();
+        assertTrue(sim.node(BETA).command(new Command.Connect(false)).done());
+        sim.awaitInSync();
+        assertTrue(sim.node(ALPHA).recentLog().contains("SYNC_TARGET"), sim.node(ALPHA).recentLog());
+        for (int block = 0; block < acknowledged.length; block++) {
+            assertEquals(acknowledged[block], sim.valueOn(BETA, block), "block " + block + " kept on beta");
+            assertEquals(acknowledged[block], sim.valueOn(ALPHA, block), "block " + block + " resynced to alpha");
+        }
+        assertTrue(acknowledged[20] > 0 && acknowledged[elsewhere] > 0, "the blocks written are among those checked");
+    }
+
     @Test
     void aDisklessPrimaryMeetingAPeerPromotedMeanwhileIsRefusedAsSplitBrain() {
         Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);

@@ -380,6 +380,42 @@ class FailoverScenarioTest {
         sim.heal();
     }
 
+    /**
+     * A Primary's metadata device fails, then its data disk, and it detaches: the disk left
+     * behind never recorded the detach. The peer's new generation becomes the witness's record,
+     * held by the peer alone, so that disk, restarted while the peer is down, is refused a
+     * promotion; it gets the writes served through the peer once the peer is back.
+     */
+    @Test
+    void withAWitnessADetachedDiskThatCouldNotRecordItIsRefusedPromotionWhileThePeerIsDown() {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        awaitAcknowledged(sim, sim.write(ALPHA, 10, 2, false));
+        sim.node(ALPHA).failMetadata();
+        sim.node(ALPHA).failWrites(true);
+        awaitAcknowledged(sim, sim.write(ALPHA, 20, 2, false));
+        assertEquals(DiskState.DISKLESS, status(sim, ALPHA).disk(), "alpha detached and serves through beta");
+        sim.waitFor(() -> sim.witness.record().holders() == 1 << BETA, 1000 * MS,
+                "the witness records beta's copy as the only current one");
+        awaitAcknowledged(sim, sim.write(ALPHA, 30, 2, false));
+        long acknowledged = sim.valueOn(BETA, 30);
+        assertTrue(acknowledged > 0);
+
+        sim.kill(BETA, true);
+        sim.kill(ALPHA, true);
+        sim.node(ALPHA).boot();
+        sim.runFor(20 * MS);
+        CommandResult refused = sim.promote(sim.node(ALPHA), false, 1000 * MS);
+        assertNotNull(refused);
+        assertFalse(refused.done(), "the stale disk is not promoted: " + refused);
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(), refused.toString());
+        assertEquals(1 << BETA, sim.witness.record().holders());
+
+        sim.node(BETA).boot();
+        sim.heal();
+        assertEquals(acknowledged, sim.valueOn(ALPHA, 30), "the write served through beta reached alpha's disk");
+        assertEquals(acknowledged, sim.valueOn(BETA, 30));
+    }
+
     @Test
     void withAWitnessThePrimaryWritesAloneOnlyAfterItsGrantAndTheSecondaryIsThenRefused() {
         Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
