@@ -40,6 +40,8 @@ class DiskFaultIT {
     private AgentProcess alpha;
     private AgentProcess beta;
     private FaultyDevice device;
+    /** A second failing device (alpha's metadata, beside its data disk), closed with the first. */
+    private FaultyDevice metaDevice;
 
     @BeforeEach
     void agents() throws Exception {
@@ -54,6 +56,9 @@ class DiskFaultIT {
         beta.close();
         if (device != null) {
             device.close();
+        }
+        if (metaDevice != null) {
+            metaDevice.close();
         }
     }
 
@@ -342,6 +347,54 @@ class DiskFaultIT {
         assertTrue(alpha.alive() && beta.alive());
         System.out.println("[DiskFaultIT] primary detach: " + acked.size() + " blocks acknowledged and read back;"
                 + " data areas equal (" + a.substring(0, 16) + ")");
+    }
+
+    /**
+     * alpha's metadata device fails, then its data disk: it detaches and serves through beta,
+     * but its disk never records the detach. The operator disconnects, alpha is killed and
+     * brought up on the repaired devices: its disk says Consistent in the generation the pair
+     * shared, yet it must become the resync target of everything written through beta, not
+     * overwrite beta with its stale copy.
+     */
+    @Test
+    void aDetachedDiskThatCouldNotRecordItComesBackAfterAKillAsTheResyncTarget() throws Exception {
+        long bytes = 16L << 20;
+        device = FaultyDevice.start(dir, "alpha-r0-data", bytes);
+        metaDevice = FaultyDevice.start(dir, "alpha-r0-meta", 8L << 20);
+        resource("r0", PairFixture.freePort(), PairFixture.freePort(), device.file, bytes, metaDevice.file);
+        startInSync("r0");
+        Map<Long, byte[]> acked = new LinkedHashMap<>();
+        try (NbdTestClient c = NbdTestClient.open(socket(alpha, "r0"), "r0")) {
+            // Within the first extent, so that no activity-log transaction is needed below.
+            acked.putAll(writeBlocks(c, 8, 1, EXTENT));
+            metaDevice.failWrites(true);
+            device.failWrites(true);
+            acked.putAll(writeBlocks(c, 8, 2, EXTENT));
+            JsonNode st = status(alpha, "r0");
+            assertEquals("Diskless", st.path("disk").asText(), st.toString());
+            assertEquals("Primary", st.path("role").asText(), st.toString());
+            // Through beta only, across the whole disk: extents alpha's activity log never held.
+            acked.putAll(writeBlocks(c, 16, 3, bytes));
+            readBack(c, acked, "through the Diskless Primary");
+        }
+        assertTrue(beta.log().contains("Primary without a disk: new generation"), beta.log());
+        beta.ctl("disconnect", "r0").ok();
+        alpha.kill();
+        metaDevice.failWrites(false);
+        device.failWrites(false);
+        alpha.start();
+        alpha.ctlNow("up", "r0", Map.of());
+        beta.ctl("connect", "r0").ok();
+        awaitInSync("r0");
+        assertTrue(alpha.log().contains("SYNC_TARGET"), "alpha's old disk is the resync target:\n" + alpha.log());
+        beta.ctl("primary", "r0").ok();
+        try (NbdTestClient b = NbdTestClient.open(socket(beta, "r0"), "r0")) {
+            readBack(b, acked, "on beta after alpha came back");
+        }
+        String a = exportHash(alpha, "r0");
+        assertEquals(a, exportHash(beta, "r0"), "both data areas hash equal after the resync");
+        System.out.println("[DiskFaultIT] detach with failed metadata, kill, restart: " + acked.size()
+                + " acknowledged blocks on beta, alpha resynced as target (" + a.substring(0, 16) + ")");
     }
 
     @Test
