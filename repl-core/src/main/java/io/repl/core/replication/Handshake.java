@@ -68,8 +68,19 @@ final class Handshake {
         bitmaps.reset();
     }
 
-    /** Sends our three messages and waits for the peer's. */
+    /**
+     * Sends our three messages and waits for the peer's. While our last three are still
+     * unanswered, the connection starts again instead: the peer would take both sets as two
+     * negotiations, while the set it has in flight would be taken here as the answer to the new
+     * one, and from then on each node would take the other's answers for new negotiations and
+     * answer them, for ever. The new connection's handshake carries what changed.
+     */
     void begin() {
+        if (active && peerSizes == null && ctx.state.connected()) {
+            ctx.close(DisconnectReason.LOCAL_ERROR, "the state changed while a handshake waited for "
+                    + ctx.peerLabel() + "; connecting again", false);
+            return;
+        }
         reset();
         active = true;
         startedNanos = ctx.nowNanos;

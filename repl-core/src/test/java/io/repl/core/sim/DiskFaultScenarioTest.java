@@ -262,6 +262,41 @@ class DiskFaultScenarioTest {
         assertTrue(acknowledged[20] > 0 && acknowledged[elsewhere] > 0, "the blocks written are among those checked");
     }
 
+    /**
+     * attach while the connection's first handshake waits for the peer's answer: the two nodes
+     * must not pair different handshakes (each taking the other's answers for new negotiations,
+     * renegotiating at each other for ever), but settle into one resync of the attached disk.
+     */
+    @Test
+    void anAttachWhileAHandshakeWaitsForThePeerEndsInOneResyncNotARenegotiationLoop() {
+        Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);
+        sim.node(ALPHA).failWrites(true);
+        awaitAnswers(sim, List.of(sim.write(ALPHA, 20, 4, false)));
+        assertEquals(DiskState.DISKLESS, status(sim, ALPHA).disk());
+        assertTrue(sim.node(ALPHA).command(new Command.Secondary(false, false)).done());
+        sim.network().partition(true, true);
+        sim.waitFor(() -> status(sim, ALPHA).connection() != ConnectionState.CONNECTED, 1000 * MS, "apart");
+        sim.waitFor(() -> sim.node(ALPHA).detachedDiskReleased(), 1000 * MS, "the detached disk released");
+        sim.network().partition(false, false);
+        // Step by 10 µs: the first instant alpha is connected its handshake has gone out and
+        // beta's has not arrived (the network takes at least 20 µs).
+        for (int step = 0; step < 200_000 && status(sim, ALPHA).connection() != ConnectionState.CONNECTED; step++) {
+            sim.runFor(10_000);
+        }
+        assertEquals(ConnectionState.CONNECTED, status(sim, ALPHA).connection());
+        assertEquals(io.repl.core.replication.ReplicationState.OFF, status(sim, ALPHA).replication(),
+                "the handshake waits for beta's answer");
+        assertTrue(sim.node(ALPHA).attachHealedDisk().done());
+        int before = sim.node(ALPHA).recentLog().split("handshake: ", -1).length;
+        sim.awaitInSync();
+        sim.runFor(200 * MS);
+        int handshakes = sim.node(ALPHA).recentLog().split("handshake: ", -1).length - before;
+        assertTrue(handshakes <= 2, handshakes + " handshakes after the attach:\n" + sim.node(ALPHA).recentLog());
+        for (int block = 0; block < EXTENTS * EXTENT_BLOCKS; block++) {
+            assertEquals(sim.valueOn(BETA, block), sim.valueOn(ALPHA, block), "block " + block + " after the resync");
+        }
+    }
+
     @Test
     void aDisklessPrimaryMeetingAPeerPromotedMeanwhileIsRefusedAsSplitBrain() {
         Simulation sim = world(io.repl.core.replication.CoreConfig.OnIoError.DETACH);
