@@ -361,6 +361,7 @@ final class CoreContext {
         state.diskFailureNanos = nowNanos;
         state.diskReleased = false;
         state.attachedWhilePrimary = false;
+        state.awaitingPeerGeneration = state.role == Role.PRIMARY && config.failover().witness();
         if (error) {
             hook(Hook.LOCAL_IO_ERROR, "REPL_DETAIL", why);
         }
@@ -423,11 +424,27 @@ final class CoreContext {
             meta.newCurrent();
             log("info", peerLabel() + " is Primary without a disk: new generation "
                     + GenerationUuids.hex(meta.uuids().current()) + "; the writes it sends are marked out of sync here");
-            send(UuidMessages.toMessage(meta));
+            if (!config.failover().witness()) {
+                send(UuidMessages.toMessage(meta));
+            }
         } else {
             return;
         }
         witness.tellLoneCopy(previous, inSync);
+    }
+
+    /**
+     * The witness answered the lone-copy notice ({@link WitnessClient#tellLoneCopy}): a Diskless
+     * Primary served through this node learns the generation now, and acknowledges the writes
+     * only this node holds (it held them so that the witness could never grant its old disk a
+     * promotion after they were acknowledged).
+     */
+    void loneCopyRecorded() {
+        if (state.connected() && state.peerRole == Role.PRIMARY && peerDiskless() && state.role != Role.PRIMARY
+                && state.disk == DiskState.UP_TO_DATE && !handshake.active()) {
+            send(UuidMessages.toMessage(meta));
+        }
+        writePath.onAloneAllowed();
     }
 
     /** The peer has no disk of its own: what it sends lands on this node only. */

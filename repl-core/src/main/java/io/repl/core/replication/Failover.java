@@ -534,8 +534,18 @@ final class Failover {
         boolean failed = (disk == DiskState.FAILED || disk == DiskState.DISKLESS) && ctx.state.diskFailure != null;
         String noteNow = failed ? ctx.state.diskFailure : explains ? diskNote : null;
         long noteNanos = failed ? ctx.state.diskFailureNanos : noteNow == null ? 0 : diskNoteNanos;
-        return new FailoverStatus(policy.fencing(), noteNow, noteNanos,
-                hold == null ? null : hold.reason(), hold == null ? 0 : hold.sinceNanos(),
+        String held = hold == null ? null : hold.reason();
+        long heldSince = hold == null ? 0 : hold.sinceNanos();
+        if (held == null && ctx.state.role == Role.PRIMARY && ctx.witness.loneCopyPending()) {
+            held = "the peer's disk is gone: writes wait until the witness records this copy as the only current one";
+            heldSince = ctx.witness.loneCopySinceNanos();
+        } else if (held == null && ctx.state.role == Role.PRIMARY && ctx.state.disk == DiskState.DISKLESS
+                && ctx.state.awaitingPeerGeneration) {
+            held = "Diskless: writes wait until " + ctx.peerLabel()
+                    + " says the witness records its copy as the only current one";
+            heldSince = ctx.state.diskFailureNanos;
+        }
+        return new FailoverStatus(policy.fencing(), noteNow, noteNanos, held, heldSince,
                 mayLoseWrites && ctx.state.role == Role.PRIMARY, ctx.witness.view(),
                 ctx.roles.promoting() || ctx.roles.confirming());
     }

@@ -47,6 +47,12 @@ final class NodeState {
      * (its disk holds nothing of its own to lose). Cleared once the disk is UpToDate.
      */
     boolean attachedWhilePrimary;
+    /**
+     * A Primary detached its disk with a witness configured: the writes only its peer holds are
+     * acknowledged once the peer announced the generation it moved to, which it does once the
+     * witness recorded that generation as its alone (or once this node's disk is UpToDate again).
+     */
+    boolean awaitingPeerGeneration;
 
     boolean connected() {
         return connection == ConnectionState.CONNECTED;

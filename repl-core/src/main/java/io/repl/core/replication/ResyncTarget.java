@@ -472,6 +472,7 @@ final class ResyncTarget {
         ctx.state.disk = DiskState.UP_TO_DATE;
         ctx.state.replication = ReplicationState.ESTABLISHED;
         ctx.state.attachedWhilePrimary = false;
+        ctx.writePath.onPeerGenerationKnown();
         ctx.log("info", "resync as target finished: " + receivedBytes + " bytes received"
                 + (csums ? ", " + matchedBytes + " bytes found in sync by checksum" : ""));
         ctx.hook(Hook.AFTER_RESYNC_TARGET);

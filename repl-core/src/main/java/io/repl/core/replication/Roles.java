@@ -542,6 +542,12 @@ final class Roles {
         if (state.disk == DiskState.DISKLESS && state.replication == ReplicationState.ESTABLISHED
                 && state.peerDisk == DiskState.UP_TO_DATE && uuids.has(io.repl.protocol.GenerationUuids.CONSISTENT)) {
             ctx.meta.update(s -> s.withUuids(UuidMessages.fromMessage(uuids)));
+            ctx.writePath.onPeerGenerationKnown();
+            return;
+        }
+        if (state.attachedWhilePrimary && uuids.has(io.repl.protocol.GenerationUuids.CONSISTENT)) {
+            // Sent while this node was still Diskless; its attached disk keeps its own identifiers.
+            ctx.writePath.onPeerGenerationKnown();
             return;
         }
         boolean fresh = state.replication == ReplicationState.ESTABLISHED && state.disk == DiskState.INCONSISTENT

@@ -40,8 +40,7 @@ final class WitnessClient {
     private long writeAloneNext;
     /** The lone-copy notice still to be recorded ({@link #tellLoneCopy}), or null. */
     private LoneCopy loneCopy;
-    /** When {@link #loneCopy} is (re)sent, once no other request is pending. */
-    private long loneCopyAtNanos;
+    private long loneCopySinceNanos;
     /** The generation last reported on this witness connection; 0 before the first. */
     private long reportedCurrent;
     private String lastAnswer;
@@ -86,7 +85,7 @@ final class WitnessClient {
         } else if (pending != null && pending.purpose() == Purpose.RESUME_IO) {
             resumeFailed("the connection to the witness closed before it answered");
         }
-        if (ctx.failover.failsAlone()) {
+        if (ctx.failover.failsAlone() || loneCopyFails()) {
             // on-no-quorum io-error: what was held fails now.
             ctx.writePath.onAloneAllowed();
         }
@@ -150,9 +149,12 @@ final class WitnessClient {
      * generation on the only current copy ({@link CoreContext#peerDiskGone}): the witness is told
      * that generation is this node's alone. The disk the peer left behind may come back by a
      * restart still saying it holds the generation the pair shared (its metadata could not
-     * record the loss); the witness then never grants it a promotion. Told again until
-     * recorded; dropped once this node moves to another generation or the pair is in sync
-     * again (its reports move the record from then on).
+     * record the loss); the witness then never grants it a promotion. The writes only this node
+     * holds wait for the answer (a Primary's here, a Diskless Primary's until this node announces
+     * its generation), or fail under {@code on-no-quorum = io-error} while the witness is
+     * unreachable. Sent again when the witness connection comes back; dropped once this node
+     * moves to another generation or the pair is in sync again (its reports move the record from
+     * then on).
      *
      * @param inSync whether this node held {@code previous} in sync with its peer until now
      */
@@ -163,8 +165,31 @@ final class WitnessClient {
             return;
         }
         loneCopy = new LoneCopy(inSync ? WitnessRequest.IN_SYNC : 0, previous, next);
-        loneCopyAtNanos = ctx.nowNanos;
+        loneCopySinceNanos = ctx.nowNanos;
         sendLoneCopyIfDue();
+    }
+
+    /** Whether a lone-copy notice waits for the witness: the writes only this node holds wait with it. */
+    boolean loneCopyPending() {
+        return loneCopy != null;
+    }
+
+    long loneCopySinceNanos() {
+        return loneCopySinceNanos;
+    }
+
+    /**
+     * Whether the writes waiting for the lone-copy notice fail now: the witness is unreachable
+     * and the policy says a node without quorum fails its writes rather than suspend them.
+     */
+    boolean loneCopyFails() {
+        return loneCopy != null && !reachable
+                && ctx.config.failover().onNoQuorum() == FailoverPolicy.OnNoQuorum.IO_ERROR;
+    }
+
+    private void endLoneCopy() {
+        loneCopy = null;
+        ctx.loneCopyRecorded();
     }
 
     private void sendLoneCopyIfDue() {
@@ -172,27 +197,28 @@ final class WitnessClient {
             return;
         }
         if (loneCopy.next() != ctx.meta.uuids().current() || pairInSync()) {
-            loneCopy = null;
+            endLoneCopy();
             return;
         }
-        if (reachable && pending == null && ctx.nowNanos - loneCopyAtNanos >= 0) {
+        if (reachable && pending == null) {
             send(WitnessRequest.Kind.OUTDATE_PEER, loneCopy.flags(), loneCopy.previous(), loneCopy.next(),
                     Purpose.LONE_COPY);
         }
     }
 
+    /**
+     * Every answer ends the notice. A grant records it; without a record, or with one at another
+     * generation than the one the pair shared, the witness grants the left-behind disk nothing
+     * either (a request names that generation); a deposition means the peer was granted a newer
+     * generation, which the handshake, not this notice, settles. Holding writes longer would
+     * protect nothing.
+     */
     private void onLoneCopyVerdict(WitnessVerdict verdict) {
-        switch (verdict.outcome()) {
-            case GRANTED, NO_RECORD -> loneCopy = null;
-            case DEPOSED, FORCED_ELSEWHERE -> {
-                // The witness granted the peer a newer generation than the one this node held with
-                // it: the handshake, not this notice, settles which copy is newer.
-                ctx.log("warn", "the witness did not record this node's copy as the only current one: "
-                        + verdict.detail());
-                loneCopy = null;
-            }
-            default -> loneCopyAtNanos = ctx.nowNanos + RETRY_NANOS;
+        if (!verdict.granted() && verdict.outcome() != WitnessVerdict.Outcome.NO_RECORD) {
+            ctx.log("warn", "the witness did not record this node's copy as the only current one: "
+                    + verdict.detail());
         }
+        endLoneCopy();
     }
 
     /** A Primary lost its peer: ask to write alone, from {@code previous} to our current generation. */

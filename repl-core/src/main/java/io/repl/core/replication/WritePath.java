@@ -292,12 +292,15 @@ final class WritePath {
                 errno = Errno.EIO;
             } else if (write.throughPeer) {
                 // The peer's disk holds the only copy that counts: its WRITE_ACK, whatever the
-                // protocol, or EIO once the peer cannot have it.
-                errno = !write.replicated ? Errno.EIO : write.writeAcked ? Errno.OK : -1;
+                // protocol, or EIO once the peer cannot have it. With a witness, also the peer's
+                // word that the witness records its copy as the only current one.
+                errno = !write.replicated ? Errno.EIO : write.writeAcked && !awaitsPeerGeneration() ? Errno.OK : -1;
             } else if (write.replicated) {
                 errno = peerSatisfied(write) ? Errno.OK : -1;
             } else if (ctx.failover.acksAlone()) {
-                errno = Errno.OK;
+                // The peer's disk is gone while connected: once the witness recorded that (when
+                // one is configured), so that the disk left behind is never granted a promotion.
+                errno = !ctx.witness.loneCopyPending() ? Errno.OK : ctx.witness.loneCopyFails() ? Errno.EIO : -1;
             } else if (ctx.failover.failsAlone()) {
                 // The peer does not have it and this node may not write alone (demoted, deposed,
                 // or no quorum under io-error): its outcome is unknown to the client.
@@ -458,6 +461,28 @@ final class WritePath {
             oldest = barrier[1];
         }
         return oldest;
+    }
+
+    private boolean awaitsPeerGeneration() {
+        if (ctx.state.awaitingPeerGeneration && ctx.state.disk == DiskState.UP_TO_DATE) {
+            // This node's disk holds everything again: nothing left to wait for.
+            ctx.state.awaitingPeerGeneration = false;
+        }
+        return ctx.state.awaitingPeerGeneration;
+    }
+
+    /**
+     * The peer announced the generation its copy moved to when this node detached: the writes
+     * only it holds may be acknowledged. Also called once this node's disk is UpToDate again.
+     */
+    void onPeerGenerationKnown() {
+        if (!ctx.state.awaitingPeerGeneration && ctx.state.disk != DiskState.UP_TO_DATE) {
+            return;
+        }
+        ctx.state.awaitingPeerGeneration = false;
+        for (PrimaryWrite write : new ArrayList<>(unretired.values())) {
+            advance(write);
+        }
     }
 
     /** The node detached its disk: writes still at the disk finish there, and no longer count. */

@@ -53,6 +53,38 @@ class FailoverScenarioTest {
         return sim;
     }
 
+    /**
+     * A witnessed pair, alpha Primary, one acknowledged write; then {@code failing}'s metadata
+     * device fails and then its data disk, while {@code cutOff} cannot reach the witness.
+     */
+    private static Simulation disksFailWhileCutOffFromTheWitness(int failing, int cutOff) {
+        Simulation sim = witnessWorld(FailoverPolicy.OnNoQuorum.SUSPEND_IO);
+        awaitAcknowledged(sim, sim.write(ALPHA, 10, 2, false));
+        sim.witnessNet.partition(cutOff, true, true);
+        sim.node(failing).failMetadata();
+        sim.node(failing).failWrites(true);
+        return sim;
+    }
+
+    /**
+     * Both nodes die; {@code stale}, whose disk was left behind, comes back alone and is refused
+     * a promotion without --force (the witness names the other node); then the other comes back.
+     */
+    private static void staleDiskComesBackAloneAndIsRefused(Simulation sim, int stale) {
+        int other = 1 - stale;
+        sim.kill(other, true);
+        sim.kill(stale, true);
+        sim.node(stale).boot();
+        sim.runFor(20 * MS);
+        CommandResult refused = sim.promote(sim.node(stale), false, 1000 * MS);
+        assertNotNull(refused);
+        assertFalse(refused.done(), "the stale disk is not promoted: " + refused);
+        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(), refused.toString());
+        assertEquals(1 << other, sim.witness.record().holders());
+        sim.node(other).boot();
+        sim.heal();
+    }
+
     private static CoreStatus status(Simulation sim, int node) {
         return sim.node(node).status();
     }
@@ -400,20 +432,63 @@ class FailoverScenarioTest {
         long acknowledged = sim.valueOn(BETA, 30);
         assertTrue(acknowledged > 0);
 
-        sim.kill(BETA, true);
-        sim.kill(ALPHA, true);
-        sim.node(ALPHA).boot();
-        sim.runFor(20 * MS);
-        CommandResult refused = sim.promote(sim.node(ALPHA), false, 1000 * MS);
-        assertNotNull(refused);
-        assertFalse(refused.done(), "the stale disk is not promoted: " + refused);
-        assertEquals(CommandResult.NO_UP_TO_DATE_DATA, refused.exitCode(), refused.toString());
-        assertEquals(1 << BETA, sim.witness.record().holders());
-
-        sim.node(BETA).boot();
-        sim.heal();
+        staleDiskComesBackAloneAndIsRefused(sim, ALPHA);
         assertEquals(acknowledged, sim.valueOn(ALPHA, 30), "the write served through beta reached alpha's disk");
         assertEquals(acknowledged, sim.valueOn(BETA, 30));
+    }
+
+    /**
+     * The same detach while beta cannot reach the witness: the writes only beta holds are not
+     * acknowledged until the witness has recorded beta's copy as the only current one, so no
+     * moment exists in which alpha's old disk could be granted a promotion over an
+     * acknowledged write.
+     */
+    @Test
+    void withAWitnessWritesServedThroughThePeerWaitUntilTheWitnessRecordedThePeersCopyAsTheOnlyOne() {
+        Simulation sim = disksFailWhileCutOffFromTheWitness(ALPHA, BETA);
+        long failed = sim.write(ALPHA, 20, 2, false);
+        long through = sim.write(ALPHA, 30, 2, false);
+        sim.runFor(300 * MS);
+        assertEquals(DiskState.DISKLESS, status(sim, ALPHA).disk());
+        assertTrue(sim.valueOn(BETA, 20) > 0 && sim.valueOn(BETA, 30) > 0, "beta wrote both");
+        assertNull(sim.completion(failed), "not acknowledged while the witness may still grant alpha's old disk");
+        assertNull(sim.completion(through), "not acknowledged while the witness may still grant alpha's old disk");
+        assertTrue(sim.witness.record().holders() == 0b11, "the witness still names both nodes");
+        String held = status(sim, ALPHA).failover().heldReason();
+        assertTrue(held != null && held.startsWith("Diskless: writes wait"), "status says why: " + held);
+
+        sim.witnessNet.partition(BETA, false, false);
+        awaitAcknowledged(sim, failed);
+        awaitAcknowledged(sim, through);
+        assertEquals(1 << BETA, sim.witness.record().holders(), "recorded first, then acknowledged");
+        awaitAcknowledged(sim, sim.write(ALPHA, 40, 2, false));
+    }
+
+    /**
+     * The mirror case: the Secondary's metadata device fails, then a write from the Primary on
+     * its data disk, and it detaches, its old disk never recording that. The Primary's writes
+     * from then on are alone: acknowledged only once the witness recorded its copy as the only
+     * current one, so the Secondary's old disk, restarted while the Primary is down, is refused.
+     */
+    @Test
+    void withAWitnessWritesAloneAfterThePeersDiskWentWaitForTheWitnessAndItsOldDiskIsRefused() {
+        Simulation sim = disksFailWhileCutOffFromTheWitness(BETA, ALPHA);
+        long alone = sim.write(ALPHA, 20, 2, false);
+        sim.runFor(300 * MS);
+        assertEquals(DiskState.DISKLESS, status(sim, BETA).disk(), "beta detached");
+        assertEquals(ConnectionState.CONNECTED, status(sim, ALPHA).connection());
+        assertTrue(sim.valueOn(ALPHA, 20) > 0, "alpha wrote it");
+        assertNull(sim.completion(alone), "not acknowledged while the witness may still grant beta's old disk");
+        String held = status(sim, ALPHA).failover().heldReason();
+        assertTrue(held != null && held.contains("the witness records this copy"), "status says why: " + held);
+
+        sim.witnessNet.partition(ALPHA, false, false);
+        awaitAcknowledged(sim, alone);
+        assertEquals(1 << ALPHA, sim.witness.record().holders(), "recorded first, then acknowledged");
+        long acknowledged = sim.valueOn(ALPHA, 20);
+
+        staleDiskComesBackAloneAndIsRefused(sim, BETA);
+        assertEquals(acknowledged, sim.valueOn(BETA, 20), "the write made alone reached beta's disk");
     }
 
     @Test
