@@ -539,6 +539,12 @@ final class Handshake {
         }
         // Bits merged from the peer are outside the activity log's protection: persist them.
         ctx.meta.persistBitmap();
+        if (ctx.meta.failure() != null) {
+            // Not durable: no resync may start on them. A source clears its bits as it sends,
+            // trusting the target's to outlive a crash; a target restarting without the peer's
+            // bits would never ask for those blocks again. The disk fails as this event ends.
+            return;
+        }
         boolean target = pending == SyncDecision.BITMAP_SYNC_TARGET || pending == SyncDecision.FULL_SYNC_TARGET;
         active = false;
         pending = null;
