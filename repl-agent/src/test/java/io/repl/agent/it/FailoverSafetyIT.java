@@ -394,4 +394,72 @@ class FailoverSafetyIT {
             p.assertIdentical();
         }
     }
+
+    /**
+     * alpha's metadata device fails, then its data disk, and it detaches, serving through beta:
+     * its old disk never records the detach. beta cannot reach the witness, so the writes only
+     * beta holds are not acknowledged (status says why) until the witness has recorded beta's
+     * copy as the only current one; then they are. Both nodes die; alpha comes back alone on its
+     * repaired devices and the witness refuses to promote it; beta comes back, alpha's old disk
+     * resyncs from it, and both hold every acknowledged write.
+     */
+    @Test
+    void aDetachedPrimarysWritesWaitForTheWitnessAndItsOldDiskIsNeverPromoted() throws Exception {
+        long bytes = NetnsPair.Options.DEFAULTS.diskBytes();
+        try (FaultyDevice data = FaultyDevice.start(dir, "alpha-data", bytes);
+             FaultyDevice meta = FaultyDevice.start(dir, "alpha-meta", 8L << 20);
+             NetnsPair p = NetnsPair.create(dir, NetnsPair.Options.DEFAULTS.withWitness()
+                     .alphaOn(data.file, meta.file)).start()) {
+            AckLedger ledger = new AckLedger(NetnsPair.BLOCKS);
+            RecordingWriter w = p.writer(p.alpha, ledger);
+            // Every extent the writer touches is hot by now: no activity-log write is due.
+            w.waitForAcks(4000, ACKS);
+
+            // Whether or not beta notices the cut, nothing it tells the witness arrives.
+            p.hosts.cut("beta", "witness");
+            w.resetLongestGap();
+            meta.failWrites(true);
+            data.failWrites(true);
+            p.waitFor(() -> "Diskless".equals(p.status(p.alpha).path("disk").asText()), "alpha to detach");
+            p.waitFor(() -> p.status(p.alpha).path("suspended").isObject(), "alpha to hold its writes");
+            JsonNode held = p.replctlStatus(p.alpha);
+            assertTrue(held.path("suspended").toString().contains("Diskless: writes wait"), held.toString());
+            assertEquals("Primary", held.path("role").asText(), held.toString());
+            long ackedHeld = w.acknowledged();
+            Thread.sleep(2000);
+            assertEquals(ackedHeld, w.acknowledged(), "acknowledged before the witness knew beta's copy was the only one");
+            report("item 7", "alpha Diskless, " + w.outstanding() + " writes held: " + held.path("suspended"));
+
+            p.hosts.heal("beta", "witness");
+            w.waitForAcks(ackedHeld + 1000, ACKS);
+            Instant recorded = NetnsPair.logTime(p.witness, "witness r0: beta OUTDATE_PEER", ": GRANTED");
+            assertNotNull(recorded, "the witness recorded beta's copy\n" + p.logs());
+            RecordingWriter.Gap pause = w.longestGap();
+            assertFalse(pause.end().isBefore(recorded), "a write served through beta was acknowledged at "
+                    + pause.end() + ", before the witness recorded beta's copy at " + recorded);
+            report("item 7", "writes resumed " + Duration.between(recorded, pause.end()).toMillis()
+                    + " ms after the witness logged: " + NetnsPair.logLine(p.witness, "witness r0: beta OUTDATE_PEER",
+                    ": GRANTED").replaceAll("^.*witness r0:", "witness r0:"));
+
+            w.stop(Duration.ofSeconds(5));
+            p.beta.kill();
+            p.alpha.kill();
+            meta.failWrites(false);
+            data.failWrites(false);
+            p.start(p.alpha);
+            Cmd.Result refused = p.promote(p.alpha);
+            report("item 7", "alpha back alone on its old disk, replctl primary: exit " + refused.exit() + ": "
+                    + refused.err().strip());
+            assertEquals(17, refused.exit(), refused.err());
+            assertTrue(refused.err().contains("witness"), refused.err());
+
+            p.start(p.beta);
+            p.waitInSync();
+            assertHandshake(p, "alpha", "beta");
+            p.promote(p.beta).ok();
+            p.verify(ledger, p.beta).assertOk();
+            p.verify(ledger, p.alpha).assertOk();
+            p.assertIdentical();
+        }
+    }
 }

@@ -50,26 +50,37 @@ final class NetnsPair implements AutoCloseable {
 
     /** How the pair is configured. */
     record Options(boolean witness, String fencing, String fencePeer, String unfencePeer, String onNoQuorum,
-                   long diskBytes) {
-        static final Options DEFAULTS = new Options(false, null, null, null, null, 64L << 20);
+                   long diskBytes, Path alphaDisk, Path alphaMeta) {
+        static final Options DEFAULTS = new Options(false, null, null, null, null, 64L << 20, null, null);
 
         Options withWitness() {
-            return new Options(true, fencing, fencePeer, unfencePeer, onNoQuorum, diskBytes);
+            return new Options(true, fencing, fencePeer, unfencePeer, onNoQuorum, diskBytes, alphaDisk, alphaMeta);
         }
 
         /** {@code [disk] fencing}; null leaves it out (the default, outdate). */
         Options fencing(String f) {
-            return new Options(witness, f, fencePeer, unfencePeer, onNoQuorum, diskBytes);
+            return new Options(witness, f, fencePeer, unfencePeer, onNoQuorum, diskBytes, alphaDisk, alphaMeta);
         }
 
         /** {@code [handlers] fence-peer}. */
         Options fencePeer(Path handler) {
-            return new Options(witness, fencing, handler.toString(), unfencePeer, onNoQuorum, diskBytes);
+            return new Options(witness, fencing, handler.toString(), unfencePeer, onNoQuorum, diskBytes, alphaDisk,
+                    alphaMeta);
         }
 
         /** {@code [handlers] unfence-peer}. */
         Options unfencePeer(Path handler) {
-            return new Options(witness, fencing, fencePeer, handler.toString(), onNoQuorum, diskBytes);
+            return new Options(witness, fencing, fencePeer, handler.toString(), onNoQuorum, diskBytes, alphaDisk,
+                    alphaMeta);
+        }
+
+        /**
+         * alpha's data disk and metadata device at these paths (failing devices, say), which must
+         * exist and hold {@link #diskBytes}; beta's metadata then goes in a file beside its disk,
+         * so that both data areas are the same size.
+         */
+        Options alphaOn(Path disk, Path meta) {
+            return new Options(witness, fencing, fencePeer, unfencePeer, onNoQuorum, diskBytes, disk, meta);
         }
     }
 
@@ -93,6 +104,10 @@ final class NetnsPair implements AutoCloseable {
         String toml = config();
         for (AgentProcess a : new AgentProcess[] {alpha, beta}) {
             Path disk = disk(a);
+            if (a == alpha && options.alphaDisk() != null) {
+                a.writeConfig(RES, toml);
+                continue;
+            }
             try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(new byte[1]), options.diskBytes() - 1);
             }
@@ -152,6 +167,9 @@ final class NetnsPair implements AutoCloseable {
             l.add("[node." + a.node + "]");
             l.add("address = \"" + address(a) + "\"");
             l.add("disk = \"" + disk(a) + "\"");
+            if (options.alphaMeta() != null) {
+                l.add("meta-disk = \"" + (a == alpha ? options.alphaMeta() : dir.resolve(a.node + "-meta.img")) + "\"");
+            }
             l.add("nbd-socket = \"" + socket(a) + "\"");
         }
         l.add("");
@@ -163,7 +181,7 @@ final class NetnsPair implements AutoCloseable {
     }
 
     Path disk(AgentProcess a) {
-        return dir.resolve(a.node + "-disk.img");
+        return a == alpha && options.alphaDisk() != null ? options.alphaDisk() : dir.resolve(a.node + "-disk.img");
     }
 
     Path socket(AgentProcess a) {
