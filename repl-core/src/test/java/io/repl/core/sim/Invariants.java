@@ -49,14 +49,17 @@ final class Invariants {
     }
 
     /**
-     * A write {@code node} acknowledged: unique unless it was being replicated. An Ahead node
-     * acknowledges both writes it mirrored before it went Ahead and writes it only announced
-     * with OUT_OF_SYNC ({@code announcedOutOfSync}); only the latter are its own.
+     * A write {@code node} acknowledged: unique unless it was being replicated, or the peer
+     * answered its DATA ({@code peerHasIt}). An Ahead node acknowledges both writes it mirrored
+     * before it went Ahead and writes it only announced with OUT_OF_SYNC
+     * ({@code announcedOutOfSync}); only the latter are its own.
      */
-    void onWriteAcknowledged(SimNode node, boolean announcedOutOfSync) {
+    void onWriteAcknowledged(SimNode node, boolean announcedOutOfSync, boolean peerHasIt) {
         CoreStatus status = node.status();
         boolean mirroredBeforeAhead = status.replication() == ReplicationState.AHEAD && !announcedOutOfSync;
-        boolean replicated = status.connection() == ConnectionState.CONNECTED
+        // The peer answered this write's DATA: it has it, whatever the state is by the time the
+        // write completes (a renegotiation may have begun while the local write was running).
+        boolean replicated = peerHasIt || status.connection() == ConnectionState.CONNECTED
                 && (status.replication().isEstablished() || status.replication().isSource()
                 || mirroredBeforeAhead)
                 && status.peerDisk() != DiskState.FAILED && status.peerDisk() != DiskState.DISKLESS;

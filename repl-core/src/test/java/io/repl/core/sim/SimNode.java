@@ -53,6 +53,18 @@ final class SimNode implements CoreActions {
         default void sentOutOfSync(SimNode node, long offset, long length) {
         }
 
+        /** {@code node} sent DATA {@code seq} for a range of its writes. */
+        default void sentData(SimNode node, long seq, long offset, long length) {
+        }
+
+        /** {@code node}'s peer answered DATA {@code seq} with RECV_ACK or WRITE_ACK: it has the write. */
+        default void peerAcknowledged(SimNode node, long seq) {
+        }
+
+        /** {@code node} connected: DATA sequence numbers start over. */
+        default void connected(SimNode node) {
+        }
+
         /** {@code node} sent a resync answer: RS_DATA or CSUM_REPLY. */
         default void sentResyncAnswer(SimNode node, Message message) {
         }
@@ -519,6 +531,11 @@ final class SimNode implements CoreActions {
         if (TRACE) {
             note("recv " + message);
         }
+        if (message instanceof io.repl.protocol.WriteAck ack) {
+            observer.peerAcknowledged(this, ack.seq());
+        } else if (message instanceof io.repl.protocol.ReceiveAck ack) {
+            observer.peerAcknowledged(this, ack.seq());
+        }
         core.onPeerMessage(message, events.now());
     }
 
@@ -541,6 +558,7 @@ final class SimNode implements CoreActions {
         closing = false;
         congested = false;
         note("connected to " + peerName);
+        observer.connected(this);
         core.onPeerConnected(peerName, peerNodeId, features, events.now());
     }
 
@@ -632,6 +650,9 @@ final class SimNode implements CoreActions {
         if (congested && message.type() == io.repl.protocol.MessageType.DATA) {
             // Invariant: the core admits no write while it knows the link is congested.
             throw new IllegalStateException(name + " sent DATA while its link was congested: " + message);
+        }
+        if (message instanceof io.repl.protocol.DataWrite data) {
+            observer.sentData(this, data.seq(), data.offset(), data.length());
         }
         if (message instanceof io.repl.protocol.OutOfSync oos && lastReplication != ReplicationState.VERIFY_S) {
             observer.sentOutOfSync(this, oos.offset(), oos.length());

@@ -454,6 +454,8 @@ final class Simulation implements SimNode.Observer {
     /** Forgets what the workload waited for on {@code node}: it crashed, its clients are gone. */
     void forgetOutstanding(int node) {
         announcedOutOfSync[node].clear();
+        peerHas[node].clear();
+        dataUnanswered[node].clear();
         invariants.forgetFlushes(id -> outstanding.containsKey(id) && outstanding.get(id).node() == node);
         outstanding.values().removeIf(p -> p.node() == node);
     }
@@ -674,6 +676,33 @@ final class Simulation implements SimNode.Observer {
         return resyncAnswers.getOrDefault(kind, 0L);
     }
 
+    /** Per node: DATA sent on the current connection and not yet answered, by sequence number. */
+    @SuppressWarnings("unchecked")
+    private final java.util.Map<Long, java.util.List<Long>>[] dataUnanswered = new java.util.Map[] {
+        new java.util.HashMap<Long, java.util.List<Long>>(), new java.util.HashMap<Long, java.util.List<Long>>()};
+    /** Per node: ranges of its writes the peer acknowledged receiving, until the writes complete. */
+    @SuppressWarnings("unchecked")
+    private final java.util.List<java.util.List<Long>>[] peerHas = new java.util.List[] {
+        new java.util.ArrayList<java.util.List<Long>>(), new java.util.ArrayList<java.util.List<Long>>()};
+
+    @Override
+    public void sentData(SimNode node, long seq, long offset, long length) {
+        dataUnanswered[node.index()].put(seq, java.util.List.of(offset, length));
+    }
+
+    @Override
+    public void peerAcknowledged(SimNode node, long seq) {
+        java.util.List<Long> range = dataUnanswered[node.index()].remove(seq);
+        if (range != null) {
+            peerHas[node.index()].add(range);
+        }
+    }
+
+    @Override
+    public void connected(SimNode node) {
+        dataUnanswered[node.index()].clear();
+    }
+
     @Override
     public void sentOutOfSync(SimNode node, long offset, long length) {
         announcedOutOfSync[node.index()].add(java.util.List.of(offset, length));
@@ -685,6 +714,8 @@ final class Simulation implements SimNode.Observer {
         if (pending == null) {
             throw failure(node.name() + " completed unknown request " + requestId, null);
         }
+        boolean peerHasIt = pending.kind() != FrontRequest.Kind.FLUSH && pending.kind() != FrontRequest.Kind.READ
+                && peerHas[node.index()].remove(pendingRange(pending));
         if (pending.kind() != FrontRequest.Kind.FLUSH && errno != Errno.OK) {
             announcedOutOfSync[node.index()].remove(pendingRange(pending));
         }
@@ -693,7 +724,7 @@ final class Simulation implements SimNode.Observer {
         if (pending.kind() == FrontRequest.Kind.FLUSH || pending.kind() == FrontRequest.Kind.READ || errno != Errno.OK) {
             return;
         }
-        invariants.onWriteAcknowledged(node, announcedOutOfSync[node.index()].remove(pendingRange(pending)));
+        invariants.onWriteAcknowledged(node, announcedOutOfSync[node.index()].remove(pendingRange(pending)), peerHasIt);
         for (int i = 0; i < pending.versions().length; i++) {
             model.acknowledged(pending.firstBlock() + i, pending.versions()[i], pending.values()[i]);
         }
