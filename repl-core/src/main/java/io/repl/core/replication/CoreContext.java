@@ -27,6 +27,12 @@ final class CoreContext {
     boolean recoveryFlushPending;
     /** The last STATE sent on the current connection. */
     io.repl.protocol.PeerState lastSentState;
+    /**
+     * The generation this node started on seeing its peer a Primary without a disk (0: none
+     * since it started): a reconnecting Diskless Primary still naming the one before it is the
+     * one this copy served, and takes it again ({@link Handshake}).
+     */
+    long disklessPeerGeneration;
 
     WritePath writePath;
     PeerWrites peerWrites;
@@ -422,6 +428,7 @@ final class CoreContext {
         } else if (state.peerRole == Role.PRIMARY && state.disk == DiskState.UP_TO_DATE && state.connected()
                 && state.replication == ReplicationState.ESTABLISHED) {
             meta.newCurrent();
+            disklessPeerGeneration = meta.uuids().current();
             log("info", peerLabel() + " is Primary without a disk: new generation "
                     + GenerationUuids.hex(meta.uuids().current()) + "; the writes it sends are marked out of sync here");
             if (!config.failover().witness()) {

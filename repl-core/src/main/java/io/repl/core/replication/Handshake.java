@@ -422,8 +422,14 @@ final class Handshake {
         }
         active = false;
         ctx.state.replication = ReplicationState.ESTABLISHED;
+        GenerationUuids mine = ctx.meta.uuids();
+        // The Primary may not have heard of the generation this copy started when it lost its
+        // disk (the connection broke before the announcement): it still names the one before.
+        boolean missedAnnouncement = mine.current() == ctx.disklessPeerGeneration
+                && peerUuids.current() == mine.bitmap() && mine.bitmap() != 0;
         boolean servesDisklessPrimary = ctx.state.hasDisk() && state.role() == Role.PRIMARY
-                && state.disk() == DiskState.DISKLESS && peerUuids.current() == ctx.meta.uuids().current()
+                && state.disk() == DiskState.DISKLESS
+                && (peerUuids.current() == mine.current() || missedAnnouncement)
                 && ctx.state.disk == DiskState.CONSISTENT;
         String without = ctx.state.hasDisk() ? ctx.peerLabel() + " is " + state.disk().displayName()
                 : "this node is " + ctx.state.disk.displayName();
@@ -432,6 +438,11 @@ final class Handshake {
         if (servesDisklessPrimary) {
             ctx.state.disk = DiskState.UP_TO_DATE;
             ctx.meta.markUpToDate(ctx.meta.uuids());
+            if (missedAnnouncement && !ctx.witness.loneCopyPending()) {
+                // Our UpToDate first: the Primary takes the announcement only from a current copy.
+                ctx.sendStateNow();
+                ctx.loneCopyRecorded();
+            }
         }
         ctx.writePath.pump();
     }

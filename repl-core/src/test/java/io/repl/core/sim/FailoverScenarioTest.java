@@ -465,6 +465,34 @@ class FailoverScenarioTest {
     }
 
     /**
+     * As above, and the link between the nodes breaks before the witness answered: the writes
+     * held fail (nothing acknowledged them), and the Diskless Primary, reconnecting with the
+     * generation before the one beta started for it, is served by beta again; once the witness
+     * answers, beta announces its generation and the writes go on.
+     */
+    @Test
+    void aDisklessPrimaryThatMissedItsPeersAnnouncementIsServedAgainAfterAReconnect() {
+        Simulation sim = disksFailWhileCutOffFromTheWitness(ALPHA, BETA);
+        long held = sim.write(ALPHA, 20, 2, false);
+        sim.runFor(100 * MS);
+        assertEquals(DiskState.DISKLESS, status(sim, ALPHA).disk());
+        assertNull(sim.completion(held));
+        sim.network().partition(true, true);
+        sim.waitFor(() -> sim.completion(held) != null, 2000 * MS, "the held write answered");
+        assertEquals(Errno.EIO, sim.completion(held), "no acknowledgement for what the witness never heard of");
+        sim.network().partition(false, false);
+        sim.waitFor(() -> status(sim, ALPHA).connection() == ConnectionState.CONNECTED
+                && status(sim, BETA).disk() == DiskState.UP_TO_DATE, 2000 * MS, "beta serves alpha again");
+        long after = sim.write(ALPHA, 30, 2, false);
+        sim.runFor(100 * MS);
+        assertNull(sim.completion(after), "still waiting for the witness");
+        sim.witnessNet.partition(BETA, false, false);
+        awaitAcknowledged(sim, after);
+        assertEquals(1 << BETA, sim.witness.record().holders());
+        awaitAcknowledged(sim, sim.write(ALPHA, 40, 2, false));
+    }
+
+    /**
      * The mirror case: the Secondary's metadata device fails, then a write from the Primary on
      * its data disk, and it detaches, its old disk never recording that. The Primary's writes
      * from then on are alone: acknowledged only once the witness recorded its copy as the only
