@@ -371,11 +371,13 @@ final class CoreContext {
         if (error) {
             hook(Hook.LOCAL_IO_ERROR, "REPL_DETAIL", why);
         }
-        if (state.connected() && state.replication != ReplicationState.ESTABLISHED) {
-            // A resync or handshake in progress would go on with a disk that is gone: start the
+        if (state.connected() && (state.replication != ReplicationState.ESTABLISHED || handshake.active())) {
+            // A resync or handshake in progress (also the bitmap exchange after an online resize,
+            // which runs while Established) would go on with a disk that is gone: start the
             // connection again, the handshake then sees this node Diskless.
             close(DisconnectReason.LOCAL_ERROR, "detached the disk (" + before.displayName()
-                    + ") during " + state.replication.displayName() + "; connecting again", false);
+                    + ") during " + (handshake.active() ? "a handshake" : state.replication.displayName())
+                    + "; connecting again", false);
         }
         if (state.connected()) {
             // The peer learns that this disk is gone before any DATA that skipped it: from that
