@@ -97,6 +97,8 @@ final class SimNode implements CoreActions {
     private final SimDisk disk;
     /** The replication state last published: OUT_OF_SYNC sent while VerifyS comes from verify. */
     private ReplicationState lastReplication = ReplicationState.OFF;
+    /** The blocks dirty in this node's bitmap when it last started an online verify as source. */
+    private java.util.BitSet dirtyAtVerifyStart = new java.util.BitSet();
     private final SimMetaDevice metaDevice;
     private final Observer observer;
     private final ArrayDeque<String> log = new ArrayDeque<>();
@@ -707,6 +709,10 @@ final class SimNode implements CoreActions {
             note("state " + status);
             lastStates = states;
         }
+        if (status.replication() == ReplicationState.VERIFY_S && lastReplication != ReplicationState.VERIFY_S
+                && metadata != null) {
+            dirtyAtVerifyStart = dirtyBlocks(metadata.bitmap());
+        }
         lastReplication = status.replication();
         observer.stateChanged(this, status);
     }
@@ -768,6 +774,15 @@ final class SimNode implements CoreActions {
 
     int metadataEpoch() {
         return metadataEpoch;
+    }
+
+    /**
+     * Whether every one of {@code blocks} was marked out of sync here when this node's latest
+     * verify began: a difference the pair already knew of (a write that failed on one node under
+     * on-io-error = pass-on, say), which verify rightly reports.
+     */
+    boolean knownOutOfSyncAtVerifyStart(java.util.Set<Integer> blocks) {
+        return !blocks.isEmpty() && blocks.stream().allMatch(dirtyAtVerifyStart::get);
     }
 
     static java.util.BitSet dirtyBlocks(io.repl.core.metadata.DirtyBitmap bitmap) {

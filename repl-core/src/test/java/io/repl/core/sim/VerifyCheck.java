@@ -187,7 +187,7 @@ final class VerifyCheck {
     }
 
     /** "offset+length offset+length ..." as block numbers. */
-    private static TreeSet<Integer> blocksOf(String ranges) {
+    static TreeSet<Integer> blocksOf(String ranges) {
         TreeSet<Integer> blocks = new TreeSet<>();
         if (ranges == null || ranges.isEmpty()) {
             return blocks;
