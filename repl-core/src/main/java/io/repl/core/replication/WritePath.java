@@ -480,9 +480,8 @@ final class WritePath {
             return;
         }
         ctx.state.awaitingPeerGeneration = false;
-        for (PrimaryWrite write : new ArrayList<>(unretired.values())) {
-            advance(write);
-        }
+        // Writes that retire now free room for those waiting to start.
+        onAloneAllowed();
     }
 
     /** The node detached its disk: writes still at the disk finish there, and no longer count. */
