@@ -140,7 +140,11 @@ final class Simulation implements SimNode.Observer {
     private final TreeMap<Long, java.nio.ByteBuffer> reads = new TreeMap<>();
     final boolean[] splitBrainSeen = new boolean[2];
     /** A handler the core ran: on which node, which event, with what environment. */
-    record FiredHook(int node, String name, SortedMap<String, String> env) {}
+    /**
+     * A handler run, with the node's out-of-sync bytes at that moment (a resync may clear them
+     * before a check between steps looks).
+     */
+    record FiredHook(int node, String name, SortedMap<String, String> env, long outOfSyncBytes) {}
     /** Every handler run, in order, for scripted tests. */
     final java.util.List<FiredHook> hooks = new java.util.ArrayList<>();
     /** Per node: the command that answered "pending" and waits for its result, or null. */
@@ -799,7 +803,7 @@ final class Simulation implements SimNode.Observer {
 
     @Override
     public void hookRan(SimNode node, String name, SortedMap<String, String> env) {
-        hooks.add(new FiredHook(node.index(), name, env));
+        hooks.add(new FiredHook(node.index(), name, env, node.status().outOfSyncBytes()));
         if (name.equals("after-verify") && !corruptionInjected) {
             exercised.add(Fault.VERIFY_COMPLETED);
         }

@@ -141,8 +141,9 @@ final class VerifyCheck {
                     if (handler != found > 0) {
                         throw sim.failure("the out-of-sync handler ran: " + handler + ", with " + found + " found", null);
                     }
-                    if (verifier.up() && verifier.status().outOfSyncBytes() < found * BlockPattern.BLOCK_BYTES) {
-                        throw sim.failure("the verifier's bitmap lacks what it found: " + verifier.status(), null);
+                    if (hook.outOfSyncBytes() < found * BlockPattern.BLOCK_BYTES) {
+                        throw sim.failure("the verifier's bitmap lacks what it found: " + hook.outOfSyncBytes()
+                                + " bytes out of sync when after-verify ran; " + verifier.status(), null);
                     }
                     sim.waitFor(() -> sim.outstanding.isEmpty(), 5000 * MS, "writes during verify");
                     return env;
