@@ -294,7 +294,7 @@ final class WritePath {
                 // The peer's disk holds the only copy that counts: its WRITE_ACK, whatever the
                 // protocol, or EIO once the peer cannot have it. With a witness, also the peer's
                 // word that the witness records its copy as the only current one.
-                errno = !write.replicated ? Errno.EIO : write.writeAcked && !awaitsPeerGeneration() ? Errno.OK : -1;
+                errno = !write.replicated ? Errno.EIO : write.writeAcked && !ctx.state.awaitingPeerGeneration ? Errno.OK : -1;
             } else if (write.replicated) {
                 errno = peerSatisfied(write) ? Errno.OK : -1;
             } else if (ctx.failover.acksAlone()) {
@@ -463,20 +463,12 @@ final class WritePath {
         return oldest;
     }
 
-    private boolean awaitsPeerGeneration() {
-        if (ctx.state.awaitingPeerGeneration && ctx.state.disk == DiskState.UP_TO_DATE) {
-            // This node's disk holds everything again: nothing left to wait for.
-            ctx.state.awaitingPeerGeneration = false;
-        }
-        return ctx.state.awaitingPeerGeneration;
-    }
-
     /**
      * The peer announced the generation its copy moved to when this node detached: the writes
      * only it holds may be acknowledged. Also called once this node's disk is UpToDate again.
      */
     void onPeerGenerationKnown() {
-        if (!ctx.state.awaitingPeerGeneration && ctx.state.disk != DiskState.UP_TO_DATE) {
+        if (!ctx.state.awaitingPeerGeneration) {
             return;
         }
         ctx.state.awaitingPeerGeneration = false;

@@ -85,6 +85,18 @@ class FailoverScenarioTest {
         sim.heal();
     }
 
+    /**
+     * alpha writes block 20 once {@code detached} has lost its disk: the node is Diskless and
+     * the write, which only one copy holds, is not acknowledged. Returns the request.
+     */
+    private static long writeHeldAfterTheDetach(Simulation sim, int detached) {
+        long held = sim.write(ALPHA, 20, 2, false);
+        sim.runFor(300 * MS);
+        assertEquals(DiskState.DISKLESS, status(sim, detached).disk(), sim.node(detached).name() + " detached");
+        assertNull(sim.completion(held), "not acknowledged while the witness may still grant the old disk");
+        return held;
+    }
+
     private static CoreStatus status(Simulation sim, int node) {
         return sim.node(node).status();
     }
@@ -473,10 +485,7 @@ class FailoverScenarioTest {
     @Test
     void aDisklessPrimaryThatMissedItsPeersAnnouncementIsServedAgainAfterAReconnect() {
         Simulation sim = disksFailWhileCutOffFromTheWitness(ALPHA, BETA);
-        long held = sim.write(ALPHA, 20, 2, false);
-        sim.runFor(100 * MS);
-        assertEquals(DiskState.DISKLESS, status(sim, ALPHA).disk());
-        assertNull(sim.completion(held));
+        long held = writeHeldAfterTheDetach(sim, ALPHA);
         sim.network().partition(true, true);
         sim.waitFor(() -> sim.completion(held) != null, 2000 * MS, "the held write answered");
         assertEquals(Errno.EIO, sim.completion(held), "no acknowledgement for what the witness never heard of");
@@ -501,12 +510,9 @@ class FailoverScenarioTest {
     @Test
     void withAWitnessWritesAloneAfterThePeersDiskWentWaitForTheWitnessAndItsOldDiskIsRefused() {
         Simulation sim = disksFailWhileCutOffFromTheWitness(BETA, ALPHA);
-        long alone = sim.write(ALPHA, 20, 2, false);
-        sim.runFor(300 * MS);
-        assertEquals(DiskState.DISKLESS, status(sim, BETA).disk(), "beta detached");
+        long alone = writeHeldAfterTheDetach(sim, BETA);
         assertEquals(ConnectionState.CONNECTED, status(sim, ALPHA).connection());
         assertTrue(sim.valueOn(ALPHA, 20) > 0, "alpha wrote it");
-        assertNull(sim.completion(alone), "not acknowledged while the witness may still grant beta's old disk");
         String held = status(sim, ALPHA).failover().heldReason();
         assertTrue(held != null && held.contains("the witness records this copy"), "status says why: " + held);
 
