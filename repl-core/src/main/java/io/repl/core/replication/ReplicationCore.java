@@ -324,7 +324,7 @@ public final class ReplicationCore {
         MetaStore.MetadataFailure metaFailedBefore = ctx.meta.failure();
         try {
             CommandResult result = ctx.roles.execute(command);
-            if (!result.done()) {
+            if (!result.done() && !result.isPending()) {
                 ctx.log("info", "refused " + command + ": " + result.reason());
             }
             if (result.done() && metaFailedBefore == null && ctx.meta.failure() != null

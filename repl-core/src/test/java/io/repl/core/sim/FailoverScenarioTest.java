@@ -417,6 +417,8 @@ class FailoverScenarioTest {
         CommandResult result = sim.promote(sim.node(BETA), false, 1000 * MS);
         assertNotNull(result);
         assertTrue(result.done(), result.toString());
+        assertFalse(sim.node(BETA).recentLog().contains("refused"),
+                "a promotion waiting for the witness is not logged as refused:\n" + sim.node(BETA).recentLog());
         assertEquals(1 << BETA, sim.witness.record().holders(), "the witness records alpha as deposed");
         sim.node(ALPHA).boot();
         sim.waitFor(() -> status(sim, ALPHA).replication().isTarget() || status(sim, ALPHA).disk()
