@@ -179,11 +179,16 @@ final class AckLedger {
 
         /** Fails unless every checked block holds what it should and at least one was checked. */
         Report assertOk() {
+            return assertOk("");
+        }
+
+        /** {@link #assertOk()}, with {@code context} (logs, say) at the end of the failure message. */
+        Report assertOk(String context) {
             if (checked == 0) {
                 throw new AssertionError(source + ": nothing to verify, no write was ever acknowledged");
             }
             if (!ok()) {
-                throw new AssertionError(describe(10));
+                throw new AssertionError(describe(10) + context);
             }
             return this;
         }

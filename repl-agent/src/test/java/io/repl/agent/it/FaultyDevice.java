@@ -25,6 +25,8 @@ final class FaultyDevice implements AutoCloseable {
     /** One line per write the device has begun. */
     private final Path writesBegun;
     private final Process nbdfuse;
+    /** What nbdfuse and nbdkit print: each request that failed, and why. */
+    final Path log;
 
     private FaultyDevice(Path dir, String name, long bytes) throws IOException, InterruptedException {
         Path home = Files.createDirectories(dir.resolve(name + "-faulty"));
@@ -58,13 +60,14 @@ final class FaultyDevice implements AutoCloseable {
                 ""));
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
         mountpoint = Files.createDirectories(home.resolve("mnt"));
+        log = home.resolve("nbdfuse.log");
         file = mountpoint.resolve("disk");
         nbdfuse = new ProcessBuilder("nbdfuse", file.toString(), "--command", "nbdkit", "-s", "sh", script.toString())
-                .redirectErrorStream(true).redirectOutput(home.resolve("nbdfuse.log").toFile()).start();
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!Files.exists(file)) {
             if (!nbdfuse.isAlive()) {
-                throw new IOException("nbdfuse exited: " + Files.readString(home.resolve("nbdfuse.log")));
+                throw new IOException("nbdfuse exited: " + Files.readString(log));
             }
             if (System.nanoTime() - deadline > 0) {
                 throw new IOException("nbdfuse did not expose " + file);

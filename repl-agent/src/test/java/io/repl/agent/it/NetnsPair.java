@@ -92,6 +92,8 @@ final class NetnsPair implements AutoCloseable {
     /** Null without a witness. */
     final AgentProcess witness;
     private final ObjectMapper json = new ObjectMapper();
+    /** Logs of other processes the pair depends on (a failing device's server), by name. */
+    private final Map<String, Path> otherLogs = new LinkedHashMap<>();
 
     private NetnsPair(Path dir, Options options, NetnsHosts hosts) throws Exception {
         this.dir = dir;
@@ -392,6 +394,12 @@ final class NetnsPair implements AutoCloseable {
         return r;
     }
 
+    /** {@code a} serves every acknowledged write; the failure message ends with the logs. */
+    AckLedger.Report assertNothingLost(AckLedger ledger, AgentProcess a) {
+        AckLedger.Report r = verify(ledger, a);
+        return r.ok() ? r : r.assertOk("\n" + logs());
+    }
+
     /** SHA-256 of the data area (the first {@code sizeBytes}) of {@code a}'s backing file. */
     String dataHash(AgentProcess a) throws Exception {
         long bytes = status(a).path("sizeBytes").asLong();
@@ -441,6 +449,11 @@ final class NetnsPair implements AutoCloseable {
         return decision;
     }
 
+    /** {@link #logs} also shows the end of {@code file}, under {@code name}. */
+    void alsoLog(String name, Path file) {
+        otherLogs.put(name, file);
+    }
+
     /** The last lines of every process's log, for failure messages. */
     String logs() {
         StringBuilder s = new StringBuilder();
@@ -457,6 +470,17 @@ final class NetnsPair implements AutoCloseable {
             String[] lines = log.split("\n");
             s.append("\n--- ").append(p.node).append(" ---\n").append(String.join("\n",
                     java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 60), lines.length)));
+        }
+        for (Map.Entry<String, Path> other : otherLogs.entrySet()) {
+            String log;
+            try {
+                log = Files.exists(other.getValue()) ? Files.readString(other.getValue()) : "(no log)";
+            } catch (IOException e) {
+                log = "(unreadable: " + e + ")";
+            }
+            String[] lines = log.split("\n");
+            s.append("\n--- ").append(other.getKey()).append(" ---\n").append(String.join("\n",
+                    java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 30), lines.length)));
         }
         return s.toString();
     }
