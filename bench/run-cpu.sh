@@ -14,10 +14,14 @@
 #   BENCH_WARMUP=100000    writes first, unmeasured, so the JIT has compiled the write path
 #   BENCH_CLI_RUNS=21      replctl runs for P12
 #   BENCH_SWITCHES=8       switchovers for P10, back and forth
+#   BENCH_READS=200000     4 KiB random reads measured per server for P1's read row (after
+#                          BENCH_WARMUP unmeasured ones)
 #   BENCH_P9_MIB=65536     volume size for P9 (sparse files)
 #   BENCH_P9_WRITES=20000  random 4 KiB writes spread over the P9 volume before RSS is read (each
 #                          allocates a block of a sparse file: a few hundred a second on ext4)
-#   BENCH_PARTS="p11 p9 p12 p10"  which parts to run
+#   BENCH_PARTS="p11 p1r p9 p12 p10"  which parts to run (p1r: CPU per 4 KiB QD32 read, the
+#                          standalone agent against qemu-nbd, and fio on the file, each with the
+#                          mean depth the disk saw)
 #   BENCH_WORK=bench/work  where backing files go (a real file system, not tmpfs)
 #   BENCH_NO_BUILD=1       use the jars already built
 #   BENCH_JARS=DIR         take the agent's jars from DIR (implies nothing about building)
@@ -34,7 +38,8 @@ size_mib="${BENCH_SIZE_MIB:-2048}"
 writes="${BENCH_WRITES:-200000}"
 warmup="${BENCH_WARMUP:-100000}"
 cli_runs="${BENCH_CLI_RUNS:-21}"
-parts="${BENCH_PARTS:-p11 p9 p12 p10}"
+parts="${BENCH_PARTS:-p11 p1r p9 p12 p10}"
+reads="${BENCH_READS:-200000}"
 switches="${BENCH_SWITCHES:-8}"
 p9_mib="${BENCH_P9_MIB:-65536}"
 p9_writes="${BENCH_P9_WRITES:-20000}"
@@ -45,6 +50,9 @@ load0="$(cut -d' ' -f1-3 /proc/loadavg)"
 bench_name=cpu-bench
 . "$here/lib.sh"
 bench_start fio python3
+if [[ " $parts " == *" p1r "* ]] && ! command -v qemu-nbd >/dev/null; then
+  die "the p1r part compares with qemu-nbd (Debian: qemu-utils; bench/run-e2e.sh installs it)"
+fi
 # P10's writer is libnbd from the system python3; checked now rather than after the other parts.
 if [[ " $parts " == *" p10 "* ]] && ! /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
   die "P10 needs libnbd's python module in /usr/bin/python3 (Debian: python3-libnbd; bench/run-e2e.sh installs it)"
@@ -209,6 +217,91 @@ EOF
   profiles_report >&2
 fi
 
+if [[ " $parts " == *" p1r "* ]]; then
+  # Reads: what a 4 KiB random read at QD32 costs the server that answers it, the standalone
+  # agent against qemu-nbd on the same preconditioned file, and fio's own io_uring on that file
+  # as the bound. Besides CPU, the mean number of requests the disk held while the reads ran
+  # (its /sys inflight count, sampled): what a server keeps queued outside the disk at the
+  # same client depth shows there.
+  r="$wd/reads"
+  mkdir -p "$r/cfg"
+  precondition "$r/disk.img"
+  src="$(df --output=source "$r" | tail -1)"
+  inflight="/sys/class/block/$(basename "$src")/inflight"
+  [ -r "$inflight" ] || inflight=""
+  # fio_reads URI|FILE N SEED: N random 4 KiB reads at QD32 (through NBD for a URI, io_uring
+  # with O_DIRECT for a file); prints "reads IOPS mean-latency-us fio-cpu-us-per-read".
+  fio_reads() {
+    local how
+    case "$1" in
+      nbd*) how=(--ioengine=nbd --uri="$1");;
+      *) how=(--ioengine=io_uring --direct=1 --filename="$1");;
+    esac
+    fio --name=reads "${how[@]}" --rw=randread --bs=4k --iodepth=32 --number_ios="$2" --size="${size_mib}M" \
+        --randseed="$3" --norandommap --randrepeat=0 --output-format=json --output="$r/fio-$3.json" \
+        >/dev/null 2>&1 || die "fio reads failed; see $r/fio-$3.json"
+    python3 -c "import json; j=json.load(open('$r/fio-$3.json'))['jobs'][0]; d=j['read']
+print(d['total_ios'], round(d['iops']), round(d['lat_ns']['mean'] / 1000),
+      round((j['usr_cpu'] + j['sys_cpu']) / 100 * j['elapsed'] * 1e6 / max(1, d['total_ios']), 2))"
+  }
+  # depth_start / depth_stop: the disk's mean in-flight count over the measured reads.
+  depth_start() {
+    [ -n "$inflight" ] || return 0
+    ( while :; do awk '{print $1}' "$inflight"; sleep 0.05; done >"$r/depth" ) &
+    depth_pid="$!"
+  }
+  depth_stop() {
+    [ -n "$inflight" ] || { echo "n/a"; return 0; }
+    kill "$depth_pid" 2>/dev/null || true
+    wait "$depth_pid" 2>/dev/null || true
+    awk '{s += $1; n++} END {if (n) printf "%.1f", s / n; else print "n/a"}' "$r/depth"
+  }
+  # read_server PID URI NAME: warms PID's server up, then measures; sets read_row, read_us, read_iops.
+  read_server() {
+    fio_reads "$2" "$warmup" 11 >/dev/null
+    counts_start "$1" "$3"
+    depth_start
+    local c0 c1 out n
+    c0="$(cpu_ticks "$1")"
+    out="$(fio_reads "$2" "$reads" 12)"
+    c1="$(cpu_ticks "$1")"
+    read_depth="$(depth_stop)"
+    counts_stop
+    n="${out%% *}"
+    read_us="$(ratio "($c1 - $c0) / $tck * 1e6 / $n")"
+    read_iops="$(echo "$out" | awk '{print $2}')"
+    read_row="${read_us} µs ($(per_write "$3" "$n")), $(echo "$out" | awk '{printf "%d IOPS, mean %d µs", $2, $3}'), disk depth ${read_depth}"
+  }
+  cat >"$r/cfg/r0.toml" <<EOF
+[node.alpha]
+disk = "$r/disk.img"
+meta-disk = "none"
+nbd-socket = "$r/r0.nbd"
+EOF
+  agent "$r" alpha
+  for i in $(seq 1 100); do [ -S "$r/r0.nbd" ] && break; sleep 0.1; done
+  read_server "$agent_pid" "nbd+unix:///r0?socket=$r/r0.nbd" reads-repl
+  repl_row="$read_row" repl_us="$read_us" repl_iops="$read_iops"
+  ctl "$r/ctl.sock" down r0 >/dev/null || true
+  kill "$agent_pid" 2>/dev/null || true
+  wait "$agent_pid" 2>/dev/null || true
+  qemu-nbd --cache=none --aio=io_uring -f raw -k "$r/q.sock" -e 4 -t "$r/disk.img" >"$r/qemu-nbd.log" 2>&1 &
+  q_pid="$!"
+  pids+=("$q_pid")
+  for i in $(seq 1 100); do [ -S "$r/q.sock" ] && break; sleep 0.1; done
+  read_server "$q_pid" "nbd+unix:///?socket=$r/q.sock" reads-qemu
+  q_row="$read_row" q_us="$read_us" q_iops="$read_iops"
+  kill "$q_pid" 2>/dev/null || true
+  wait "$q_pid" 2>/dev/null || true
+  fio_reads "$r/disk.img" "$warmup" 21 >/dev/null
+  depth_start
+  raw="$(fio_reads "$r/disk.img" "$reads" 22)"
+  raw_depth="$(depth_stop)"
+  raw_iops="$(echo "$raw" | awk '{print $2}')"
+  add "| P1 | CPU per 4 KiB QD32 random read of the server that answers it, fio through NBD ($reads reads after $warmup unmeasured, O_DIRECT) | standalone agent ${repl_row} | qemu-nbd --cache=none --aio=io_uring ${q_row}; fio io_uring on the file: $(echo "$raw" | awk '{printf "%d IOPS, mean %d µs, fio'"'"'s own CPU %s µs per read", $2, $3, $4}'), disk depth ${raw_depth} | CPU repl / qemu-nbd **$(ratio "$repl_us / $q_us")**; IOPS in this run: repl / qemu-nbd $(ratio "$repl_iops / $q_iops"), repl / fio on the file $(ratio "$repl_iops / $raw_iops") | IOPS ≥ 1.2× qemu-nbd and ≥ 0.8 of the file, judged by bench/run-e2e.sh |"
+  rm -f "$r/disk.img"
+fi
+
 if [[ " $parts " == *" p9 "* ]]; then
   # Resident memory with a large volume: sparse files, random writes spread over all of it.
   pair_up "$wd/p9" sparse "$p9_mib"
@@ -298,4 +391,4 @@ h.shutdown()' "nbd+unix:///r0?socket=$p/$1/r0.nbd"
   rm -f "$p/alpha/disk.img" "$p/beta/disk.img"
 fi
 
-bench_publish cpu "CPU per write, memory and the CLI (P11, P9, P12, P10)" "load average before the run ${load0}"
+bench_publish cpu "CPU per write and per read, memory and the CLI (P11, P1, P9, P12, P10)" "load average before the run ${load0}"
