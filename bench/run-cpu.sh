@@ -128,6 +128,22 @@ agent() {
   die "agent $n has no control socket; see $d/agent.log"
 }
 
+# standalone_up DIR: one agent alone on DIR/disk.img, the whole file its volume and no
+# metadata (P3's reference agent), its export DIR/r0.nbd; its pid in $agent_pid.
+standalone_up() {
+  local d="$1" i
+  mkdir -p "$d/cfg"
+  cat >"$d/cfg/r0.toml" <<EOF
+[node.alpha]
+disk = "$d/disk.img"
+meta-disk = "none"
+nbd-socket = "$d/r0.nbd"
+EOF
+  agent "$d" alpha
+  for i in $(seq 1 100); do [ -S "$d/r0.nbd" ] && return 0; sleep 0.1; done
+  die "the agent in $d exports nothing; see $d/agent.log"
+}
+
 # fio_writes URI N SEED [MIB]: N random 4 KiB writes at QD32 through NBD, over the first MIB
 # (default: the bench's size) of the volume.
 fio_writes() {
@@ -172,18 +188,11 @@ pair_up() {
 if [[ " $parts " == *" p11 "* ]]; then
   # Standalone: the whole file is the volume, no metadata, as the P3 reference agent.
   s="$wd/alone"
-  mkdir -p "$s/cfg"
+  mkdir -p "$s"
   precondition "$s/disk.img"
-  cat >"$s/cfg/r0.toml" <<EOF
-[node.alpha]
-disk = "$s/disk.img"
-meta-disk = "none"
-nbd-socket = "$s/r0.nbd"
-EOF
-  agent "$s" alpha
+  standalone_up "$s"
   alone_pid="$agent_pid"
   uri="nbd+unix:///r0?socket=$s/r0.nbd"
-  for i in $(seq 1 100); do [ -S "$s/r0.nbd" ] && break; sleep 0.1; done
   fio_writes "$uri" "$warmup" 1 >/dev/null
   counts_start "$alone_pid" alone
   c0="$(cpu_ticks "$alone_pid")"
@@ -224,7 +233,7 @@ if [[ " $parts " == *" p1r "* ]]; then
   # (its /sys inflight count, sampled): what a server keeps queued outside the disk at the
   # same client depth shows there.
   r="$wd/reads"
-  mkdir -p "$r/cfg"
+  mkdir -p "$r"
   precondition "$r/disk.img"
   src="$(df --output=source "$r" | tail -1)"
   inflight="/sys/class/block/$(basename "$src")/inflight"
@@ -272,14 +281,7 @@ print(d['total_ios'], round(d['iops']), round(d['lat_ns']['mean'] / 1000),
     read_iops="$(echo "$out" | awk '{print $2}')"
     read_row="${read_us} µs ($(per_write "$3" "$n")), $(echo "$out" | awk '{printf "%d IOPS, mean %d µs", $2, $3}'), disk depth ${read_depth}"
   }
-  cat >"$r/cfg/r0.toml" <<EOF
-[node.alpha]
-disk = "$r/disk.img"
-meta-disk = "none"
-nbd-socket = "$r/r0.nbd"
-EOF
-  agent "$r" alpha
-  for i in $(seq 1 100); do [ -S "$r/r0.nbd" ] && break; sleep 0.1; done
+  standalone_up "$r"
   read_server "$agent_pid" "nbd+unix:///r0?socket=$r/r0.nbd" reads-repl
   repl_row="$read_row" repl_us="$read_us" repl_iops="$read_iops"
   ctl "$r/ctl.sock" down r0 >/dev/null || true
@@ -315,15 +317,9 @@ fi
 if [[ " $parts " == *" p12 "* ]]; then
   # replctl status against a running agent with one resource, as an operator or a script runs it.
   c="$wd/cli"
-  mkdir -p "$c/cfg"
+  mkdir -p "$c"
   truncate -s 64M "$c/disk.img"
-  cat >"$c/cfg/r0.toml" <<EOF
-[node.alpha]
-disk = "$c/disk.img"
-meta-disk = "none"
-nbd-socket = "$c/r0.nbd"
-EOF
-  agent "$c" alpha
+  standalone_up "$c"
   for i in $(seq 1 100); do ctl "$c/ctl.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
   times=()
   cpus=()
