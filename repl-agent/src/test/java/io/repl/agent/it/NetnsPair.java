@@ -467,9 +467,7 @@ final class NetnsPair implements AutoCloseable {
             } catch (IOException e) {
                 log = "(unreadable: " + e + ")";
             }
-            String[] lines = log.split("\n");
-            s.append("\n--- ").append(p.node).append(" ---\n").append(String.join("\n",
-                    java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 60), lines.length)));
+            s.append("\n--- ").append(p.node).append(" ---\n").append(lastLines(log, 60));
         }
         for (Map.Entry<String, Path> other : otherLogs.entrySet()) {
             String log;
@@ -478,11 +476,14 @@ final class NetnsPair implements AutoCloseable {
             } catch (IOException e) {
                 log = "(unreadable: " + e + ")";
             }
-            String[] lines = log.split("\n");
-            s.append("\n--- ").append(other.getKey()).append(" ---\n").append(String.join("\n",
-                    java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 30), lines.length)));
+            s.append("\n--- ").append(other.getKey()).append(" ---\n").append(lastLines(log, 30));
         }
         return s.toString();
+    }
+
+    private static String lastLines(String text, int n) {
+        String[] lines = text.split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - n), lines.length));
     }
 
     /** {@link NbdClientsIT#waitFor} with the logs in the failure, 30 s. */
