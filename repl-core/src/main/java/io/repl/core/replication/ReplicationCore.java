@@ -445,6 +445,7 @@ public final class ReplicationCore {
             return;
         }
         ctx.meta.bitmap().markDirty(message.offset(), message.length());
+        ctx.resyncTarget.onMarkedOutOfSync(new ByteRange(message.offset(), message.length()));
         ctx.meta.persistBitmap();
     }
 

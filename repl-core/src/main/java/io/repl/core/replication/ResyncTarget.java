@@ -50,9 +50,18 @@ final class ResyncTarget {
      * not written, and their bits stay set for another pass.
      */
     private final java.util.Set<Long> stale = new java.util.HashSet<>();
-    /** Answers dropped as stale during the current pass: the pass does not count against the limit. */
+    /**
+     * Answers dropped as stale, or blocks the source marked anew, during the current pass: the
+     * pass does not count against the limit.
+     */
     private boolean staleThisPass;
     private final List<ByteRange> unflushed = new ArrayList<>();
+    /**
+     * Blocks the source marked out of sync (OUT_OF_SYNC: its own write there failed) after this
+     * resync last asked for them. Such a block written from an earlier answer is not in sync:
+     * its bit stays set when that write's flush clears the rest, and a later pass asks again.
+     */
+    private final java.util.Set<Long> markedSinceAsked = new java.util.HashSet<>();
     private final SyncMeter meter = new SyncMeter();
     /** Paces the requests: the fill target in flight, the floor while the application writes. */
     /** Made anew at a resync's start when {@code adjust} changed the rate settings. */
@@ -109,6 +118,7 @@ final class ResyncTarget {
         writing.clear();
         unflushed.clear();
         unflushedBlocks = 0;
+        markedSinceAsked.clear();
         stale.clear();
         staleThisPass = false;
         running = true;
@@ -207,6 +217,12 @@ final class ResyncTarget {
     }
 
     private void track(long offset, int length) {
+        if (!markedSinceAsked.isEmpty()) {
+            ByteRange asked = new ByteRange(offset, length);
+            for (long b = asked.firstBlock(); b < asked.endBlock(); b++) {
+                markedSinceAsked.remove(b);
+            }
+        }
         Integer earlier = outstanding.put(offset, length);
         // A resync restarted on a live connection may ask again for a range still outstanding.
         outstandingBytes += length - (earlier == null ? 0 : earlier);
@@ -419,6 +435,11 @@ final class ResyncTarget {
                 }
                 for (ByteRange range : batch) {
                     ctx.meta.bitmap().markClean(range.offset(), range.length());
+                    for (long b = range.firstBlock(); b < range.endBlock() && !markedSinceAsked.isEmpty(); b++) {
+                        if (markedSinceAsked.contains(b)) {
+                            ctx.meta.bitmap().markDirty(b * ByteRange.BLOCK_BYTES, ByteRange.BLOCK_BYTES);
+                        }
+                    }
                 }
             }
             // A flush of an earlier resync may have held up this one's: carry on either way.
@@ -479,6 +500,18 @@ final class ResyncTarget {
     }
 
     /** DATA from the peer for {@code range} arrived: digests read before it no longer hold. */
+    /** The source marked {@code range} out of sync (see {@link #markedSinceAsked}). */
+    void onMarkedOutOfSync(ByteRange range) {
+        if (!running) {
+            return;
+        }
+        for (long b = range.firstBlock(); b < range.endBlock(); b++) {
+            markedSinceAsked.add(b);
+        }
+        // New marks from the source are no failure of this pass to fetch what it was asked.
+        staleThisPass = true;
+    }
+
     void onPeerWrite(ByteRange range) {
         if (!running || !csums) {
             return;
@@ -543,6 +576,7 @@ final class ResyncTarget {
         writing.clear();
         unflushed.clear();
         unflushedBlocks = 0;
+        markedSinceAsked.clear();
         csumReads = 0;
         readsWaiting.clear();
         digested.clear();
