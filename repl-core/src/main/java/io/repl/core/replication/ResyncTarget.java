@@ -499,7 +499,6 @@ final class ResyncTarget {
         ctx.hook(Hook.AFTER_RESYNC_TARGET);
     }
 
-    /** DATA from the peer for {@code range} arrived: digests read before it no longer hold. */
     /** The source marked {@code range} out of sync (see {@link #markedSinceAsked}). */
     void onMarkedOutOfSync(ByteRange range) {
         if (!running) {
@@ -512,6 +511,7 @@ final class ResyncTarget {
         staleThisPass = true;
     }
 
+    /** DATA from the peer for {@code range} arrived: digests read before it no longer hold. */
     void onPeerWrite(ByteRange range) {
         if (!running || !csums) {
             return;
