@@ -255,7 +255,7 @@ if [[ " $parts " == *" p1r "* ]]; then
         >/dev/null 2>&1 || die "fio reads failed; see $r/fio-$3.json"
     python3 -c "import json; j=json.load(open('$r/fio-$3.json'))['jobs'][0]; d=j['read']
 print(d['total_ios'], round(d['iops']), round(d['lat_ns']['mean'] / 1000),
-      round((j['usr_cpu'] + j['sys_cpu']) / 100 * j['elapsed'] * 1e6 / max(1, d['total_ios']), 2))"
+      round((j['usr_cpu'] + j['sys_cpu']) / 100 * d['runtime'] * 1e3 / max(1, d['total_ios']), 2))"
   }
   # depth_start / depth_stop: the disk's mean in-flight count over the measured reads.
   depth_start() {
