@@ -139,10 +139,9 @@ final class Simulation implements SimNode.Observer {
     /** The buffers of reads issued through {@link #read}. */
     private final TreeMap<Long, java.nio.ByteBuffer> reads = new TreeMap<>();
     final boolean[] splitBrainSeen = new boolean[2];
-    /** A handler the core ran: on which node, which event, with what environment. */
     /**
-     * A handler run, with the node's out-of-sync bytes at that moment (a resync may clear them
-     * before a check between steps looks).
+     * A handler the core ran: on which node, which event, with what environment, and the node's
+     * out-of-sync bytes at that moment (a resync may clear them before a check between steps looks).
      */
     record FiredHook(int node, String name, SortedMap<String, String> env, long outOfSyncBytes) {}
     /** Every handler run, in order, for scripted tests. */
@@ -789,12 +788,12 @@ final class Simulation implements SimNode.Observer {
 
     @Override
     public void verifyReported(SimNode node, String line) {
-        String range = line.substring("verify: ".length(), line.indexOf(' ', "verify: ".length()));
-        if (!corruptionInjected && node.knownOutOfSyncAtVerifyStart(VerifyCheck.blocksOf(range))) {
-            // A difference the bitmaps held already: verify finds it again, as it should.
-            return;
-        }
         if (!corruptionInjected) {
+            String range = line.substring("verify: ".length(), line.indexOf(' ', "verify: ".length()));
+            if (node.knownOutOfSyncAtVerifyStart(VerifyCheck.blocksOf(range))) {
+                // A difference the bitmaps held already: verify finds it again, as it should.
+                return;
+            }
             throw failure(node.name() + "'s verify reported a difference between copies the simulation never"
                     + " corrupted: " + line, null);
         }
