@@ -14,11 +14,18 @@ import java.nio.charset.StandardCharsets;
 public final class BodyReader {
     private final MessageType type;
     private final ByteBuffer body;
+    /** The frame's block when it was received apart from the body (it follows the body); else null. */
+    private ByteBuffer block;
     private final WireSettings settings;
 
     BodyReader(MessageType type, ByteBuffer body, WireSettings settings) {
+        this(type, body, null, settings);
+    }
+
+    BodyReader(MessageType type, ByteBuffer body, ByteBuffer block, WireSettings settings) {
         this.type = type;
         this.body = body.slice().order(ByteOrder.BIG_ENDIAN);
+        this.block = block == null ? null : block.slice();
         this.settings = settings;
     }
 
@@ -93,10 +100,20 @@ public final class BodyReader {
         }
     }
 
-    /** All bytes not yet read, as a view (no copy); the reader is then at the end. */
+    /**
+     * All bytes not yet read, as a view (no copy) when they are in one buffer; the reader is
+     * then at the end.
+     */
     ByteBuffer rest() {
         ByteBuffer out = body.slice();
         body.position(body.limit());
+        if (block != null) {
+            // The fields end where the block begins, so the body is normally spent here.
+            out = out.hasRemaining()
+                    ? ByteBuffer.allocate(out.remaining() + block.remaining()).put(out).put(block).flip()
+                    : block;
+            block = null;
+        }
         return out;
     }
 
@@ -142,8 +159,8 @@ public final class BodyReader {
         if (length < 1 || length > settings.blockBytesMax()) {
             throw new ProtocolException(field("length"), length + " is outside 1.." + settings.blockBytesMax());
         }
-        if (body.hasRemaining()) {
-            throw new ProtocolException(field("data"), body.remaining() + " bytes present but a zero block carries none");
+        if (remaining() > 0) {
+            throw new ProtocolException(field("data"), remaining() + " bytes present but a zero block carries none");
         }
         return true;
     }
@@ -154,17 +171,22 @@ public final class BodyReader {
             throw new ProtocolException(field("encoding"), encodingCode + " but " + why
                     + " carries no block, so it must be 0");
         }
-        if (body.hasRemaining()) {
-            throw new ProtocolException(field("data"), body.remaining() + " bytes present but " + why
+        if (remaining() > 0) {
+            throw new ProtocolException(field("data"), remaining() + " bytes present but " + why
                     + " carries no block");
         }
     }
 
     /** Requires that every byte of the body was consumed. */
     void end() {
-        if (body.hasRemaining()) {
-            throw new ProtocolException(field("length"), body.remaining() + " unexpected bytes after the last field");
+        if (remaining() > 0) {
+            throw new ProtocolException(field("length"), remaining() + " unexpected bytes after the last field");
         }
+    }
+
+    /** Bytes not yet read, in the body and the block. */
+    private int remaining() {
+        return body.remaining() + (block == null ? 0 : block.remaining());
     }
 
     private void need(String name, int bytes) {

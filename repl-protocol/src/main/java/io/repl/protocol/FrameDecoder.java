@@ -17,9 +17,20 @@ import java.util.zip.CRC32C;
  * allocation is the body limit of the current settings (a few hundred bytes during the
  * handshake; 32 MiB plus a few bytes for DATA in a session). After the first error the decoder
  * stays failed: the stream is out of step and the connection must be closed.
+ *
+ * <p>With {@link #blockBuffers} set, the block of a DATA or RS_DATA frame (the bytes after
+ * the message's fixed fields) is received into a buffer the caller supplies, such as aligned
+ * direct memory a disk write can use as it is, instead of into the heap body.
  */
 public final class FrameDecoder {
     private enum State { HEADER, BODY, FAILED }
+
+    /** Supplies the buffers blocks are received into. */
+    @FunctionalInterface
+    public interface BlockBuffers {
+        /** A buffer with position 0 and limit {@code bytes}, which the decoder fills. */
+        ByteBuffer acquire(int bytes);
+    }
 
     private final ByteBuffer header = ByteBuffer.allocate(FrameHeader.BYTES).order(ByteOrder.BIG_ENDIAN);
     private final CRC32C crc = new CRC32C();
@@ -30,6 +41,9 @@ public final class FrameDecoder {
     private MessageType type;
     private int bodyChecksum;
     private ByteBuffer body;
+    /** The current frame's block, when it is received apart from the body; else null. */
+    private ByteBuffer block;
+    private BlockBuffers blockBuffers;
     private long bodyBytesPeak;
 
     /** A decoder for a new connection, in the handshake phase. */
@@ -48,6 +62,17 @@ public final class FrameDecoder {
 
     public WireSettings settings() {
         return settings;
+    }
+
+    /**
+     * From the next header on, receives the block of every DATA and RS_DATA frame that has
+     * one into a buffer from {@code buffers} (null: into the body, as by default). The frame
+     * then carries it as {@link Frame#block}; whoever supplied it learns whether the decoded
+     * message kept it (a raw block is a view of it; an LZ4 block is decompressed elsewhere)
+     * and gets it back after a protocol error by keeping track of what it handed out.
+     */
+    public void blockBuffers(BlockBuffers buffers) {
+        this.blockBuffers = buffers;
     }
 
     /**
@@ -70,6 +95,7 @@ public final class FrameDecoder {
             state = State.FAILED;
             failure = e;
             body = null;
+            block = null;
             throw e;
         }
     }
@@ -79,6 +105,7 @@ public final class FrameDecoder {
         state = State.FAILED;
         failure = cause;
         body = null;
+        block = null;
     }
 
     /** True after a protocol error. */
@@ -113,18 +140,42 @@ public final class FrameDecoder {
         if (body.hasRemaining()) {
             return null;
         }
+        if (block != null) {
+            copy(in, block);
+            if (block.hasRemaining()) {
+                return null;
+            }
+            block.flip();
+        }
         body.flip();
         crc.reset();
         crc.update(body.duplicate());
+        if (block != null) {
+            // CRC32C runs on: the body then the block gives the checksum of the whole body.
+            crc.update(block.duplicate());
+        }
         int actual = (int) crc.getValue();
         if (actual != bodyChecksum) {
             throw new ProtocolException("header.bodyChecksum", String.format(
                     "%s body CRC32C is 0x%08x but the header says 0x%08x", type, actual, bodyChecksum));
         }
-        Frame frame = new Frame(version, type, body);
+        Frame frame = new Frame(version, type, body, block);
         body = null;
+        block = null;
         state = State.HEADER;
         return frame;
+    }
+
+    /**
+     * Where the block of a {@code type} frame begins in its body: after the fixed fields of
+     * DATA and RS_DATA; -1 for types received whole.
+     */
+    static int blockOffset(MessageType type) {
+        switch (type) {
+            case DATA: return DataWrite.FIELDS_BYTES;
+            case RS_DATA: return ResyncData.FIELDS_BYTES;
+            default: return -1;
+        }
     }
 
     private static void copy(ByteBuffer from, ByteBuffer to) {
@@ -174,7 +225,18 @@ public final class FrameDecoder {
                     + " bytes exceeds the limit of " + lengthMax + " bytes");
         }
         bodyChecksum = header.getInt(FrameHeader.BODY_CHECKSUM_OFFSET);
-        body = ByteBuffer.allocate((int) length);
+        int fields = blockOffset(type);
+        if (blockBuffers != null && fields >= 0 && length > fields) {
+            int blockBytes = (int) length - fields;
+            block = blockBuffers.acquire(blockBytes);
+            if (block.position() != 0 || block.limit() != blockBytes) {
+                throw new IllegalStateException("asked for a block buffer of " + blockBytes + " bytes, got " + block);
+            }
+            body = ByteBuffer.allocate(fields);
+        } else {
+            block = null;
+            body = ByteBuffer.allocate((int) length);
+        }
         bodyBytesPeak = Math.max(bodyBytesPeak, length);
     }
 }

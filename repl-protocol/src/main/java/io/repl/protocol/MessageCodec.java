@@ -19,7 +19,7 @@ public final class MessageCodec {
             throw new ProtocolException("header.type", frame.type() + " is not allowed in the " + settings.phase()
                     + " phase");
         }
-        BodyReader r = new BodyReader(frame.type(), frame.body(), settings);
+        BodyReader r = new BodyReader(frame.type(), frame.body(), frame.block(), settings);
         switch (frame.type()) {
             case HELLO: return Hello.decode(r);
             case AUTH_RESPONSE: return AuthResponse.decode(r);

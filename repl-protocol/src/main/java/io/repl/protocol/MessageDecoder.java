@@ -27,6 +27,11 @@ public final class MessageDecoder {
         return frames.settings();
     }
 
+    /** See {@link FrameDecoder#blockBuffers}. */
+    public void blockBuffers(FrameDecoder.BlockBuffers buffers) {
+        frames.blockBuffers(buffers);
+    }
+
     /**
      * Consumes bytes from {@code in} and returns the next message, or null when more bytes are
      * needed. Call again while it returns messages.

@@ -2,6 +2,7 @@ package io.repl.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -24,7 +25,10 @@ class FrameDecoderTest {
     }
 
     private static List<Message> feed(byte[] bytes, int[] chunkSizes, WireSettings settings) {
-        MessageDecoder decoder = new MessageDecoder(settings);
+        return feed(new MessageDecoder(settings), bytes, chunkSizes);
+    }
+
+    private static List<Message> feed(MessageDecoder decoder, byte[] bytes, int[] chunkSizes) {
         List<Message> out = new ArrayList<>();
         int at = 0;
         int i = 0;
@@ -93,6 +97,78 @@ class FrameDecoderTest {
         assertTrue(decoder.decode(both) instanceof AuthResponse);
         decoder.update(Samples.SESSION);
         assertEquals(new Ping(5), decoder.decode(both));
+    }
+
+    /** Hands out direct buffers and remembers them, as an agent's pool would. */
+    private static final class Supplied implements FrameDecoder.BlockBuffers {
+        final List<ByteBuffer> buffers = new ArrayList<>();
+
+        @Override
+        public ByteBuffer acquire(int bytes) {
+            ByteBuffer b = ByteBuffer.allocateDirect(bytes);
+            buffers.add(b);
+            return b;
+        }
+    }
+
+    @Test
+    void blocksReceivedApartGiveTheSameMessagesHoweverTheBytesAreSplit() {
+        List<Message> messages = Samples.sessionMessages();
+        byte[] bytes = stream(messages, Samples.SESSION);
+        Random random = new Random(7);
+        for (int round = 0; round < 30; round++) {
+            int[] sizes = new int[13];
+            for (int i = 0; i < sizes.length; i++) {
+                sizes[i] = random.nextInt(4) == 0 ? 1 + random.nextInt(100_000) : 1 + random.nextInt(40);
+            }
+            MessageDecoder decoder = new MessageDecoder(Samples.SESSION);
+            Supplied supplied = new Supplied();
+            decoder.blockBuffers(supplied);
+            List<Message> decoded = feed(decoder, bytes, round == 0 ? new int[] {1} : sizes);
+            assertEquals(messages, decoded, "round " + round);
+            // Every DATA and RS_DATA with a block asked for one buffer, exactly its block's size.
+            long withBlock = messages.stream().filter(m -> m instanceof DataWrite d && d.data().hasRemaining()
+                    || m instanceof ResyncData r && !r.zeroes()).count();
+            assertEquals(withBlock, supplied.buffers.size(), "round " + round);
+        }
+    }
+
+    @Test
+    void aRawBlockIsAViewOfTheSuppliedBufferAndAnLz4BlockIsNot() {
+        ByteBuffer raw = ByteBuffer.allocate(4096);
+        new Random(1).nextBytes(raw.array());
+        DataWrite rawWrite = DataWrite.of(9, 8192, raw, 0);
+        ByteBuffer text = ByteBuffer.wrap("all work and no play ".repeat(400).substring(0, 8192).getBytes());
+        DataWrite lz4Write = DataWrite.of(10, 0, text, 0);
+        MessageDecoder decoder = new MessageDecoder(Samples.SESSION);
+        Supplied supplied = new Supplied();
+        decoder.blockBuffers(supplied);
+
+        DataWrite got = (DataWrite) decoder.decode(Samples.wire(rawWrite, Samples.SESSION));
+        assertEquals(rawWrite, got);
+        assertTrue(got.data().isDirect(), "a raw block stays where it was received");
+        // The same memory: a change to the supplied buffer shows in the message.
+        byte next = (byte) (got.data().get(0) + 1);
+        supplied.buffers.get(0).put(0, next);
+        assertEquals(next, got.data().get(0));
+
+        ByteBuffer lz4Wire = Samples.wire(lz4Write, Samples.SESSION);
+        assertTrue(lz4Wire.remaining() < 8192, "the sample must compress, or it tests nothing");
+        DataWrite unpacked = (DataWrite) decoder.decode(lz4Wire);
+        assertEquals(lz4Write, unpacked);
+        assertEquals(2, supplied.buffers.size());
+        assertTrue(!unpacked.data().isDirect(), "an LZ4 block is decompressed into a buffer of its own");
+    }
+
+    @Test
+    void aBlockReceivedApartIsCoveredByTheBodyChecksum() {
+        ByteBuffer wire = Samples.wire(DataWrite.of(1, 0, ByteBuffer.allocate(4096), 0), WireSettings.session(
+                ProtocolVersion.MAX, 0));
+        wire.put(wire.limit() - 1, (byte) 1);
+        MessageDecoder decoder = new MessageDecoder(WireSettings.session(ProtocolVersion.MAX, 0));
+        decoder.blockBuffers(new Supplied());
+        ProtocolException e = assertThrows(ProtocolException.class, () -> decoder.decode(wire));
+        assertEquals("header.bodyChecksum", e.field());
     }
 
     @Test

@@ -59,6 +59,10 @@ class FrameFuzzTest {
             } catch (Throwable t) {
                 fail("seed " + SEED + " iteration " + i + ": " + t + " on frame " + hex(frame), t);
             }
+            int iteration = i;
+            assertEquals(outcome(frame, corpus.settings, false), outcome(frame, corpus.settings, true),
+                    () -> "blocks received apart must decode alike: seed " + SEED + " iteration " + iteration
+                            + " on frame " + hex(frame));
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
         System.out.printf("fuzz: seed %d, %d mutated frames (%d bytes) in %d ms: %d messages accepted, %d rejected"
@@ -115,6 +119,28 @@ class FrameFuzzTest {
         }
         assertTrue(decoder.bodyBytesPeak() <= maxBody(settings), "allocation within the limit");
         return messages;
+    }
+
+    /**
+     * What decoding {@code frame} from one buffer gives: the messages, then the field of the
+     * error that stopped it, if any. {@code blocksApart}: blocks go to buffers of their own.
+     */
+    private static List<Object> outcome(byte[] frame, WireSettings settings, boolean blocksApart) {
+        MessageDecoder decoder = new MessageDecoder(settings);
+        if (blocksApart) {
+            decoder.blockBuffers(ByteBuffer::allocate);
+        }
+        List<Object> out = new ArrayList<>();
+        ByteBuffer in = ByteBuffer.wrap(frame);
+        try {
+            Message m;
+            while ((m = decoder.decode(in)) != null) {
+                out.add(m);
+            }
+        } catch (ProtocolException e) {
+            out.add(e.field());
+        }
+        return out;
     }
 
     /** A decoded message must re-encode to a frame that decodes to the same message. */

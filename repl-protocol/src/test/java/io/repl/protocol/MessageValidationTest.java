@@ -268,6 +268,19 @@ class MessageValidationTest {
         assertTrue(e.getMessage().contains(words), "'" + words + "' missing from: " + e.getMessage());
     }
 
+    /** A block received into a buffer of its own is held to the same rules. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void rejectsBodyWhenBlocksArriveApart(String rule, MessageType type, byte[] body, String field, String words) {
+        WireSettings settings = type.phase() == MessageType.Phase.HANDSHAKE ? WireSettings.handshake() : Samples.SESSION;
+        ByteBuffer frame = RawFrames.frame(type, body);
+        MessageDecoder decoder = new MessageDecoder(settings);
+        decoder.blockBuffers(ByteBuffer::allocateDirect);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> decoder.decode(frame), rule);
+        assertEquals(field, e.field(), e.getMessage());
+        assertTrue(e.getMessage().contains(words), "'" + words + "' missing from: " + e.getMessage());
+    }
+
     /** The same rules hold for messages built locally, so a bad message cannot even be sent. */
     @Test
     void constructorsEnforceTheSameRules() {
