@@ -45,12 +45,12 @@ final class PeerConnection {
     boolean closeHandled;
     private String closeReason;
 
-    PeerConnection(long id, boolean outbound, String target, TrafficCounters linkTotals) {
+    PeerConnection(long id, boolean outbound, String target, TrafficCounters linkTotals, PayloadBuffers payloads) {
         this.id = id;
         this.outbound = outbound;
         this.target = target;
         this.counters = new TrafficCounters(linkTotals);
-        this.decoder = new PeerFrameDecoder(counters);
+        this.decoder = new PeerFrameDecoder(counters, payloads);
         this.encoder = new PeerFrameEncoder(counters);
     }
 

@@ -3,9 +3,12 @@ package io.repl.agent.peer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.repl.io.kernel.NativeMemory;
+import io.repl.protocol.DataWrite;
 import io.repl.protocol.Message;
 import io.repl.protocol.MessageDecoder;
 import io.repl.protocol.ProtocolException;
+import io.repl.protocol.ResyncData;
 import io.repl.protocol.WireSettings;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -20,16 +23,34 @@ import java.util.List;
  * <p>A {@link ProtocolException} is passed on with {@code fireExceptionCaught} (the handler
  * after us closes the connection and names the field); from then on every byte is dropped,
  * because nothing more from that peer is believed.
+ *
+ * <p>Given {@link PayloadBuffers}, the blocks of DATA and RS_DATA are received into them; a
+ * message that kept its buffer (a raw block) lends it on, any other buffer goes straight back.
  */
 public final class PeerFrameDecoder extends ByteToMessageDecoder {
     private final MessageDecoder decoder = new MessageDecoder();
     private final TrafficCounters counters;
+    private final PayloadBuffers payloads;
+    /** The buffer the frame being decoded receives its block into, until a message or an error settles it. */
+    private ByteBuffer pending;
     /** Bytes of the frame being decoded consumed so far. */
     private long frameBytes;
     private boolean failed;
 
     public PeerFrameDecoder(TrafficCounters counters) {
+        this(counters, null);
+    }
+
+    /** {@code payloads}: where blocks are received; null for the heap, as the witness link does. */
+    public PeerFrameDecoder(TrafficCounters counters, PayloadBuffers payloads) {
         this.counters = counters;
+        this.payloads = payloads;
+        if (payloads != null) {
+            decoder.blockBuffers(bytes -> {
+                pending = payloads.acquire(bytes);
+                return pending;
+            });
+        }
     }
 
     /** Applies negotiated settings to every frame whose header is not yet complete. */
@@ -51,6 +72,7 @@ public final class PeerFrameDecoder extends ByteToMessageDecoder {
         try {
             message = decoder.decode(view);
         } catch (ProtocolException e) {
+            settle(null);
             failed = true;
             counters.received(readable);
             in.skipBytes(readable);
@@ -63,9 +85,44 @@ public final class PeerFrameDecoder extends ByteToMessageDecoder {
         // Frames follow each other: what was consumed since the last message belongs to this one.
         frameBytes += consumed;
         if (message != null) {
+            settle(message);
             counters.receivedMessage(message, frameBytes);
             frameBytes = 0;
             out.add(message);
         }
+    }
+
+    /** Lends the pending buffer on if {@code message} (null: none) carries it, else gives it back. */
+    private void settle(Message message) {
+        ByteBuffer b = pending;
+        if (b == null) {
+            return;
+        }
+        pending = null;
+        if (carries(message, b)) {
+            payloads.lend(b);
+        } else {
+            payloads.release(b);
+        }
+    }
+
+    /** Whether the message's payload is a view of {@code b}: a raw block is, a decompressed one is not. */
+    private static boolean carries(Message message, ByteBuffer b) {
+        ByteBuffer data;
+        if (message instanceof DataWrite) {
+            data = ((DataWrite) message).data();
+        } else if (message instanceof ResyncData) {
+            data = ((ResyncData) message).data();
+        } else {
+            return false;
+        }
+        return data != null && data.isDirect() && data.remaining() == b.remaining()
+                && NativeMemory.addressOf(data) == NativeMemory.addressOf(b);
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        // A frame cut off by the close: its buffer goes back, nothing holds it.
+        settle(null);
     }
 }

@@ -96,6 +96,11 @@ public final class PeerLink implements AutoCloseable {
         /** The session crossed a write buffer water mark; see {@link PeerSession#isWritable()}. */
         default void onWritabilityChanged(PeerSession s, boolean writable) {
         }
+
+        /** Where the blocks of DATA and RS_DATA are received; null (the default): the heap. */
+        default PayloadBuffers payloadBuffers() {
+            return null;
+        }
     }
 
     /** Connection states, as operators see them in status. */
@@ -363,7 +368,7 @@ public final class PeerLink implements AutoCloseable {
 
     private void dial() {
         HostPort to = config.peerAddress();
-        PeerConnection c = new PeerConnection(nextId++, true, to.toString(), totals);
+        PeerConnection c = new PeerConnection(nextId++, true, to.toString(), totals, listener.payloadBuffers());
         dialing = c;
         connections.add(c);
         Bootstrap b = new Bootstrap().group(loop).channel(EpollSocketChannel.class)
@@ -406,7 +411,7 @@ public final class PeerLink implements AutoCloseable {
             ch.close();
             return;
         }
-        PeerConnection c = new PeerConnection(nextId++, false, null, totals);
+        PeerConnection c = new PeerConnection(nextId++, false, null, totals, listener.payloadBuffers());
         connections.add(c);
         attach(c, ch);
     }

@@ -3,6 +3,7 @@ package io.repl.agent.replication;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.repl.agent.config.ResourceConfig;
+import io.repl.agent.peer.PayloadBuffers;
 import io.repl.agent.peer.PeerLink;
 import io.repl.agent.peer.PeerLinkConfig;
 import io.repl.agent.peer.PeerSession;
@@ -76,6 +77,10 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     private volatile BlockEngine engine;
     /** The pool the front end takes buffers from: the first engine's, kept across detach and attach. */
     private final AlignedBuffers buffers;
+    /** The peer's payloads received into {@link #buffers}, until their disk writes claim them. */
+    private final LentPayloads payloads = new LentPayloads();
+    /** Writes whose bytes had to be copied into aligned memory first; loop-confined. */
+    private long writeCopies;
     private final int alignment;
     /** Told, on the loop, that the core released the detached disk; closes it elsewhere. */
     private volatile Consumer<BlockEngine> onDiskReleased = e -> { };
@@ -429,6 +434,15 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         return alignment;
     }
 
+    /**
+     * How many disk writes so far had their bytes copied into aligned memory first (a peer's LZ4
+     * block, a checksum reply's data); a peer's raw block is written where it arrived. Read on
+     * the loop, for tests.
+     */
+    public long writeCopies() {
+        return writeCopies;
+    }
+
     // ---- CoreActions: called by the core, on the loop. ----
 
     @Override
@@ -463,14 +477,20 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
             }
             case WRITE: {
                 ByteBuffer data = io.data();
-                ByteBuffer src = engineReady(data);
+                // A peer's payload received into a pool buffer is written from it, and the buffer
+                // goes back once the disk is done with it (before a retry, it is lent again for
+                // the retry to claim).
+                ByteBuffer lent = payloads.claim(data);
+                ByteBuffer src = lent != null ? data : engineReady(data);
                 // A copy made for the engine goes back to the pool once the disk is done with
                 // it; otherwise every peer write would allocate direct memory for the GC to free.
-                Runnable release = src != data ? () -> buffers.release(src) : () -> { };
+                Runnable release = lent != null ? () -> buffers.release(lent)
+                        : src != data ? () -> buffers.release(src) : () -> { };
+                Runnable beforeRetry = lent != null ? () -> payloads.lend(lent) : release;
                 IoCallback then = retrying(io, attempt, r -> {
                     release.run();
                     back(id, r, null);
-                }, release);
+                }, beforeRetry);
                 if (io.fua()) {
                     engine.writeDurable(io.offset(), src, then);
                 } else {
@@ -510,11 +530,12 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         };
     }
 
-    /** Peer payloads arrive in heap buffers; O_DIRECT wants aligned direct memory. */
+    /** Peer payloads not received into the pool (LZ4, CSUM_REPLY) are heap buffers; O_DIRECT wants aligned direct memory. */
     private ByteBuffer engineReady(ByteBuffer data) {
         if (data.isDirect() && AlignedBuffers.isAligned(data, alignment)) {
             return data;
         }
+        writeCopies++;
         ByteBuffer copy = buffers.acquire(data.remaining());
         copy.put(data.duplicate()).flip();
         return copy;
@@ -814,6 +835,27 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         });
     }
 
+    /** The peer's blocks are received into the disk's pool, so the disk writes them as they are. */
+    @Override
+    public PayloadBuffers payloadBuffers() {
+        return new PayloadBuffers() {
+            @Override
+            public ByteBuffer acquire(int bytes) {
+                return buffers.acquire(bytes);
+            }
+
+            @Override
+            public void release(ByteBuffer buffer) {
+                buffers.release(buffer);
+            }
+
+            @Override
+            public void lend(ByteBuffer buffer) {
+                payloads.lend(buffer);
+            }
+        };
+    }
+
     @Override
     public void onDisconnected(PeerSession s, String reason) {
         peerCallback(false, () -> {
@@ -821,6 +863,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 return;
             }
             session = null;
+            // Writes of the session's payloads not submitted by now are dropped with it.
+            payloads.clear();
             sessionClosing = false;
             if (!closed && broken == null) {
                 LOG.log(System.Logger.Level.INFO, name + ": peer connection ended: " + reason);

@@ -15,7 +15,9 @@ import io.repl.agent.replication.ForwardingEngine;
 import io.repl.core.replication.Command;
 import io.repl.core.replication.ConnectionState;
 import io.repl.io.BlockEngine;
+import io.repl.io.Errno;
 import io.repl.io.IoCallback;
+import io.repl.io.kernel.NativeMemory;
 import io.repl.protocol.BitmapChunk;
 import io.repl.protocol.DeviceSizes;
 import io.repl.protocol.Disconnect;
@@ -35,6 +37,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -120,6 +123,77 @@ class CoreDriverSessionTest {
             assertEquals(1, readInto.size(), "one read for the one request");
             assertSame(readInto.get(0), engine.get().buffers().acquire((int) DriverFixture.DATA_BYTES),
                     "the read's buffer is the pool's next one of its size");
+        }
+    }
+
+    /**
+     * The peer's block is received into a buffer of the disk's pool and written from it, with
+     * no copy in between; the buffer goes back to the pool only once the disk is done with it.
+     * A write refused for now (EAGAIN) is retried from the same buffer, which still goes back
+     * exactly once. Were the buffer given back earlier, the next block would be received into
+     * memory the disk had yet to write.
+     */
+    @Test
+    void aPeersBlockIsWrittenFromTheBufferItArrivedInWhichGoesBackOnceTheDiskIsDone() throws Exception {
+        int alphaPort = freePort();
+        int unusedPort = freePort();
+        record Held(ByteBuffer src, IoCallback done) { }
+        List<Held> writes = new CopyOnWriteArrayList<>();
+        AtomicBoolean written = new AtomicBoolean();
+        AtomicReference<BlockEngine> engine = new AtomicReference<>();
+        try (DriverFixture f = new DriverFixture(dir, alphaPort, unusedPort)) {
+            CoreDriver driver = f.start(config("alpha", "beta", alphaPort, unusedPort, false), e -> {
+                engine.set(e);
+                return new ForwardingEngine(e) {
+                    @Override
+                    public void write(long offset, ByteBuffer src, IoCallback done) {
+                        // The first attempt is refused for now; the retry is held until the test lets it go.
+                        boolean first = writes.isEmpty();
+                        writes.add(new Held(src, ignored -> inner.write(offset, src, r -> {
+                            done.complete(r);
+                            written.set(true);
+                        })));
+                        if (first) {
+                            done.complete(-Errno.EAGAIN);
+                        }
+                    }
+                };
+            });
+            await("alpha listening", () -> driver.link().listenAddress() != null);
+            try (RawPeer beta = RawPeer.connect(new InetSocketAddress("127.0.0.1", alphaPort))) {
+                beta.handshake(HandshakeConfig.of("beta", "alpha", Fixture.RESOURCE, Fixture.SECRET));
+                // beta holds the data, alpha is fresh: alpha becomes the target of a full sync.
+                int blocks = (int) (DriverFixture.DATA_BYTES / 4096);
+                beta.send(new DeviceSizes(DriverFixture.DATA_BYTES, 1 << 20, 4096));
+                beta.send(new GenerationUuids(0x5eed, 0, List.of(), GenerationUuids.CONSISTENT, blocks));
+                beta.send(new PeerState(Role.PRIMARY, DiskState.UP_TO_DATE, 0));
+                beta.send(BitmapChunk.rle(0, new long[] {blocks}, true));
+                ResyncRequest asked = next(beta, ResyncRequest.class);
+                byte[] bytes = new byte[asked.length()];
+                new java.util.Random(3).nextBytes(bytes);
+                beta.send(new ResyncData(asked.offset(), ByteBuffer.wrap(bytes)));
+
+                await("the write retried after EAGAIN", () -> writes.size() == 2);
+                ByteBuffer src = writes.get(1).src();
+                assertTrue(src.isDirect(), "written from direct memory");
+                assertEquals(NativeMemory.addressOf(writes.get(0).src()), NativeMemory.addressOf(src),
+                        "the retry writes from the same buffer");
+                assertEquals(ByteBuffer.wrap(bytes), src.duplicate(), "the block as it arrived");
+                assertEquals(0, driver.loop().submit(driver::writeCopies).get(), "written where it arrived, no copy");
+                ByteBuffer other = engine.get().buffers().acquire(asked.length());
+                assertNotEquals(NativeMemory.addressOf(src), NativeMemory.addressOf(other),
+                        "the pool does not hand out a buffer the disk has yet to write");
+                engine.get().buffers().release(other);
+
+                writes.get(1).done().complete(0);
+                await("the block written", written::get);
+                ByteBuffer next = engine.get().buffers().acquire(asked.length());
+                ByteBuffer after = engine.get().buffers().acquire(asked.length());
+                assertTrue(NativeMemory.addressOf(next) == NativeMemory.addressOf(src)
+                        || NativeMemory.addressOf(after) == NativeMemory.addressOf(src),
+                        "the buffer went back to the pool once its write was done");
+                assertNotEquals(NativeMemory.addressOf(next), NativeMemory.addressOf(after), "and only once");
+            }
         }
     }
 
