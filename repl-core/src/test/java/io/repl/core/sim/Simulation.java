@@ -856,7 +856,9 @@ final class Simulation implements SimNode.Observer {
             throw failure(policy + " discarded " + changed + " changed blocks and kept " + kept, null);
         }
         boolean younger = policy.endsWith("discard-younger-primary");
-        if (younger || policy.endsWith("discard-older-primary")) {
+        // Which side split as Primary is read from both nodes' metadata, which a node that went
+        // down since sending its state does not have open: the check waits for the next handshake.
+        if ((younger || policy.endsWith("discard-older-primary")) && loser.up() && other(loser).up()) {
             boolean loserOlder = splitAsPrimary(loser);
             if (loserOlder == younger || splitAsPrimary(other(loser)) == loserOlder) {
                 throw failure(policy + " discarded " + loser.name() + ", split as Primary: " + loserOlder, null);
