@@ -45,6 +45,15 @@ class FrameDecoderTest {
         return out;
     }
 
+    /** Mostly small pieces, sometimes large ones, so splits land in every field. */
+    private static int[] chunkSizes(Random random, int count) {
+        int[] sizes = new int[count];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = random.nextInt(4) == 0 ? 1 + random.nextInt(100_000) : 1 + random.nextInt(40);
+        }
+        return sizes;
+    }
+
     @Test
     void oneByteAtATime() {
         List<Message> messages = Samples.sessionMessages().subList(0, 12);
@@ -64,12 +73,7 @@ class FrameDecoderTest {
         byte[] bytes = stream(messages, Samples.SESSION);
         Random random = new Random(42);
         for (int round = 0; round < 50; round++) {
-            int[] sizes = new int[17];
-            for (int i = 0; i < sizes.length; i++) {
-                // Mostly small pieces, sometimes large ones, so splits land in every field.
-                sizes[i] = random.nextInt(4) == 0 ? 1 + random.nextInt(100_000) : 1 + random.nextInt(40);
-            }
-            assertEquals(messages, feed(bytes, sizes, Samples.SESSION), "round " + round);
+            assertEquals(messages, feed(bytes, chunkSizes(random, 17), Samples.SESSION), "round " + round);
         }
     }
 
@@ -117,10 +121,7 @@ class FrameDecoderTest {
         byte[] bytes = stream(messages, Samples.SESSION);
         Random random = new Random(7);
         for (int round = 0; round < 30; round++) {
-            int[] sizes = new int[13];
-            for (int i = 0; i < sizes.length; i++) {
-                sizes[i] = random.nextInt(4) == 0 ? 1 + random.nextInt(100_000) : 1 + random.nextInt(40);
-            }
+            int[] sizes = chunkSizes(random, 13);
             MessageDecoder decoder = new MessageDecoder(Samples.SESSION);
             Supplied supplied = new Supplied();
             decoder.blockBuffers(supplied);
