@@ -528,6 +528,10 @@ final class Simulation implements SimNode.Observer {
         if ((apart || network.inFlightTo(node.index()) > 0) && protocol != ReplicationProtocol.C) {
             model.invalidate("promoted under protocol " + protocol + " while the old Primary's writes, which it"
                     + " acknowledged, may not have arrived");
+            // Those writes are what protocols A and B may lose in a failover: the old Primary
+            // comes back as the target of the new one and they are overwritten. Only the ones it
+            // acknowledges from now on count against a silent merge.
+            invariants.uniqueWrites[1 - node.index()] = 0;
         }
         invariants.checkPromotion(node);
     }
