@@ -30,7 +30,9 @@
 #   BENCH_AGENT_OPTS="..." the agents' JVM options
 #   BENCH_PROFILE=1        also record a call-graph profile of each agent while its writes run
 #                          (perf record; the JIT's symbols from a perf map written at exit), and
-#                          print each one's top entries; the data stays in the run's directory
+#                          print each one's top entries; the data stays in the run's directory.
+#                          The system calls are then not counted (their tracepoints would fill the
+#                          profile); BENCH_PROFILE=syscalls counts and lists them as well
 #   BENCH_OUT=bench/RESULTS.md  its section (between keep markers) is replaced; BENCH_OUT=- prints it only
 set -euo pipefail
 
@@ -63,24 +65,46 @@ if [[ " $parts " == *" p10 "* ]] && ! /usr/bin/python3 -c 'import nbd' 2>/dev/nu
 fi
 
 ctl() { "$dist/bin/replctl" --control-socket "$@"; }
-# cpu_ticks PID: utime+stime of the process, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_ticks PID: utime+stime of the process, in clock ticks, less that of its live JIT compiler
+# threads (the JVM's "C1/C2 CompilerThreadN"). Compiling the hot path is a start-up cost; at
+# 1 MiB, where a run is a few thousand writes, C2 was still at it and took a fifth of the
+# samples of a profile. GC and every other thread stay counted. (A compiler thread that exits
+# during the run takes its ticks out of the subtraction: the figure errs high, never low.)
+cpu_ticks() {
+  local total jit t
+  total="$(awk '{print $14 + $15}' "/proc/$1/stat")"
+  jit=0
+  for t in /proc/"$1"/task/*; do
+    case "$(cat "$t/comm" 2>/dev/null)" in
+      "C1 CompilerThre"*|"C2 CompilerThre"*)
+        jit=$((jit + $(sed 's/^.*) //' "$t/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0))) ;;
+    esac
+  done
+  echo $((total - jit))
+}
 tck="$(getconf CLK_TCK)"
 # counts_start PID NAME / counts_stop / per_write NAME N: the system calls and context switches
 # of PID while the writes run, counted by perf (where it is installed and allowed), per write.
 # In a VM every system call and every switch costs an exit to the hypervisor or more, so
 # these two counts explain most of the CPU figure.
+# A profiled run records only the profile: the system-call tracepoints that count and list the
+# calls run in the kernel on every call, and with them about half of each profile's samples
+# landed in perf's own event code (perf_swevent_event). BENCH_PROFILE=syscalls adds them back.
 perf_pids=()
 counts_start() {
   command -v perf >/dev/null || return 0
-  perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$1" -o "$wd/perf-$2.csv" >/dev/null 2>&1 &
-  perf_pids+=("$!")
-  if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+  if [ "${BENCH_PROFILE:-0}" = 0 ] || [ "${BENCH_PROFILE:-0}" = syscalls ]; then
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$1" -o "$wd/perf-$2.csv" >/dev/null 2>&1 &
+    perf_pids+=("$!")
+  fi
+  if [ "${BENCH_PROFILE:-0}" != 0 ]; then
     perf record -q -g -F 999 -p "$1" -o "$wd/profile-$2.data" >/dev/null 2>&1 &
     perf_pids+=("$!")
+    profiled+=("$2:$1")
+  fi
+  if [ "${BENCH_PROFILE:-0}" = syscalls ]; then
     perf trace -s -p "$1" -o "$wd/syscalls-$2.txt" >/dev/null 2>&1 &
     perf_pids+=("$!")
-    profiled+=("$2:$1")
   fi
 }
 profiled=()
@@ -122,7 +146,7 @@ agent() {
   local d="$1" n="$2" i
   mkdir -p "$d/state"
   local opts="${BENCH_AGENT_OPTS:--Xms64m -Xmx256m -XX:MaxDirectMemorySize=512m}"
-  [ "${BENCH_PROFILE:-0}" = 1 ] && opts="$opts -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
+  [ "${BENCH_PROFILE:-0}" != 0 ] && opts="$opts -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"
   REPL_JAVA_OPTS="$opts" \
     "$dist/bin/repl-agent" --config-dir "$d/cfg" --node "$n" --control-socket "$d/ctl.sock" \
     --state-dir "$d/state" --run-dir "$d" >"$d/agent.log" 2>&1 &
