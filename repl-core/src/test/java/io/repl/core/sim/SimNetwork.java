@@ -209,9 +209,12 @@ final class SimNetwork {
         if (cutBefore[from] != null && cutBefore[from].test(message)) {
             cutBefore[from] = null;
             cutsBefore++;
-            if (cutPartitions[from]) {
+            if (cutPartitions[from] && !partitioned) {
                 partition(true, true);
             } else {
+                // Already partitioned (a one-way hold, say): partition() would change nothing,
+                // and the message would vanish from a connection that stays up. The cut is what
+                // the fault promises; the partition in place keeps the link down until it heals.
                 cut();
             }
             return;
