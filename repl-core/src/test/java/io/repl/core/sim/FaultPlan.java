@@ -198,11 +198,13 @@ final class FaultPlan {
     /**
      * The metadata device or the data disk's flushes of either node start failing. Once the
      * node notices (its disk goes Failed), the operator repairs the device a little later:
-     * down, repair, up, which the simulator does as a restart of the process.
+     * down, repair, up, which the simulator does as a restart of the process. Only while the
+     * other node's copy is whole, as for the data disk's faults: on the last current copy it
+     * would be a double fault.
      */
     private void diskDeviceFails() {
         SimNode node = sim.nodes[random.nextInt(2)];
-        if (!node.up() || node.status().disk() == DiskState.FAILED) {
+        if (!node.up() || node.status().disk() == DiskState.FAILED || !otherCopyHealthy(node)) {
             return;
         }
         boolean metadata = random.nextBoolean();
