@@ -863,7 +863,8 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
                 return;
             }
             session = null;
-            // Writes of the session's payloads not submitted by now are dropped with it.
+            // Unclaimed payloads are forgotten with the session: resync blocks not started are
+            // dropped, and DATA already received, still written, goes from its buffer to the GC.
             payloads.clear();
             sessionClosing = false;
             if (!closed && broken == null) {
