@@ -110,9 +110,16 @@ if [[ " $parts " == *" p5 "* || " $parts " == *" p7 "* ]]; then
 
   if [[ " $parts " == *" p7 "* ]]; then
     # The same pair, now identical, with csums on: down, edit, up, then invalidate beta.
+    # pair_config writes a [disk] table only when it has lines for it: add one if it is missing,
+    # and make sure the key landed (without it, P7 measured a plain full resync).
     for n in alpha beta; do
       ctl "$d/$n/ctl.sock" down r0 >/dev/null
-      sed -i 's/^\[disk\]$/[disk]\ncsums = true/' "$d/$n/cfg/r0.toml"
+      if grep -q '^\[disk\]$' "$d/$n/cfg/r0.toml"; then
+        sed -i 's/^\[disk\]$/[disk]\ncsums = true/' "$d/$n/cfg/r0.toml"
+      else
+        printf '[disk]\ncsums = true\n' >>"$d/$n/cfg/r0.toml"
+      fi
+      grep -q '^csums = true$' "$d/$n/cfg/r0.toml" || die "could not turn csums on in $d/$n/cfg/r0.toml"
     done
     for n in alpha beta; do ctl "$d/$n/ctl.sock" up r0 >/dev/null; done
     for n in alpha beta; do ctl "$d/$n/ctl.sock" wait-connect r0 --timeout 60 >/dev/null; done
