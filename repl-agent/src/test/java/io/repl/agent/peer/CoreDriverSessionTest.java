@@ -36,6 +36,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -170,7 +171,7 @@ class CoreDriverSessionTest {
                 beta.send(BitmapChunk.rle(0, new long[] {blocks}, true));
                 ResyncRequest asked = next(beta, ResyncRequest.class);
                 byte[] bytes = new byte[asked.length()];
-                new java.util.Random(3).nextBytes(bytes);
+                new Random(3).nextBytes(bytes);
                 beta.send(new ResyncData(asked.offset(), ByteBuffer.wrap(bytes)));
 
                 await("the write retried after EAGAIN", () -> writes.size() == 2);
