@@ -17,16 +17,29 @@ public final class BodyReader {
     /** The frame's block when it was received apart from the body (it follows the body); else null. */
     private ByteBuffer block;
     private final WireSettings settings;
+    private final FrameDecoder.BlockBuffers decompressInto;
 
     BodyReader(MessageType type, ByteBuffer body, WireSettings settings) {
         this(type, body, null, settings);
     }
 
     BodyReader(MessageType type, ByteBuffer body, ByteBuffer block, WireSettings settings) {
+        this(type, body, block, settings, null);
+    }
+
+    /**
+     * {@code blockBuffers}: where an LZ4 block received apart is decompressed (null: the heap),
+     * so that it, too, lands in memory its disk write can use as it is.
+     */
+    BodyReader(MessageType type, ByteBuffer body, ByteBuffer block, WireSettings settings,
+               FrameDecoder.BlockBuffers blockBuffers) {
         this.type = type;
         this.body = body.slice().order(ByteOrder.BIG_ENDIAN);
         this.block = block == null ? null : block.slice();
         this.settings = settings;
+        // Only DATA and RS_DATA receive their block apart; the blocks of other messages
+        // (READ_REPLY, CSUM_REPLY) stay on the heap, whoever supplied the buffers.
+        this.decompressInto = block == null ? null : blockBuffers;
     }
 
     /** The full field name used in errors, e.g. {@code DATA.offset}. */
@@ -119,7 +132,8 @@ public final class BodyReader {
 
     /**
      * The block at the end of the body, which must expand to exactly {@code length} bytes.
-     * A raw block is returned as a view of the frame body; an LZ4 block is decompressed.
+     * A raw block is returned as a view of the frame body (or of the block received apart); an
+     * LZ4 block is decompressed, into a supplied buffer when the block was received apart.
      */
     ByteBuffer block(String name, int encodingCode, long length) {
         BlockEncoding encoding = BlockEncoding.fromCode(field("encoding"), encodingCode);
@@ -140,7 +154,7 @@ public final class BodyReader {
         if (!settings.lz4()) {
             throw new ProtocolException(field("encoding"), "LZ4 block received but LZ4 was not agreed in the handshake");
         }
-        return Lz4Block.decompress(field(name), wire, length, settings.blockBytesMax());
+        return Lz4Block.decompress(field(name), wire, length, settings.blockBytesMax(), decompressInto);
     }
 
     /**

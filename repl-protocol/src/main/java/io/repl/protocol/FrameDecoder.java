@@ -68,8 +68,9 @@ public final class FrameDecoder {
      * From the next header on, receives the block of every DATA and RS_DATA frame that has
      * one into a buffer from {@code buffers} (null: into the body, as by default). The frame
      * then carries it as {@link Frame#block}; whoever supplied it learns whether the decoded
-     * message kept it (a raw block is a view of it; an LZ4 block is decompressed elsewhere)
-     * and gets it back after a protocol error by keeping track of what it handed out.
+     * message kept it (a raw block is a view of it; {@link MessageDecoder} decompresses an LZ4
+     * block into a second buffer from the same supplier) and gets it back after a protocol
+     * error by keeping track of what it handed out.
      */
     public void blockBuffers(BlockBuffers buffers) {
         this.blockBuffers = buffers;

@@ -81,6 +81,15 @@ public final class Lz4Block {
      * @throws ProtocolException on a bad declared length or malformed LZ4 data
      */
     public static ByteBuffer decompress(String field, ByteBuffer compressed, long declaredLength, int lengthMax) {
+        return decompress(field, compressed, declaredLength, lengthMax, null);
+    }
+
+    /**
+     * As {@link #decompress(String, ByteBuffer, long, int)}, into a buffer from {@code into}
+     * (null: a new heap buffer). The lengths are checked before anything is asked of it.
+     */
+    static ByteBuffer decompress(String field, ByteBuffer compressed, long declaredLength, int lengthMax,
+                                 FrameDecoder.BlockBuffers into) {
         if (declaredLength < 1 || declaredLength > lengthMax) {
             throw new ProtocolException(field, "declared uncompressed length " + declaredLength
                     + " is outside 1.." + lengthMax + "; refusing to allocate");
@@ -90,6 +99,22 @@ public final class Lz4Block {
             throw new ProtocolException(field, "compressed length " + srcLength + " must be in 1.."
                     + (declaredLength - 1) + " (smaller than the declared " + declaredLength
                     + " bytes; incompressible blocks are sent raw)");
+        }
+        if (into != null) {
+            ByteBuffer out = into.acquire((int) declaredLength);
+            int n;
+            try {
+                n = DECOMPRESSOR.decompress(compressed, compressed.position(), srcLength, out, out.position(),
+                        out.remaining());
+            } catch (LZ4Exception | IndexOutOfBoundsException e) {
+                throw new ProtocolException(field, "malformed LZ4 block of " + srcLength + " bytes declared to expand to "
+                        + declaredLength + " bytes: " + e.getMessage(), e);
+            }
+            if (n != declaredLength) {
+                throw new ProtocolException(field, "LZ4 block expanded to " + n + " bytes but " + declaredLength
+                        + " were declared");
+            }
+            return out;
         }
         byte[] out = new byte[(int) declaredLength];
         int n;

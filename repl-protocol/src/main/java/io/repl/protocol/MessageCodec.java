@@ -15,11 +15,16 @@ public final class MessageCodec {
      * @throws ProtocolException when the body breaks a rule
      */
     public static Message decode(Frame frame, WireSettings settings) {
+        return decode(frame, settings, null);
+    }
+
+    /** As {@link #decode(Frame, WireSettings)}; an LZ4 block received apart is decompressed into {@code blockBuffers}. */
+    static Message decode(Frame frame, WireSettings settings, FrameDecoder.BlockBuffers blockBuffers) {
         if (!frame.type().allowedIn(settings.phase())) {
             throw new ProtocolException("header.type", frame.type() + " is not allowed in the " + settings.phase()
                     + " phase");
         }
-        BodyReader r = new BodyReader(frame.type(), frame.body(), frame.block(), settings);
+        BodyReader r = new BodyReader(frame.type(), frame.body(), frame.block(), settings, blockBuffers);
         switch (frame.type()) {
             case HELLO: return Hello.decode(r);
             case AUTH_RESPONSE: return AuthResponse.decode(r);

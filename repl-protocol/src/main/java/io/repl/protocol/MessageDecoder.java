@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
  */
 public final class MessageDecoder {
     private final FrameDecoder frames;
+    private FrameDecoder.BlockBuffers blockBuffers;
 
     /** A decoder for a new connection, in the handshake phase. */
     public MessageDecoder() {
@@ -27,9 +28,13 @@ public final class MessageDecoder {
         return frames.settings();
     }
 
-    /** See {@link FrameDecoder#blockBuffers}. */
+    /**
+     * See {@link FrameDecoder#blockBuffers}; an LZ4 block received so is decompressed into a
+     * second buffer from {@code buffers}, and the first is then the caller's to take back.
+     */
     public void blockBuffers(FrameDecoder.BlockBuffers buffers) {
         frames.blockBuffers(buffers);
+        this.blockBuffers = buffers;
     }
 
     /**
@@ -44,7 +49,7 @@ public final class MessageDecoder {
             return null;
         }
         try {
-            return MessageCodec.decode(frame, frames.settings());
+            return MessageCodec.decode(frame, frames.settings(), blockBuffers);
         } catch (ProtocolException e) {
             // A bad body leaves the stream in step, but the peer is broken or hostile: make
             // the failure sticky so nothing more from this connection is believed.
