@@ -100,31 +100,20 @@ public final class Lz4Block {
                     + (declaredLength - 1) + " (smaller than the declared " + declaredLength
                     + " bytes; incompressible blocks are sent raw)");
         }
-        if (into != null) {
-            ByteBuffer out = into.acquire((int) declaredLength);
-            int n;
-            try {
-                n = DECOMPRESSOR.decompress(compressed, compressed.position(), srcLength, out, out.position(),
-                        out.remaining());
-            } catch (LZ4Exception | IndexOutOfBoundsException e) {
-                throw new ProtocolException(field, "malformed LZ4 block of " + srcLength + " bytes declared to expand to "
-                        + declaredLength + " bytes: " + e.getMessage(), e);
-            }
-            if (n != declaredLength) {
-                throw new ProtocolException(field, "LZ4 block expanded to " + n + " bytes but " + declaredLength
-                        + " were declared");
-            }
-            return out;
-        }
-        byte[] out = new byte[(int) declaredLength];
+        // Into a supplied buffer, or into a new heap array (the array path skips a wrapper).
+        ByteBuffer out = into != null ? into.acquire((int) declaredLength) : null;
+        byte[] array = out == null ? new byte[(int) declaredLength] : null;
         int n;
         try {
-            if (compressed.hasArray()) {
+            if (out != null) {
+                n = DECOMPRESSOR.decompress(compressed, compressed.position(), srcLength, out, out.position(),
+                        out.remaining());
+            } else if (compressed.hasArray()) {
                 n = DECOMPRESSOR.decompress(compressed.array(), compressed.arrayOffset() + compressed.position(),
-                        srcLength, out, 0, out.length);
+                        srcLength, array, 0, array.length);
             } else {
                 n = DECOMPRESSOR.decompress(compressed, compressed.position(), srcLength,
-                        ByteBuffer.wrap(out), 0, out.length);
+                        ByteBuffer.wrap(array), 0, array.length);
             }
         } catch (LZ4Exception | IndexOutOfBoundsException e) {
             throw new ProtocolException(field, "malformed LZ4 block of " + srcLength + " bytes declared to expand to "
@@ -134,6 +123,6 @@ public final class Lz4Block {
             throw new ProtocolException(field, "LZ4 block expanded to " + n + " bytes but " + declaredLength
                     + " were declared");
         }
-        return ByteBuffer.wrap(out);
+        return out != null ? out : ByteBuffer.wrap(array);
     }
 }
