@@ -11,7 +11,7 @@ public interface PayloadBuffers {
     /** A buffer with position 0 and limit {@code bytes}, for the decoder to fill. */
     ByteBuffer acquire(int bytes);
 
-    /** Takes back a buffer no message kept: an LZ4 block (decompressed elsewhere), a frame that failed. */
+    /** Takes back a buffer no message kept: an LZ4 block's wire bytes (once decompressed), a frame that failed. */
     void release(ByteBuffer buffer);
 
     /**

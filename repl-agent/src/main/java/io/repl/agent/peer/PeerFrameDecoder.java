@@ -11,6 +11,7 @@ import io.repl.protocol.ProtocolException;
 import io.repl.protocol.ResyncData;
 import io.repl.protocol.WireSettings;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -24,15 +25,19 @@ import java.util.List;
  * after us closes the connection and names the field); from then on every byte is dropped,
  * because nothing more from that peer is believed.
  *
- * <p>Given {@link PayloadBuffers}, the blocks of DATA and RS_DATA are received into them; a
- * message that kept its buffer (a raw block) lends it on, any other buffer goes straight back.
+ * <p>Given {@link PayloadBuffers}, the blocks of DATA and RS_DATA are received into them (and an
+ * LZ4 block decompressed into a second one); the buffer a message carries as its payload is
+ * lent on with it, any other goes straight back.
  */
 public final class PeerFrameDecoder extends ByteToMessageDecoder {
     private final MessageDecoder decoder = new MessageDecoder();
     private final TrafficCounters counters;
     private final PayloadBuffers payloads;
-    /** The buffer the frame being decoded receives its block into, until a message or an error settles it. */
-    private ByteBuffer pending;
+    /**
+     * The buffers taken for the frame being decoded, until a message or an error settles them:
+     * the one its block is received into and, for an LZ4 block, the one it is decompressed into.
+     */
+    private final List<ByteBuffer> pending = new ArrayList<>(2);
     /** Bytes of the frame being decoded consumed so far. */
     private long frameBytes;
     private boolean failed;
@@ -47,8 +52,9 @@ public final class PeerFrameDecoder extends ByteToMessageDecoder {
         this.payloads = payloads;
         if (payloads != null) {
             decoder.blockBuffers(bytes -> {
-                pending = payloads.acquire(bytes);
-                return pending;
+                ByteBuffer b = payloads.acquire(bytes);
+                pending.add(b);
+                return b;
             });
         }
     }
@@ -92,21 +98,25 @@ public final class PeerFrameDecoder extends ByteToMessageDecoder {
         }
     }
 
-    /** Lends the pending buffer on if {@code message} (null: none) carries it, else gives it back. */
+    /**
+     * Lends on the pending buffer {@code message} (null: none) carries as its payload, and gives
+     * every other back: the wire buffer of an LZ4 block, all of a frame that failed.
+     */
     private void settle(Message message) {
-        ByteBuffer b = pending;
-        if (b == null) {
+        if (pending.isEmpty()) {
             return;
         }
-        pending = null;
-        if (carries(message, b)) {
-            payloads.lend(b);
-        } else {
-            payloads.release(b);
+        for (ByteBuffer b : pending) {
+            if (carries(message, b)) {
+                payloads.lend(b);
+            } else {
+                payloads.release(b);
+            }
         }
+        pending.clear();
     }
 
-    /** Whether the message's payload is a view of {@code b}: a raw block is, a decompressed one is not. */
+    /** Whether the message's payload is a view of {@code b}: the whole of it, from its start. */
     private static boolean carries(Message message, ByteBuffer b) {
         ByteBuffer data;
         if (message instanceof DataWrite) {

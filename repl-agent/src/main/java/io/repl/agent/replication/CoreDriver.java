@@ -435,9 +435,9 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
     }
 
     /**
-     * How many disk writes so far had their bytes copied into aligned memory first (a peer's LZ4
-     * block, a checksum reply's data); a peer's raw block is written where it arrived. Read on
-     * the loop, for tests.
+     * How many disk writes so far had their bytes copied into aligned memory first (a checksum
+     * reply's data); a peer's block is written where it arrived, or where it was decompressed.
+     * Read on the loop, for tests.
      */
     public long writeCopies() {
         return writeCopies;
@@ -530,7 +530,7 @@ public final class CoreDriver implements CoreActions, PeerLink.Listener {
         };
     }
 
-    /** Peer payloads not received into the pool (LZ4, CSUM_REPLY) are heap buffers; O_DIRECT wants aligned direct memory. */
+    /** Peer payloads not received into the pool (CSUM_REPLY's) are heap buffers; O_DIRECT wants aligned direct memory. */
     private ByteBuffer engineReady(ByteBuffer data) {
         if (data.isDirect() && AlignedBuffers.isAligned(data, alignment)) {
             return data;

@@ -24,6 +24,18 @@ final class PairFixture implements AutoCloseable {
 
     PairFixture(Path dir, long diskBytes, String protocol, String secretAlpha, String secretBeta, String hostAlpha,
                 String hostBeta, String netnsAlpha, String netnsBeta) throws Exception {
+        this(dir, diskBytes, protocol, secretAlpha, secretBeta, hostAlpha, hostBeta, netnsAlpha, netnsBeta, "");
+    }
+
+    /** A loopback pair whose [net] tables also hold {@code netLine} (one TOML line, or empty). */
+    static PairFixture withNet(Path dir, long diskBytes, String protocol, String netLine) throws Exception {
+        return new PairFixture(dir, diskBytes, protocol, "s3cret", "s3cret", "127.0.0.1", "127.0.0.1", null, null,
+                netLine);
+    }
+
+    private PairFixture(Path dir, long diskBytes, String protocol, String secretAlpha, String secretBeta,
+                        String hostAlpha, String hostBeta, String netnsAlpha, String netnsBeta, String netLine)
+            throws Exception {
         this.dir = dir;
         this.diskBytes = diskBytes;
         int portA = freePort();
@@ -44,6 +56,7 @@ final class PairFixture implements AutoCloseable {
                     "connect-retry = \"200ms\"",
                     "ping-interval = \"1s\"",
                     "ping-timeout = \"1s\"",
+                    netLine,
                     "[node.alpha]",
                     "address = \"" + hostAlpha + ":" + portA + "\"",
                     "disk = \"" + disk(alpha) + "\"",

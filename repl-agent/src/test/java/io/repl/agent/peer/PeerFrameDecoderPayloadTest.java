@@ -13,6 +13,7 @@ import io.repl.io.kernel.NativeMemory;
 import io.repl.protocol.DataWrite;
 import io.repl.protocol.Features;
 import io.repl.protocol.FrameEncoder;
+import io.repl.protocol.FrameHeader;
 import io.repl.protocol.Message;
 import io.repl.protocol.ProtocolException;
 import io.repl.protocol.ProtocolVersion;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -108,16 +110,48 @@ class PeerFrameDecoderPayloadTest {
         assertEquals(NativeMemory.addressOf(payloads.lent.get(1)), NativeMemory.addressOf(gotResync.data()));
     }
 
+    private static ByteBuffer text() {
+        return ByteBuffer.wrap("the same line again and again\n".repeat(300).substring(0, 8192).getBytes());
+    }
+
     @Test
-    void anLz4BlocksBufferGoesBackAtOnce() {
+    void anLz4BlockIsDecompressedIntoASecondBufferWhichIsLentAndTheWireBufferGoesBack() {
         EmbeddedChannel ch = channel();
-        ByteBuffer text = ByteBuffer.wrap("the same line again and again\n".repeat(300).substring(0, 8192).getBytes());
-        DataWrite sent = DataWrite.of(1, 0, text, 0);
+        DataWrite sent = DataWrite.of(1, 0, text(), 0);
         byte[] frame = wire(sent);
         assertTrue(frame.length < 8192, "the sample must compress, or it tests nothing");
         ch.writeInbound(Unpooled.wrappedBuffer(frame));
-        assertEquals(sent, ch.readInbound());
-        assertTheOneBufferWentBack();
+        DataWrite got = assertInstanceOf(DataWrite.class, ch.readInbound());
+        assertEquals(sent, got);
+        assertEquals(2, payloads.acquired.size(), "the wire bytes, then the block decompressed");
+        assertEquals(List.of(payloads.acquired.get(0)), payloads.released);
+        assertEquals(List.of(payloads.acquired.get(1)), payloads.lent);
+        assertEquals(NativeMemory.addressOf(payloads.lent.get(0)), NativeMemory.addressOf(got.data()));
+    }
+
+    @Test
+    void aMalformedLz4BlockGivesBothBuffersBack() {
+        EmbeddedChannel ch = channel();
+        byte[] frame = wire(DataWrite.of(1, 0, text(), 0));
+        // Garble the compressed bytes, then make both checksums right again, so that only the
+        // decompression can object.
+        for (int i = FrameHeader.BYTES + DataWrite.FIELDS_BYTES; i < frame.length; i++) {
+            frame[i] = (byte) 0xff;
+        }
+        ByteBuffer f = ByteBuffer.wrap(frame);
+        CRC32C body = new CRC32C();
+        body.update(f.duplicate().position(FrameHeader.BYTES));
+        f.putInt(FrameHeader.BODY_CHECKSUM_OFFSET, (int) body.getValue());
+        CRC32C header = new CRC32C();
+        header.update(f.duplicate().position(0).limit(FrameHeader.HEADER_CHECKSUM_OFFSET));
+        f.putInt(FrameHeader.HEADER_CHECKSUM_OFFSET, (int) header.getValue());
+        ch.writeInbound(Unpooled.wrappedBuffer(frame));
+        assertNull(ch.readInbound());
+        ProtocolException e = assertInstanceOf(ProtocolException.class, errors.get(0));
+        assertTrue(e.getMessage().contains("LZ4"), e.getMessage());
+        assertEquals(2, payloads.acquired.size());
+        assertEquals(payloads.acquired, payloads.released);
+        assertTrue(payloads.lent.isEmpty());
     }
 
     @Test
