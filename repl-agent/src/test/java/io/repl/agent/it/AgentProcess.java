@@ -267,8 +267,35 @@ final class AgentProcess implements AutoCloseable {
         Cmd.run(argv.toArray(String[]::new)).ok();
         if ("STOP".equals(sig) || "SIGSTOP".equals(sig)) {
             frozen = true;
+            // kill(2) returns once the signal is queued; a thread running on another core goes
+            // on until it next leaves the kernel. Frozen means every thread has stopped.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!everyThreadStopped()) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError(node + " still has a running thread 30 s after SIGSTOP");
+                }
+                TimeUnit.MILLISECONDS.sleep(1);
+            }
         } else if ("CONT".equals(sig) || "SIGCONT".equals(sig)) {
             frozen = false;
+        }
+    }
+
+    /** Every task of the process is in state T (stopped by a signal), read from /proc. */
+    private boolean everyThreadStopped() {
+        Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+        try (var list = Files.list(tasks)) {
+            return list.allMatch(t -> {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    // "pid (comm) S ...": the comm may hold spaces and parentheses.
+                    return stat.charAt(stat.lastIndexOf(')') + 2) == 'T';
+                } catch (IOException gone) {
+                    return true; // a thread that ended is not running either
+                }
+            });
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + tasks, e);
         }
     }
 
