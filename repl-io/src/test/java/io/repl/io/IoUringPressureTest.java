@@ -2,6 +2,7 @@ package io.repl.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -335,6 +336,92 @@ class IoUringPressureTest {
             e.write(0, bufferOf(e, data), w);
             assertEquals(0, w.await());
             assertArrayEquals(data, Scratch.readPlain(file, 0, 4096));
+        }
+        assertHandedBackCleanly(ring);
+    }
+
+    /**
+     * On the loop, a read goes to the kernel before {@code read()} returns, while a write
+     * waits for the burst's one submission; reads started from callbacks, one after another,
+     * read back what was written.
+     */
+    @Test
+    void onTheLoopAReadIsSubmittedAtOnceAndAWriteWithItsBurst() throws Exception {
+        int blocks = 32;
+        int blockBytes = 4096;
+        byte[][] data = randomBlocks(blocks, blockBytes, 28);
+        ScriptedRing ring = new ScriptedRing();
+        try (IoUringEngine e = ring.open(Backing.probe(file), SIZE, 16, loop)) {
+            Completion[] writes = writeAll(e, data, blockBytes);
+            for (int i = 0; i < blocks; i++) {
+                assertEquals(0, writes[i].await(), "write #" + i);
+            }
+            ByteBuffer into = e.buffers().acquire(blockBytes);
+            Completion read = new Completion();
+            Completion write = new Completion();
+            CompletableFuture<int[]> submits = new CompletableFuture<>();
+            loop.execute(() -> {
+                int before = ring.submits();
+                e.read(0, into, read);
+                int afterRead = ring.submits();
+                e.write((long) blocks * blockBytes, bufferOf(e, data[1]), write);
+                submits.complete(new int[] {before, afterRead, ring.submits()});
+            });
+            int[] n = submits.get(60, TimeUnit.SECONDS);
+            assertEquals(n[0] + 1, n[1], "io_uring_enter calls made by read() on the loop");
+            assertEquals(n[1], n[2], "io_uring_enter calls made by write() on the loop");
+            assertEquals(0, read.await());
+            assertEquals(0, write.await());
+            byte[] got = new byte[blockBytes];
+            into.get(0, got);
+            assertArrayEquals(data[0], got);
+            assertArrayEquals(data[1], Scratch.readPlain(file, (long) blocks * blockBytes, blockBytes));
+
+            int chain = 500;
+            CompletableFuture<Integer> chained = new CompletableFuture<>();
+            IoCallback[] next = new IoCallback[1];
+            int[] done = new int[1];
+            next[0] = result -> {
+                int block = done[0] % blocks;
+                byte[] b = new byte[blockBytes];
+                into.get(0, b);
+                if (result != 0 || !java.util.Arrays.equals(data[block], b)) {
+                    chained.completeExceptionally(new AssertionError("chained read #" + done[0] + " of block "
+                            + block + ": " + Errno.name(result)));
+                    return;
+                }
+                if (++done[0] == chain) {
+                    chained.complete(done[0]);
+                } else {
+                    e.read((long) (done[0] % blocks) * blockBytes, into, next[0]);
+                }
+            };
+            loop.execute(() -> e.read(0, into, next[0]));
+            assertEquals(chain, chained.get(60, TimeUnit.SECONDS));
+        }
+        assertHandedBackCleanly(ring);
+    }
+
+    /** A ring that breaks while a read is submitted at once fails it later, never inside {@code read()}. */
+    @Test
+    void aReadSubmittedAtOnceOnABrokenRingFailsOutsideTheCall() throws Exception {
+        ScriptedRing ring = new ScriptedRing();
+        IoUringEngine e = ring.open(Backing.probe(file), SIZE, 16, loop);
+        try {
+            ring.failSubmitAfter(0, Errno.EBADF);
+            Completion read = new Completion();
+            CompletableFuture<Boolean> doneInside = new CompletableFuture<>();
+            loop.execute(() -> {
+                e.read(0, e.buffers().acquire(4096), read);
+                doneInside.complete(read.done());
+            });
+            assertFalse(doneInside.get(60, TimeUnit.SECONDS), "the callback ran inside read()");
+            assertEquals(-Errno.EIO, read.await());
+            Completion late = new Completion();
+            e.flush(late);
+            assertEquals(-Errno.EIO, late.await(), "a request to the broken ring");
+        } finally {
+            e.close();
         }
         assertHandedBackCleanly(ring);
     }

@@ -29,6 +29,14 @@ import java.util.concurrent.locks.LockSupport;
  * each CQE, and the loop reaps them. Callbacks then run on the loop's thread. A request
  * offered from another thread queues the pump task on the loop.
  *
+ * <p>Reads are the exception: one offered on the loop, outside a pass over the ring, goes to
+ * the kernel before {@link #offer} returns (without reaping, so no callback runs inside it).
+ * A read request is a few bytes, so one socket read brings a client's whole queue of them,
+ * and the pump task comes only after the loop has handled every event of its turn, replies
+ * included: the device would sit idle the while, then get the burst at once. Measured on a
+ * 2-vCPU VM through NBD at 4 KiB QD32, reads went from 44–46k to 59–63k IOPS; writes, whose
+ * rate on such a machine is bounded by CPU, stay batched, one {@code io_uring_enter} per burst.
+ *
  * <p>Any thread may {@link #offer} a request. While its own ring thread waits in
  * {@code io_uring_enter} it keeps a read of an eventfd in flight, so a submitter that finds it
  * asleep wakes it with one eventfd write; a busy ring thread is not woken at all and picks the
@@ -101,6 +109,10 @@ final class RingLoop implements Runnable {
     private EngineLoop driver;
     private EngineLoop.Watch watch;
     private final AtomicBoolean pumpQueued = new AtomicBoolean();
+    /** In {@link #pump}: a read offered by one of its callbacks goes with the pass's own submission. */
+    private boolean pumping;
+    /** What broke the ring during a {@link #submitNow}, for the pump to handle outside {@link #offer}. */
+    private Throwable brokenBySubmit;
     private final Runnable pumpTask = this::pumpTask;
     private final CountDownLatch released = new CountDownLatch(1);
     /**
@@ -150,7 +162,11 @@ final class RingLoop implements Runnable {
             // The ring thread is gone and will never look again: finish it here, exactly once.
             drainQueued();
         } else if (driver != null) {
-            schedulePump();
+            if (r.kind == Request.Kind.READ && driver.inLoop() && !pumping && !closing) {
+                submitNow();
+            } else {
+                schedulePump();
+            }
         } else if (sleeping.get() && sleeping.compareAndSet(true, false)) {
             wake();
         }
@@ -208,12 +224,43 @@ final class RingLoop implements Runnable {
         pump();
     }
 
+    /**
+     * Fills and submits what is queued, on the loop, without reaping: no callback runs here.
+     * A failure is left to the pump, which completes requests, so never inside {@link #offer}.
+     */
+    private void submitNow() {
+        if (failing || brokenBySubmit != null) {
+            schedulePump();
+            return;
+        }
+        try {
+            fill();
+            int toSubmit = ring.sq.unconsumed();
+            if (toSubmit > 0) {
+                submitFromLoop(toSubmit);
+            }
+            if (transfersInFlight != reportedInFlight) {
+                driver.inFlightChanged(transfersInFlight - reportedInFlight);
+                reportedInFlight = transfersInFlight;
+            }
+        } catch (Throwable t) {
+            brokenBySubmit = t;
+            schedulePump();
+        }
+    }
+
     /** Reaps, refills and submits without waiting, until nothing more is ready. */
     private void pump() {
         if (terminated) {
             return;
         }
+        pumping = true;
         try {
+            if (brokenBySubmit != null) {
+                Throwable t = brokenBySubmit;
+                brokenBySubmit = null;
+                throw t;
+            }
             if (failing) {
                 ring.cq.reap(this::completed);
                 if (sqesOut == 0) {
@@ -245,6 +292,8 @@ final class RingLoop implements Runnable {
                 release();
             }
             // Otherwise the eventfd brings the CQEs still due, and pump() reaps them.
+        } finally {
+            pumping = false;
         }
     }
 

@@ -109,6 +109,11 @@ public final class ScriptedRing implements RingFaults {
         sqesInKernelAtRelease = sqesInKernel;
     }
 
+    /** io_uring_enter calls that would have submitted SQEs, refused ones included. */
+    public int submits() {
+        return submits.get();
+    }
+
     /** Submissions answered with the refusal errno. */
     public int refused() {
         return refused.get();
