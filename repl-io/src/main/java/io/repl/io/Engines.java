@@ -36,8 +36,9 @@ public final class Engines {
     }
 
     /**
-     * As {@link #open(Backing, long, EngineKind)}; an io_uring engine runs on {@code loop}
-     * (null: on a thread of its own). The FileChannel engine always has threads of its own.
+     * As {@link #open(Backing, long, EngineKind)}; an io_uring engine runs on {@code loop}, and
+     * a libaio engine's completions are reaped by it (null: by a thread of the engine's own).
+     * The FileChannel engine always has threads of its own.
      */
     public static BlockEngine open(Backing backing, long sizeBytes, EngineKind kind, EngineLoop loop)
             throws IOException {
@@ -47,7 +48,7 @@ public final class Engines {
                 e = openIoUring(backing, sizeBytes, loop);
                 break;
             case LIBAIO:
-                e = openAio(backing, sizeBytes);
+                e = openAio(backing, sizeBytes, loop);
                 break;
             case AUTO:
                 e = openAuto(backing, sizeBytes, loop);
@@ -74,13 +75,13 @@ public final class Engines {
         }
     }
 
-    private static BlockEngine openAio(Backing backing, long sizeBytes) throws IOException {
+    private static BlockEngine openAio(Backing backing, long sizeBytes, EngineLoop loop) throws IOException {
         String disabled = disabledReason(LIBAIO_DISABLE_PROPERTY, LIBAIO_DISABLE_ENV);
         if (disabled != null) {
             throw new IOException("io-engine \"libaio\" is " + disabled + "; use \"auto\" or \"filechannel\"");
         }
         try {
-            return AioEngine.open(backing, sizeBytes);
+            return AioEngine.open(backing, sizeBytes, AioEngine.SLOTS_DEFAULT, loop);
         } catch (IOException | LinkageError e) {
             throw new IOException("io-engine \"libaio\" cannot run here: " + e.getMessage()
                     + "; use \"auto\" or \"filechannel\"", e);
@@ -101,7 +102,7 @@ public final class Engines {
         why = disabledReason(LIBAIO_DISABLE_PROPERTY, LIBAIO_DISABLE_ENV);
         if (why == null) {
             try {
-                return AioEngine.open(backing, sizeBytes);
+                return AioEngine.open(backing, sizeBytes, AioEngine.SLOTS_DEFAULT, loop);
             } catch (IOException | LinkageError | RuntimeException e) {
                 why = e.toString();
             }

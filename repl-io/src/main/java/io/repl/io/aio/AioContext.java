@@ -35,6 +35,8 @@ final class AioContext implements AutoCloseable {
     private static final long SYS_IO_SUBMIT = ARM64 ? 2 : 209;
     private static final long SYS_IO_GETEVENTS = ARM64 ? 4 : 208;
     private static final int IOCB_BYTES = 64;
+    /** {@code aio_flags}: signal the eventfd in {@code aio_resfd} on completion. */
+    private static final int IOCB_FLAG_RESFD = 1;
     static final int EVENT_BYTES = 32;
 
     private final Syscalls sys;
@@ -45,6 +47,8 @@ final class AioContext implements AutoCloseable {
     private final ByteBuffer pointers;
     private final long pointersAddress;
     private boolean destroyed;
+    /** The eventfd every iocb signals on completion (IOCB_FLAG_RESFD), or -1 for none. */
+    private int resultFd = -1;
 
     private AioContext(Syscalls sys, long ctx, int slots) {
         this.sys = sys;
@@ -85,6 +89,15 @@ final class AioContext implements AutoCloseable {
         return slots;
     }
 
+    /**
+     * From now on every iocb prepared has the kernel add 1 to {@code eventFd} when it
+     * completes ({@code IOCB_FLAG_RESFD}), so an event loop polling the eventfd learns of
+     * completions without a thread waiting in {@code io_getevents}.
+     */
+    void signalOnCompletion(int eventFd) {
+        this.resultFd = eventFd;
+    }
+
     /** Fills slot {@code slot}'s iocb for a read or write; {@code aio_data} is the slot. */
     void prepare(int slot, int opcode, int fd, long address, long length, long offset, int rwFlags) {
         int base = slot * IOCB_BYTES;
@@ -98,6 +111,10 @@ final class AioContext implements AutoCloseable {
         iocbs.putLong(base + 24, address);
         iocbs.putLong(base + 32, length);
         iocbs.putLong(base + 40, offset);
+        if (resultFd >= 0) {
+            iocbs.putInt(base + 56, IOCB_FLAG_RESFD);
+            iocbs.putInt(base + 60, resultFd);
+        }
     }
 
     /** Hands slot {@code slot}'s iocb to the kernel: 0, or the negative errno it was refused with. */
@@ -111,6 +128,20 @@ final class AioContext implements AutoCloseable {
             return -Errno.EAGAIN;
         }
         return -Syscalls.lastErrno();
+    }
+
+    /**
+     * Copies up to {@code events.capacity() / 32} completions already posted into
+     * {@code events}, without waiting.
+     *
+     * @return how many (0 when none is posted), or a negative errno
+     */
+    int pollEvents(ByteBuffer events, ByteBuffer timespec) {
+        timespec.putLong(0, 0L);
+        timespec.putLong(8, 0L);
+        long r = sys.syscall(SYS_IO_GETEVENTS, ctx, 0, events.capacity() / EVENT_BYTES,
+                NativeMemory.addressOf(events), NativeMemory.addressOf(timespec), 0);
+        return r < 0 ? -Syscalls.lastErrno() : (int) r;
     }
 
     /**

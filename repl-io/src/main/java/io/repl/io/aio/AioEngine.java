@@ -4,6 +4,7 @@ import io.repl.io.AlignedBuffers;
 import io.repl.io.Backing;
 import io.repl.io.BlockEngine;
 import io.repl.io.BlockRange;
+import io.repl.io.EngineLoop;
 import io.repl.io.Errno;
 import io.repl.io.IoCallback;
 import io.repl.io.LibC;
@@ -12,15 +13,20 @@ import io.repl.io.kernel.NativeMemory;
 import io.repl.io.kernel.Progress;
 import io.repl.io.kernel.Request;
 import io.repl.io.kernel.SelfTest;
+import io.repl.io.uring.Syscalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The Linux AIO engine ({@code io-engine = "libaio"}): the kernel's native asynchronous I/O,
@@ -35,8 +41,15 @@ import java.util.concurrent.TimeUnit;
  * that waited for a slot. AIO has no fallocate, so hole punching and zeroing ranges run on a
  * helper thread, as does fdatasync where the kernel refuses an AIO fdsync.
  *
+ * <p>On an {@link EngineLoop} (the agent's way) there is no reaper: every iocb has the kernel
+ * signal an eventfd the loop polls with its sockets ({@code IOCB_FLAG_RESFD}), and the loop
+ * collects the completions with a non-blocking {@code io_getevents} and runs the callbacks,
+ * so a request submitted by the loop completes on it without any thread hand-off. The
+ * helper's results go back to the loop as tasks.
+ *
  * <p>A request moves between threads only through the kernel (submitted on one, completed
- * on the reaper) or the helper's queue; the slot table is read and written under one lock.
+ * on the reaper or the loop) or the helper's queue; the slot table is read and written under
+ * one lock.
  *
  * <p>The rules are the io_uring engine's: the same {@link Request}s and {@link Progress}, a
  * callback only once the kernel is done with the buffer, and requests beyond the slots
@@ -51,13 +64,31 @@ public final class AioEngine implements BlockEngine {
     private static final int EVENTS_MAX = 64;
     private static final long WAIT_NANOS = 100_000_000L;
     private static final long CLOSE_WAIT_SECONDS = 30;
+    /** Before trying again an io_submit refused while nothing else is in the kernel. */
+    private static final long REFUSED_RETRY_NANOS = 1_000_000L;
 
     private final Backing backing;
     private volatile long sizeBytes;
     private final BackingFile file;
     private final AioContext aio;
     private final AlignedBuffers buffers = new AlignedBuffers(4096);
+    /** Null when {@link #driver} reaps. */
     private final Thread reaper;
+    /** The loop that reaps, or null when the reaper thread does. */
+    private final EngineLoop driver;
+    /** The eventfd the kernel signals per completion, on a loop; -1 otherwise. */
+    private final int eventFd;
+    private EngineLoop.Watch watch;
+    /** Loop mode: iocbs the kernel has taken and the loop has not reaped. */
+    private final AtomicInteger iocbsInKernel = new AtomicInteger();
+    private final ByteBuffer loopEvents;
+    private final ByteBuffer loopTimespec;
+    private final ByteBuffer eventScratch;
+    /** Loop mode: the context, the file and the eventfd are gone (the loop's thread only). */
+    private boolean freed;
+    /** Loop mode: io_getevents failed; what the kernel holds is kept for good. */
+    private boolean broken;
+    private final CountDownLatch freedLatch = new CountDownLatch(1);
     private final ExecutorService helper;
     private final ByteBuffer zeroes;
     private final long zeroesAddress;
@@ -77,8 +108,11 @@ public final class AioEngine implements BlockEngine {
     /** The kernel refused an AIO fdsync on this file once: flushes run fdatasync on the helper. */
     private volatile boolean fdsyncOnHelper;
 
-    private AioEngine(Backing backing, long sizeBytes, BackingFile file, AioContext aio) {
+    private AioEngine(Backing backing, long sizeBytes, BackingFile file, AioContext aio, EngineLoop driver,
+            int eventFd) {
         this.backing = backing;
+        this.driver = driver;
+        this.eventFd = eventFd;
         this.sizeBytes = sizeBytes;
         this.file = file;
         this.aio = aio;
@@ -97,8 +131,18 @@ public final class AioEngine implements BlockEngine {
         });
         this.zeroes = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES + 4096).alignedSlice(4096);
         this.zeroesAddress = NativeMemory.addressOf(zeroes);
-        this.reaper = new Thread(this::reap, "aio-" + name);
-        this.reaper.setDaemon(true);
+        if (driver == null) {
+            this.reaper = new Thread(this::reap, "aio-" + name);
+            this.reaper.setDaemon(true);
+            this.loopEvents = null;
+            this.loopTimespec = null;
+            this.eventScratch = null;
+        } else {
+            this.reaper = null;
+            this.loopEvents = ByteBuffer.allocateDirect(EVENTS_MAX * AioContext.EVENT_BYTES).order(ByteOrder.nativeOrder());
+            this.loopTimespec = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
+            this.eventScratch = ByteBuffer.allocateDirect(8);
+        }
     }
 
     /** Why Linux AIO cannot be used here, or null if a context can be set up. */
@@ -123,6 +167,18 @@ public final class AioEngine implements BlockEngine {
 
     /** As {@link #open(Backing, long)} with {@code slots} requests in the kernel at once. */
     public static AioEngine open(Backing backing, long sizeBytes, int slots) throws IOException {
+        return open(backing, sizeBytes, slots, null);
+    }
+
+    /**
+     * As {@link #open(Backing, long, int)}, with completions reaped by {@code driver} (null: by
+     * a thread of the engine's own). Must not be called on the driver's thread: the self-test
+     * waits for the loop to complete its I/O.
+     */
+    public static AioEngine open(Backing backing, long sizeBytes, int slots, EngineLoop driver) throws IOException {
+        if (driver != null && driver.inLoop()) {
+            throw new IllegalStateException("an engine cannot be opened on the event loop that drives it");
+        }
         if (slots < 1 || slots > 4096) {
             throw new IllegalArgumentException("slots must be 1..4096, got " + slots);
         }
@@ -134,20 +190,39 @@ public final class AioEngine implements BlockEngine {
             throw new IOException("libc could not be bound");
         }
         AioContext aio = AioContext.create(slots);
-        BackingFile file;
+        BackingFile file = null;
+        int eventFd = -1;
+        AioEngine engine;
         try {
             file = BackingFile.open(backing);
             if (sizeBytes % file.alignment != 0) {
-                file.close();
                 throw new IOException("volume size " + sizeBytes + " is not a multiple of the "
                         + file.alignment + "-byte alignment of " + backing.path());
             }
+            if (driver != null) {
+                eventFd = Syscalls.get().eventfd(0, Syscalls.EFD_CLOEXEC | Syscalls.EFD_NONBLOCK);
+                if (eventFd < 0) {
+                    throw new IOException("eventfd failed: " + Errno.name(Syscalls.lastErrno()));
+                }
+                aio.signalOnCompletion(eventFd);
+            }
+            engine = new AioEngine(backing, sizeBytes, file, aio, driver, eventFd);
+            if (driver != null) {
+                engine.watch = driver.watch(eventFd, engine::eventFdReadable);
+            }
         } catch (IOException | RuntimeException e) {
+            if (eventFd >= 0) {
+                Syscalls.get().close(eventFd);
+            }
+            if (file != null) {
+                file.close();
+            }
             aio.close();
             throw e;
         }
-        AioEngine engine = new AioEngine(backing, sizeBytes, file, aio);
-        engine.reaper.start();
+        if (engine.reaper != null) {
+            engine.reaper.start();
+        }
         try {
             SelfTest.run(engine, backing.path());
         } catch (IOException | RuntimeException e) {
@@ -332,14 +407,24 @@ public final class AioEngine implements BlockEngine {
                 throw new IllegalStateException("unknown request kind " + r.kind);
         }
         r.inKernel++;
+        if (driver != null) {
+            iocbsInKernel.incrementAndGet();
+        }
         int submitted = aio.submit(slot);
         if (submitted == 0) {
             return 0;
         }
         r.inKernel--;
+        if (driver != null) {
+            iocbsInKernel.decrementAndGet();
+        }
         if (submitted == -Errno.EAGAIN) {
-            // The kernel is short of something for now; the reaper tries again after its next wait.
+            // The kernel is short of something for now; the reaper (or the loop, after the
+            // next completion) tries again.
             refused.add(slot);
+            if (driver != null && iocbsInKernel.get() == 0) {
+                retryLater();
+            }
             return 0;
         }
         return submitted;
@@ -351,10 +436,103 @@ public final class AioEngine implements BlockEngine {
 
     private void onHelper(int slot, Request r, SyncCall call) {
         try {
-            helper.execute(() -> advance(slot, r, call.run()));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+            if (driver == null) {
+                helper.execute(() -> advance(slot, r, call.run()));
+            } else {
+                helper.execute(() -> {
+                    int result = call.run();
+                    onLoop(() -> {
+                        advance(slot, r, result);
+                        releaseIfDone();
+                    });
+                });
+            }
+        } catch (RejectedExecutionException e) {
             advance(slot, r, -Errno.ESHUTDOWN);
         }
+    }
+
+    // ---- Reaped by an event loop ----
+
+    /** Runs {@code task} on the loop; if the loop is gone, here, as nothing else will. */
+    private void onLoop(Runnable task) {
+        try {
+            driver.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run();
+        }
+    }
+
+    /**
+     * Nothing is in the kernel to bring the loop back to a refused submission: try again
+     * after a moment, from the helper (which only waits, then hands over to the loop).
+     */
+    private void retryLater() {
+        try {
+            helper.execute(() -> {
+                LockSupport.parkNanos(REFUSED_RETRY_NANOS);
+                onLoop(this::retryRefused);
+            });
+        } catch (RejectedExecutionException e) {
+            onLoop(this::retryRefused);
+        }
+    }
+
+    private void eventFdReadable() {
+        // One read resets the count; a completion posted after it signals again.
+        Syscalls.get().read(eventFd, NativeMemory.addressOf(eventScratch), 8);
+        reapPosted();
+    }
+
+    /** Collects the completions posted so far without waiting, then retries refused submissions. */
+    private void reapPosted() {
+        if (freed || broken) {
+            return;
+        }
+        while (true) {
+            int n = aio.pollEvents(loopEvents, loopTimespec);
+            if (n == -Errno.EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                LOG.log(System.Logger.Level.ERROR, backing.path() + ": io_getevents failed: " + Errno.name(n)
+                        + "; the requests in the kernel are kept, never completed");
+                broken = true;
+                watch.close();
+                return;
+            }
+            takeEvents(loopEvents, n);
+            if (n < EVENTS_MAX) {
+                break;
+            }
+        }
+        retryRefused();
+        releaseIfDone();
+    }
+
+    /** Tries once more each submission refused so far; one refused again waits for the next turn. */
+    private void retryRefused() {
+        for (int left = refused.size(); left > 0; left--) {
+            Integer slot = refused.poll();
+            if (slot == null) {
+                break;
+            }
+            advance(slot, slotted(slot), -Errno.EAGAIN);
+        }
+    }
+
+    /** Closed with nothing left: frees the context, the file and the eventfd (on the loop). */
+    private void releaseIfDone() {
+        if (freed || broken || !closed || !releasedIfIdle()) {
+            return;
+        }
+        freed = true;
+        watch.close();
+        helper.shutdown();
+        aio.close();
+        file.close();
+        Syscalls.get().close(eventFd);
+        freedLatch.countDown();
     }
 
     private static int syscallResult(int r) {
@@ -421,6 +599,25 @@ public final class AioEngine implements BlockEngine {
         }
     }
 
+    /** Takes the first {@code n} completions in {@code events}, each for the request in its slot. */
+    private void takeEvents(ByteBuffer events, int n) {
+        for (int i = 0; i < n; i++) {
+            int slot = AioContext.slotOf(events, i);
+            Request r = slotted(slot);
+            if (driver != null) {
+                iocbsInKernel.decrementAndGet();
+            }
+            r.inKernel--;
+            advance(slot, r, AioContext.resultOf(events, i));
+        }
+    }
+
+    private Request slotted(int slot) {
+        synchronized (lock) {
+            return slots[slot];
+        }
+    }
+
     /** The reaper: waits for completions until closed and nothing is left, then releases everything. */
     private void reap() {
         ByteBuffer events = ByteBuffer.allocateDirect(EVENTS_MAX * AioContext.EVENT_BYTES).order(ByteOrder.nativeOrder());
@@ -434,22 +631,10 @@ public final class AioEngine implements BlockEngine {
                 broken = true;
                 break;
             }
-            for (int i = 0; i < n; i++) {
-                int slot = AioContext.slotOf(events, i);
-                Request r;
-                synchronized (lock) {
-                    r = slots[slot];
-                }
-                r.inKernel--;
-                advance(slot, r, AioContext.resultOf(events, i));
-            }
+            takeEvents(events, Math.max(n, 0));
             Integer slot;
             while ((slot = refused.poll()) != null) {
-                Request r;
-                synchronized (lock) {
-                    r = slots[slot];
-                }
-                advance(slot, r, -Errno.EAGAIN);
+                advance(slot, slotted(slot), -Errno.EAGAIN);
             }
         }
         helper.shutdown();
@@ -471,8 +656,8 @@ public final class AioEngine implements BlockEngine {
 
     /**
      * Refuses new requests and waits until those accepted have completed and the context and
-     * the file are released. From a callback it returns at once; the reaper releases them as
-     * it exits.
+     * the file are released. From a callback it returns at once; the reaper (or the loop, once
+     * the last request completes) releases them.
      */
     @Override
     public void close() {
@@ -480,6 +665,22 @@ public final class AioEngine implements BlockEngine {
             return;
         }
         closed = true;
+        if (driver != null) {
+            if (driver.inLoop()) {
+                releaseIfDone();
+                return;
+            }
+            onLoop(this::releaseIfDone);
+            try {
+                if (!freedLatch.await(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                    LOG.log(System.Logger.Level.WARNING, backing.path() + ": I/O still running after "
+                            + CLOSE_WAIT_SECONDS + " s at close");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return;
+        }
         if (Thread.currentThread() == reaper) {
             return;
         }
@@ -497,6 +698,6 @@ public final class AioEngine implements BlockEngine {
     @Override
     public String toString() {
         return "libaio engine on " + backing + (file.direct ? ", O_DIRECT" : ", buffered") + ", "
-                + aio.slots() + " slots";
+                + aio.slots() + " slots" + (driver != null ? ", reaped by " + driver : "");
     }
 }
