@@ -89,6 +89,8 @@ public final class AioEngine implements BlockEngine {
     /** Loop mode: io_getevents failed; what the kernel holds is kept for good. */
     private boolean broken;
     private final CountDownLatch freedLatch = new CountDownLatch(1);
+    /** Between the engine and io_submit, for tests; {@link AioFaults#NONE} in production. */
+    private final AioFaults faults;
     private final ExecutorService helper;
     private final ByteBuffer zeroes;
     private final long zeroesAddress;
@@ -109,8 +111,9 @@ public final class AioEngine implements BlockEngine {
     private volatile boolean fdsyncOnHelper;
 
     private AioEngine(Backing backing, long sizeBytes, BackingFile file, AioContext aio, EngineLoop driver,
-            int eventFd) {
+            int eventFd, AioFaults faults) {
         this.backing = backing;
+        this.faults = faults;
         this.driver = driver;
         this.eventFd = eventFd;
         this.sizeBytes = sizeBytes;
@@ -176,6 +179,12 @@ public final class AioEngine implements BlockEngine {
      * waits for the loop to complete its I/O.
      */
     public static AioEngine open(Backing backing, long sizeBytes, int slots, EngineLoop driver) throws IOException {
+        return open(backing, sizeBytes, slots, driver, AioFaults.NONE);
+    }
+
+    /** As {@link #open(Backing, long, int, EngineLoop)}, with {@code faults} before every io_submit. */
+    static AioEngine open(Backing backing, long sizeBytes, int slots, EngineLoop driver, AioFaults faults)
+            throws IOException {
         if (driver != null && driver.inLoop()) {
             throw new IllegalStateException("an engine cannot be opened on the event loop that drives it");
         }
@@ -206,7 +215,7 @@ public final class AioEngine implements BlockEngine {
                 }
                 aio.signalOnCompletion(eventFd);
             }
-            engine = new AioEngine(backing, sizeBytes, file, aio, driver, eventFd);
+            engine = new AioEngine(backing, sizeBytes, file, aio, driver, eventFd, faults);
             if (driver != null) {
                 engine.watch = driver.watch(eventFd, engine::eventFdReadable);
             }
@@ -410,7 +419,8 @@ public final class AioEngine implements BlockEngine {
         if (driver != null) {
             iocbsInKernel.incrementAndGet();
         }
-        int submitted = aio.submit(slot);
+        int refusedNow = faults.beforeSubmit();
+        int submitted = refusedNow != 0 ? refusedNow : aio.submit(slot);
         if (submitted == 0) {
             return 0;
         }
