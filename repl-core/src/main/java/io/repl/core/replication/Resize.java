@@ -21,6 +21,13 @@ import java.io.IOException;
  * <p>Only an Established pair with both disks UpToDate resizes: no resync, no handshake, no
  * Ahead/Behind. The initiator's peer never sees a write past the old end before it has resized
  * itself: the initiator exposes the new size only after the answer, and messages keep their order.
+ *
+ * <p>The node that takes the new area is a resync target, Inconsistent until the resync ends,
+ * and an Inconsistent disk is never a source: should the connection end first, the next
+ * handshake syncs it whole from the other. So it must hold no write the other lacks. A node
+ * that was Primary a moment ago may still: writes it sent that the peer has not flushed yet
+ * (under protocol A acknowledged on sending, and lost if the link dropped them). Such a node
+ * refuses to be the target until its last writes are flushed on the peer (the next barrier).
  */
 public final class Resize {
     private final CoreContext ctx;
@@ -91,6 +98,9 @@ public final class Resize {
 
     CommandResult command(Command.Resize command) {
         String busy = busy();
+        if (busy == null && wouldBeTarget(true)) {
+            busy = unconfirmedWrites();
+        }
         if (busy != null) {
             return CommandResult.refused(busy, "wait until status shows both UpToDate and Established");
         }
@@ -116,6 +126,27 @@ public final class Resize {
         ctx.log("info", "resize: asking " + ctx.peerLabel() + " (this disk offers " + capacity + " bytes"
                 + (command.sizeBytes() > 0 ? ", size " + command.sizeBytes() + " asked" : "") + ")");
         return CommandResult.pending();
+    }
+
+    /**
+     * Whether this node takes the new area from the other: the Secondary of a pair with a
+     * Primary, else (both Secondary) the node that did not ask.
+     */
+    private boolean wouldBeTarget(boolean initiator) {
+        if (ctx.state.role == Role.PRIMARY) {
+            return false;
+        }
+        return ctx.state.peerRole == Role.PRIMARY || !initiator;
+    }
+
+    /** Why this node may not become a resync target yet: writes of its own the peer has not flushed; else null. */
+    private String unconfirmedWrites() {
+        if (!ctx.writePath.awaitsPeer()) {
+            return null;
+        }
+        return "this node was Primary a moment ago and " + ctx.peerLabel() + " has not yet flushed all its"
+                + " writes; taking the new area would make this disk Inconsistent while it holds writes the peer"
+                + " may lack (retry in a moment, after the next barrier)";
     }
 
     /** This node's capacity as SIZES carries it: 4 KiB-aligned, 0 when unknown. */
@@ -168,6 +199,9 @@ public final class Resize {
 
     private void onRequest(DeviceSizes request) {
         String busy = busy();
+        if (busy == null && wouldBeTarget(false)) {
+            busy = unconfirmedWrites();
+        }
         long capacity = busy == null ? ctx.actions.diskCapacityBytes() : 0;
         Outcome outcome = busy != null ? new Outcome(0, busy)
                 : capacity <= 0 ? new Outcome(0, "this node's disk cannot be resized online")
@@ -222,9 +256,10 @@ public final class Resize {
         }
         // The disk may have been detached (a failed write) while the peer resized: there is no
         // disk here to take the new size, and the handshake on the next connection compares sizes.
+        boolean source = !wouldBeTarget(true);
         String refused = !ctx.state.hasDisk() ? "this node's disk was detached while the resize was under way"
-                : refusal(outcome.sizeBytes());
-        boolean source = ctx.state.role == Role.PRIMARY || ctx.state.peerRole != Role.PRIMARY;
+                : source ? refusal(outcome.sizeBytes())
+                : unconfirmedWrites() != null ? unconfirmedWrites() : refusal(outcome.sizeBytes());
         boolean changed = outcome.sizeBytes() != ctx.meta.dataBytes();
         if (refused != null || !apply(outcome.sizeBytes(), command.assumeClean())) {
             ctx.close(io.repl.protocol.DisconnectReason.PROTOCOL_ERROR, "resize failed after "

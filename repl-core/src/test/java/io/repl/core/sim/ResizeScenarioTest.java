@@ -103,4 +103,37 @@ class ResizeScenarioTest {
         assertEquals(DiskState.UP_TO_DATE, sim.node(ALPHA).status().disk());
         assertEquals(ReplicationState.OFF, sim.node(ALPHA).status().replication());
     }
+
+    /**
+     * A node demoted a moment ago whose last writes never reached its peer (protocol A
+     * acknowledged them on sending) must not take the new area: as the resync target it would
+     * go Inconsistent, and a connection lost before the resync ends then syncs it whole from
+     * the peer, which lacks those writes. It refuses until they are flushed there; they survive.
+     */
+    @Test
+    void aNodeWithWritesItsPeerLacksRefusesToBecomeTheTargetAndKeepsThem() {
+        Simulation sim = new Simulation(11, Simulation.Options.of(ReplicationProtocol.A));
+        sim.node(ALPHA).startSmaller(HALF);
+        sim.node(BETA).startSmaller(HALF);
+        sim.bootInSyncWithPrimary(ALPHA);
+        sim.network().partitionOneWay(ALPHA, true);
+        long write = sim.write(ALPHA, 5, 1, false);
+        sim.waitFor(() -> sim.completion(write) != null, 500 * MS, "the write, acknowledged on sending");
+        assertEquals(0, sim.completion(write));
+        long written = sim.valueOn(ALPHA, 5);
+        CommandResult demoted = sim.commandAndWait(sim.node(ALPHA), new Command.Secondary(false, false), 500 * MS);
+        assertTrue(demoted != null && demoted.done(), demoted == null ? "no answer" : demoted.reason());
+        CommandResult asked = sim.node(BETA).command(new Command.Resize(0, false, false));
+        assertTrue(asked.isPending(), asked.reason());
+        sim.runFor(20 * MS);
+        assertEquals(HALF, sim.node(ALPHA).dataBytes(), "alpha took the new area");
+        assertEquals(DiskState.UP_TO_DATE, sim.node(ALPHA).status().disk());
+        // The DATA alpha sent is lost with the connection.
+        sim.network().cut();
+        sim.network().partitionOneWay(ALPHA, false);
+        sim.awaitInSync();
+        sim.heal();
+        assertEquals(written, sim.valueOn(ALPHA, 5), "alpha's acknowledged write");
+        assertEquals(written, sim.valueOn(BETA, 5), "alpha's acknowledged write, on beta");
+    }
 }
