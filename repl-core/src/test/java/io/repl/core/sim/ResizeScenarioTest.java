@@ -130,6 +130,7 @@ class ResizeScenarioTest {
         assertEquals(DiskState.UP_TO_DATE, sim.node(ALPHA).status().disk());
         // The DATA alpha sent is lost with the connection.
         sim.network().cut();
+        sim.waitFor(() -> sim.node(ALPHA).status().connection() != ConnectionState.CONNECTED, 500 * MS, "the cut");
         sim.network().partitionOneWay(ALPHA, false);
         sim.awaitInSync();
         sim.heal();
