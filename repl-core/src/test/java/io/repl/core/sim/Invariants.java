@@ -90,7 +90,12 @@ final class Invariants {
         // A Primary without a current copy of its own (Diskless, or resyncing an attached disk)
         // writes only through its peer: never alone.
         boolean ownCopy = status.disk() != DiskState.DISKLESS && status.disk() != DiskState.INCONSISTENT;
-        return status.role() == Role.PRIMARY && status.failover().heldReason() == null && !mirroring && ownCopy;
+        // Connected with the handshake still deciding (replication Off), writes wait for it
+        // (WritePath.admissible): such a Primary acknowledges nothing, alone or not.
+        boolean handshaking = status.connection() == ConnectionState.CONNECTED
+                && status.replication() == ReplicationState.OFF;
+        return status.role() == Role.PRIMARY && status.failover().heldReason() == null && !mirroring && ownCopy
+                && !handshaking;
     }
 
     /**
