@@ -239,13 +239,18 @@ final class RingLoop implements Runnable {
             if (toSubmit > 0) {
                 submitFromLoop(toSubmit);
             }
-            if (transfersInFlight != reportedInFlight) {
-                driver.inFlightChanged(transfersInFlight - reportedInFlight);
-                reportedInFlight = transfersInFlight;
-            }
+            reportInFlight();
         } catch (Throwable t) {
             brokenBySubmit = t;
             schedulePump();
+        }
+    }
+
+    /** Tells the driver how the reads and writes in flight changed since the last report. */
+    private void reportInFlight() {
+        if (transfersInFlight != reportedInFlight) {
+            driver.inFlightChanged(transfersInFlight - reportedInFlight);
+            reportedInFlight = transfersInFlight;
         }
     }
 
@@ -279,10 +284,7 @@ final class RingLoop implements Runnable {
                     break;
                 }
             }
-            if (transfersInFlight != reportedInFlight) {
-                driver.inFlightChanged(transfersInFlight - reportedInFlight);
-                reportedInFlight = transfersInFlight;
-            }
+            reportInFlight();
             if (closing && inFlight == 0 && incoming.isEmpty()) {
                 release();
             }
