@@ -342,6 +342,7 @@ final class FaultPlan {
         // peer Behind, or about to be, and a Behind node is not current.
         boolean witnessWillGrant = witnessWouldGrant(survivor) && inSyncWith(survivor) && inSyncWith(victim);
         int survivorLife = survivor.incarnation();
+        int survivorEpoch = survivor.metadataEpoch();
         takeDown(victim, Fault.PRIMARY_KILL, Fault.PRIMARY_POWER_LOSS);
         // The survivor notices by a reset or its ping timeout; only then can it be promoted.
         sim.runFor(5 * MS);
@@ -372,10 +373,12 @@ final class FaultPlan {
             sim.stats.failovers++;
         }
         // A survivor whose own disk failed meanwhile (a fault of its own) has nothing to serve,
-        // whether the failure left it Failed or, under on-io-error detach, Diskless.
+        // whether the failure left it Failed or, under on-io-error detach, Diskless, or the
+        // operator has since attached a disk that never held the data (Inconsistent until a
+        // resync from the dead Primary).
         DiskState survivorDisk = survivor.up() ? survivor.status().disk() : DiskState.FAILED;
         boolean diskAlive = survivor.up() && survivorDisk != DiskState.FAILED && survivorDisk != DiskState.DISKLESS
-                && survivor.incarnation() == survivorLife;
+                && survivor.incarnation() == survivorLife && survivor.metadataEpoch() == survivorEpoch;
         if (witnessWillGrant && diskAlive && sim.witness.up() && !sim.witnessNet.blocked(survivor.index())) {
             if (!promoted) {
                 throw sim.failure("availability: with the witness reachable and holding " + survivor.name()
