@@ -418,16 +418,19 @@ final class FaultPlan {
             return;
         }
         int incarnation = primary.incarnation();
+        int epoch = primary.metadataEpoch();
         long deadline = sim.now() + AVAILABILITY_WAIT_NANOS;
-        while (sim.now() < deadline && primary.up() && !wentOnAlone(primary)) {
+        while (sim.now() < deadline && primary.up() && !writesFlow(primary)) {
             sim.runFor(5 * MS);
         }
-        // Another fault meanwhile (its disk failed, it was restarted) is not this check's business.
+        // Another fault meanwhile (its disk failed, or was replaced, it was restarted) is not
+        // this check's business.
         if (!sim.witness.up() || sim.witnessNet.blocked(primary.index()) || !primary.up()
-                || primary.incarnation() != incarnation || primary.status().disk() == DiskState.FAILED) {
+                || primary.incarnation() != incarnation || primary.metadataEpoch() != epoch
+                || primary.status().disk() == DiskState.FAILED) {
             return;
         }
-        if (!wentOnAlone(primary)) {
+        if (!writesFlow(primary)) {
             throw sim.failure("availability: with the witness reachable and holding its generation, the Primary "
                     + primary.name() + " still holds writes " + AVAILABILITY_WAIT_NANOS / MS
                     + " ms after its Secondary died: " + primary.status(), null);
@@ -435,10 +438,14 @@ final class FaultPlan {
         sim.exercised.add(Fault.PRIMARY_WENT_ON_ALONE);
     }
 
-    private static boolean wentOnAlone(SimNode primary) {
+    /**
+     * Whether {@code primary} takes writes again: alone, or with its Secondary if that came back
+     * meanwhile (a restarted Secondary may reconnect before the wait is over).
+     */
+    private static boolean writesFlow(SimNode primary) {
         CoreStatus status = primary.status();
-        return status.role() == Role.PRIMARY && status.connection() != ConnectionState.CONNECTED
-                && status.failover().heldReason() == null;
+        return status.role() == Role.PRIMARY && status.failover().heldReason() == null
+                && (status.connection() != ConnectionState.CONNECTED || status.replication().isEstablished());
     }
 
     /** The witness is up, reachable from {@code node}, and names it a holder of its generation. */
