@@ -340,7 +340,8 @@ final class Handshake {
                 // never silently keep the other one instead. Stay apart and say so.
                 ctx.log("warn", (recovery != null ? recovery.policy() : "discard-my-data")
                         + " cannot be honoured: the copy to keep (" + (source ? "ours" : "the peer's")
-                        + ") is not consistent");
+                        + ") is not consistent; if neither copy is, run primary --force on the one to keep"
+                        + " (its data is all there is) and connect again");
                 recovery = null;
                 return SyncDecision.SPLIT_BRAIN;
             }

@@ -162,6 +162,14 @@ final class Healing {
         }
         if (sim.splitBrainSeen[0] || sim.splitBrainSeen[1] || bothPrimaryApart) {
             int victim = victim();
+            if (noGoodData && bothInconsistent() && nodes[1 - victim].status().role() == Role.SECONDARY) {
+                // No copy is whole (one was being resynced when the other's disk failed), and
+                // their histories parted: discard-my-data needs a consistent copy to keep, so the
+                // operator first forces the one to keep.
+                sim.model.invalidate("split brain between two Inconsistent copies; "
+                        + nodes[1 - victim].name() + " forced");
+                nodes[1 - victim].command(new Command.Primary(true));
+            }
             if (nodes[victim].status().role() == Role.PRIMARY) {
                 nodes[victim].command(new Command.Secondary(true, false));
             }
