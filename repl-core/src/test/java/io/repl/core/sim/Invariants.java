@@ -31,6 +31,12 @@ final class Invariants {
     private final TreeMap<Long, FlushPromise> flushPromises = new TreeMap<>();
     private final ReplicationState[] lastReplication = {ReplicationState.OFF, ReplicationState.OFF};
     private final DiskState[] lastDisk = {DiskState.DISKLESS, DiskState.DISKLESS};
+    /**
+     * Of a node's {@link #uniqueWrites}, those acknowledged while not connected since its latest
+     * connection came up: a resync on that connection cannot carry them.
+     */
+    private final int[] uniqueApart = new int[2];
+    private final boolean[] wasConnected = new boolean[2];
     /** Per node: writes it acknowledged that its peer may never have received. */
     final int[] uniqueWrites = new int[2];
     /** Per node: the operator told it to give up its changes (discard-my-data, invalidate, create-md). */
@@ -69,6 +75,9 @@ final class Invariants {
         boolean throughPeer = status.disk() == DiskState.DISKLESS || status.disk() == DiskState.INCONSISTENT;
         if (!replicated && !throughPeer) {
             uniqueWrites[node.index()]++;
+            if (status.connection() != ConnectionState.CONNECTED) {
+                uniqueApart[node.index()]++;
+            }
         }
         SimNode other = nodes[1 - node.index()];
         // A Primary that holds its writes, or still mirrors them to its peer (its view of the
@@ -139,6 +148,12 @@ final class Invariants {
             throw failure("silent merge: " + node.name() + " became SyncTarget although it acknowledged "
                     + uniqueWrites[i] + " writes its peer never received", null);
         }
+        boolean connected = status.connection() == ConnectionState.CONNECTED;
+        if (connected && !wasConnected[i]) {
+            // What it acknowledged alone before is marked out of sync for this connection's handshake.
+            uniqueApart[i] = 0;
+        }
+        wasConnected[i] = connected;
         // With a Diskless node nothing is merged: its detached copy comes back only in full.
         boolean diskless = status.disk() == DiskState.DISKLESS || status.peerDisk() == DiskState.DISKLESS;
         if (status.replication().isEstablished() && before == ReplicationState.OFF && !diskless
@@ -152,7 +167,13 @@ final class Invariants {
                 && status.replication().isEstablished() && status.disk() == DiskState.UP_TO_DATE;
         if (finished) {
             uniqueWrites[i] = 0;
-            uniqueWrites[1 - i] = 0;
+            // The source's writes acknowledged alone are on this disk now, but for those it
+            // acknowledged after leaving the connection the resync ran on: a resync can finish on
+            // data that was in flight when the source closed the connection and wrote on alone.
+            int source = 1 - i;
+            boolean sourceConnected = nodes[source].up()
+                    && nodes[source].status().connection() == ConnectionState.CONNECTED;
+            uniqueWrites[source] = sourceConnected ? 0 : Math.min(uniqueWrites[source], uniqueApart[source]);
             discarding[i] = false;
         }
         return finished;
