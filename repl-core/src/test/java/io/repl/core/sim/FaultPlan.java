@@ -258,7 +258,10 @@ final class FaultPlan {
      */
     private boolean otherCopyHealthy(SimNode node) {
         SimNode other = sim.nodes[1 - node.index()];
-        return other.up() && !other.writesFailing() && other.status().disk() != DiskState.DISKLESS
+        // A metadata device that fails before its node notices (no metadata write yet) is a
+        // fault of that copy too: it could not record which copy is current.
+        return other.up() && !other.writesFailing() && !other.metadataFailing()
+                && other.status().disk() != DiskState.DISKLESS
                 && other.status().disk() != DiskState.FAILED && !other.hasRandomWriteErrors();
     }
 

@@ -426,6 +426,11 @@ final class SimNode implements CoreActions {
         return result;
     }
 
+    /** Whether the metadata device fails its writes (noticed by the core or not yet). */
+    boolean metadataFailing() {
+        return metaDevice.failing;
+    }
+
     boolean writesFailing() {
         return writesFail;
     }
