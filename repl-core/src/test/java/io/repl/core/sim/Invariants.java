@@ -170,10 +170,9 @@ final class Invariants {
             // The source's writes acknowledged alone are on this disk now, but for those it
             // acknowledged after leaving the connection the resync ran on: a resync can finish on
             // data that was in flight when the source closed the connection and wrote on alone.
+            // (While the source stays connected that count is 0: it restarts at every connect.)
             int source = 1 - i;
-            boolean sourceConnected = nodes[source].up()
-                    && nodes[source].status().connection() == ConnectionState.CONNECTED;
-            uniqueWrites[source] = sourceConnected ? 0 : Math.min(uniqueWrites[source], uniqueApart[source]);
+            uniqueWrites[source] = Math.min(uniqueWrites[source], uniqueApart[source]);
             discarding[i] = false;
         }
         return finished;
